@@ -1,0 +1,47 @@
+# Docket Archive. `make archive` then `make serve`; `make test`; `make bench`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DB ?= archive/dockets.db
+APT_PACKAGES := tesseract-ocr tesseract-ocr-eng qpdf ghostscript chromium
+
+.PHONY: archive serve test bench demo deps clean-venv
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: requirements-test.txt $(VENV)/.installed
+	$(VENV)/bin/pip install -q -r requirements-test.txt
+	touch $@
+
+## archive: set up .venv and crawl the default case into $(DB)
+archive: $(VENV)/.installed
+	$(PY) -m archive crawl-default --db $(DB)
+
+## serve: Datasette on http://127.0.0.1:8001, read-only
+serve: $(VENV)/.installed
+	$(PY) -m archive serve --db $(DB) --port 8001
+
+## test: the whole test suite (local servers on 127.0.0.1, no network)
+test: $(VENV)/.test-installed
+	$(PY) -m pytest -q
+
+## bench: crawl, parser and extraction benchmarks (results in bench/results/)
+bench: $(VENV)/.test-installed
+	$(PY) bench/bench_crawl.py
+	$(PY) bench/bench_parsers.py
+	$(PY) bench/bench_pdf.py
+
+## demo: crawl the default case from local servers that replay real pages (no network)
+demo: $(VENV)/.test-installed
+	$(PY) -m tests.servers.demo --db archive/demo.db
+
+## deps: Debian packages for OCR, PDF repair and the browser tests (needs root)
+deps:
+	apt-get update -qq && apt-get install -y -qq $(APT_PACKAGES)
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,111 @@
+"""python -m archive COMMAND: build, inspect and publish the archive."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+
+from . import db as archive_db
+
+DEFAULT_DB = "archive/dockets.db"
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROJECT = os.path.dirname(HERE)
+METADATA = os.path.join(HERE, "metadata.yml")
+
+NO_TOKEN = """\
+COURTLISTENER_TOKEN is not set, so this archive comes from the free source that
+needs no account: the Internet Archive's RECAP copy of the district court docket.
+For fuller coverage (the Ninth Circuit docket, more documents), get a free token:
+sign up at https://www.courtlistener.com/sign-in/, copy the token from
+https://www.courtlistener.com/profile/api/, then `export COURTLISTENER_TOKEN=...`
+and run `make archive` again."""
+
+
+@click.group()
+@click.version_option("0.1", prog_name="docket-archive")
+def cli():
+    """Docket Archive: court dockets and filings in one SQLite file."""
+
+
+def _scrapy(args, db_path, settings=()):
+    cmd = [sys.executable, "-m", "scrapy", "crawl", *args, "-s", f"ARCHIVE_DB={db_path}"]
+    for setting in settings:
+        cmd += ["-s", setting]
+    click.echo("$ " + " ".join(cmd[1:]), err=True)
+    return subprocess.run(cmd, cwd=PROJECT).returncode
+
+
+@cli.command("crawl-default")
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("-s", "--set", "settings", multiple=True, help="Scrapy setting NAME=VALUE")
+def crawl_default(db_path, settings):
+    """Crawl the default case (WeChat, N.D. Cal. and Ninth Circuit) into the archive."""
+    db = archive_db.open_db(db_path)
+    before = db["crawls"].count
+    db.conn.close()
+    if os.environ.get("COURTLISTENER_TOKEN"):
+        for court, number in (("cand", "3:20-cv-05910"), ("ca9", "20-16908")):
+            _scrapy(["courtlistener", "-a", f"court={court}", "-a", f"docket_number={number}"],
+                    db_path, settings)
+    else:
+        click.echo(NO_TOKEN, err=True)
+        _scrapy(["internet_archive", "-a", "court=cand", "-a", "pacer_case_id=364733"],
+                db_path, settings)
+    db = archive_db.open_db(db_path)
+    crawls = list(db.query("select * from crawls where id > ? order by id", [before]))
+    _print_summary(db, db_path)
+    if crawls and all(c["status"] != "finished" for c in crawls):
+        raise click.ClickException(
+            "No crawl finished: " + "; ".join(c["message"] or c["status"] for c in crawls))
+
+
+def _print_summary(db, db_path):
+    click.echo(f"\n{db_path}:")
+    for table in ("dockets", "docket_entries", "documents", "parties", "attorneys"):
+        click.echo(f"  {table:16} {db[table].count:>7} rows")
+    text_docs = db.execute("select count(*) from documents where text is not null and text != ''").fetchone()[0]
+    click.echo(f"  documents with text: {text_docs}")
+    for crawl in db.query("select * from crawls order by id desc limit 3"):
+        click.echo(f"  crawl {crawl['id']} {crawl['spider']} {crawl['status']}: "
+                   f"+{crawl['rows_added'] or 0} rows, {crawl['rows_changed'] or 0} changed, "
+                   f"{crawl['requests'] or 0} requests, {crawl['pdfs_downloaded'] or 0} PDFs"
+                   + (f" ({crawl['message']})" if crawl["message"] else ""))
+
+
+@cli.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+def summary(db_path):
+    """Rows per table and the latest crawls."""
+    _print_summary(archive_db.open_db(db_path), db_path)
+
+
+@cli.command()
+@click.argument("db_path", default=DEFAULT_DB)
+def shape(db_path):
+    """Create or upgrade the archive's tables, indexes, FTS and views (idempotent)."""
+    archive_db.open_db(db_path)
+    click.echo(f"{db_path}: schema version {archive_db.SCHEMA_VERSION}")
+
+
+@cli.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("--port", default=8001, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def serve(db_path, port, host):
+    """Publish the archive read-only with Datasette (search, facets, download)."""
+    if not os.path.exists(db_path):
+        raise click.ClickException(f"{db_path} does not exist yet: run `make archive` first.")
+    archive_db.open_db(db_path).conn.close()  # bring an older archive up to date first
+    os.execvp(sys.executable, datasette_command(db_path, port, host))
+
+
+def datasette_command(db_path, port, host="127.0.0.1"):
+    return [sys.executable, "-m", "datasette", "serve", "--immutable", db_path,
+            "--metadata", METADATA, "--host", host, "--port", str(port),
+            "--setting", "allow_download", "on", "--setting", "sql_time_limit_ms", "3000"]
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,370 @@
+"""The archive's SQLite shape and the functions that write it.
+
+Nothing outside ``archive/`` writes SQL. The shape lives in data (``TABLES``,
+``FOREIGN_KEYS``, ``FTS``, ``VIEWS``); :func:`ensure_db_shape` applies it and
+is safe to run on every open, so an older archive upgrades itself.
+
+The ``save_*`` functions are pure with respect to the outside world: a dict
+in, rows in the database out. Each returns what happened to the row
+("added", "changed" or "unchanged") and records it in ``changes`` when a
+crawl id is given, which is how a re-crawl reports what changed.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import re
+from typing import Any, Iterable, Optional
+
+import sqlite_utils
+from sqlite_utils.db import NotFoundError
+
+SCHEMA_VERSION = 1
+
+# table -> {column: type}; the first column is the primary key unless noted.
+TABLES: dict[str, dict[str, type]] = {
+    "dockets": {
+        "id": str, "court_id": str, "docket_number": str, "case_name": str,
+        "pacer_case_id": str, "date_filed": str, "date_terminated": str,
+        "date_last_filing": str, "assigned_to_str": str, "referred_to_str": str,
+        "nature_of_suit": str, "cause": str, "jury_demand": str,
+        "jurisdiction_type": str, "appeal_from_str": str, "panel_str": str,
+        "courtlistener_id": int, "source": str, "source_url": str,
+        "first_seen": str, "last_seen": str,
+    },
+    "docket_entries": {
+        "id": str, "docket_id": str, "court_id": str, "entry_number": int,
+        "entry_key": str, "date_filed": str, "date_entered": str, "time_filed": str,
+        "description": str, "pacer_sequence_number": str,
+        "recap_sequence_number": str, "courtlistener_id": int, "source": str,
+        "first_seen": str, "last_seen": str,
+    },
+    "documents": {
+        "id": str, "docket_id": str, "entry_id": str, "court_id": str,
+        "document_number": str, "attachment_number": int, "document_type": int,
+        "description": str, "pacer_doc_id": str, "is_available": int,
+        "is_sealed": int, "page_count": int, "file_size": int, "sha1": str,
+        "sha256": str, "file_path": str, "text": str, "clean_text": str,
+        "status": str, "error": str, "extracted_by_ocr": int, "ocr_pages": str,
+        "stamp_case_number": str, "stamp_document_number": str,
+        "stamp_attachment_number": str, "stamp_date_filed": str,
+        "bad_redactions": str, "extractor_version": str,
+        "courtlistener_id": int, "source": str, "first_seen": str, "last_seen": str,
+    },
+    "parties": {
+        "id": str, "docket_id": str, "name": str, "party_type": str,
+        "extra_info": str, "date_terminated": str, "courtlistener_id": int,
+        "source": str, "first_seen": str, "last_seen": str,
+    },
+    "attorneys": {
+        "id": str, "docket_id": str, "name": str, "contact_raw": str, "phone": str,
+        "fax": str, "email": str, "courtlistener_id": int, "source": str,
+        "first_seen": str, "last_seen": str,
+    },
+    "party_attorneys": {
+        "id": str, "docket_id": str, "party_id": str, "attorney_id": str, "roles": str,
+    },
+    "crawls": {
+        "id": int, "spider": str, "court_id": str, "docket_number": str, "args": str,
+        "started": str, "finished": str, "status": str, "requests": int,
+        "api_requests": int, "pdfs_downloaded": int, "pdfs_already_stored": int,
+        "documents_extracted": int, "extraction_errors": int, "rows_added": int,
+        "rows_changed": int, "rows_unchanged": int, "message": str,
+    },
+    "changes": {
+        "id": int, "crawl_id": int, "at": str, "table_name": str, "row_id": str,
+        "action": str, "fields": str,
+    },
+}
+
+FOREIGN_KEYS = [
+    ("docket_entries", "docket_id", "dockets", "id"),
+    ("documents", "docket_id", "dockets", "id"),
+    ("documents", "entry_id", "docket_entries", "id"),
+    ("parties", "docket_id", "dockets", "id"),
+    ("attorneys", "docket_id", "dockets", "id"),
+    ("party_attorneys", "party_id", "parties", "id"),
+    ("party_attorneys", "attorney_id", "attorneys", "id"),
+    ("changes", "crawl_id", "crawls", "id"),
+]
+
+FTS = {
+    "documents": ["description", "clean_text"],
+    "docket_entries": ["description"],
+}
+
+INDEXES = [
+    ("docket_entries", ["docket_id", "entry_number"]),
+    ("documents", ["entry_id"]),
+    ("documents", ["docket_id", "document_number", "attachment_number"]),
+    ("documents", ["sha256"]),
+    ("parties", ["docket_id"]),
+    ("attorneys", ["docket_id"]),
+    ("changes", ["crawl_id"]),
+]
+
+VIEWS = {
+    "entries_with_documents": """
+        select docket_entries.docket_id, docket_entries.entry_number,
+               docket_entries.date_filed, docket_entries.description,
+               documents.id as document_id, documents.attachment_number,
+               documents.page_count, documents.status, documents.file_path
+        from docket_entries
+        left join documents on documents.entry_id = docket_entries.id
+        order by docket_entries.docket_id, docket_entries.date_filed,
+                 docket_entries.entry_number, documents.attachment_number
+    """,
+}
+
+# Columns that move on every crawl and so never count as a change.
+VOLATILE = {"first_seen", "last_seen"}
+
+
+def open_db(path: str) -> sqlite_utils.Database:
+    """Open (creating if needed) the archive at ``path`` with its shape applied."""
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    ensure_db_shape(db)
+    return db
+
+
+def ensure_db_shape(db: sqlite_utils.Database) -> None:
+    """Create or upgrade tables, foreign keys, indexes, FTS and views. Idempotent."""
+    for name, columns in TABLES.items():
+        table = db[name]
+        if not table.exists():
+            table.create(columns, pk="id", not_null={"id"} if columns["id"] is str else None)
+        else:
+            have = set(table.columns_dict)
+            for column, kind in columns.items():
+                if column not in have:
+                    table.add_column(column, kind)
+    existing_fks = {
+        (fk.table, fk.column, fk.other_table, fk.other_column)
+        for name in TABLES for fk in db[name].foreign_keys
+    }
+    missing = [fk for fk in FOREIGN_KEYS if fk not in existing_fks]
+    if missing:
+        db.add_foreign_keys(missing)
+    for name, columns in INDEXES:
+        db[name].create_index(columns, if_not_exists=True)
+    for name, columns in FTS.items():
+        table = db[name]
+        fts_name = f"{name}_fts"
+        if db[fts_name].exists():
+            have = [c for c in db[fts_name].columns_dict]
+            if have == columns:
+                continue
+            table.disable_fts()
+        table.enable_fts(columns, create_triggers=True, tokenize="porter")
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql.strip(), replace=True)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+# --- keys -----------------------------------------------------------------
+
+_JUDGE_SUFFIX = re.compile(r"^(\d{1,2}:\d{2}-[a-zA-Z]{1,5}-\d{1,6})(?:-[A-Za-z]{1,5})+$")
+
+
+def normalize_docket_number(docket_number: str) -> str:
+    """``3:20-cv-05910-LB`` -> ``3:20-cv-05910``; appellate numbers as they are."""
+    text = " ".join(str(docket_number).split())
+    match = _JUDGE_SUFFIX.match(text)
+    if match:
+        text = match.group(1)
+    parts = text.split("-")
+    if len(parts) >= 3 and ":" in parts[0]:
+        parts[1] = parts[1].lower()
+        text = "-".join(parts)
+    return text
+
+
+def docket_key(court_id: str, docket_number: str) -> str:
+    return f"{court_id}/{normalize_docket_number(docket_number)}"
+
+
+def entry_key(entry: dict) -> str:
+    """A stable key for an entry within its docket: its number, else its sequence."""
+    number = entry.get("entry_number")
+    if number not in (None, ""):
+        return str(int(number))
+    for field in ("pacer_sequence_number", "recap_sequence_number"):
+        if entry.get(field) not in (None, ""):
+            return f"seq-{entry[field]}"
+    digest = hashlib.sha1((entry.get("description") or "").encode()).hexdigest()[:10]
+    return f"{entry.get('date_filed') or 'undated'}-{digest}"
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _clean(row: dict) -> dict:
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, bool):
+            value = int(value)
+        elif isinstance(value, (list, dict)):
+            value = json.dumps(value, sort_keys=True)
+        out[key] = value
+    return out
+
+
+def save_row(db: sqlite_utils.Database, table: str, row: dict,
+             crawl_id: Optional[int] = None, keep: Iterable[str] = ()) -> str:
+    """Insert or update one row by its ``id``; return added/changed/unchanged.
+
+    Columns whose new value is None are left as they are when the row exists
+    (a source that does not know a field does not erase it), as are the
+    columns named in ``keep``.
+    """
+    row = _clean({k: v for k, v in row.items() if k in TABLES[table]})
+    now = _now()
+    try:
+        existing = db[table].get(row["id"])
+    except NotFoundError:
+        existing = None
+    if existing is None:
+        if "last_seen" in TABLES[table]:
+            row["first_seen"] = row["last_seen"] = now
+        db[table].insert(row, pk="id", alter=True)
+        _record(db, crawl_id, table, row["id"], "added", sorted(k for k in row if k not in VOLATILE))
+        return "added"
+    changed = {
+        key: value for key, value in row.items()
+        if key not in VOLATILE and key != "id" and key not in keep
+        and value is not None and existing.get(key) != value
+    }
+    if changed:
+        if "last_seen" in TABLES[table]:
+            changed["last_seen"] = now
+        db[table].update(row["id"], changed)
+        _record(db, crawl_id, table, row["id"], "changed", sorted(k for k in changed if k not in VOLATILE))
+        return "changed"
+    return "unchanged"
+
+
+def _record(db, crawl_id, table, row_id, action, fields) -> None:
+    if crawl_id is None:
+        return
+    db["changes"].insert({"crawl_id": crawl_id, "at": _now(), "table_name": table,
+                          "row_id": row_id, "action": action, "fields": ",".join(fields)})
+
+
+# --- save_* ---------------------------------------------------------------
+
+def save_docket(db, docket: dict, crawl_id: Optional[int] = None) -> tuple[str, str]:
+    row = dict(docket)
+    row["docket_number"] = normalize_docket_number(row["docket_number"])
+    row["id"] = docket_key(row["court_id"], row["docket_number"])
+    return row["id"], save_row(db, "dockets", row, crawl_id)
+
+
+def save_entry(db, entry: dict, crawl_id: Optional[int] = None) -> tuple[str, str]:
+    row = dict(entry)
+    docket_id = docket_key(row["court_id"], row.pop("docket_number"))
+    row["docket_id"] = docket_id
+    row["entry_key"] = entry_key(row)
+    row["id"] = f"{docket_id}#{row['entry_key']}"
+    return row["id"], save_row(db, "docket_entries", row, crawl_id)
+
+
+def document_key(document: dict) -> tuple[str, str, str]:
+    """(docket id, entry id, document id) for a document dict."""
+    docket_id = docket_key(document["court_id"], document["docket_number"])
+    key_source = dict(document)
+    if key_source.get("entry_number") in (None, "") and key_source.get("document_number"):
+        try:
+            key_source["entry_number"] = int(key_source["document_number"])
+        except ValueError:
+            pass
+    entry_id = f"{docket_id}#{entry_key(key_source)}"
+    return docket_id, entry_id, f"{entry_id}/{int(document.get('attachment_number') or 0)}"
+
+
+def save_document(db, document: dict, crawl_id: Optional[int] = None) -> tuple[str, str]:
+    row = dict(document)
+    docket_id, entry_id, doc_id = document_key(row)
+    row.update(docket_id=docket_id, entry_id=entry_id, id=doc_id)
+    stamp = row.pop("stamp", None) or {}
+    for field in ("case_number", "document_number", "attachment_number", "date_filed"):
+        if stamp.get(field) is not None:
+            row[f"stamp_{field}"] = str(stamp[field])
+    return doc_id, save_row(db, "documents", row, crawl_id)
+
+
+def party_key(docket_id: str, name: str) -> str:
+    return f"{docket_id}#{' '.join(name.split()).casefold()}"
+
+
+def save_party(db, party: dict, crawl_id: Optional[int] = None) -> tuple[str, list[str]]:
+    row = dict(party)
+    docket_id = docket_key(row["court_id"], row.pop("docket_number"))
+    attorneys = row.pop("attorneys", None) or []
+    row.update(docket_id=docket_id, id=party_key(docket_id, row["name"]))
+    actions = [save_row(db, "parties", row, crawl_id)]
+    for attorney in attorneys:
+        atty = {"id": party_key(docket_id, attorney["name"]), "docket_id": docket_id,
+                "name": attorney["name"], "contact_raw": attorney.get("contact"),
+                "source": row.get("source")}
+        actions.append(save_row(db, "attorneys", atty, crawl_id))
+        actions.append(_save_link(db, docket_id, row["id"], atty["id"],
+                                  attorney.get("roles"), crawl_id))
+    return row["id"], actions
+
+
+def save_attorney(db, attorney: dict, crawl_id: Optional[int] = None) -> tuple[str, list[str]]:
+    row = dict(attorney)
+    docket_id = docket_key(row["court_id"], row.pop("docket_number"))
+    parties = row.pop("parties", None) or []
+    row.update(docket_id=docket_id, id=party_key(docket_id, row["name"]))
+    actions = [save_row(db, "attorneys", row, crawl_id)]
+    for party in parties:
+        actions.append(_save_link(db, docket_id, party_key(docket_id, party["party"]),
+                                  row["id"], party.get("roles"), crawl_id))
+    return row["id"], actions
+
+
+def _save_link(db, docket_id, party_id, attorney_id, roles, crawl_id) -> str:
+    roles = sorted(set(roles or []))
+    return save_row(db, "party_attorneys", {
+        "id": f"{party_id}|{attorney_id}", "docket_id": docket_id, "party_id": party_id,
+        "attorney_id": attorney_id, "roles": ", ".join(roles) if roles else None,
+    }, crawl_id)
+
+
+# --- crawls ---------------------------------------------------------------
+
+def start_crawl(db, spider: str, court_id: Optional[str], docket_number: Optional[str],
+                args: dict) -> int:
+    table = db["crawls"]
+    table.insert({"spider": spider, "court_id": court_id, "docket_number": docket_number,
+                  "args": json.dumps(args, sort_keys=True), "started": _now(),
+                  "status": "running"})
+    return table.last_pk
+
+
+def finish_crawl(db, crawl_id: int, status: str, counts: dict, message: str = "") -> dict:
+    actions = {row["action"]: row["n"] for row in db.query(
+        "select action, count(*) as n from changes where crawl_id = ? group by action",
+        [crawl_id])}
+    row = dict(counts)
+    row.update(finished=_now(), status=status, message=message or None,
+               rows_added=actions.get("added", 0), rows_changed=actions.get("changed", 0))
+    db["crawls"].update(crawl_id, {k: v for k, v in row.items() if k in TABLES["crawls"]})
+    return db["crawls"].get(crawl_id)
+
+
+def document_state(db, doc_id: str) -> Optional[dict]:
+    """What the archive already knows of a document's file and its extraction."""
+    try:
+        row = db["documents"].get(doc_id)
+    except NotFoundError:
+        return None
+    return {k: row.get(k) for k in ("file_path", "sha256", "extractor_version", "status",
+                                    "page_count")}

@@ -1,0 +1,116 @@
+"""Items: plain dataclasses, one per thing the court publishes.
+
+Field names follow CourtListener's where one exists. Items carry no SQL and
+no secrets; ``archive/`` decides how they are stored.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+@dataclass
+class DocketItem:
+    source: str
+    court_id: str
+    docket_number: str
+    case_name: Optional[str] = None
+    pacer_case_id: Optional[str] = None
+    date_filed: Optional[str] = None
+    date_terminated: Optional[str] = None
+    date_last_filing: Optional[str] = None
+    assigned_to_str: Optional[str] = None
+    referred_to_str: Optional[str] = None
+    nature_of_suit: Optional[str] = None
+    cause: Optional[str] = None
+    jury_demand: Optional[str] = None
+    jurisdiction_type: Optional[str] = None
+    appeal_from_str: Optional[str] = None
+    panel_str: Optional[str] = None
+    courtlistener_id: Optional[int] = None
+    source_url: Optional[str] = None
+
+
+@dataclass
+class DocketEntryItem:
+    source: str
+    court_id: str
+    docket_number: str
+    entry_number: Optional[int] = None
+    date_filed: Optional[str] = None
+    date_entered: Optional[str] = None
+    time_filed: Optional[str] = None
+    description: Optional[str] = None
+    pacer_sequence_number: Optional[str] = None
+    recap_sequence_number: Optional[str] = None
+    courtlistener_id: Optional[int] = None
+
+
+@dataclass
+class DocumentItem:
+    """A filing's main document or one of its attachments, with or without a file."""
+
+    source: str
+    court_id: str
+    docket_number: str
+    pacer_case_id: Optional[str] = None
+    entry_number: Optional[int] = None
+    # place documents of unnumbered entries
+    pacer_sequence_number: Optional[str] = None
+    recap_sequence_number: Optional[str] = None
+    document_number: Optional[str] = None
+    attachment_number: Optional[int] = None
+    document_type: Optional[int] = None  # 1 main document, 2 attachment
+    description: Optional[str] = None
+    pacer_doc_id: Optional[str] = None
+    is_available: Optional[bool] = None
+    is_sealed: Optional[bool] = None
+    page_count: Optional[int] = None
+    file_size: Optional[int] = None
+    sha1: Optional[str] = None
+    courtlistener_id: Optional[int] = None
+    # FilesPipeline's fields: the URL to fetch and what it stored.
+    file_urls: list[str] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    # Set by the pipelines.
+    file_path: Optional[str] = None
+    sha256: Optional[str] = None
+    text: Optional[str] = None
+    clean_text: Optional[str] = None
+    status: Optional[str] = None
+    error: Optional[str] = None
+    extracted_by_ocr: Optional[bool] = None
+    ocr_pages: Optional[str] = None
+    stamp: Optional[dict[str, Any]] = None
+    bad_redactions: Optional[str] = None
+    extractor_version: Optional[str] = None
+    extraction_skipped: bool = False
+
+
+@dataclass
+class PartyItem:
+    source: str
+    court_id: str
+    docket_number: str
+    name: str
+    party_type: Optional[str] = None
+    extra_info: Optional[str] = None
+    date_terminated: Optional[str] = None
+    courtlistener_id: Optional[int] = None
+    # [{"name", "roles": [..], "contact"}]
+    attorneys: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class AttorneyItem:
+    source: str
+    court_id: str
+    docket_number: str
+    name: str
+    contact_raw: Optional[str] = None
+    phone: Optional[str] = None
+    fax: Optional[str] = None
+    email: Optional[str] = None
+    courtlistener_id: Optional[int] = None
+    # [{"party": party name, "roles": [..]}]
+    parties: list[dict[str, Any]] = field(default_factory=list)

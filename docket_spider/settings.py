@@ -1,0 +1,68 @@
+"""Scrapy settings for Docket Archive.
+
+Every knob is a setting (override with ``-s NAME=value``); secrets are not:
+``COURTLISTENER_TOKEN`` and PACER credentials are read from the environment
+only, so they never show up in Scrapy's "Overridden settings" log line.
+"""
+BOT_NAME = "docket_spider"
+SPIDER_MODULES = ["docket_spider.spiders"]
+NEWSPIDER_MODULE = "docket_spider.spiders"
+
+USER_AGENT = "DocketArchive/0.1 (+https://github.com/docket-archive; court records archiver)"
+ROBOTSTXT_OBEY = False  # APIs and file stores, not crawled web pages
+ADDONS = {}
+
+# --- The archive -----------------------------------------------------------
+ARCHIVE_DB = "archive/dockets.db"
+# Local folder or s3://bucket/prefix/ (with AWS_ENDPOINT_URL etc. for any S3-compatible store).
+FILES_STORE = "archive/files"
+FILES_EXPIRES = 36500  # a stored court filing does not change: never fetch it again
+MEDIA_ALLOW_REDIRECTS = True  # archive.org answers downloads with a redirect
+# Text extraction worker processes (0 = one per core).
+EXTRACT_WORKERS = 0
+EXTRACT_OCR = True
+
+ITEM_PIPELINES = {
+    "docket_spider.pipelines.DocumentFilesPipeline": 100,
+    "docket_spider.pipelines.ExtractTextPipeline": 200,
+    "docket_spider.pipelines.ArchivePipeline": 300,
+}
+
+# --- CourtListener ---------------------------------------------------------
+COURTLISTENER_API_URL = "https://www.courtlistener.com/api/rest/v4/"
+COURTLISTENER_STORAGE_URL = "https://storage.courtlistener.com/"
+COURTLISTENER_RATE_PER_MINUTE = 5  # an ordinary account: 5/min, 50/hour, 125/day
+COURTLISTENER_PAGE_SIZE = 100  # ask for the largest page the API allows
+
+# --- Internet Archive -------------------------------------------------------
+INTERNET_ARCHIVE_URL = "https://archive.org/download/"
+
+# --- Politeness and faults ---------------------------------------------------
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+# 429 is handled by RetryAfterMiddleware (waits as long as the server asks).
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+RETRY_AFTER_MAX_WAIT = 24 * 3600  # give up (and say so) past a day
+RETRY_AFTER_MAX_TIMES = 100
+
+DOWNLOADER_MIDDLEWARES = {
+    "docket_spider.middlewares.RetryAfterMiddleware": 540,
+}
+
+# The HTTP cache is off by default (a re-crawl must see what changed). When a
+# user turns it on, SafeFilesystemCacheStorage keeps tokens and cookies out of it.
+HTTPCACHE_ENABLED = False
+HTTPCACHE_STORAGE = "docket_spider.httpcache.SafeFilesystemCacheStorage"
+HTTPCACHE_DIR = "httpcache"
+HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 429, 500, 502, 503, 504]
+
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

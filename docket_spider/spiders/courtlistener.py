@@ -1,0 +1,298 @@
+"""CourtListener REST API v4: dockets, entries, RECAP documents, parties, attorneys.
+
+    scrapy crawl courtlistener -a court=cand -a docket_number=3:20-cv-05910-LB
+    scrapy crawl courtlistener -a court=ca9 -a docket_number=20-16908
+    scrapy crawl courtlistener -a court=cand -a pacer_case_id=364733
+    scrapy crawl courtlistener            # the default case, both courts
+
+The token comes from the environment (COURTLISTENER_TOKEN), never from a
+setting or argument, so it appears in no log line. API calls go through one
+download slot paced at COURTLISTENER_RATE_PER_MINUTE; PDFs come from the
+storage host, which is not an API call and is not held to that pace.
+"""
+from __future__ import annotations
+
+import json
+import os
+from urllib.parse import urlencode, urljoin
+
+import scrapy
+from scrapy.exceptions import CloseSpider
+
+from archive.db import normalize_docket_number
+from docket_spider.cases import default_cases
+from docket_spider.items import (
+    AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem,
+)
+
+API_SLOT = "courtlistener-api"
+TOKEN_HELP = (
+    "COURTLISTENER_TOKEN is not set. The CourtListener API needs a free account token: "
+    "sign up at https://www.courtlistener.com/sign-in/, copy the token from "
+    "https://www.courtlistener.com/profile/api/ and run `export COURTLISTENER_TOKEN=...`. "
+    "Without one, `scrapy crawl internet_archive` fetches the Internet Archive's RECAP copy."
+)
+# CourtListener's attorney role codes (cl.people_db.models.Role).
+ROLES = {
+    1: "Attorney to be noticed", 2: "Lead attorney", 3: "Attorney in sealed group",
+    4: "Pro hac vice", 5: "Self-terminated", 6: "Terminated", 7: "Suspended",
+    8: "Inactive", 9: "Disbarred", 10: "Unknown",
+}
+
+
+def _str(value):
+    return None if value in (None, "") else str(value)
+
+
+class CourtListenerSpider(scrapy.Spider):
+    name = "courtlistener"
+
+    def __init__(self, court=None, docket_number=None, pacer_case_id=None, **kwargs):
+        super().__init__(**kwargs)
+        if docket_number or pacer_case_id:
+            self.targets = [{"court": court or "cand", "docket_number": docket_number,
+                             "pacer_case_id": pacer_case_id}]
+        else:
+            self.targets = default_cases(court)
+            if not self.targets:
+                raise ValueError(f"no default case in court {court!r}; give -a docket_number=")
+        self.crawl_args = {"court": court, "docket_number": docket_number,
+                           "pacer_case_id": pacer_case_id}
+        self.crawl_message = ""
+        self.crawl_failed = False
+        self._party_names: dict[int, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        settings = crawler.settings
+        rate = settings.getfloat("COURTLISTENER_RATE_PER_MINUTE", 5) or 5
+        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+        slots.setdefault(API_SLOT, {"concurrency": 1, "delay": 60.0 / rate,
+                                    "randomize_delay": False})
+        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.api_url = settings.get("COURTLISTENER_API_URL").rstrip("/") + "/"
+        spider.storage_url = settings.get("COURTLISTENER_STORAGE_URL").rstrip("/") + "/"
+        spider.page_size = settings.getint("COURTLISTENER_PAGE_SIZE", 100)
+        return spider
+
+    # --- requests -------------------------------------------------------------
+    def api_request(self, path_or_url, callback, params=None, **meta):
+        url = path_or_url if path_or_url.startswith("http") else urljoin(self.api_url, path_or_url)
+        if params:
+            url = f"{url}?{urlencode(params)}"
+        self.crawler.stats.inc_value(f"{self.name}/api_requests")
+        return scrapy.Request(
+            url, callback=callback, errback=self.api_failed, dont_filter=True,
+            headers={"Authorization": f"Token {self.token}", "Accept": "application/json"},
+            meta={"download_slot": API_SLOT, "autothrottle_dont_adjust_delay": True,
+                  "handle_httpstatus_list": [400, 401, 403, 404], **meta},
+        )
+
+    async def start(self):
+        self.token = os.environ.get("COURTLISTENER_TOKEN", "").strip()
+        if not self.token:
+            self.logger.error(TOKEN_HELP)
+            self.crawl_message = "no COURTLISTENER_TOKEN"
+            self.crawl_failed = True
+            return
+        for target in self.targets:
+            params = {"court": target["court"]}
+            if target.get("pacer_case_id") and not target.get("docket_number"):
+                params["pacer_case_id"] = target["pacer_case_id"]
+            else:
+                params["docket_number"] = normalize_docket_number(target["docket_number"])
+            yield self.api_request("dockets/", self.parse_dockets, params, target=target,
+                                   tried=params.get("docket_number"))
+
+    def api_failed(self, failure):
+        request = failure.request
+        self.crawl_failed = True
+        self.crawl_message = f"{request.url.split('?')[0]}: {failure.getErrorMessage()}"
+        self.logger.error("CourtListener request failed: %s (%s). Everything stored so far "
+                          "is kept; run the crawl again to continue.",
+                          request.url.split("?")[0], failure.getErrorMessage())
+
+    def _refused(self, response) -> bool:
+        if response.status < 400:
+            return False
+        try:
+            detail = json.loads(response.text).get("detail") or response.text[:300]
+        except ValueError:
+            detail = response.text[:300]
+        if response.status in (401, 403):
+            message = (f"CourtListener refused the token ({response.status}: {detail}). "
+                       "Check COURTLISTENER_TOKEN.")
+            self.logger.error(message)
+            self.crawl_message, self.crawl_failed = message, True
+            raise CloseSpider("unauthorized")
+        else:
+            message = f"CourtListener answered {response.status} for {response.url}: {detail}"
+            self.logger.error(message)
+            self.crawl_message, self.crawl_failed = message, True
+        return True
+
+    # --- callbacks ------------------------------------------------------------
+    def parse_dockets(self, response):
+        if self._refused(response):
+            return
+        target = response.meta["target"]
+        results = response.json().get("results") or []
+        wanted_case = target.get("pacer_case_id")
+        if wanted_case and len(results) > 1:
+            results = [d for d in results if str(d.get("pacer_case_id")) == str(wanted_case)] or results
+        if not results:
+            raw = target.get("docket_number")
+            if raw and response.meta.get("tried") != raw:
+                yield self.api_request("dockets/", self.parse_dockets,
+                                       {"court": target["court"], "docket_number": raw},
+                                       target=target, tried=raw)
+                return
+            message = (f"CourtListener has no docket {raw or wanted_case} in court "
+                       f"{target['court']}.")
+            self.logger.error(message)
+            self.crawl_message, self.crawl_failed = message, True
+            return
+        for docket in results:
+            item = self.docket_item(docket)
+            yield item
+            context = {"court_id": item.court_id, "docket_number": item.docket_number,
+                       "pacer_case_id": item.pacer_case_id}
+            self.logger.info("Found %s %s (CourtListener docket %s): fetching entries",
+                             item.court_id, item.docket_number, docket["id"])
+            yield self.api_request(
+                "docket-entries/", self.parse_entries,
+                {"docket": docket["id"], "order_by": "id", "page_size": self.page_size,
+                 "omit": "recap_documents__plain_text"},
+                docket=context, docket_cl_id=docket["id"])
+
+    def docket_item(self, d) -> DocketItem:
+        panel = d.get("panel_str") or None
+        return DocketItem(
+            source="courtlistener", court_id=d.get("court_id") or "",
+            docket_number=d.get("docket_number") or "", case_name=d.get("case_name"),
+            pacer_case_id=_str(d.get("pacer_case_id")), date_filed=d.get("date_filed"),
+            date_terminated=d.get("date_terminated"),
+            date_last_filing=d.get("date_last_filing"),
+            assigned_to_str=d.get("assigned_to_str") or None,
+            referred_to_str=d.get("referred_to_str") or None,
+            nature_of_suit=d.get("nature_of_suit") or None, cause=d.get("cause") or None,
+            jury_demand=d.get("jury_demand") or None,
+            jurisdiction_type=d.get("jurisdiction_type") or None,
+            appeal_from_str=d.get("appeal_from_str") or None, panel_str=panel,
+            courtlistener_id=d.get("id"),
+            source_url=urljoin("https://www.courtlistener.com/", d.get("absolute_url") or ""),
+        )
+
+    def parse_entries(self, response):
+        if self._refused(response):
+            return
+        ctx = response.meta["docket"]
+        data = response.json()
+        for entry in data.get("results") or []:
+            yield DocketEntryItem(
+                source="courtlistener", court_id=ctx["court_id"],
+                docket_number=ctx["docket_number"], entry_number=entry.get("entry_number"),
+                date_filed=entry.get("date_filed"), time_filed=entry.get("time_filed"),
+                description=entry.get("description"),
+                pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
+                recap_sequence_number=_str(entry.get("recap_sequence_number")),
+                courtlistener_id=entry.get("id"),
+            )
+            for doc in entry.get("recap_documents") or []:
+                yield self.document_item(ctx, entry, doc)
+        if data.get("next"):
+            yield self.api_request(data["next"], self.parse_entries, **self._carry(response))
+        else:
+            yield self.api_request(
+                "parties/", self.parse_parties,
+                {"docket": response.meta["docket_cl_id"], "filter_nested_results": "True",
+                 "order_by": "id", "page_size": self.page_size},
+                **self._carry(response))
+
+    def document_item(self, ctx, entry, doc) -> DocumentItem:
+        filepath = doc.get("filepath_local")
+        available = bool(doc.get("is_available"))
+        urls = [urljoin(self.storage_url, filepath.lstrip("/"))] if available and filepath else []
+        attachment = doc.get("attachment_number")
+        return DocumentItem(
+            source="courtlistener", court_id=ctx["court_id"],
+            docket_number=ctx["docket_number"], pacer_case_id=ctx.get("pacer_case_id"),
+            entry_number=entry.get("entry_number"),
+            pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
+            recap_sequence_number=_str(entry.get("recap_sequence_number")),
+            document_number=_str(doc.get("document_number")) or _str(entry.get("entry_number")),
+            attachment_number=int(attachment) if attachment not in (None, "") else None,
+            document_type=doc.get("document_type"), description=doc.get("description"),
+            pacer_doc_id=_str(doc.get("pacer_doc_id")), is_available=available,
+            is_sealed=doc.get("is_sealed"), page_count=doc.get("page_count"),
+            file_size=doc.get("file_size"), sha1=doc.get("sha1") or None,
+            courtlistener_id=doc.get("id"), file_urls=urls,
+        )
+
+    @staticmethod
+    def _carry(response):
+        return {k: response.meta[k] for k in ("docket", "docket_cl_id")}
+
+    def parse_parties(self, response):
+        if self._refused(response):
+            return
+        ctx = response.meta["docket"]
+        data = response.json()
+        for party in data.get("results") or []:
+            self._party_names[party.get("id")] = party.get("name")
+            types = party.get("party_types") or []
+            names = list(dict.fromkeys(t.get("name") for t in types if t.get("name")))
+            terminated = next((t.get("date_terminated") for t in types
+                               if t.get("date_terminated")), None)
+            yield PartyItem(
+                source="courtlistener", court_id=ctx["court_id"],
+                docket_number=ctx["docket_number"], name=party.get("name") or "",
+                party_type=", ".join(names) or None, extra_info=party.get("extra_info") or None,
+                date_terminated=terminated, courtlistener_id=party.get("id"),
+            )
+        if data.get("next"):
+            yield self.api_request(data["next"], self.parse_parties, **self._carry(response))
+        else:
+            yield self.api_request(
+                "attorneys/", self.parse_attorneys,
+                {"docket": response.meta["docket_cl_id"], "filter_nested_results": "True",
+                 "order_by": "id", "page_size": self.page_size},
+                **self._carry(response))
+
+    def parse_attorneys(self, response):
+        if self._refused(response):
+            return
+        ctx = response.meta["docket"]
+        data = response.json()
+        for attorney in data.get("results") or []:
+            parties: dict[str, list[str]] = {}
+            for link in attorney.get("parties_represented") or []:
+                party_id = link.get("party_id") or _id_from_url(link.get("party"))
+                name = self._party_names.get(party_id)
+                if not name:
+                    continue
+                role = link.get("role")
+                parties.setdefault(name, []).append(ROLES.get(role, str(role)) if role else None)
+            yield AttorneyItem(
+                source="courtlistener", court_id=ctx["court_id"],
+                docket_number=ctx["docket_number"], name=attorney.get("name") or "",
+                contact_raw=attorney.get("contact_raw") or None,
+                phone=attorney.get("phone") or None, fax=attorney.get("fax") or None,
+                email=attorney.get("email") or None, courtlistener_id=attorney.get("id"),
+                parties=[{"party": name, "roles": [r for r in roles if r]}
+                         for name, roles in parties.items()],
+            )
+        if data.get("next"):
+            yield self.api_request(data["next"], self.parse_attorneys, **self._carry(response))
+        else:
+            self.logger.info("Finished %s %s", ctx["court_id"], ctx["docket_number"])
+
+
+def _id_from_url(url):
+    if not url:
+        return None
+    try:
+        return int(str(url).rstrip("/").rsplit("/", 1)[-1])
+    except ValueError:
+        return None

@@ -1,0 +1,146 @@
+"""The Internet Archive's RECAP copy of a docket: free, no account.
+
+    scrapy crawl internet_archive                          # the default case (N.D. Cal.)
+    scrapy crawl internet_archive -a court=cand -a pacer_case_id=364733
+
+Items are named ``gov.uscourts.<court>.<pacer_case_id>``; the docket XML is
+``<item>.docket.xml`` and each available PDF ``<item>.<doc>.<att>.pdf``.
+The base URL is the setting INTERNET_ARCHIVE_URL.
+"""
+from __future__ import annotations
+
+import scrapy
+
+from docket_spider.cases import default_cases
+from docket_spider.items import DocketEntryItem, DocketItem, DocumentItem, PartyItem
+from parsers import ParseError, parse
+
+
+def _str(value):
+    return None if value in (None, "") else str(value)
+
+
+class InternetArchiveSpider(scrapy.Spider):
+    name = "internet_archive"
+
+    def __init__(self, court=None, pacer_case_id=None, docket_number=None, **kwargs):
+        super().__init__(**kwargs)
+        self.crawl_args = {"court": court, "pacer_case_id": pacer_case_id,
+                           "docket_number": docket_number}
+        self.crawl_message = ""
+        self.crawl_failed = False
+        if pacer_case_id:
+            self.targets = [{"court": court or "cand", "pacer_case_id": str(pacer_case_id)}]
+        else:
+            cases = default_cases(court)
+            if docket_number:
+                from archive.db import normalize_docket_number
+
+                wanted = normalize_docket_number(docket_number)
+                cases = [c for c in cases if c["docket_number"] == wanted]
+            self.targets = [c for c in cases if c.get("pacer_case_id")]
+            self.skipped = [c for c in cases if not c.get("pacer_case_id")]
+            if not self.targets and not self.skipped:
+                raise ValueError(
+                    "The Internet Archive names dockets by PACER case id: "
+                    "give -a court=... -a pacer_case_id=... (e.g. cand 364733).")
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.base_url = crawler.settings.get("INTERNET_ARCHIVE_URL").rstrip("/") + "/"
+        return spider
+
+    def item_url(self, court, case_id, suffix):
+        ident = f"gov.uscourts.{court}.{case_id}"
+        return f"{self.base_url}{ident}/{ident}.{suffix}"
+
+    async def start(self):
+        for case in getattr(self, "skipped", []):
+            self.logger.warning(
+                "The Internet Archive has no RECAP copy for %s %s (appellate dockets are "
+                "not uploaded there); use `scrapy crawl courtlistener` with a token.",
+                case["court"], case["docket_number"])
+        for target in self.targets:
+            yield scrapy.Request(
+                self.item_url(target["court"], target["pacer_case_id"], "docket.xml"),
+                callback=self.parse_docket, errback=self.failed,
+                meta={"target": target, "handle_httpstatus_list": [403, 404]},
+            )
+
+    def failed(self, failure):
+        self.crawl_failed = True
+        self.crawl_message = f"{failure.request.url}: {failure.getErrorMessage()}"
+        self.logger.error("Could not fetch %s: %s. Everything stored so far is kept; "
+                          "run the crawl again to continue.",
+                          failure.request.url, failure.getErrorMessage())
+
+    def parse_docket(self, response):
+        target = response.meta["target"]
+        self.crawler.stats.inc_value(f"{self.name}/api_requests")
+        if response.status in (403, 404):
+            message = (f"The Internet Archive has no RECAP copy of {target['court']} case "
+                       f"{target['pacer_case_id']} ({response.status} for {response.url}).")
+            self.logger.error(message)
+            self.crawl_message, self.crawl_failed = message, True
+            return
+        try:
+            docket = parse("ia", response.body, court=target["court"])
+        except ParseError as exc:
+            message = f"{response.url} is not a RECAP docket XML: {exc}"
+            self.logger.error(message)
+            self.crawl_message, self.crawl_failed = message, True
+            return
+        court = docket.get("court_id") or target["court"]
+        case_id = _str(docket.get("pacer_case_id")) or target["pacer_case_id"]
+        number = docket.get("docket_number") or target.get("docket_number") or ""
+        yield DocketItem(
+            source="internet_archive", court_id=court, docket_number=number,
+            case_name=docket.get("case_name"), pacer_case_id=case_id,
+            date_filed=docket.get("date_filed"), date_terminated=docket.get("date_terminated"),
+            date_last_filing=docket.get("date_last_filing"),
+            assigned_to_str=docket.get("assigned_to_str") or None,
+            referred_to_str=docket.get("referred_to_str") or None,
+            nature_of_suit=docket.get("nature_of_suit") or None,
+            cause=docket.get("cause") or None, jury_demand=docket.get("jury_demand") or None,
+            jurisdiction_type=docket.get("jurisdiction") or None, source_url=response.url,
+        )
+        for entry in docket.get("docket_entries") or []:
+            entry_number = entry.get("document_number")
+            try:
+                entry_number = int(entry_number) if entry_number not in (None, "") else None
+            except ValueError:
+                entry_number = None
+            yield DocketEntryItem(
+                source="internet_archive", court_id=court, docket_number=number,
+                entry_number=entry_number, date_filed=entry.get("date_filed"),
+                date_entered=entry.get("date_entered"), description=entry.get("description"),
+                pacer_sequence_number=_str(entry.get("pacer_seq_no")),
+            )
+            for doc in entry.get("recap_documents") or []:
+                attachment = doc.get("attachment_number")
+                attachment = int(attachment) if attachment not in (None, "") else 0
+                doc_number = _str(doc.get("document_number")) or _str(entry_number)
+                available = bool(doc.get("is_available"))
+                urls = ([self.item_url(court, case_id, f"{doc_number}.{attachment}.pdf")]
+                        if available and doc_number else [])
+                yield DocumentItem(
+                    source="internet_archive", court_id=court, docket_number=number,
+                    pacer_case_id=case_id, entry_number=entry_number,
+                    pacer_sequence_number=_str(entry.get("pacer_seq_no")),
+                    document_number=doc_number, attachment_number=attachment,
+                    document_type=2 if attachment else 1,
+                    description=doc.get("description"), pacer_doc_id=_str(doc.get("pacer_doc_id")),
+                    is_available=available, page_count=doc.get("page_count"),
+                    sha1=doc.get("sha1") or None, file_urls=urls,
+                )
+        for party in docket.get("parties") or []:
+            yield PartyItem(
+                source="internet_archive", court_id=court, docket_number=number,
+                name=party.get("name") or "", party_type=party.get("type") or None,
+                extra_info=party.get("extra_info") or None,
+                date_terminated=party.get("date_terminated"),
+                attorneys=[{"name": a.get("name"), "roles": a.get("roles") or [],
+                            "contact": a.get("contact")}
+                           for a in party.get("attorneys") or [] if a.get("name")],
+            )

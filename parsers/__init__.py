@@ -1,0 +1,48 @@
+"""Pure parsers: a court page (or PDF) in, plain data out. No network, no database.
+
+Each kind lives in its own module with a ``parse(text, court=None) -> dict``
+function that raises :class:`ParseError` when the page is not of that kind.
+"""
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["ParseError", "KINDS", "parse", "decode_page"]
+
+
+class ParseError(ValueError):
+    """The page is not of the kind asked for (login page, error page, another format)."""
+
+
+# kind -> module holding ``parse(text, court=None)``
+KINDS = {
+    "district": "parsers.district",
+    "appellate": "parsers.appellate",
+    "acms": "parsers.acms",
+    "ia": "parsers.ia",
+    "rss": "parsers.rss",
+    "attachment": "parsers.attachment",
+    "appellate_attachment": "parsers.appellate_attachment",
+    "possible_cases": "parsers.possible_cases",
+    "confirmation": "parsers.confirmation",
+}
+
+
+def decode_page(data: bytes) -> str:
+    """Court pages arrive as UTF-8 or Windows-1252; never fail on a byte."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def parse(kind: str, page: str | bytes, court: str | None = None) -> dict:
+    """Parse ``page`` as ``kind``. Raises ParseError for a page of another kind."""
+    if kind not in KINDS:
+        raise KeyError(f"unknown kind {kind!r}; known: {', '.join(sorted(KINDS))}")
+    if isinstance(page, bytes):
+        page = decode_page(page)
+    module = importlib.import_module(KINDS[kind])
+    return module.parse(page, court=court)

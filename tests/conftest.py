@@ -1,0 +1,50 @@
+"""Shared test helpers: where ../shared is, and running the real `scrapy crawl`."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DOCKET_SHARED", PROJECT.parent / "shared")).resolve()
+
+
+def shared_or_skip(*parts) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"../shared not found ({path}): the real court pages and PDFs live there")
+    return path
+
+
+@pytest.fixture
+def shared_dir():
+    return shared_or_skip()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_crawl(spider, *, args=(), settings=None, env=None, db, files, timeout=300,
+              extra=()):
+    """Run the real `scrapy crawl` in a subprocess; return (returncode, log text)."""
+    cmd = [sys.executable, "-m", "scrapy", "crawl", spider]
+    for arg in args:
+        cmd += ["-a", arg]
+    all_settings = {"ARCHIVE_DB": str(db), "FILES_STORE": str(files), "LOG_LEVEL": "INFO",
+                    "AUTOTHROTTLE_ENABLED": "False", "EXTRACT_WORKERS": "2",
+                    "TELNETCONSOLE_ENABLED": "False", **(settings or {})}
+    for key, value in all_settings.items():
+        cmd += ["-s", f"{key}={value}"]
+    cmd += list(extra)
+    full_env = {k: v for k, v in os.environ.items() if k != "COURTLISTENER_TOKEN"}
+    full_env.update(env or {})
+    proc = subprocess.run(cmd, cwd=PROJECT, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+    return proc.returncode, proc.stdout + proc.stderr
