@@ -19,6 +19,7 @@ from dataclasses import asdict
 from urllib.parse import urlparse
 
 from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
 from scrapy.pipelines.files import FilesPipeline
 
 from archive import db as archive_db
@@ -46,6 +47,7 @@ class DocumentFilesPipeline(FilesPipeline):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._sha256: dict[str, str] = {}
+        self._errors: dict[str, str] = {}
 
     def file_path(self, request, response=None, info=None, *, item=None):
         if isinstance(item, DocumentItem):
@@ -57,6 +59,25 @@ class DocumentFilesPipeline(FilesPipeline):
             return f"{item.court_id}/{stem}/{stem}.{_safe_name(str(number))}.{item.attachment_number or 0}.pdf"
         return super().file_path(request, response=response, info=info, item=item)
 
+    async def media_downloaded(self, response, request, info, *, item=None):
+        # A bad answer is a recorded fact about the document, not a traceback.
+        if response.status != 200 or not response.body:
+            reason = (f"HTTP {response.status}" if response.status != 200
+                      else "the server sent an empty file (0 bytes)")
+            logger.warning("Could not store %s: %s", request.url, reason)
+            self.crawler.stats.inc_value("file_status_count/failed")
+            return {"url": request.url, "path": None, "checksum": None,
+                    "status": "failed", "error": reason}
+        return await super().media_downloaded(response, request, info, item=item)
+
+    def media_failed(self, failure, request, info):
+        if isinstance(failure.value, IgnoreRequest):
+            return super().media_failed(failure, request, info)
+        logger.warning("Could not download %s: %s", request.url, failure.getErrorMessage())
+        self.crawler.stats.inc_value("file_status_count/failed")
+        self._errors[request.url] = failure.getErrorMessage()
+        return None
+
     def file_downloaded(self, response, request, info, *, item=None):
         self._sha256[request.url] = hashlib.sha256(response.body).hexdigest()
         return super().file_downloaded(response, request, info, item=item)
@@ -66,16 +87,18 @@ class DocumentFilesPipeline(FilesPipeline):
         if not isinstance(item, DocumentItem) or not item.file_urls:
             return item
         for ok, result in results:
-            if ok:
+            if ok and result and result.get("path"):
                 item.file_path = result["path"]
                 item.sha256 = self._sha256.pop(result["url"], None) or item.sha256
                 item.files = [result]
-                break
-        else:
-            failure = next((r for ok, r in results if not ok), None)
-            message = getattr(failure, "getErrorMessage", lambda: "download failed")()
-            item.status = "download_failed"
-            item.error = f"could not download {item.file_urls[0]}: {message or 'see log'}"
+                return item
+        url = item.file_urls[0]
+        reasons = [r.get("error") if isinstance(r, dict) else
+                   getattr(r, "getErrorMessage", lambda: None)() for _, r in results]
+        reason = next((r for r in reasons if r), None) or self._errors.pop(url, None)
+        item.files = []
+        item.status = "download_failed"
+        item.error = f"could not download {url}: {reason or 'see the crawl log'}"
         return item
 
 
@@ -274,7 +297,8 @@ class ArchivePipeline:
         stats = self.crawler.stats
         counts = {
             "requests": stats.get_value("downloader/request_count", 0),
-            "api_requests": stats.get_value(f"{spider.name}/api_requests", 0),
+            "api_requests": (stats.get_value(f"{spider.name}/api_requests", 0)
+                             + stats.get_value("retry_after/429", 0)),
             "pdfs_downloaded": stats.get_value("file_status_count/downloaded", 0),
             "pdfs_already_stored": stats.get_value("file_status_count/uptodate", 0),
             "documents_extracted": stats.get_value("extract/documents", 0),

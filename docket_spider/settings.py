@@ -32,7 +32,9 @@ ITEM_PIPELINES = {
 COURTLISTENER_API_URL = "https://www.courtlistener.com/api/rest/v4/"
 COURTLISTENER_STORAGE_URL = "https://storage.courtlistener.com/"
 COURTLISTENER_RATE_PER_MINUTE = 5  # an ordinary account: 5/min, 50/hour, 125/day
-COURTLISTENER_PAGE_SIZE = 100  # ask for the largest page the API allows
+# The v4 API pages database endpoints 20 at a time and has no larger page;
+# another value is sent as page_size (for servers that honour it).
+COURTLISTENER_PAGE_SIZE = 20
 
 # --- Internet Archive -------------------------------------------------------
 INTERNET_ARCHIVE_URL = "https://archive.org/download/"

@@ -7,11 +7,27 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["ParseError", "KINDS", "parse", "decode_page"]
+import functools
+
+__all__ = ["ParseError", "KINDS", "parse", "decode_page", "page_parser"]
 
 
 class ParseError(ValueError):
     """The page is not of the kind asked for (login page, error page, another format)."""
+
+
+def page_parser(func):
+    """Wrap a module's ``parse(text, court)``: a page nested deeper than the
+    interpreter can walk is simply not a court page (ParseError, not a crash)."""
+
+    @functools.wraps(func)
+    def parse(text, court=None):
+        try:
+            return func(text, court)
+        except RecursionError:
+            raise ParseError("page is nested too deeply to be a court page") from None
+
+    return parse
 
 
 # kind -> module holding ``parse(text, court=None)``

@@ -26,6 +26,7 @@ from docket_spider.items import (
 )
 
 API_SLOT = "courtlistener-api"
+API_PAGE_SIZE = 20  # what the v4 API gives without asking
 TOKEN_HELP = (
     "COURTLISTENER_TOKEN is not set. The CourtListener API needs a free account token: "
     "sign up at https://www.courtlistener.com/sign-in/, copy the token from "
@@ -68,17 +69,19 @@ class CourtListenerSpider(scrapy.Spider):
         rate = settings.getfloat("COURTLISTENER_RATE_PER_MINUTE", 5) or 5
         slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
         slots.setdefault(API_SLOT, {"concurrency": 1, "delay": 60.0 / rate,
-                                    "randomize_delay": False})
+                                    "jitter": 0})
         settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.api_url = settings.get("COURTLISTENER_API_URL").rstrip("/") + "/"
         spider.storage_url = settings.get("COURTLISTENER_STORAGE_URL").rstrip("/") + "/"
-        spider.page_size = settings.getint("COURTLISTENER_PAGE_SIZE", 100)
+        spider.page_size = settings.getint("COURTLISTENER_PAGE_SIZE", 20)
         return spider
 
     # --- requests -------------------------------------------------------------
     def api_request(self, path_or_url, callback, params=None, **meta):
         url = path_or_url if path_or_url.startswith("http") else urljoin(self.api_url, path_or_url)
+        if params and "page_size" in params and params["page_size"] == API_PAGE_SIZE:
+            params = {k: v for k, v in params.items() if k != "page_size"}
         if params:
             url = f"{url}?{urlencode(params)}"
         self.crawler.stats.inc_value(f"{self.name}/api_requests")

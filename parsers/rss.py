@@ -1,0 +1,183 @@
+"""PACER RSS feed (``rss_outside.pl`` on district/bankruptcy courts, the
+appellate courts' feeds too).
+
+``parse(text, court=None)`` returns ``{"dockets": [...], "court_id",
+"feed_title", "feed_description", "last_build_date", "unparsed_items"}``:
+one docket per feed ``<item>``, in feed order (a case with two new entries
+appears twice), each ``{court_id, docket_number, case_name, pacer_case_id,
+federal_dn_judge_initials_assigned, type, office, chapter, trustee_str,
+docket_entries: [{document_number, date_filed, description,
+short_description, pacer_doc_id, pacer_seq_no}]}``. ``date_filed`` of an
+entry is the item's publication time as an ISO datetime with its offset.
+
+Items whose title carries no recognisable docket number cannot be tied to a
+case; they are listed in ``unparsed_items`` (title, link, pub_date) rather
+than among the dockets.
+
+Raises :class:`parsers.ParseError` when the text is not an RSS feed.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+from . import ParseError, page_parser
+from .common import (
+    UNKNOWN_CASE_TITLE, clean, docket_number_parts, harmonize_case_name, normalize_docket_number,
+    pacer_doc_id_from_url, parse_datetime, xml_tree,
+)
+
+_TITLE_DN = re.compile(
+    r"^\s*((?:\d{1,2}:)?\d{2}-[A-Za-z]{1,4}-\d{1,10}(?:-[A-Za-z0-9]{1,6})*"  # district
+    r"|\d{1,2}-\d{2}-\d{3,6}(?:-[A-Za-z0-9]{1,6})*"                        # bankr. with office
+    r"|\d{2}-\d{1,6}(?:-[A-Za-z0-9]{1,6})*"                                # bankr./appellate
+    r")(?=\s|$)\s*(.*)$", re.S)
+_BRACKET = re.compile(r"\[(.*)\]", re.S)
+_ANCHOR = re.compile(r"<a\s[^>]*href\s*=\s*['\"]([^'\"]*)['\"][^>]*>\s*([^<]*?)\s*</a>", re.I | re.S)
+_DOCS1 = re.compile(r"/docs1/(\d+)")
+_CASEID = re.compile(r"(?:caseid=|DktRpt\.pl\?)(\d+)", re.I)
+_SEQ = re.compile(r"de_seq_num=(\d+)", re.I)
+_BK_FIELDS = re.compile(
+    r"^\s*Type:\s*(?P<type>\S*)\s+Office:\s*(?P<office>\S*)\s+Chapter:\s*(?P<chapter>\S*)"
+    r"(?:\s+Trustee:\s*(?P<trustee>.*?))?\s*(?=\[|$)", re.S)
+
+
+def _text(node, tag) -> str:
+    child = node.find(tag)
+    if child is None:
+        return ""
+    return "".join(child.itertext())
+
+
+def _doc_id(url: str):
+    doc_id = pacer_doc_id_from_url(url)
+    if doc_id:
+        return doc_id
+    m = _DOCS1.search(url or "")
+    return m.group(1) if m else None
+
+
+def _item(item, court):
+    title = clean(html.unescape(_text(item, "title")))
+    link = clean(_text(item, "link"))
+    raw_desc = _text(item, "description")
+    # the description is escaped HTML; unescape once more if it still
+    # carries entities (some feeds double-escape)
+    desc = raw_desc if "<a" in raw_desc.lower() else html.unescape(raw_desc)
+    pub = parse_datetime(_text(item, "pubDate"))
+
+    m = _TITLE_DN.match(title)
+    if not m:
+        return None, {"title": title, "link": link, "pub_date": pub}
+    raw_dn, case_name = m.group(1), m.group(2)
+    parts = docket_number_parts(raw_dn)
+    if parts:
+        docket_number = parts["docket_number"]
+        judge = parts["judges"][0] if parts["judges"] else None
+    else:
+        bits = raw_dn.split("-")
+        # bankruptcy/appellate: NN-NNNNN[-judge]
+        if len(bits) >= 3 and bits[0].isdigit() and bits[1].isdigit() and bits[2].isdigit():
+            docket_number = "-".join(bits[:3])
+            rest = bits[3:]
+        else:
+            docket_number = "-".join(bits[:2])
+            rest = bits[2:]
+        judge = next((b for b in rest if not b.isdigit()), None)
+        docket_number = normalize_docket_number(docket_number, bankruptcy=True) or docket_number
+
+    short = ""
+    bm = _BRACKET.search(desc)
+    if bm:
+        short = clean(html.unescape(bm.group(1)))
+    number = doc_id = seq = None
+    case_id = None
+    am = _ANCHOR.search(desc)
+    if am:
+        url = html.unescape(am.group(1))
+        number = clean(am.group(2)) or None
+        doc_id = _doc_id(url)
+        sm = _SEQ.search(url)
+        seq = sm.group(1) if sm else None
+        cm = re.search(r"caseid=(\d+)", url, re.I)
+        case_id = cm.group(1) if cm else None
+    if case_id is None:
+        cm = _CASEID.search(link)
+        case_id = cm.group(1) if cm else None
+    if number is not None and not number.isdigit():
+        nm = re.match(r"\d+", number)
+        number = nm.group(0) if nm else None
+        if number is None and doc_id and "/docs1/" in url:
+            # courts that print no entry numbers (cadc: "Document"): the
+            # document id stands in for the number, as CourtListener does
+            number = doc_id
+
+    bk = _BK_FIELDS.match(html.unescape(re.sub(r"<[^>]*>", " ", desc)))
+    docket = {
+        "court_id": court,
+        "docket_number": docket_number,
+        "case_name": harmonize_case_name(case_name) or UNKNOWN_CASE_TITLE,
+        "pacer_case_id": case_id,
+        "federal_dn_judge_initials_assigned": judge,
+        "type": clean(bk.group("type")) if bk else "",
+        "office": clean(bk.group("office")) if bk else "",
+        "chapter": clean(bk.group("chapter")) if bk else "",
+        "trustee_str": clean(bk.group("trustee")) if bk and bk.group("trustee") else "",
+        "link": link,
+        "docket_entries": [{
+            "document_number": number,
+            "date_filed": pub,
+            "description": "",
+            "short_description": short,
+            "pacer_doc_id": doc_id,
+            "pacer_seq_no": seq,
+        }],
+    }
+    return docket, None
+
+
+@page_parser
+def parse(text: str, court: str | None = None) -> dict:
+    """Parse ``text``; ParseError when it is not this kind of page."""
+    if not isinstance(text, str) or not text.strip():
+        raise ParseError("empty document, not an RSS feed")
+    head = text.lstrip("\ufeff \t\r\n")[:300].lower()
+    if head.startswith(("<!doctype html", "<html", "<head", "<body")):
+        raise ParseError("HTML page, not an RSS feed (error page or login?)")
+    root = xml_tree(text, "RSS feed")
+    if root.tag != "rss":
+        raise ParseError(f"XML root is <{root.tag}>, not <rss>: not an RSS feed")
+    channel = root.find("channel")
+    if channel is None:
+        raise ParseError("RSS feed without a <channel>")
+    link = clean(_text(channel, "link"))
+    if court is None:
+        cm = re.search(r"ecf\.([a-z0-9]+)\.uscourts\.gov", link)
+        court = cm.group(1) if cm else None
+    dockets, unparsed = [], []
+    by_guid, kinds = {}, {}
+    for item in channel.iter("item"):
+        docket, bad = _item(item, court)
+        if docket is None:
+            unparsed.append(bad)
+            continue
+        guid = clean(html.unescape(_text(item, "guid")))
+        first = by_guid.get(guid) if guid else None
+        if first is not None and first["docket_number"] == docket["docket_number"]:
+            # one docket entry announced once per event type: one entry
+            entry = first["docket_entries"][0]
+            kinds[guid].append(docket["docket_entries"][0]["short_description"])
+            entry["short_description"] = " AND ".join(sorted(k for k in kinds[guid] if k))
+            continue
+        if guid:
+            by_guid[guid] = docket
+            kinds[guid] = [docket["docket_entries"][0]["short_description"]]
+        dockets.append(docket)
+    return {
+        "court_id": court,
+        "feed_title": clean(_text(channel, "title")),
+        "feed_description": clean(_text(channel, "description")),
+        "last_build_date": parse_datetime(_text(channel, "lastBuildDate")),
+        "dockets": dockets,
+        "unparsed_items": unparsed,
+    }

@@ -1,0 +1,83 @@
+"""PACER RSS feeds (parsers.rss): golden files compared item by item (feed
+order) with the reference JSON, plus edge cases."""
+from __future__ import annotations
+
+import pytest
+
+from parsers import ParseError, parse
+
+from .conftest import corpus_params, court_of, docket_mismatches, norm, reference
+
+
+@pytest.mark.parametrize("path", corpus_params("rss", "*.xml"))
+def test_rss_golden(path):
+    want = reference(path)
+    got = parse("rss", path.read_bytes(), court_of(path))["dockets"]
+    assert len(got) == len(want)
+    for i, (w, g) in enumerate(zip(want, got)):
+        assert docket_mismatches(w, g, ["docket_number", "case_name", "pacer_case_id"]) == [], i
+        for we, ge in zip(w["docket_entries"], g["docket_entries"]):
+            assert norm(we["date_filed"]) == norm(ge["date_filed"])
+            assert norm(we["pacer_seq_no"]) == norm(ge["pacer_seq_no"])
+            assert norm(we["short_description"]) == norm(ge["short_description"])
+
+
+FEED = """<?xml version="1.0" encoding="ISO-8859-1"?>
+<rss version="2.0"><channel>
+<title>Test District - Recent Entries</title><link>https://ecf.cand.uscourts.gov</link>
+<description>Docket entries of type: all</description>
+<lastBuildDate>Thu, 19 Apr 2018 18:22:08 GMT</lastBuildDate>
+<item><title>3:20-cv-05910-LB U.S. WeChat Users Alliance et al v. Trump et al</title>
+<link>https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?364733</link>
+<description>[Motion for Preliminary Injunction] (&lt;a href="https://ecf.cand.uscourts.gov/doc1/035119000001?caseid=364733&amp;de_seq_num=40" &gt;17&lt;/a&gt;)</description>
+<guid isPermaLink="true">https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?364733&amp;40</guid>
+<pubDate>Fri, 28 Aug 2020 10:00:00 GMT</pubDate></item>
+<item><title>3:20-cv-05910-LB U.S. WeChat Users Alliance et al v. Trump et al</title>
+<link>https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?364733</link>
+<description>[~Util - Set Deadlines] (&lt;a href="https://ecf.cand.uscourts.gov/doc1/035119000001?caseid=364733&amp;de_seq_num=40" &gt;17&lt;/a&gt;)</description>
+<guid isPermaLink="true">https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?364733&amp;40</guid>
+<pubDate>Fri, 28 Aug 2020 10:00:00 GMT</pubDate></item>
+<item><title>3:20-~gr-00001 </title><link>https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?1</link>
+<description>[Order]</description><pubDate>Fri, 28 Aug 2020 09:00:00 GMT</pubDate></item>
+<item><title>20-30123-abc Jane Debtor</title><link>https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?555</link>
+<description>Type: bk Office: 3 Chapter: 7 Trustee: Doe, John [Meeting of Creditors] (&lt;a href='https://ecf.cand.uscourts.gov/doc1/035119000009?de_seq_num=3&amp;caseid=555'&gt;doc&lt;/a&gt;)</description>
+<guid>https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?555-3</guid>
+<pubDate>Fri, 28 Aug 2020 08:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
+def test_small_feed():
+    got = parse("rss", FEED, None)
+    assert got["court_id"] == "cand"
+    dockets = got["dockets"]
+    assert len(dockets) == 2
+    first = dockets[0]
+    assert first["docket_number"] == "3:20-cv-05910"
+    assert first["case_name"] == "U.S. WeChat Users Alliance v. Trump"
+    assert first["pacer_case_id"] == "364733"
+    entry = first["docket_entries"][0]
+    assert entry["document_number"] == "17"
+    assert entry["pacer_doc_id"] == "035019000001"
+    assert entry["pacer_seq_no"] == "40"
+    assert entry["date_filed"] == "2020-08-28T10:00:00+00:00"
+    # two items for one entry (same guid) are one entry with both event types
+    assert entry["short_description"] == "Motion for Preliminary Injunction AND ~Util - Set Deadlines"
+    bk = dockets[1]
+    assert bk["docket_number"] == "20-30123"
+    assert (bk["chapter"], bk["office"], bk["trustee_str"]) == ("7", "3", "Doe, John")
+    assert bk["docket_entries"][0]["document_number"] is None  # "doc": unnumbered
+    assert got["unparsed_items"][0]["title"] == "3:20-~gr-00001"
+
+
+@pytest.mark.parametrize("text", [
+    "", "<html><body>Not found</body></html>", "<?xml version='1.0'?><feed/>",
+    FEED[: len(FEED) // 2], "<rss version='2.0'></rss>",
+])
+def test_not_rss(text):
+    with pytest.raises(ParseError):
+        parse("rss", text, "cand")
+
+
+def test_empty_feed_is_not_an_error():
+    got = parse("rss", "<rss version='2.0'><channel><title>x</title></channel></rss>", "cand")
+    assert got["dockets"] == []

@@ -1,0 +1,202 @@
+"""What every local test server shares: a background ThreadingHTTPServer,
+a thread-safe request log and injected failures.
+
+Standard library only, so a server starts in milliseconds.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+
+class RequestLog(list):
+    """A list of request records that threads may append to safely.
+
+    Each record is a dict: method, path, query (dict), status, kind.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def add(self, record: dict) -> None:
+        with self._lock:
+            self.append(record)
+
+    def snapshot(self) -> list[dict]:
+        with self._lock:
+            return list(self)
+
+    def clear(self) -> None:  # noqa: D401 - list API
+        with self._lock:
+            super().clear()
+
+    def tally(self, kind=None, path_contains=None, status=None, method=None) -> int:
+        """How many logged requests match (``list.count`` keeps its meaning)."""
+        return len(self.select(kind, path_contains, status, method))
+
+    def select(self, kind=None, path_contains=None, status=None, method=None) -> list[dict]:
+        return [
+            r
+            for r in self.snapshot()
+            if (kind is None or r["kind"] == kind)
+            and (path_contains is None or path_contains in r["path"])
+            and (status is None or r["status"] == status)
+            and (method is None or r["method"] == method)
+        ]
+
+
+class Failures:
+    """``fail_next(path_substring, status, times)``: the next matching requests
+    are answered with that status instead of their normal answer."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rules: list[list] = []  # [substring, status, remaining, headers]
+
+    def add(self, path_substring: str, status: int = 500, times: int = 1, headers=None) -> None:
+        with self._lock:
+            self._rules.append([path_substring, int(status), int(times), dict(headers or {})])
+
+    def take(self, path_and_query: str):
+        """The (status, headers) to fail this request with, or None."""
+        with self._lock:
+            for rule in self._rules:
+                if rule[0] in path_and_query and rule[2] > 0:
+                    rule[2] -= 1
+                    status, headers = rule[1], rule[3]
+                    self._rules = [r for r in self._rules if r[2] > 0]
+                    return status, headers
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+
+class Response:
+    def __init__(self, status: int = 200, body: bytes = b"", headers=None, content_type="application/json"):
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+        if content_type and "Content-Type" not in self.headers:
+            self.headers["Content-Type"] = content_type
+
+    @classmethod
+    def json(cls, data, status: int = 200, headers=None) -> "Response":
+        return cls(status, json.dumps(data).encode("utf-8"), headers)
+
+    @classmethod
+    def text(cls, text: str, status: int = 200, content_type="text/html; charset=utf-8", headers=None) -> "Response":
+        return cls(status, text.encode("utf-8"), headers, content_type)
+
+
+class Request:
+    """What a handler function sees of one HTTP request."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler):
+        self.method = handler.command
+        self.raw_path = handler.path
+        parts = urlsplit(handler.path)
+        self.path = parts.path
+        self.query_string = parts.query
+        self.query_items = parse_qsl(parts.query, keep_blank_values=True)
+        self.query = dict(self.query_items)
+        self.headers = handler.headers
+        self.host = handler.headers.get("Host") or "%s:%s" % handler.server.server_address[:2]
+
+    @property
+    def url(self) -> str:
+        return "http://%s%s" % (self.host, self.raw_path)
+
+
+class LocalServer:
+    """One listening socket on ``host:port`` (0 = a free port), served by a
+    daemon thread. ``app(request) -> Response`` answers each request."""
+
+    def __init__(self, app, kind_of, log: RequestLog, host="127.0.0.1", port=0):
+        self.app = app
+        self.kind_of = kind_of
+        self.log = log
+        self.host = host
+        self.port = port
+        self.httpd = None
+        self.thread = None
+
+    def start(self) -> "LocalServer":
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "DocketArchiveTestServer/1.0"
+
+            def log_message(self, format, *args):  # quiet
+                pass
+
+            def _answer(self, head_only=False):
+                request = Request(self)
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    if length:
+                        self.rfile.read(length)
+                    response = outer.app(request)
+                except Exception as exc:  # a bug in the server: say so loudly
+                    import traceback
+
+                    traceback.print_exc()
+                    response = Response.json({"detail": "test server error: %r" % exc}, 500)
+                outer.log.add(
+                    {
+                        "method": request.method,
+                        "path": request.path,
+                        "query": dict(request.query),
+                        "status": response.status,
+                        "kind": outer.kind_of(request),
+                    }
+                )
+                try:
+                    self.send_response(response.status)
+                    for name, value in response.headers.items():
+                        self.send_header(name, str(value))
+                    if response.status != 304:
+                        self.send_header("Content-Length", str(len(response.body)))
+                    self.end_headers()
+                    if not head_only and response.status != 304 and response.body:
+                        self.wfile.write(response.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def do_GET(self):
+                self._answer()
+
+            def do_HEAD(self):
+                self._answer(head_only=True)
+
+            def do_POST(self):
+                self._answer()
+
+            def do_OPTIONS(self):
+                self._answer()
+
+        httpd = ThreadingHTTPServer((self.host, self.port), Handler)
+        httpd.daemon_threads = True
+        self.httpd = httpd
+        self.port = httpd.server_address[1]
+        self.thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+            self.thread = None
+
+    @property
+    def base(self) -> str:
+        return "http://%s:%d/" % (self.host, self.port)

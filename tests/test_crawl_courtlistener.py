@@ -1,0 +1,158 @@
+"""The real `scrapy crawl courtlistener` against a local CourtListener v4 server.
+
+The server speaks the API (token, cursor pagination, 400 on unknown filters,
+429 with Retry-After now and then) and serves real PDFs from ../shared.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+
+from tests.conftest import SHARED, run_crawl
+from tests.servers.cases import wechat_cases
+from tests.servers.courtlistener import CourtListenerServer
+
+TOKEN = "test-token-5f2c9a"
+
+
+@pytest.fixture
+def server():
+    with CourtListenerServer(wechat_cases(SHARED if SHARED.exists() else None), token=TOKEN,
+                             throttle_every=4, retry_after=1) as srv:
+        yield srv
+
+
+def crawl(server, tmp_path, *args, token=TOKEN, settings=None, files=None):
+    return run_crawl(
+        "courtlistener", args=args, env={"COURTLISTENER_TOKEN": token} if token else {},
+        db=tmp_path / "dockets.db", files=files or (tmp_path / "files"),
+        settings={"COURTLISTENER_API_URL": server.api_url,
+                  "COURTLISTENER_STORAGE_URL": server.storage_url,
+                  "COURTLISTENER_RATE_PER_MINUTE": "1200", **(settings or {})})
+
+
+def rows(db_path, sql, params=()):
+    con = sqlite3.connect(db_path)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql, params)]
+    finally:
+        con.close()
+
+
+def test_without_a_token_it_stops_at_once_with_help(server, tmp_path):
+    code, log = crawl(server, tmp_path, "court=cand", "docket_number=3:20-cv-05910-LB", token=None)
+    assert "COURTLISTENER_TOKEN is not set" in log
+    assert "courtlistener.com/profile/api" in log
+    assert "Traceback" not in log
+    assert server.log.tally(kind="api") == 0
+    crawl_row = rows(tmp_path / "dockets.db", "select * from crawls")[0]
+    assert crawl_row["status"] == "failed"
+
+
+def test_a_wrong_token_is_a_clear_error(server, tmp_path):
+    code, log = crawl(server, tmp_path, "court=cand", "docket_number=3:20-cv-05910", token="nope")
+    assert "CourtListener refused the token" in log
+    assert "Traceback" not in log
+    assert "nope" not in log
+
+
+def test_crawl_both_courts_then_recrawl(server, tmp_path):
+    db = tmp_path / "dockets.db"
+    code, log = crawl(server, tmp_path, "court=cand", "docket_number=3:20-cv-05910-LB")
+    assert code == 0, log[-3000:]
+    code, log2 = crawl(server, tmp_path, "court=ca9", "docket_number=20-16908")
+    assert code == 0, log2[-3000:]
+    assert "Traceback" not in log + log2
+    # the rate limit was hit and waited out, nothing lost
+    assert server.log.tally(kind="api", status=429) >= 1
+    assert "Rate limited" in log
+
+    dockets = rows(db, "select * from dockets order by id")
+    assert [d["id"] for d in dockets] == ["ca9/20-16908", "cand/3:20-cv-05910"]
+    cand = dockets[1]
+    assert cand["pacer_case_id"] == "364733" and cand["case_name"].startswith("U.S. WeChat")
+
+    # every entry and RECAP document the server has is in the archive
+    entries = rows(db, "select * from docket_entries")
+    assert len(entries) == sum(len(c.entries) for c in server.cases)
+    docs = rows(db, "select * from documents")
+    served_docs = [d for c in server.cases for d in c.documents()]
+    assert len(docs) == len(served_docs)
+    assert {d["pacer_doc_id"] for d in docs} == {d["pacer_doc_id"] or None for d in served_docs}
+
+    available = [d for d in docs if d["is_available"]]
+    missing = [d for d in docs if not d["is_available"]]
+    assert available and missing
+    for doc in missing:  # recorded with description and numbers, no file
+        assert doc["file_path"] is None and doc["status"] == "no_file"
+        assert doc["document_number"] or "#seq-" in doc["entry_id"]  # unnumbered entry
+    # the server's zero-byte PDF is a recorded failure, not a lost crawl
+    failed = [d for d in available if d["status"] == "download_failed"]
+    assert all("empty file" in d["error"] for d in failed)
+    available = [d for d in available if d not in failed]
+    for doc in available:
+        assert doc["sha256"] and len(doc["sha256"]) == 64
+        assert (tmp_path / "files" / doc["file_path"]).exists()
+        assert doc["status"], doc
+    ok = [d for d in available if d["status"] in ("ok", "ocr")]
+    assert ok and all(d["page_count"] for d in ok)
+    assert any(len(d["text"] or "") > 1000 for d in ok)
+    # PDFs were not fetched through the paced API slot
+    assert server.log.tally(kind="storage") == len(available) + len(failed)
+
+    # full-text search over documents and entries
+    hits = rows(db, "select documents.id from documents_fts join documents "
+                    "on documents.rowid = documents_fts.rowid where documents_fts match 'court'")
+    assert hits
+    assert rows(db, "select rowid from docket_entries_fts where docket_entries_fts "
+                    "match 'injunction'")
+    assert rows(db, "select count(*) n from parties")[0]["n"] >= 3
+    assert rows(db, "select count(*) n from attorneys")[0]["n"] >= 1
+    assert rows(db, "select count(*) n from party_attorneys")[0]["n"] >= 1
+
+    crawls = rows(db, "select * from crawls order by id")
+    assert [c["status"] for c in crawls] == ["finished", "finished"]
+    assert crawls[0]["rows_added"] > 0 and crawls[0]["pdfs_downloaded"] > 0
+
+    # the token is nowhere: not in the log, the database or the files
+    assert TOKEN not in log + log2
+    assert TOKEN.encode() not in db.read_bytes()
+
+    # --- re-crawl: no PDF downloaded again, no row added
+    before = {t: rows(db, f"select count(*) n from {t}")[0]["n"]
+              for t in ("dockets", "docket_entries", "documents", "parties", "attorneys")}
+    storage_before = server.log.tally(kind="storage")
+    code, log3 = crawl(server, tmp_path, "court=cand", "docket_number=3:20-cv-05910-LB")
+    assert code == 0
+    # only the file that failed last time is asked for again
+    assert server.log.tally(kind="storage") == storage_before + len(
+        [d for d in failed if d["docket_id"] == "cand/3:20-cv-05910"])
+    after = {t: rows(db, f"select count(*) n from {t}")[0]["n"] for t in before}
+    assert after == before
+    last = rows(db, "select * from crawls order by id desc limit 1")[0]
+    assert last["rows_added"] == 0 and last["rows_changed"] == 0
+    assert last["pdfs_downloaded"] == 0 and last["documents_extracted"] == 0
+    assert last["pdfs_already_stored"] == len([d for d in available
+                                               if d["docket_id"] == "cand/3:20-cv-05910"])
+
+
+def test_pacer_case_id_finds_the_docket(server, tmp_path):
+    code, log = crawl(server, tmp_path, "court=cand", "pacer_case_id=364733")
+    assert code == 0
+    assert rows(tmp_path / "dockets.db", "select id from dockets") == [{"id": "cand/3:20-cv-05910"}]
+
+
+def test_an_unknown_case_is_reported(server, tmp_path):
+    code, log = crawl(server, tmp_path, "court=cand", "docket_number=3:99-cv-99999")
+    assert "has no docket 3:99-cv-99999" in log
+    assert "Traceback" not in log
+
+
+def test_server_errors_are_retried(server, tmp_path):
+    server.fail_next("docket-entries", status=500, times=2)
+    code, log = crawl(server, tmp_path, "court=ca9", "docket_number=20-16908")
+    assert code == 0
+    assert rows(tmp_path / "dockets.db", "select count(*) n from docket_entries")[0]["n"] > 0
