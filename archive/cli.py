@@ -57,8 +57,11 @@ def crawl_default(db_path, settings):
     crawls = list(db.query("select * from crawls where id > ? order by id", [before]))
     _print_summary(db, db_path)
     if crawls and all(c["status"] != "finished" for c in crawls):
-        raise click.ClickException(
-            "No crawl finished: " + "; ".join(c["message"] or c["status"] for c in crawls))
+        messages = "; ".join(c["message"] or c["status"] for c in crawls)
+        if any(s in messages for s in ("DNS lookup failed", "Connection refused", "timed out")):
+            messages += ("\nThe sources could not be reached: is this machine online? "
+                         "`make demo` runs the same pipeline against local servers.")
+        raise click.ClickException("No crawl finished: " + messages)
 
 
 def _print_summary(db, db_path):

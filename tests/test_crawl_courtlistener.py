@@ -156,3 +156,59 @@ def test_server_errors_are_retried(server, tmp_path):
     code, log = crawl(server, tmp_path, "court=ca9", "docket_number=20-16908")
     assert code == 0
     assert rows(tmp_path / "dockets.db", "select count(*) n from docket_entries")[0]["n"] > 0
+
+
+def test_the_http_cache_never_holds_the_token(server, tmp_path):
+    cache = tmp_path / "cache"
+    code, log = crawl(server, tmp_path, "court=ca9", "docket_number=20-16908",
+                      settings={"HTTPCACHE_ENABLED": "True", "HTTPCACHE_DIR": str(cache)})
+    assert code == 0
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert any(p.name == "request_headers" for p in files)
+    for path in files:
+        assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_a_killed_crawl_loses_nothing_and_the_next_run_completes(tmp_path):
+    """Ctrl-C in the middle of a paced crawl: rows so far are kept, a re-run finishes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import PROJECT
+    from tests.servers.cases import synthetic_case
+
+    case = synthetic_case(SHARED if SHARED.exists() else None, n_entries=120,
+                          pdfs=["recap_documents/ca4_17.pdf"] if SHARED.exists() else None)
+    db = tmp_path / "dockets.db"
+    with CourtListenerServer([case], token=TOKEN) as srv:
+        cmd = [sys.executable, "-m", "scrapy", "crawl", "courtlistener", "-a", "court=cand",
+               "-a", "pacer_case_id=900001", "-s", f"ARCHIVE_DB={db}",
+               "-s", f"FILES_STORE={tmp_path / 'files'}", "-s", f"COURTLISTENER_API_URL={srv.api_url}",
+               "-s", f"COURTLISTENER_STORAGE_URL={srv.storage_url}",
+               "-s", "COURTLISTENER_RATE_PER_MINUTE=40", "-s", f"JOBDIR={tmp_path / 'job'}",
+               "-s", "EXTRACT_OCR=False"]  # the one-page filing is a scan; OCR is tested elsewhere
+        env = {**__import__("os").environ, "COURTLISTENER_TOKEN": TOKEN}
+        proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            time.sleep(0.5)
+            try:
+                if rows(db, "select count(*) n from docket_entries")[0]["n"] >= 20:
+                    break
+            except Exception:
+                pass
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+        assert "Traceback" not in out
+        partial = rows(db, "select count(*) n from docket_entries")[0]["n"]
+        assert 20 <= partial < 120
+        assert rows(db, "select status from crawls")[0]["status"] == "shutdown"
+        code, log = crawl(srv, tmp_path, "court=cand", "pacer_case_id=900001",
+                          settings={"JOBDIR": str(tmp_path / "job"), "EXTRACT_OCR": "False"})
+        assert code == 0 and "Traceback" not in log
+    assert rows(db, "select count(*) n from docket_entries")[0]["n"] == 120
+    assert rows(db, "select count(*) n from documents")[0]["n"] == 120
+    assert rows(db, "select count(*) n from documents where sha256 is null")[0]["n"] == 0
