@@ -92,6 +92,47 @@ def shape(db_path):
     click.echo(f"{db_path}: schema version {archive_db.SCHEMA_VERSION}")
 
 
+DOCKET_KINDS = ("district", "appellate", "acms", "ia", "rss")
+
+
+@cli.command("import")
+@click.argument("kind", type=click.Choice(DOCKET_KINDS))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--court", help="court id (cand, ca9, ...) when the page does not say")
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+def import_pages(kind, paths, court, db_path):
+    """Load docket pages saved from PACER (or RECAP XML, RSS) into the archive.
+
+    A page that is not of KIND is reported and skipped; the others are loaded.
+    """
+    import json
+
+    from parsers import ParseError, parse
+
+    from .load import dockets_in, save_parsed_docket
+
+    db = archive_db.open_db(db_path)
+    crawl = archive_db.start_crawl(db, f"import:{kind}", court, None,
+                                   {"kind": kind, "files": len(paths)})
+    loaded = failed = 0
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                record = parse(kind, fh.read(), court=court)
+            for docket in dockets_in(record):
+                counts = save_parsed_docket(db, docket, source=f"import:{kind}",
+                                            court_id=court, crawl_id=crawl)
+                click.echo(f"{path}: {docket.get('court_id') or court} "
+                           f"{docket.get('docket_number')}: {json.dumps(counts)}")
+            loaded += 1
+        except (ParseError, ValueError, OSError) as exc:
+            failed += 1
+            click.echo(f"{path}: skipped: {exc}", err=True)
+    status = "finished" if loaded else "failed"
+    archive_db.finish_crawl(db, crawl, status, {}, f"{loaded} loaded, {failed} skipped")
+    click.echo(f"{loaded} loaded, {failed} skipped -> {db_path}")
+
+
 @cli.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
 @click.option("--port", default=8001, show_default=True)

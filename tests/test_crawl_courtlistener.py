@@ -99,7 +99,9 @@ def test_crawl_both_courts_then_recrawl(server, tmp_path):
         assert doc["status"], doc
     ok = [d for d in available if d["status"] in ("ok", "ocr")]
     assert ok and all(d["page_count"] for d in ok)
-    assert any(len(d["text"] or "") > 1000 for d in ok)
+    if SHARED.exists():  # the real filings; without ../shared the PDFs are tiny stand-ins
+        assert any(len(d["text"] or "") > 1000 for d in ok)
+    assert all(d["text"] for d in ok)
     # PDFs were not fetched through the paced API slot
     assert server.log.tally(kind="storage") == len(available) + len(failed)
 
