@@ -135,6 +135,84 @@ def import_pages(kind, paths, court, db_path):
 
 @cli.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("--files", "files_store", default="archive/files", show_default=True,
+              help="the FILES_STORE the crawls used: a folder or s3://bucket/prefix/")
+@click.option("--workers", type=int, default=0, help="worker processes (0: one per core)")
+@click.option("--no-ocr", is_flag=True, help="skip OCR of pages with no usable text layer")
+@click.option("--force", is_flag=True, help="extract every stored document again")
+def extract(db_path, files_store, workers, no_ocr, force):
+    """Extract text again from stored PDFs (e.g. after an upgrade).
+
+    Documents whose file (SHA-256) and extractor version are unchanged are
+    skipped; --force extracts them all.
+    """
+    import hashlib
+    import tempfile
+
+    from tqdm import tqdm
+
+    from parsers.pdf import EXTRACTOR_VERSION, extract_many
+
+    db = archive_db.open_db(db_path)
+    todo = archive_db.documents_to_extract(db, EXTRACTOR_VERSION, force=force)
+    if not todo:
+        click.echo(f"Nothing to extract: every stored document was extracted by {EXTRACTOR_VERSION}.")
+        return
+    crawl = archive_db.start_crawl(db, "extract", None, None,
+                                   {"force": force, "ocr": not no_ocr, "version": EXTRACTOR_VERSION})
+    with tempfile.TemporaryDirectory() as tmp:
+        fetch = _file_fetcher(files_store, tmp)
+        paths, missing = [], 0
+        for doc in todo:
+            path = fetch(doc["file_path"])
+            if path is None:
+                missing += 1
+                archive_db.save_extraction(db, doc["id"], {
+                    "status": "error", "error": f"stored file not found: {doc['file_path']}"}, crawl_id=crawl)
+            else:
+                paths.append((doc, path))
+        errors = 0
+        results = extract_many([p for _, p in paths], workers=workers or None, ocr=not no_ocr)
+        for (doc, path), result in tqdm(zip(paths, results), total=len(paths), unit="doc",
+                                        desc="extracting"):
+            with open(path, "rb") as fh:
+                sha256 = hashlib.sha256(fh.read()).hexdigest()
+            fields = archive_db.extraction_fields(result)
+            archive_db.save_extraction(db, doc["id"], fields, sha256=sha256, crawl_id=crawl)
+            errors += fields["status"] == "error"
+    row = archive_db.finish_crawl(db, crawl, "finished",
+                                  {"documents_extracted": len(paths), "extraction_errors": errors},
+                                  f"{missing} stored files missing" if missing else "")
+    click.echo(f"{len(paths)} documents extracted ({errors} errors, {missing} files missing), "
+               f"{row['rows_changed']} changed, by {EXTRACTOR_VERSION} -> {db_path}")
+
+
+def _file_fetcher(store: str, tmp: str):
+    """file_path -> a local path (downloading from S3 when the store is a bucket)."""
+    if store.startswith("s3://"):
+        from urllib.parse import urlparse
+
+        import boto3
+
+        parsed = urlparse(store)
+        client = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+
+        def fetch(file_path):
+            local = os.path.join(tmp, file_path.replace("/", "_"))
+            try:
+                client.download_file(parsed.netloc, parsed.path.lstrip("/") + file_path, local)
+            except Exception:
+                return None
+            return local
+
+        return fetch
+    root = os.path.abspath(store)
+    return lambda file_path: (os.path.join(root, file_path)
+                              if os.path.exists(os.path.join(root, file_path)) else None)
+
+
+@cli.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
 @click.option("--port", default=8001, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 def serve(db_path, port, host):

@@ -72,6 +72,11 @@ TABLES: dict[str, dict[str, type]] = {
         "documents_extracted": int, "extraction_errors": int, "rows_added": int,
         "rows_changed": int, "rows_unchanged": int, "message": str,
     },
+    "pacer_charges": {
+        "id": int, "crawl_id": int, "at": str, "court_id": str, "docket_id": str,
+        "pacer_case_id": str, "what": str, "description": str, "document_id": str,
+        "pages": int, "cost": float, "pacer_cost": float, "status": str, "url": str,
+    },
     "changes": {
         "id": int, "crawl_id": int, "at": str, "table_name": str, "row_id": str,
         "action": str, "fields": str,
@@ -87,6 +92,7 @@ FOREIGN_KEYS = [
     ("party_attorneys", "party_id", "parties", "id"),
     ("party_attorneys", "attorney_id", "attorneys", "id"),
     ("changes", "crawl_id", "crawls", "id"),
+    ("pacer_charges", "crawl_id", "crawls", "id"),
 ]
 
 FTS = {
@@ -102,6 +108,7 @@ INDEXES = [
     ("parties", ["docket_id"]),
     ("attorneys", ["docket_id"]),
     ("changes", ["crawl_id"]),
+    ("pacer_charges", ["crawl_id"]),
 ]
 
 VIEWS = {
@@ -291,11 +298,7 @@ def save_document(db, document: dict, crawl_id: Optional[int] = None) -> tuple[s
     row = dict(document)
     docket_id, entry_id, doc_id = document_key(row)
     row.update(docket_id=docket_id, entry_id=entry_id, id=doc_id)
-    stamp = row.pop("stamp", None) or {}
-    for field in ("case_number", "document_number", "attachment_number", "date_filed"):
-        if stamp.get(field) is not None:
-            row[f"stamp_{field}"] = str(stamp[field])
-    return doc_id, save_row(db, "documents", row, crawl_id)
+    return doc_id, save_row(db, "documents", _flatten_stamp(row), crawl_id)
 
 
 def party_key(docket_id: str, name: str) -> str:
@@ -360,6 +363,81 @@ def finish_crawl(db, crawl_id: int, status: str, counts: dict, message: str = ""
     return db["crawls"].get(crawl_id)
 
 
+def save_charge(db, charge: dict) -> int:
+    """Record one PACER purchase (or one it would have made: status ``would_buy``).
+
+    ``cost`` is our estimate from PACER's fee rules; ``pacer_cost`` is PACER's
+    own figure when the page shows one. Never holds credentials or cookies.
+    """
+    row = {k: v for k, v in charge.items() if k in TABLES["pacer_charges"] and k != "id"}
+    row.setdefault("at", _now())
+    if row.get("docket_id") is None and row.get("court_id") and charge.get("docket_number"):
+        row["docket_id"] = docket_key(row["court_id"], charge["docket_number"])
+    db["pacer_charges"].insert(row)
+    return db["pacer_charges"].last_pk
+
+
+def spent(db, crawl_id: Optional[int] = None) -> float:
+    """Dollars charged (status ``charged``), in one crawl or in all."""
+    sql = "select coalesce(sum(coalesce(pacer_cost, cost)), 0) from pacer_charges where status = 'charged'"
+    params = []
+    if crawl_id is not None:
+        sql += " and crawl_id = ?"
+        params.append(crawl_id)
+    return float(db.execute(sql, params).fetchone()[0])
+
+
+def extraction_fields(result: dict) -> dict:
+    """A document's fields from ``parsers.pdf.extract``'s result."""
+    pages = result.get("pages") or []
+    ocr_pages = [str(p.get("number")) for p in pages if p.get("ocr")]
+    redactions = result.get("bad_redactions") or []
+    fields = {
+        "text": result.get("text"),
+        "clean_text": result.get("clean_text") or result.get("text"),
+        "status": result.get("status") or "error",
+        "error": result.get("error"),
+        "extracted_by_ocr": result.get("extracted_by_ocr"),
+        "ocr_pages": ",".join(ocr_pages) or None,
+        "stamp": result.get("stamp"),
+        "bad_redactions": ",".join(str(p) for p in redactions) or None,
+        "extractor_version": result.get("extractor_version"),
+    }
+    if result.get("page_count") is not None:
+        fields["page_count"] = result["page_count"]
+    return fields
+
+
+def _flatten_stamp(row: dict) -> dict:
+    stamp = row.pop("stamp", None) or {}
+    for field in ("case_number", "document_number", "attachment_number", "date_filed"):
+        if stamp.get(field) is not None:
+            row[f"stamp_{field}"] = str(stamp[field])
+    return row
+
+
+def save_extraction(db, doc_id: str, fields: dict, sha256: Optional[str] = None,
+                    crawl_id: Optional[int] = None) -> str:
+    """Store a new extraction of an archived document's file."""
+    row = _flatten_stamp(dict(fields, id=doc_id))
+    if sha256:
+        row["sha256"] = sha256
+    # an error message that no longer applies must go, not survive as "unchanged"
+    if row.get("error") is None:
+        row.pop("error", None)
+        db["documents"].update(doc_id, {"error": None})
+    return save_row(db, "documents", row, crawl_id)
+
+
+def documents_to_extract(db, version: str, force: bool = False) -> list[dict]:
+    """Stored documents whose text is missing or was made by another extractor version."""
+    sql = "select id, file_path, sha256, extractor_version from documents where file_path is not null"
+    if not force:
+        sql += " and (extractor_version is null or extractor_version != ? or status is null)"
+        return list(db.query(sql + " order by id", [version]))
+    return list(db.query(sql + " order by id"))
+
+
 def document_state(db, doc_id: str) -> Optional[dict]:
     """What the archive already knows of a document's file and its extraction."""
     try:
@@ -368,3 +446,57 @@ def document_state(db, doc_id: str) -> Optional[dict]:
         return None
     return {k: row.get(k) for k in ("file_path", "sha256", "extractor_version", "status",
                                     "page_count")}
+
+
+# --- PACER spiders: what the archive already has (free first) ---------------
+
+def find_docket(db, court_id: str, docket_number: Optional[str] = None,
+                pacer_case_id: Optional[str] = None) -> Optional[dict]:
+    """The archived docket of a case, by docket number or PACER case id."""
+    if docket_number:
+        try:
+            return dict(db["dockets"].get(docket_key(court_id, docket_number)))
+        except NotFoundError:
+            pass
+    if pacer_case_id:
+        rows = list(db.query("select * from dockets where court_id = ? and pacer_case_id = ? "
+                             "limit 1", [court_id, str(pacer_case_id)]))
+        if rows:
+            return rows[0]
+    return None
+
+
+def last_entry(db, docket_id: str) -> Optional[dict]:
+    """The latest entry the archive has for a docket: highest date filed, then number.
+
+    Returns ``{date_filed, entry_number, max_entry_number, entries}`` or None.
+    """
+    row = next(iter(db.query(
+        "select max(date_filed) as date_filed, max(entry_number) as max_entry_number, "
+        "count(*) as entries from docket_entries where docket_id = ?", [docket_id])), None)
+    if not row or not row["entries"]:
+        return None
+    return {"date_filed": row["date_filed"], "entry_number": row["max_entry_number"],
+            "max_entry_number": row["max_entry_number"], "entries": row["entries"]}
+
+
+def document_stored(db, court_id: str, pacer_doc_id: Optional[str] = None,
+                    doc_id: Optional[str] = None) -> bool:
+    """Whether the archive already holds a file for a document."""
+    if doc_id:
+        try:
+            if db["documents"].get(doc_id).get("file_path"):
+                return True
+        except NotFoundError:
+            pass
+    if pacer_doc_id:
+        rows = list(db.query("select 1 from documents where court_id = ? and pacer_doc_id = ? "
+                             "and file_path is not null limit 1", [court_id, str(pacer_doc_id)]))
+        return bool(rows)
+    return False
+
+
+def dockets_in_court(db, court_id: str) -> list[dict]:
+    """Every archived docket of a court (id, docket_number, pacer_case_id)."""
+    return list(db.query("select id, docket_number, pacer_case_id, case_name from dockets "
+                         "where court_id = ? order by id", [court_id]))

@@ -1,32 +1,39 @@
 """An HTTP cache that never writes secrets to disk."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from scrapy.extensions.httpcache import FilesystemCacheStorage
+from scrapy.utils.python import to_bytes
+from w3lib.http import headers_dict_to_raw
 
-# Request headers that carry credentials or sessions.
+# Headers that carry credentials or sessions.
 SECRET_HEADERS = (b"Authorization", b"Cookie", b"Proxy-Authorization", b"X-Api-Key")
+SECRET_RESPONSE_HEADERS = (b"Set-Cookie", b"Set-Cookie2")
 
 
-def scrub_request(request):
-    headers = request.headers.copy()
-    for name in SECRET_HEADERS:
+def _without(headers, names):
+    headers = headers.copy()
+    for name in names:
         if name in headers:
             del headers[name]
-    return request.replace(headers=headers)
+    return headers
 
 
 class SafeFilesystemCacheStorage(FilesystemCacheStorage):
-    """Scrapy's filesystem cache, minus Authorization and Cookie headers.
+    """Scrapy's filesystem cache, minus credentials.
 
-    The cache key (the request fingerprint) does not include headers, so a
-    scrubbed request is stored under the same key and replays the same way.
-    Responses that set cookies are stored without their Set-Cookie headers.
+    Entries are stored under the original request's fingerprint (so they
+    replay), but what is written down has no Authorization or Cookie request
+    header, no request body (a login POST carries the password) and no
+    Set-Cookie response header.
     """
 
     def store_response(self, spider, request, response):
-        headers = response.headers.copy()
-        for name in (b"Set-Cookie", b"Set-Cookie2"):
-            if name in headers:
-                del headers[name]
-        return super().store_response(spider, scrub_request(request),
-                                      response.replace(headers=headers))
+        response = response.replace(headers=_without(response.headers, SECRET_RESPONSE_HEADERS))
+        super().store_response(spider, request, response)
+        rpath = Path(self._get_request_path(spider, request))
+        with self._open(rpath / "request_headers", "wb") as f:
+            f.write(headers_dict_to_raw(_without(request.headers, SECRET_HEADERS)))
+        with self._open(rpath / "request_body", "wb") as f:
+            f.write(to_bytes(""))

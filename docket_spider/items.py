@@ -114,3 +114,29 @@ class AttorneyItem:
     courtlistener_id: Optional[int] = None
     # [{"party": party name, "roles": [..]}]
     parties: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ParsedDocketItem:
+    """A whole docket as ``parsers`` returns it (district, appellate, ACMS, RSS item)."""
+
+    source: str
+    court_id: str
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ChargeItem:
+    """A PACER purchase, made or (without a budget) only priced."""
+
+    court_id: str
+    what: str  # docket_report, document, attachment_page, acms_docket, ...
+    status: str  # charged, would_buy, over_budget, free
+    cost: float = 0.0
+    pages: Optional[int] = None
+    pacer_cost: Optional[float] = None
+    docket_number: Optional[str] = None
+    pacer_case_id: Optional[str] = None
+    description: Optional[str] = None
+    document_id: Optional[str] = None
+    url: Optional[str] = None  # with no query string holding secrets

@@ -23,8 +23,10 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.pipelines.files import FilesPipeline
 
 from archive import db as archive_db
+from archive.load import save_parsed_docket
 from docket_spider.items import (
-    AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem,
+    AttorneyItem, ChargeItem, DocketEntryItem, DocketItem, DocumentItem, ParsedDocketItem,
+    PartyItem,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,15 @@ class DocumentFilesPipeline(FilesPipeline):
         super().__init__(*args, **kwargs)
         self._sha256: dict[str, str] = {}
         self._errors: dict[str, str] = {}
+
+    def get_media_requests(self, item, info):
+        requests = super().get_media_requests(item, info)
+        # A spider may build the request itself (e.g. PACER's purchase: a POST
+        # with the session), so items carry URLs only, never cookies.
+        hook = getattr(getattr(self.crawler, "spider", None), "media_request", None)
+        if hook is None or not isinstance(item, DocumentItem):
+            return requests
+        return [hook(item, request) or request for request in requests]
 
     def file_path(self, request, response=None, info=None, *, item=None):
         if isinstance(item, DocumentItem):
@@ -210,20 +221,9 @@ class ExtractTextPipeline:
         return item
 
     def _apply(self, item: DocumentItem, result: dict) -> None:
-        item.text = result.get("text")
-        item.clean_text = result.get("clean_text") or result.get("text")
-        item.status = result.get("status") or "error"
-        item.error = result.get("error")
-        if result.get("page_count") is not None:
-            item.page_count = result["page_count"]
-        item.extracted_by_ocr = result.get("extracted_by_ocr")
-        pages = result.get("pages") or []
-        ocr_pages = [str(p.get("number")) for p in pages if p.get("ocr")]
-        item.ocr_pages = ",".join(ocr_pages) or None
-        item.stamp = result.get("stamp")
-        redactions = result.get("bad_redactions") or []
-        item.bad_redactions = ",".join(str(p) for p in redactions) or None
-        item.extractor_version = result.get("extractor_version") or self.version
+        result = dict(result, extractor_version=result.get("extractor_version") or self.version)
+        for name, value in archive_db.extraction_fields(result).items():
+            setattr(item, name, value)
 
 
 def _sha256_file(path: str) -> str:
@@ -284,6 +284,13 @@ class ArchivePipeline:
         elif isinstance(item, AttorneyItem):
             _, actions = archive_db.save_attorney(self.db, data, crawl)
             self._count(actions)
+        elif isinstance(item, ParsedDocketItem):
+            counts = save_parsed_docket(self.db, item.record, source=item.source,
+                                        court_id=item.court_id, crawl_id=crawl)
+            for action, n in counts.items():
+                self._count([action] * n)
+        elif isinstance(item, ChargeItem):
+            archive_db.save_charge(self.db, dict(data, crawl_id=crawl))
         return item
 
     def _count(self, actions):

@@ -69,3 +69,12 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False  # it would print a console password into the log
+
+# --- PACER (costs money: see docket_spider/pacer.py) ---------------------------
+# Credentials come from the environment only: PACER_USERNAME, PACER_PASSWORD,
+# optional PACER_CLIENT_CODE and PACER_OTP. The budget is a spider argument
+# (-a max_cost=5.00); without it the PACER spiders buy nothing.
+PACER_LOGIN_URL = "https://pacer.login.uscourts.gov/services/cso-auth"
+PACER_ECF_URL_TEMPLATE = "https://ecf.{court}.uscourts.gov/"
+PACER_ACMS_URL_TEMPLATE = "https://{court}-showdoc.azurewebsites.us/"
+PACER_ACMS_API_URL_TEMPLATE = "https://{court}-showdocservices.azurewebsites.us/api/"

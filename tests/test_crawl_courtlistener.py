@@ -216,3 +216,33 @@ def test_a_killed_crawl_loses_nothing_and_the_next_run_completes(tmp_path):
     assert rows(db, "select count(*) n from docket_entries")[0]["n"] == 120
     assert rows(db, "select count(*) n from documents")[0]["n"] == 120
     assert rows(db, "select count(*) n from documents where sha256 is null")[0]["n"] == 0
+
+
+def test_a_page_that_is_not_api_json_is_a_clear_error(tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Maintenance(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<html><body><h1>Down for maintenance</h1></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Maintenance)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/api/rest/v4/"
+        code, log = run_crawl("courtlistener", args=["court=cand", "docket_number=3:20-cv-05910"],
+                              env={"COURTLISTENER_TOKEN": TOKEN}, db=tmp_path / "d.db",
+                              files=tmp_path / "f", settings={"COURTLISTENER_API_URL": url})
+    finally:
+        httpd.shutdown()
+    assert "is not API JSON" in log and "Down for maintenance" in log
+    assert "Traceback" not in log
+    assert rows(tmp_path / "d.db", "select status from crawls")[0]["status"] == "failed"

@@ -135,12 +135,28 @@ class CourtListenerSpider(scrapy.Spider):
             self.crawl_message, self.crawl_failed = message, True
         return True
 
+    def _json(self, response) -> dict:
+        """The answer's JSON; a page that is not (maintenance, proxy error) stops the crawl."""
+        try:
+            data = response.json()
+        except (ValueError, AttributeError):
+            data = None
+        if not isinstance(data, dict):
+            snippet = " ".join(response.text[:200].split()) if hasattr(response, "text") else ""
+            message = (f"CourtListener answered {response.url.split('?')[0]} with something that "
+                       f"is not API JSON ({response.headers.get('Content-Type', b'').decode()}): "
+                       f"{snippet!r}. Everything stored so far is kept; try again later.")
+            self.logger.error(message)
+            self.crawl_message, self.crawl_failed = message, True
+            raise CloseSpider("not_api_json")
+        return data
+
     # --- callbacks ------------------------------------------------------------
     def parse_dockets(self, response):
         if self._refused(response):
             return
         target = response.meta["target"]
-        results = response.json().get("results") or []
+        results = self._json(response).get("results") or []
         wanted_case = target.get("pacer_case_id")
         if wanted_case and len(results) > 1:
             results = [d for d in results if str(d.get("pacer_case_id")) == str(wanted_case)] or results
@@ -191,7 +207,7 @@ class CourtListenerSpider(scrapy.Spider):
         if self._refused(response):
             return
         ctx = response.meta["docket"]
-        data = response.json()
+        data = self._json(response)
         for entry in data.get("results") or []:
             yield DocketEntryItem(
                 source="courtlistener", court_id=ctx["court_id"],
@@ -241,7 +257,7 @@ class CourtListenerSpider(scrapy.Spider):
         if self._refused(response):
             return
         ctx = response.meta["docket"]
-        data = response.json()
+        data = self._json(response)
         for party in data.get("results") or []:
             self._party_names[party.get("id")] = party.get("name")
             types = party.get("party_types") or []
@@ -267,7 +283,7 @@ class CourtListenerSpider(scrapy.Spider):
         if self._refused(response):
             return
         ctx = response.meta["docket"]
-        data = response.json()
+        data = self._json(response)
         for attorney in data.get("results") or []:
             parties: dict[str, list[str]] = {}
             for link in attorney.get("parties_represented") or []:
