@@ -223,10 +223,30 @@ def serve(db_path, port, host):
     os.execvp(sys.executable, datasette_command(db_path, port, host))
 
 
+def metadata_for(db_path) -> str:
+    """metadata.yml applied to this database file's name (Datasette keys it by stem)."""
+    import json
+    import tempfile
+
+    import yaml
+
+    with open(METADATA) as fh:
+        metadata = yaml.safe_load(fh)
+    stem = os.path.splitext(os.path.basename(db_path))[0]
+    databases = metadata.get("databases", {})
+    if stem not in databases and "dockets" in databases:
+        databases[stem] = databases.pop("dockets")
+    fd, path = tempfile.mkstemp(prefix="docket-archive-", suffix=".json")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(metadata, fh)
+    return path
+
+
 def datasette_command(db_path, port, host="127.0.0.1"):
     return [sys.executable, "-m", "datasette", "serve", "--immutable", db_path,
-            "--metadata", METADATA, "--host", host, "--port", str(port),
-            "--setting", "allow_download", "on", "--setting", "sql_time_limit_ms", "3000"]
+            "--metadata", metadata_for(db_path), "--host", host, "--port", str(port),
+            "--setting", "allow_download", "on", "--setting", "sql_time_limit_ms", "3000",
+            "--setting", "truncate_cells_html", "300"]
 
 
 if __name__ == "__main__":
