@@ -98,3 +98,10 @@ def test_database_download_link(datasette, page):
     assert "CC0" in page.inner_text("body")  # licence and source from metadata.yml
     page.goto(datasette)
     assert "Docket Archive" in page.inner_text("h1")
+
+
+def test_atom_feed_of_new_entries(datasette):
+    feed = urllib.request.urlopen(f"{datasette}/dockets/feed.atom").read().decode()
+    assert feed.startswith("<?xml") and "<feed" in feed
+    assert "U.S. WeChat Users Alliance v. Trump (cand 3:20-cv-05910) #59" in feed
+    assert "ORDER granting motion for preliminary injunction" in feed
