@@ -466,14 +466,19 @@ def find_docket(db, court_id: str, docket_number: Optional[str] = None,
     return None
 
 
-def last_entry(db, docket_id: str) -> Optional[dict]:
+def last_entry(db, docket_id: str, exclude_sources: Iterable[str] = ("pacer_rss",)) -> Optional[dict]:
     """The latest entry the archive has for a docket: highest date filed, then number.
 
+    Entries known only from ``exclude_sources`` do not count: an RSS item's
+    date is when it was published, not when it was filed.
     Returns ``{date_filed, entry_number, max_entry_number, entries}`` or None.
     """
+    excluded = list(exclude_sources)
+    marks = ", ".join("?" for _ in excluded) or "''"
     row = next(iter(db.query(
         "select max(date_filed) as date_filed, max(entry_number) as max_entry_number, "
-        "count(*) as entries from docket_entries where docket_id = ?", [docket_id])), None)
+        "count(*) as entries from docket_entries where docket_id = ? "
+        f"and coalesce(source, '') not in ({marks})", [docket_id, *excluded])), None)
     if not row or not row["entries"]:
         return None
     return {"date_filed": row["date_filed"], "entry_number": row["max_entry_number"],
@@ -500,3 +505,21 @@ def dockets_in_court(db, court_id: str) -> list[dict]:
     """Every archived docket of a court (id, docket_number, pacer_case_id)."""
     return list(db.query("select id, docket_number, pacer_case_id, case_name from dockets "
                          "where court_id = ? order by id", [court_id]))
+
+
+def entry_exists(db, court_id: str, docket_number: str, entry: dict) -> bool:
+    """Whether the archive has this entry (``entry_number``/sequence/date+description)."""
+    docket_id = docket_key(court_id, docket_number)
+    row_id = f"{docket_id}#{entry_key(entry)}"
+    return bool(list(db.query("select 1 from docket_entries where id = ? limit 1", [row_id])))
+
+
+def documents_without_file(db, docket_id: str) -> list[dict]:
+    """Documents of a docket the archive knows of (with a PACER id) but holds no file for."""
+    return list(db.query(
+        "select documents.id, documents.pacer_doc_id, documents.document_number, "
+        "documents.attachment_number, documents.description, docket_entries.entry_number "
+        "from documents left join docket_entries on docket_entries.id = documents.entry_id "
+        "where documents.docket_id = ? and documents.pacer_doc_id is not null "
+        "and documents.file_path is null order by docket_entries.entry_number, "
+        "documents.attachment_number", [docket_id]))

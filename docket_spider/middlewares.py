@@ -93,3 +93,45 @@ class RetryAfterMiddleware:
             if slot.delay <= 0:
                 slot.delay = 0.001
             slot.lastseen = max(slot.lastseen, time.monotonic() + wait - slot.delay)
+
+
+class CredentialsMiddleware:
+    """Put credentials on a request only while it is being sent.
+
+    A spider that needs them defines ``credential_headers(request) -> dict``.
+    The headers are added here, next to the downloader, and taken off again
+    as soon as the answer (or the error) comes back, so no request that is
+    queued on disk (JOBDIR), retried, redirected, cached or logged ever
+    carries a token, a password or a session cookie.
+    """
+
+    KEY = "_credential_headers"
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request):
+        provide = getattr(self.crawler.spider, "credential_headers", None)
+        headers = provide(request) if provide else None
+        if headers:
+            for name, value in headers.items():
+                request.headers[name] = value
+            request.meta[self.KEY] = list(headers)
+        return None
+
+    def _strip(self, request):
+        for name in request.meta.pop(self.KEY, ()):
+            if name in request.headers:
+                del request.headers[name]
+
+    def process_response(self, request, response):
+        self._strip(request)
+        return response
+
+    def process_exception(self, request, exception):
+        self._strip(request)
+        return None

@@ -72,9 +72,12 @@ class DocumentFilesPipeline(FilesPipeline):
 
     async def media_downloaded(self, response, request, info, *, item=None):
         # A bad answer is a recorded fact about the document, not a traceback.
-        if response.status != 200 or not response.body:
+        not_pdf = (request.meta.get("expect_pdf") and response.body
+                   and b"%PDF" not in response.body[:1024])
+        if response.status != 200 or not response.body or not_pdf:
             reason = (f"HTTP {response.status}" if response.status != 200
-                      else "the server sent an empty file (0 bytes)")
+                      else "the server sent an empty file (0 bytes)" if not response.body
+                      else "the server sent a web page instead of the PDF (login page or error)")
             logger.warning("Could not store %s: %s", request.url, reason)
             self.crawler.stats.inc_value("file_status_count/failed")
             return {"url": request.url, "path": None, "checksum": None,

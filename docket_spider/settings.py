@@ -55,6 +55,9 @@ RETRY_AFTER_MAX_TIMES = 100
 
 DOWNLOADER_MIDDLEWARES = {
     "docket_spider.middlewares.RetryAfterMiddleware": 540,
+    # after the cache, retry and redirect middlewares on the way out, before
+    # them on the way back: credentials exist only while a request is sent
+    "docket_spider.middlewares.CredentialsMiddleware": 950,
 }
 
 # The HTTP cache is off by default (a re-crawl must see what changed). When a

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,13 @@ def run_crawl(spider, *, args=(), settings=None, env=None, db, files, timeout=30
     proc = subprocess.run(cmd, cwd=PROJECT, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
     return proc.returncode, proc.stdout + proc.stderr
+
+
+def rows(db_path, sql, params=()):
+    """Rows of a query on an archive file, as dicts."""
+    con = sqlite3.connect(db_path)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql, params)]
+    finally:
+        con.close()

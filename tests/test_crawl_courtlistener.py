@@ -6,11 +6,10 @@ The server speaks the API (token, cursor pagination, 400 on unknown filters,
 from __future__ import annotations
 
 import os
-import sqlite3
 
 import pytest
 
-from tests.conftest import SHARED, run_crawl
+from tests.conftest import SHARED, rows, run_crawl
 from tests.servers.cases import wechat_cases
 from tests.servers.courtlistener import CourtListenerServer
 
@@ -31,15 +30,6 @@ def crawl(server, tmp_path, *args, token=TOKEN, settings=None, files=None):
         settings={"COURTLISTENER_API_URL": server.api_url,
                   "COURTLISTENER_STORAGE_URL": server.storage_url,
                   "COURTLISTENER_RATE_PER_MINUTE": "1200", **(settings or {})})
-
-
-def rows(db_path, sql, params=()):
-    con = sqlite3.connect(db_path)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, params)]
-    finally:
-        con.close()
 
 
 def test_without_a_token_it_stops_at_once_with_help(server, tmp_path):
@@ -209,6 +199,11 @@ def test_a_killed_crawl_loses_nothing_and_the_next_run_completes(tmp_path):
         assert "Traceback" not in out
         partial = rows(db, "select count(*) n from docket_entries")[0]["n"]
         assert 20 <= partial < 120
+        # the paused crawl's queue on disk holds no token
+        job_files = [p for p in (tmp_path / "job").rglob("*") if p.is_file()]
+        assert job_files
+        for path in job_files:
+            assert TOKEN.encode() not in path.read_bytes(), path
         assert rows(db, "select status from crawls")[0]["status"] == "shutdown"
         code, log = crawl(srv, tmp_path, "court=cand", "pacer_case_id=900001",
                           settings={"JOBDIR": str(tmp_path / "job"), "EXTRACT_OCR": "False"})

@@ -48,6 +48,8 @@ def _str(value):
 class CourtListenerSpider(scrapy.Spider):
     name = "courtlistener"
 
+    token = ""
+
     def __init__(self, court=None, docket_number=None, pacer_case_id=None, **kwargs):
         super().__init__(**kwargs)
         if docket_number or pacer_case_id:
@@ -87,10 +89,16 @@ class CourtListenerSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"{self.name}/api_requests")
         return scrapy.Request(
             url, callback=callback, errback=self.api_failed, dont_filter=True,
-            headers={"Authorization": f"Token {self.token}", "Accept": "application/json"},
+            headers={"Accept": "application/json"},
             meta={"download_slot": API_SLOT, "autothrottle_dont_adjust_delay": True,
                   "handle_httpstatus_list": [400, 401, 403, 404], **meta},
         )
+
+    def credential_headers(self, request):
+        """Called by CredentialsMiddleware as the request is sent (never stored with it)."""
+        if request.meta.get("download_slot") == API_SLOT and self.token:
+            return {"Authorization": f"Token {self.token}"}
+        return None
 
     async def start(self):
         self.token = os.environ.get("COURTLISTENER_TOKEN", "").strip()

@@ -112,6 +112,35 @@ class Request:
         return "http://%s%s" % (self.host, self.raw_path)
 
 
+class ServerLifecycle:
+    """start/stop/with for a test server made of LocalServers: ``self._server``,
+    or several listed by ``_parts()``."""
+
+    _server: "LocalServer"
+
+    def _parts(self) -> list:
+        return [self._server]
+
+    def start(self):
+        for part in self._parts():
+            part.start()
+        return self
+
+    def stop(self) -> None:
+        for part in self._parts():
+            part.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base
+
+
 class LocalServer:
     """One listening socket on ``host:port`` (0 = a free port), served by a
     daemon thread. ``app(request) -> Response`` answers each request."""
@@ -139,8 +168,7 @@ class LocalServer:
                 request = Request(self)
                 try:
                     length = int(self.headers.get("Content-Length") or 0)
-                    if length:
-                        self.rfile.read(length)
+                    request.body = self.rfile.read(length) if length else b""
                     response = outer.app(request)
                 except Exception as exc:  # a bug in the server: say so loudly
                     import traceback
@@ -159,7 +187,9 @@ class LocalServer:
                 try:
                     self.send_response(response.status)
                     for name, value in response.headers.items():
-                        self.send_header(name, str(value))
+                        # a list value repeats the header (e.g. several Set-Cookie)
+                        for one in value if isinstance(value, list) else [value]:
+                            self.send_header(name, str(one))
                     if response.status != 304:
                         self.send_header("Content-Length", str(len(response.body)))
                     self.end_headers()

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from .base import Failures, LocalServer, Request, RequestLog, Response
+from .base import Failures, LocalServer, Request, RequestLog, Response, ServerLifecycle
 from .cases import API, Case, default_shared_dir
 
 API_PREFIX = "/api/rest/v4/"
@@ -467,7 +467,7 @@ def parse_filter(schema: dict, endpoint: str, name: str) -> ParsedFilter:
 
 # --- the server ------------------------------------------------------------------
 
-class CourtListenerServer:
+class CourtListenerServer(ServerLifecycle):
     """A local CourtListener API v4 + storage, for tests and benchmarks.
 
     ``cases``: a list of ``cases.Case`` (or one). ``throttle_every``: every
@@ -505,21 +505,8 @@ class CourtListenerServer:
                                     storage_host or host, storage_port)
         Index(self.cases)  # fail early on duplicate ids
 
-    # -- life cycle --
-    def start(self) -> "CourtListenerServer":
-        self._api.start()
-        self._storage.start()
-        return self
-
-    def stop(self) -> None:
-        self._api.stop()
-        self._storage.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    def _parts(self) -> list:
+        return [self._api, self._storage]
 
     @property
     def api_url(self) -> str:

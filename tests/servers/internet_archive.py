@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import unquote
 
-from .base import Failures, LocalServer, Request, RequestLog, Response
+from .base import Failures, LocalServer, Request, RequestLog, Response, ServerLifecycle
 from .cases import FIXTURES, SYNTHETIC_PDFS, PdfFile, _resolve_shared, corpus_pdf, make_pdf, wechat_cases
 
 _DOCUMENT = re.compile(r'<document\s+doc_num="([^"]*)"\s+attachment_num="([^"]*)"\s*>(.*?)</document>', re.S)
@@ -41,7 +41,7 @@ class Item:
         self.files: dict[str, PdfFile] = {}
 
 
-class InternetArchiveServer:
+class InternetArchiveServer(ServerLifecycle):
     """``shared_dir``: ``../shared`` by default. ``extra_xml_dirs``: more folders
     of ``<court>_<id>.xml`` docket files (the hand-written fixtures are always
     included). ``cl_files``: filename -> PdfFile to serve for matching PDF
@@ -75,24 +75,6 @@ class InternetArchiveServer:
         self.cl_files = cl_files
         self._pool = None
         self._server = LocalServer(self._answer, self._kind, self.log, host, port)
-
-    # -- life cycle --
-    def start(self) -> "InternetArchiveServer":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base
 
     @property
     def url(self) -> str:

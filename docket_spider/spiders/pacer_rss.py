@@ -1,0 +1,110 @@
+"""A district court's free PACER RSS feed: new entries of the cases we archive.
+
+    scrapy crawl pacer_rss -a court=cand
+    */30 * * * * cd /path/to/docket-archive && .venv/bin/scrapy crawl pacer_rss -a court=cand -L WARNING
+
+``rss_outside.pl`` needs no login and costs nothing; it carries about a
+day of recent entries (the channel description says which kinds). Only
+entries of cases already in the archive are recorded (matched by docket
+number); the crawl logs how many new entries it found per case.
+"""
+from __future__ import annotations
+
+import scrapy
+
+import parsers
+from archive import db as adb
+from docket_spider.items import ParsedDocketItem
+from docket_spider.pacer import strip_query
+
+
+def _int(value):
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+class PacerRssSpider(scrapy.Spider):
+    name = "pacer_rss"
+    custom_settings = {"HTTPCACHE_ENABLED": False}  # a feed must be read fresh
+
+    def __init__(self, court=None, **kwargs):
+        super().__init__(**kwargs)
+        self.court = (court or "cand").strip().lower()
+        self.crawl_args = {"court": self.court}
+        self.crawl_message = ""
+        self.crawl_failed = False
+        self.new_entries = 0
+        self.cases_matched = 0
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.ecf_template = crawler.settings.get("PACER_ECF_URL_TEMPLATE")
+        spider.db_path = crawler.settings.get("ARCHIVE_DB")
+        return spider
+
+    async def start(self):
+        url = self.ecf_template.format(court=self.court).rstrip("/") + "/cgi-bin/rss_outside.pl"
+        yield scrapy.Request(url, callback=self.parse_feed, errback=self.failed,
+                             dont_filter=True, meta={"handle_httpstatus_list": [404]})
+
+    def failed(self, failure):
+        message = f"{strip_query(failure.request.url)}: {failure.getErrorMessage()}"
+        self.logger.error("Could not read the RSS feed of %s: %s", self.court, message)
+        self.crawl_message, self.crawl_failed = message, True
+
+    def parse_feed(self, response):
+        if response.status == 404:
+            self.crawl_message, self.crawl_failed = f"{self.court} has no RSS feed", True
+            self.logger.error("%s has no public RSS feed (%s answered 404).", self.court,
+                              strip_query(response.url))
+            return
+        try:
+            feed = parsers.parse("rss", response.body, self.court)
+        except parsers.ParseError as exc:
+            self.crawl_message, self.crawl_failed = f"not an RSS feed: {exc}", True
+            self.logger.error("The answer of %s is not an RSS feed: %s", strip_query(response.url), exc)
+            return
+        db = adb.open_db(self.db_path)
+        try:
+            known = {adb.normalize_docket_number(d["docket_number"]): d
+                     for d in adb.dockets_in_court(db, self.court)}
+            cases: dict[str, dict] = {}
+            for item in feed.get("dockets") or []:
+                number = adb.normalize_docket_number(item.get("docket_number") or "")
+                docket = known.get(number)
+                if docket is None:
+                    continue
+                case = cases.setdefault(number, {
+                    "court_id": self.court, "docket_number": docket["docket_number"],
+                    "pacer_case_id": docket.get("pacer_case_id") or item.get("pacer_case_id"),
+                    "docket_entries": [], "new": 0})
+                for entry in item.get("docket_entries") or []:
+                    key = {"entry_number": _int(entry.get("document_number")),
+                           "pacer_sequence_number": entry.get("pacer_seq_no"),
+                           "date_filed": str(entry.get("date_filed") or "")[:10] or None,
+                           "description": entry.get("description") or entry.get("short_description")}
+                    if not adb.entry_exists(db, self.court, docket["docket_number"], key):
+                        case["new"] += 1
+                    case["docket_entries"].append(entry)
+        finally:
+            db.conn.close()
+        self.logger.info("RSS feed of %s: %s items, %s of them for %s archived cases",
+                         self.court, len(feed.get("dockets") or []),
+                         sum(len(c["docket_entries"]) for c in cases.values()), len(cases))
+        for number, case in cases.items():
+            new = case.pop("new")
+            self.new_entries += new
+            self.cases_matched += 1
+            self.logger.info("%s %s: %s new entries", self.court, number, new)
+            self.crawler.stats.inc_value("pacer_rss/new_entries", new)
+            yield ParsedDocketItem(source="pacer_rss", court_id=self.court, record=case)
+
+    def closed(self, reason):
+        line = (f"PACER RSS {self.court}: {self.new_entries} new entries in "
+                f"{self.cases_matched} archived cases; spent $0.00 (the feed is free)")
+        self.logger.info(line)
+        if not self.crawl_message:
+            self.crawl_message = line

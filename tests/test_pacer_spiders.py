@@ -1,0 +1,419 @@
+"""The real `scrapy crawl pacer_*` against a local PACER (tests/servers/pacer.py).
+
+The server bills every answer as PACER would (``server.charges``); the
+spiders' own ledger (``pacer_charges``) must agree with it, and must never go
+over the budget.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED, run_crawl
+from tests.servers.pacer import PacerServer, _parse_body
+
+USER = "wechat-user"
+PASSWORD = "Sup3r-s3cret-Pa55word!"
+CAND = ("cand", "364733")
+
+
+@pytest.fixture
+def server():
+    with PacerServer(SHARED if SHARED.exists() else None, username=USER, password=PASSWORD) as srv:
+        yield srv
+
+
+def crawl(server, tmp_path, spider, *args, user=USER, password=PASSWORD, env=None, settings=None,
+          extra=()):
+    creds = {}
+    if user is not None:
+        creds["PACER_USERNAME"] = user
+    if password is not None:
+        creds["PACER_PASSWORD"] = password
+    return run_crawl(spider, args=args, env={**creds, **(env or {})},
+                     db=tmp_path / "dockets.db", files=tmp_path / "files",
+                     settings={**server.settings(), **(settings or {})}, timeout=120,
+                     extra=extra)
+
+
+def rows(db_path, sql, params=()):
+    con = sqlite3.connect(db_path)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql, params)]
+    finally:
+        con.close()
+
+
+def ledger(tmp_path, status="charged"):
+    return rows(tmp_path / "dockets.db", "select * from pacer_charges where status = ? order by id",
+                [status])
+
+
+def spy_reports(server):
+    """Record the form fields of every docket report request."""
+    seen = []
+    original = server._report
+
+    def report(request, court, user):
+        seen.append(_parse_body(request))
+        return original(request, court, user)
+
+    server._report = report
+    return seen
+
+
+def assert_ledger_matches(server, tmp_path):
+    """Our ledger (charged, and free: PACER showed $0.00) is PACER's, purchase for purchase."""
+    ours = ledger(tmp_path) + ledger(tmp_path, "free")
+    theirs = server.charges
+    assert len(ours) == len(theirs), (ours, theirs)
+    assert all(r["pacer_cost"] == 0 for r in ledger(tmp_path, "free"))
+    ours = ledger(tmp_path)
+    theirs = [c for c in server.charges if c["cost"]]
+
+    def paid(row):
+        return round(row["pacer_cost"] if row["pacer_cost"] is not None else row["cost"], 2)
+
+    assert sorted((r["what"], paid(r)) for r in ours) == \
+        sorted((c["what"], round(c["cost"], 2)) for c in theirs)
+    # our own fee-rule figure is never below what PACER billed
+    assert all(r["cost"] >= paid(r) for r in ours)
+
+
+def test_without_credentials_it_stops_with_help(server, tmp_path):
+    code, log = crawl(server, tmp_path, "pacer_district", user=None, password=None)
+    assert "PACER credentials are not set" in log and "PACER_USERNAME" in log
+    assert "Traceback" not in log
+    assert server.log.tally() == 0
+    assert rows(tmp_path / "dockets.db", "select status from crawls")[0]["status"] == "failed"
+
+
+def test_a_bad_budget_is_a_clear_error(server, tmp_path):
+    code, log = crawl(server, tmp_path, "pacer_district", "max_cost=five")
+    assert "is not an amount of dollars" in log
+    assert "Traceback" not in log
+    assert server.log.tally() == 0
+
+
+def test_a_failed_report_is_retried_and_billed_once(server, tmp_path):
+    server.fail_next("DktRpt.pl", 500)
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=3")
+    assert code == 0, log[-3000:]
+    assert len(server.charges) == 1
+    assert_ledger_matches(server, tmp_path)
+
+
+def test_without_a_budget_nothing_is_bought(server, tmp_path):
+    code, log = crawl(server, tmp_path, "pacer_district", "docket_number=3:20-cv-05910-LB")
+    assert code == 0, log[-3000:]
+    assert server.charges == []
+    assert server.log.tally(kind="docket_report") == 0
+    would = ledger(tmp_path, "would_buy")
+    assert [(r["what"], r["cost"]) for r in would] == [("docket_report", 3.0)]
+    assert "Would buy the docket report" in log
+    assert "nothing was bought; it would have cost up to $3.00" in log
+    assert "Traceback" not in log
+
+
+def test_budget_smaller_than_a_report_buys_nothing(server, tmp_path):
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=2.99")
+    assert code == 0, log[-3000:]
+    assert server.charges == []
+    assert [r["what"] for r in ledger(tmp_path, "over_budget")] == ["docket_report"]
+    assert "could cost up to $3.00" in log
+
+
+def test_buy_the_docket_then_only_new_entries(server, tmp_path):
+    reports = spy_reports(server)
+    db = tmp_path / "dockets.db"
+    code, log = crawl(server, tmp_path, "pacer_district", "docket_number=3:20-cv-05910-LB",
+                      "max_cost=5.00")
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert_ledger_matches(server, tmp_path)
+    assert server.total_cost() <= 5.00
+    assert reports[0]["date_from"] == "" and reports[0]["documents_numbered_from_"] == ""
+    docket = rows(db, "select * from dockets")
+    assert [d["id"] for d in docket] == ["cand/3:20-cv-05910"]
+    assert docket[0]["pacer_case_id"] == "364733"
+    entries = rows(db, "select * from docket_entries")
+    numbers = {e["entry_number"] for e in entries}
+    assert {1, 17, 22, 48, 49, 59, 68, 78, 96} <= numbers
+    assert rows(db, "select count(*) as n from parties")[0]["n"] >= 2
+    assert rows(db, "select count(*) as n from attorneys")[0]["n"] >= 2
+    assert "PACER: spent $%.2f of the $5.00 budget" % server.total_cost() in log
+    first_cost = server.total_cost()
+
+    # a new filing on PACER: the next crawl asks only for what came after
+    server.add_entry("cand", "364733", 97, "2020-11-02", "ORDER re Status Report. Signed by Judge Beeler.")
+    code, log2 = crawl(server, tmp_path, "pacer_district", "docket_number=3:20-cv-05910-LB",
+                       "max_cost=5.00")
+    assert code == 0, log2[-3000:]
+    last = max(e["date_filed"] for e in entries)
+    y, m, d = last.split("-")
+    assert reports[1]["date_from"] == f"{m}/{d}/{y}"
+    # no number range: it would drop unnumbered entries, as PACER does
+    assert reports[1]["documents_numbered_from_"] == ""
+    after = rows(db, "select * from docket_entries")
+    assert len(after) == len(entries) + 1
+    assert {e["entry_number"] for e in after} - numbers == {97}
+    # the small report costs less than the whole docket
+    assert server.charges[1]["cost"] < server.charges[0]["cost"] or first_cost <= 0.10
+    assert_ledger_matches(server, tmp_path)
+    assert f"asking only for entries filed from {m}/{d}/{y} on" in log2
+
+    # -a full=1 asks for everything again
+    code, log3 = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=5",
+                       "full=1")
+    assert code == 0
+    assert reports[2]["date_from"] == "" and reports[2]["documents_numbered_from_"] == ""
+
+
+def test_documents_within_budget(server, tmp_path):
+    budget = 4.00
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733",
+                      f"max_cost={budget}", "documents=1")
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert_ledger_matches(server, tmp_path)
+    assert 0 < server.total_cost() <= budget
+    bought = [c for c in server.charges if c["what"] == "document"]
+    assert bought, "some documents fit in the budget"
+    skipped = ledger(tmp_path, "over_budget")
+    if SHARED.exists():  # with the real PDFs they do not all fit (document 1 is 30+ pages)
+        assert skipped, "the rest were skipped, not bought"
+    assert all(server.total_cost() + r["cost"] > budget - 1e-9 or r["cost"] >= 3.0 for r in skipped)
+    stored = rows(tmp_path / "dockets.db",
+                  "select * from documents where file_path is not null and source = 'pacer'")
+    by_id = {d["pacer_doc_id"]: d for d in rows(tmp_path / "dockets.db", "select * from documents")}
+    for charge in bought:  # every PDF paid for is stored (or its failure recorded)
+        doc = by_id[charge["doc_id"]]
+        assert doc["file_path"] or doc["status"] == "download_failed", doc
+    assert stored and all(d["sha256"] and d["text"] is not None for d in stored)
+    assert all((tmp_path / "files" / d["file_path"]).is_file() for d in stored)
+
+
+def test_documents_without_budget_are_priced(server, tmp_path):
+    # the docket is archived first (bought), then documents are only priced
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=3")
+    assert code == 0
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "documents=1",
+                      "full=1")
+    assert code == 0, log[-3000:]
+    # only the first crawl's report cost money; free documents (opinions) were fetched
+    assert [c["what"] for c in server.charges if c["cost"]] == ["docket_report"]
+    assert server.log.tally(kind="document") == len(ledger(tmp_path, "free"))
+    would = ledger(tmp_path, "would_buy")
+    docs = [r for r in would if r["what"] == "document"]
+    assert docs and all(r["pages"] and r["cost"] == min(r["pages"], 30) / 10 for r in docs)
+    assert "Would buy document" in log
+
+
+@pytest.mark.parametrize("account, kwargs, expected", [
+    ("wrong password", dict(password="not-the-password"), "Check PACER_USERNAME and PACER_PASSWORD"),
+    ("mfa", dict(user="mfauser", password="mfa-Pa55word!"), "Set PACER_OTP"),
+    ("mfa bad code", dict(user="mfauser", password="mfa-Pa55word!", env={"PACER_OTP": "000000"}),
+     "refused the one-time code"),
+    ("password change", dict(user="changepw", password="old-Pa55word!"), "password changed"),
+])
+def test_login_problems_are_clear(server, tmp_path, account, kwargs, expected):
+    server.add_account("mfauser", "mfa-Pa55word!", mfa=True, otp_code="654321")
+    server.add_account("changepw", "old-Pa55word!", state="change_password")
+    code, log = crawl(server, tmp_path, "pacer_district", "max_cost=5", **kwargs)
+    assert expected in log, log[-2000:]
+    assert "Traceback" not in log
+    assert kwargs["password"] not in log
+    assert server.charges == []
+    assert server.log.tally(kind="docket_report") == 0
+
+
+def test_mfa_with_the_code_works(server, tmp_path):
+    server.add_account("mfauser", "mfa-Pa55word!", mfa=True, otp_code="654321")
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=3",
+                      user="mfauser", password="mfa-Pa55word!", env={"PACER_OTP": "654321"})
+    assert code == 0, log[-2000:]
+    assert len(server.charges) == 1
+
+
+def test_expired_session_logs_in_again_once(server, tmp_path):
+    original = server._possible
+    calls = []
+
+    def possible(court, query):
+        calls.append(query)
+        if len(calls) == 1:
+            server.expire_sessions()
+            return server.login_page()
+        return original(court, query)
+
+    server._possible = possible
+    code, log = crawl(server, tmp_path, "pacer_district", "docket_number=3:20-cv-05910-LB",
+                      "max_cost=3")
+    assert code == 0, log[-3000:]
+    assert "logging in again" in log
+    assert server.log.tally(kind="login") == 2
+    assert len(server.charges) == 1
+    assert rows(tmp_path / "dockets.db", "select count(*) as n from docket_entries")[0]["n"] > 5
+
+
+def test_secrets_appear_nowhere(server, tmp_path):
+    cache = tmp_path / "httpcache"
+    code, log = crawl(server, tmp_path, "pacer_district", "docket_number=3:20-cv-05910-LB",
+                      "max_cost=5", "documents=1",
+                      settings={"HTTPCACHE_ENABLED": "True", "HTTPCACHE_DIR": str(cache),
+                                "JOBDIR": str(tmp_path / "job")},
+                      env={"PACER_CLIENT_CODE": "client-code-xyz"},
+                      extra=["-o", str(tmp_path / "items.jsonl")])
+    assert code == 0, log[-3000:]
+    assert (tmp_path / "items.jsonl").stat().st_size > 0
+    secrets = [PASSWORD] + list(server.sessions)
+    assert server.sessions, "the crawl logged in"
+    for secret in secrets:
+        assert secret not in log
+    blobs = [Path(tmp_path / "dockets.db").read_bytes()]
+    blobs += [p.read_bytes() for p in Path(tmp_path).rglob("*") if p.is_file()
+              and p.suffix != ".pdf"]
+    for blob in blobs:
+        for secret in secrets:
+            assert secret.encode() not in blob
+    charges = ledger(tmp_path)
+    assert all("?" not in (c["url"] or "") for c in charges)
+
+
+def test_appellate_cmecf(server, tmp_path):
+    code, log = crawl(server, tmp_path, "pacer_appellate", "max_cost=3")
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert_ledger_matches(server, tmp_path)
+    assert [c["what"] for c in server.charges] == ["appellate_docket"]
+    docket = rows(tmp_path / "dockets.db", "select * from dockets")
+    assert [d["id"] for d in docket] == ["ca9/20-16908"]
+    assert rows(tmp_path / "dockets.db", "select count(*) as n from docket_entries")[0]["n"] >= 5
+
+
+def test_appellate_without_budget(server, tmp_path):
+    code, log = crawl(server, tmp_path, "pacer_appellate")
+    assert code == 0
+    assert server.charges == [] and server.log.tally(kind="appellate_docket") == 0
+    assert [r["cost"] for r in ledger(tmp_path, "would_buy")] == [3.0]
+
+
+def test_appellate_acms(server, tmp_path):
+    found = [(key[1], c) for key, c in server.acms.items() if key[0] == "ca9"]
+    if not found:
+        pytest.skip("../shared not found: the ACMS dockets served are the corpus's")
+    guid, case = found[0]
+    code, log = crawl(server, tmp_path, "pacer_appellate", f"docket_number={case.docket_number}",
+                      f"acms_case_id={guid}", "max_cost=3")
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert server.log.tally(kind="acms_saml") == 1
+    assert server.log.tally(kind="acms_api") == 2
+    entries = rows(tmp_path / "dockets.db", "select * from docket_entries")
+    assert len(entries) == len(case.data["docketInfo"]["docketEntries"])
+    # the budget still holds: the ACMS docket was priced at its byte count
+    assert sum(c["cost"] for c in ledger(tmp_path)) <= 3.0
+
+
+def test_rss_records_new_entries_of_archived_cases(server, tmp_path):
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=3")
+    assert code == 0
+    before = rows(tmp_path / "dockets.db", "select count(*) as n from docket_entries")[0]["n"]
+    server.add_entry("cand", "364733", 97, "2020-11-02", "ORDER re Status Report",
+                     doc_id="035019400001")
+    code, log = crawl(server, tmp_path, "pacer_rss", "court=cand", user=None, password=None)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert server.log.tally(kind="login") == 1  # the first crawl's only: RSS needs none
+    assert "cand 3:20-cv-05910: 1 new entries" in log
+    after = rows(tmp_path / "dockets.db", "select * from docket_entries")
+    assert len(after) == before + 1
+    assert 97 in {e["entry_number"] for e in after}
+    # only cases already in the archive
+    assert [d["id"] for d in rows(tmp_path / "dockets.db", "select id from dockets")] == \
+        ["cand/3:20-cv-05910"]
+    assert len(server.charges) == 1
+    # run again: nothing new
+    code, log = crawl(server, tmp_path, "pacer_rss", "court=cand", user=None, password=None)
+    assert "cand 3:20-cv-05910: 0 new entries" in log
+
+
+def test_courtlistener_first_for_documents(server, tmp_path):
+    from tests.servers.cases import wechat_cases
+    from tests.servers.courtlistener import CourtListenerServer
+
+    token = "cl-token-for-pacer-test"
+    with CourtListenerServer(wechat_cases(SHARED if SHARED.exists() else None), token=token) as cl:
+        code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733",
+                          "max_cost=10", "documents=1", env={"COURTLISTENER_TOKEN": token},
+                          settings={"COURTLISTENER_API_URL": cl.api_url,
+                                    "COURTLISTENER_STORAGE_URL": cl.storage_url})
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log and token not in log
+    assert "documents of this case for free" in log
+    free = rows(tmp_path / "dockets.db",
+                "select * from documents where source = 'courtlistener' and file_path is not null")
+    assert free, "RECAP's copies were used"
+    bought = {c["doc_id"] for c in server.charges if c["what"] == "document"}
+    assert not bought & {d["pacer_doc_id"] for d in free}, "nothing free was bought"
+    assert_ledger_matches(server, tmp_path)
+
+
+def test_appellate_case_not_in_cmecf_says_how_to_find_it(server, tmp_path):
+    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=23-9999", "max_cost=3")
+    assert "CM/ECF has no docket 23-9999" in log and "acms_case_id" in log
+    assert "Traceback" not in log
+    assert server.charges == []
+    assert ledger(tmp_path) == []
+
+
+def test_session_expiring_during_documents(server, tmp_path):
+    """Many pages in flight answered with the login form: one new login, each page asked again."""
+    original = server._doc1
+    state = {"expired": False}
+
+    def doc1(request, court, doc_id, user):
+        if not state["expired"]:
+            state["expired"] = True
+            server.expire_sessions()
+            return server.login_page()
+        return original(request, court, doc_id, user)
+
+    server._doc1 = doc1
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=10",
+                      "documents=1")
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert 2 <= server.log.tally(kind="login") <= 3
+    assert_ledger_matches(server, tmp_path)
+    assert "keeps answering with its login page" not in log
+
+
+def test_rss_dates_do_not_move_the_incremental_start(server, tmp_path):
+    reports = spy_reports(server)
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=3")
+    assert code == 0
+    last = rows(tmp_path / "dockets.db", "select max(date_filed) as d from docket_entries")[0]["d"]
+    server.add_entry("cand", "364733", 97, "2020-11-02", "ORDER re Status Report",
+                     doc_id="035019400001")
+    crawl(server, tmp_path, "pacer_rss", "court=cand", user=None, password=None)
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=3")
+    assert code == 0, log[-3000:]
+    # the RSS item's date is its publication time (today): the report still starts
+    # at the last entry PACER's docket gave, and the filing date is corrected
+    y, m, d = last.split("-")
+    assert reports[1]["date_from"] == f"{m}/{d}/{y}"
+    entry = rows(tmp_path / "dockets.db",
+                 "select * from docket_entries where entry_number = 97")[0]
+    assert entry["date_filed"] == "2020-11-02" and entry["source"] == "pacer"
+
+
+def test_credentials_as_arguments_are_refused(server, tmp_path):
+    code, log = crawl(server, tmp_path, "pacer_district", "password=argument-Pa55",
+                      user=None, password=None)
+    assert "read from the environment only" in log
+    assert "Traceback" not in log and "argument-Pa55" not in log
+    assert server.log.tally() == 0
