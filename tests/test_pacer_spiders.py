@@ -6,12 +6,11 @@ over the budget.
 """
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED, run_crawl
+from tests.conftest import SHARED, rows, run_crawl
 from tests.servers.pacer import PacerServer, _parse_body
 
 USER = "wechat-user"
@@ -36,15 +35,6 @@ def crawl(server, tmp_path, spider, *args, user=USER, password=PASSWORD, env=Non
                      db=tmp_path / "dockets.db", files=tmp_path / "files",
                      settings={**server.settings(), **(settings or {})}, timeout=120,
                      extra=extra)
-
-
-def rows(db_path, sql, params=()):
-    con = sqlite3.connect(db_path)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, params)]
-    finally:
-        con.close()
 
 
 def ledger(tmp_path, status="charged"):
@@ -417,3 +407,55 @@ def test_credentials_as_arguments_are_refused(server, tmp_path):
     assert "read from the environment only" in log
     assert "Traceback" not in log and "argument-Pa55" not in log
     assert server.log.tally() == 0
+
+
+def test_appellate_documents_within_budget_then_none_again(server, tmp_path):
+    db = tmp_path / "dockets.db"
+    code, log = crawl(server, tmp_path, "pacer_appellate", "max_cost=10", "documents=1")
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log and "does not buy" not in log
+    assert_ledger_matches(server, tmp_path)
+    assert 0 < server.total_cost() <= 10
+    bought = [c for c in server.charges if c["what"] == "document"]
+    entries = [e for e in rows(db, "select * from documents where pacer_doc_id is not null")]
+    assert len(bought) == len(entries) >= 5, "every entry's document fits in $10"
+    assert any(c["cost"] for c in bought) and any(not c["cost"] for c in bought)
+    assert ledger(tmp_path, "over_budget") == [] and ledger(tmp_path, "would_buy") == []
+    stored = rows(db, "select * from documents where file_path is not null and source = 'pacer'")
+    assert {d["pacer_doc_id"] for d in stored} == {c["doc_id"] for c in bought}
+    assert all(d["court_id"] == "ca9" and d["docket_id"] == "ca9/20-16908" for d in stored)
+    assert {d["document_number"] for d in stored} >= {"1", "5", "16", "31", "58"}
+    assert all(d["sha256"] and d["text"] is not None for d in stored)
+    assert all((tmp_path / "files" / d["file_path"]).is_file() for d in stored)
+    # the ledger's rows name the documents PACER billed, at PACER's price
+    docs = {r["document_id"]: r for r in ledger(tmp_path) + ledger(tmp_path, "free")
+            if r["what"] == "document"}
+    assert {c["doc_id"]: c["cost"] for c in bought} == \
+        {k: r["pacer_cost"] for k, r in docs.items()}
+
+    # run again: the documents are in the archive, nothing is asked for or bought twice
+    asked = server.log.tally(kind="appellate_confirmation")
+    before = len(bought)
+    code, log = crawl(server, tmp_path, "pacer_appellate", "max_cost=10", "documents=1")
+    assert code == 0, log[-3000:]
+    assert server.log.tally(kind="appellate_confirmation") == asked
+    assert len([c for c in server.charges if c["what"] == "document"]) == before
+    assert "0 documents of 20-16908 are not in the archive yet" in log
+    assert_ledger_matches(server, tmp_path)
+
+
+def test_appellate_documents_without_budget_are_priced(server, tmp_path):
+    code, log = crawl(server, tmp_path, "pacer_appellate", "max_cost=3")
+    assert code == 0, log[-3000:]
+    code, log = crawl(server, tmp_path, "pacer_appellate", "documents=1")
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    # only the first crawl's docket cost money; free documents (orders) were fetched
+    assert [c["what"] for c in server.charges if c["cost"]] == ["appellate_docket"]
+    assert server.log.tally(kind="appellate_document") == len(ledger(tmp_path, "free"))
+    would = [r for r in ledger(tmp_path, "would_buy") if r["what"] == "document"]
+    assert would and all(r["pages"] and r["cost"] == min(r["pages"], 30) / 10 for r in would)
+    assert "Would buy document" in log
+    paid = rows(tmp_path / "dockets.db", "select * from documents where file_path is not null")
+    assert {d["pacer_doc_id"] for d in paid}.isdisjoint({r["document_id"] for r in would})
+    assert_ledger_matches(server, tmp_path)

@@ -4,12 +4,17 @@
     scrapy crawl pacer_appellate                                  # ca9 20-16908, priced only
     scrapy crawl pacer_appellate -a max_cost=3.00                 # buy, never over $3.00
     scrapy crawl pacer_appellate -a docket_number=23-2412 -a acms_case_id=<case GUID> -a max_cost=3
+    scrapy crawl pacer_appellate -a documents=1 -a max_cost=10    # and the PDFs (CM/ECF cases)
 
 Cases opened since 2023-10-01 in the Ninth Circuit live in ACMS: a JSON API
 behind the PACER login and a SAML hand-off whose page carries the bearer
 token. ACMS finds a case by its GUID only (the id in the case's ACMS
 address): ``-a acms_case_id=<GUID>`` goes there directly. Without
 ``-a max_cost=`` nothing is bought.
+
+``-a documents=1`` (CM/ECF cases): each entry's document not yet in the
+archive is priced on its Download Confirmation page (``docs1/<dls_id>``) and
+bought, within the budget, by submitting that page's form (``ShowDoc``).
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ import scrapy
 import parsers
 from archive import db as adb
 from docket_spider.items import ParsedDocketItem
-from docket_spider.pacer import PacerSpiderMixin, cents, fmt, report_cost_cents
+from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents
 
 DEFAULT = {"court": "ca9", "docket_number": "20-16908"}
 TOKEN = re.compile(r"""AuthToken["']?\s*(?:[:=]|value=)\s*["']([^"']+)["']""", re.I)
@@ -31,7 +36,7 @@ VIEW_MODEL = re.compile(r"showDocViewModel\s*=\s*(\{.*?\})\s*;", re.S)
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
-class PacerAppellateSpider(PacerSpiderMixin, scrapy.Spider):
+class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
     name = "pacer_appellate"
 
     def __init__(self, court=None, docket_number=None, max_cost=None, documents=None,
@@ -47,7 +52,9 @@ class PacerAppellateSpider(PacerSpiderMixin, scrapy.Spider):
         self.acms_case_id = acms_case_id
         self.setup_pacer(max_cost, documents, full, kwargs)
         self.crawl_args = {"court": self.court, "docket_number": self.docket_number,
-                           "max_cost": max_cost, "full": full, "acms_case_id": acms_case_id}
+                           "max_cost": max_cost, "documents": documents, "full": full,
+                           "acms_case_id": acms_case_id}
+        self.pacer_case_id = None  # CM/ECF's own id of the case, read from its docket
         self.bearer = None
         self.acms_contact = {"csoId": None, "contactType": "Pacer"}
 
@@ -55,7 +62,7 @@ class PacerAppellateSpider(PacerSpiderMixin, scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.read_pacer_settings(crawler.settings)
-        spider.db_path = crawler.settings.get("ARCHIVE_DB")
+        spider.read_document_settings(crawler.settings)
         return spider
 
     async def start(self):
@@ -64,9 +71,9 @@ class PacerAppellateSpider(PacerSpiderMixin, scrapy.Spider):
                               "(like f9f5230d-a95c-ee11-a81c-001dd80ad0b3)")
         if not self.have_credentials():
             return
-        if self.want_documents:
-            self.logger.warning("pacer_appellate does not buy documents yet: docket only "
-                                "(-a documents=1 is ignored)")
+        if self.want_documents and self.use_acms:
+            self.logger.warning("pacer_appellate does not buy ACMS documents yet: docket only "
+                                "(-a documents=1 is ignored for ACMS cases)")
         yield self.login_request(self.first_requests)
 
     def first_requests(self):
@@ -76,6 +83,7 @@ class PacerAppellateSpider(PacerSpiderMixin, scrapy.Spider):
             self.known_docket = adb.find_docket(db, self.court, self.docket_number)
             if self.known_docket:
                 self.last = adb.last_entry(db, self.known_docket["id"])
+                self.pacer_case_id = self.known_docket.get("pacer_case_id") or None
         finally:
             db.conn.close()
         what = "acms_docket" if self.use_acms else "appellate_docket"
@@ -87,6 +95,8 @@ class PacerAppellateSpider(PacerSpiderMixin, scrapy.Spider):
                                    cost_c=decision.worst_cents or 0,
                                    docket_number=self.docket_number,
                                    description=f"docket report (worst case); {decision.reason}")
+            if self.want_documents and not self.use_acms:
+                yield from self.documents_from_archive()
             return
         if self.use_acms:
             yield from self.acms_start(decision)
@@ -136,7 +146,31 @@ class PacerAppellateSpider(PacerSpiderMixin, scrapy.Spider):
                                            description=f"docket report (worst case); {decision.reason}")
             return
         yield from self.charged_report(decision, response, "appellate_docket", text)
+        self.pacer_case_id = record.get("pacer_case_id") or self.pacer_case_id
         yield from self.docket_item(record)
+        if self.want_documents and not self.use_acms:
+            yield from self.documents_phase(record["docket_number"],
+                                            record.get("docket_entries") or [])
+
+    # --- CM/ECF appellate documents ---------------------------------------------------
+    def document_request(self, ctx):
+        return self.pacer_request(self.ecf_url(self.court, f"docs1/{ctx['pacer_doc_id']}"),
+                                  self.parse_download_confirmation, meta={"doc": ctx})
+
+    def parse_download_confirmation(self, response):
+        """The Download Confirmation page: its receipt prices the document, its
+        form (servlet=ShowDoc, dls_id, ...) buys it."""
+        if self.needs_login(response):
+            yield from self.relogin(response)
+            return
+        ctx = response.meta["doc"]
+        receipt, text = self.read_confirmation(response)
+        if receipt is None:
+            self.logger.warning("Document %s (%s): PACER answered no Download Confirmation page "
+                                "(HTTP %s)", ctx["document_number"], ctx["pacer_doc_id"],
+                                response.status)
+            return
+        yield from self.buy_document(response, ctx, receipt, text)
 
     def charged_report(self, decision, response, what, text):
         estimate = report_cost_cents(len(response.body), what)

@@ -15,16 +15,15 @@ its last entry on are asked for.
 from __future__ import annotations
 
 import datetime as _dt
-import os
-from urllib.parse import quote, urlencode, urljoin
+from urllib.parse import quote
 
 import scrapy
 from lxml import html as lxml_html
 
 import parsers
 from archive import db as adb
-from docket_spider.items import DocumentItem, ParsedDocketItem
-from docket_spider.pacer import Decision, PacerSpiderMixin, cents, fmt, report_cost_cents
+from docket_spider.items import ParsedDocketItem
+from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents
 
 DEFAULT = {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733"}
 
@@ -33,7 +32,7 @@ def _us_date(iso: str) -> str:
     return _dt.date.fromisoformat(str(iso)[:10]).strftime("%m/%d/%Y")
 
 
-class PacerDistrictSpider(PacerSpiderMixin, scrapy.Spider):
+class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
     name = "pacer_district"
 
     def __init__(self, court=None, docket_number=None, pacer_case_id=None, max_cost=None,
@@ -51,20 +50,13 @@ class PacerDistrictSpider(PacerSpiderMixin, scrapy.Spider):
         self.crawl_args = {"court": self.court, "docket_number": docket_number,
                            "pacer_case_id": self.pacer_case_id, "max_cost": max_cost,
                            "documents": documents, "full": full}
-        self.purchases: dict[str, dict] = {}  # doc1 URL -> form of its confirmation page
-        self.cl_docs: dict[str, dict] = {}  # pacer_doc_id -> CourtListener RECAP document
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.read_pacer_settings(crawler.settings)
-        spider.db_path = crawler.settings.get("ARCHIVE_DB")
-        spider.cl_api_url = crawler.settings.get("COURTLISTENER_API_URL").rstrip("/") + "/"
-        spider.cl_storage_url = crawler.settings.get("COURTLISTENER_STORAGE_URL").rstrip("/") + "/"
+        spider.read_document_settings(crawler.settings)
         return spider
-
-    def archive(self):
-        return adb.open_db(self.db_path)
 
     async def start(self):
         if not self.have_credentials():
@@ -237,115 +229,9 @@ class PacerDistrictSpider(PacerSpiderMixin, scrapy.Spider):
             yield from self.documents_phase(record.get("docket_number"), entries)
 
     # --- documents ------------------------------------------------------------
-    def documents_from_archive(self):
-        """Without a new report: the documents of the entries the archive has."""
-        return self.documents_phase(self.docket_number, [])
-
-    def documents_phase(self, docket_number, entries):
-        """Documents not yet stored: free from CourtListener when it has them
-        (COURTLISTENER_TOKEN set), otherwise priced and bought on PACER."""
-        candidates = self.document_candidates(docket_number, entries)
-        self.logger.info("%s documents of %s are not in the archive yet", len(candidates),
-                         docket_number)
-        if not candidates:
-            return
-        token = os.environ.get("COURTLISTENER_TOKEN", "").strip()
-        if token and self.pacer_case_id:
-            params = {"docket_entry__docket__court": self.court,
-                      "docket_entry__docket__pacer_case_id": self.pacer_case_id,
-                      "is_available": "true", "order_by": "id"}
-            yield self.cl_request(self.cl_api_url + "recap-documents/?" + urlencode(params),
-                                  candidates)
-        else:
-            yield from self.doc1_requests(candidates)
-
-    def document_candidates(self, docket_number, entries) -> list[dict]:
-        out: dict[str, dict] = {}
-        db = self.archive()
-        try:
-            for entry in entries:
-                doc_id = entry.get("pacer_doc_id")
-                if doc_id:
-                    number = entry.get("document_number")
-                    out.setdefault(doc_id, {
-                        "docket_number": docket_number, "entry_number": number,
-                        "document_number": str(number) if number else None,
-                        "attachment_number": 0, "pacer_doc_id": doc_id,
-                        "description": entry.get("description")})
-            docket = adb.find_docket(db, self.court, docket_number, self.pacer_case_id)
-            if docket:
-                docket_number = docket_number or docket["docket_number"]
-                for doc in adb.documents_without_file(db, docket["id"]):
-                    out.setdefault(doc["pacer_doc_id"], {
-                        "docket_number": docket["docket_number"],
-                        "entry_number": doc["entry_number"],
-                        "document_number": doc["document_number"],
-                        "attachment_number": doc["attachment_number"] or 0,
-                        "pacer_doc_id": doc["pacer_doc_id"], "description": doc["description"]})
-            kept = []
-            for ctx in out.values():
-                if adb.document_stored(db, self.court, pacer_doc_id=ctx["pacer_doc_id"]):
-                    self.crawler.stats.inc_value("pacer/documents_already_stored")
-                    continue
-                kept.append(ctx)
-            return kept
-        finally:
-            db.conn.close()
-
-    def doc1_requests(self, candidates):
-        for ctx in candidates:
-            yield self.pacer_request(self.ecf_url(self.court, f"doc1/{ctx['pacer_doc_id']}"),
-                                     self.parse_doc1, meta={"doc": ctx})
-
-    # CourtListener first: what RECAP already has costs nothing
-    def cl_request(self, url, candidates):
-        return scrapy.Request(url, callback=self.parse_cl_documents, errback=self.cl_failed,
-                              dont_filter=True,
-                              headers={"Accept": "application/json"},
-                              meta={"candidates": candidates, "courtlistener_auth": True,
-                                    "handle_httpstatus_list": [400, 401, 403, 404]})
-
-    def cl_failed(self, failure):
-        self.logger.warning("CourtListener could not be asked (%s): buying from PACER instead",
-                            failure.getErrorMessage())
-        yield from self.doc1_requests(failure.request.meta["candidates"])
-
-    def parse_cl_documents(self, response):
-        candidates = response.meta["candidates"]
-        if response.status >= 400:
-            self.logger.warning("CourtListener answered %s: buying from PACER instead",
-                                response.status)
-            yield from self.doc1_requests(candidates)
-            return
-        data = response.json()
-        for doc in data.get("results") or []:
-            if doc.get("is_available") and doc.get("filepath_local") and doc.get("pacer_doc_id"):
-                self.cl_docs[str(doc["pacer_doc_id"])] = doc
-        if data.get("next"):
-            yield self.cl_request(data["next"], candidates)
-            return
-        self.logger.info("CourtListener has %s documents of this case for free", len(self.cl_docs))
-        rest = []
-        for ctx in candidates:
-            if ctx["pacer_doc_id"] in self.cl_docs:
-                yield self.cl_document(ctx, self.cl_docs[ctx["pacer_doc_id"]])
-            else:
-                rest.append(ctx)
-        yield from self.doc1_requests(rest)
-
-    def cl_document(self, ctx, doc) -> DocumentItem:
-        self.crawler.stats.inc_value("pacer/documents_from_courtlistener")
-        attachment = doc.get("attachment_number") or ctx.get("attachment_number") or 0
-        return DocumentItem(
-            source="courtlistener", court_id=self.court, docket_number=ctx["docket_number"],
-            pacer_case_id=self.pacer_case_id, entry_number=_int(ctx.get("entry_number")),
-            document_number=ctx.get("document_number") or doc.get("document_number"),
-            attachment_number=int(attachment), document_type=2 if attachment else 1,
-            description=ctx.get("description") or doc.get("description"),
-            pacer_doc_id=ctx["pacer_doc_id"], is_available=True,
-            page_count=doc.get("page_count"), sha1=doc.get("sha1") or None,
-            courtlistener_id=doc.get("id"),
-            file_urls=[urljoin(self.cl_storage_url, doc["filepath_local"].lstrip("/"))])
+    def document_request(self, ctx):
+        return self.pacer_request(self.ecf_url(self.court, f"doc1/{ctx['pacer_doc_id']}"),
+                                  self.parse_doc1, meta={"doc": ctx})
 
     def parse_doc1(self, response):
         """A doc1 page is a confirmation page (one document) or an attachment menu."""
@@ -353,11 +239,7 @@ class PacerDistrictSpider(PacerSpiderMixin, scrapy.Spider):
             yield from self.relogin(response)
             return
         ctx = response.meta["doc"]
-        text = parsers.decode_page(response.body)
-        try:
-            receipt = parsers.parse("confirmation", text, self.court)
-        except parsers.ParseError:
-            receipt = None
+        receipt, text = self.read_confirmation(response)
         if receipt is not None:
             yield from self.buy_document(response, ctx, receipt, text)
             return
@@ -395,79 +277,3 @@ class PacerDistrictSpider(PacerSpiderMixin, scrapy.Spider):
                                          self.parse_doc1, meta={"doc": dict(target, url_id=url_id)})
         finally:
             db.conn.close()
-
-    def buy_document(self, response, ctx, receipt, text):
-        pages = receipt.get("billable_pages")
-        label = f"document {ctx['document_number']}" + (
-            f" attachment {ctx['attachment_number']}" if ctx.get("attachment_number") else "")
-        if receipt.get("cost") is not None and cents(receipt["cost"]) == 0:
-            decision = Decision(True, "buy", 0, "free on PACER")  # opinions cost nothing
-        else:
-            decision = self.budget.decide("document", pages)
-        common = dict(docket_number=ctx["docket_number"], pacer_case_id=self.pacer_case_id,
-                      document_id=ctx["pacer_doc_id"], pages=pages, url=response.url)
-        if not decision.buy:
-            self.log_decision(decision, label, f"({pages} pages)")
-            yield self.charge_item(self.court, "document", decision.status,
-                                   cost_c=decision.worst_cents or 0,
-                                   description=f"{label}; {decision.reason}", **common)
-            return
-        cost_c = decision.worst_cents or 0
-        pacer_cost = receipt.get("cost")
-        self.budget.settle(decision, cents(pacer_cost) if pacer_cost is not None else cost_c)
-        free = pacer_cost is not None and cents(pacer_cost) == 0
-        yield self.charge_item(self.court, "document", "free" if free else "charged", cost_c=cost_c,
-                               pacer_cost=float(pacer_cost) if pacer_cost is not None else None,
-                               description=label + (" (free on PACER: an opinion)" if free else ""),
-                               **common)
-        self.purchases[response.url] = self.purchase_form(response, text)
-        yield DocumentItem(
-            source="pacer", court_id=self.court, docket_number=ctx["docket_number"],
-            pacer_case_id=self.pacer_case_id, entry_number=_int(ctx.get("entry_number")),
-            document_number=ctx.get("document_number"),
-            attachment_number=ctx.get("attachment_number") or 0,
-            document_type=2 if ctx.get("attachment_number") else 1,
-            description=ctx.get("description"), pacer_doc_id=ctx["pacer_doc_id"],
-            is_available=True, page_count=pages, file_urls=[response.url])
-
-    @staticmethod
-    def purchase_form(response, text) -> dict:
-        """The confirmation page's form: where to POST and what (no secrets)."""
-        fields, action = {}, response.url
-        try:
-            tree = lxml_html.fromstring(text)
-            form = next(iter(tree.iter("form")), None)
-            if form is not None:
-                action = response.urljoin(form.get("action") or response.url)
-                for inp in form.iter("input"):
-                    if inp.get("name") and (inp.get("type") or "").lower() not in ("submit", "button"):
-                        fields[inp.get("name")] = inp.get("value") or ""
-            from parsers.common import go_dls_args
-
-            args = go_dls_args(form.get("onsubmit")) if form is not None else []
-            if len(args) > 2:
-                fields.setdefault("caseid", args[1])
-                fields.setdefault("de_seq_num", args[2])
-        except Exception:
-            pass
-        fields.setdefault("got_receipt", "1")
-        fields.setdefault("pdf_header", "1")
-        return {"url": action, "fields": fields}
-
-    def media_request(self, item, request):
-        """DocumentFilesPipeline asks: the purchase of a PDF is a POST with the session."""
-        purchase = self.purchases.get(request.url)
-        if purchase is None:
-            return None
-        return scrapy.FormRequest(purchase["url"], formdata=purchase["fields"],
-                                  headers=self.with_session(),
-                                  meta={**request.meta, "dont_cache": True, "pacer_session": True,
-                                        "dont_merge_cookies": True, "expect_pdf": True},
-                                  callback=request.callback, dont_filter=True)
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
