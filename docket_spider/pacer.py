@@ -511,6 +511,13 @@ class PacerDocumentsMixin(PacerSpiderMixin):
     ``read_document_settings`` in ``from_crawler``.
     """
 
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.read_pacer_settings(crawler.settings)
+        spider.read_document_settings(crawler.settings)
+        return spider
+
     def read_document_settings(self, settings):
         self.db_path = settings.get("ARCHIVE_DB")
         self.cl_api_url = settings.get("COURTLISTENER_API_URL").rstrip("/") + "/"

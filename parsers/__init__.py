@@ -16,18 +16,32 @@ class ParseError(ValueError):
     """The page is not of the kind asked for (login page, error page, another format)."""
 
 
-def page_parser(func):
-    """Wrap a module's ``parse(text, court)``: a page nested deeper than the
-    interpreter can walk is simply not a court page (ParseError, not a crash)."""
+def page_parser(func=None, *, kind=None):
+    """Wrap a module's ``parse(text, court)`` so nothing but ParseError escapes.
 
-    @functools.wraps(func)
-    def parse(text, court=None):
-        try:
-            return func(text, court)
-        except RecursionError:
-            raise ParseError("page is nested too deeply to be a court page") from None
+    A page nested deeper than the interpreter can walk is simply not a court
+    page. With ``kind``, any other unexpected failure also becomes a
+    ParseError ("could not read the page as an <kind>: ...") instead of a crash.
+    """
 
-    return parse
+    def wrap(parse_page):
+        @functools.wraps(parse_page)
+        def parse(text, court=None):
+            try:
+                return parse_page(text, court)
+            except ParseError:
+                raise
+            except RecursionError:
+                raise ParseError("page is nested too deeply to be a court page") from None
+            except Exception as exc:
+                if kind is None:
+                    raise
+                raise ParseError(f"could not read the page as an {kind}: "
+                                 f"{type(exc).__name__}: {exc}") from None
+
+        return parse
+
+    return wrap(func) if func is not None else wrap
 
 
 # kind -> module holding ``parse(text, court=None)``

@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import json
 
-from . import ParseError
+from . import ParseError, page_parser
 from ._appellate_html import br_lines, entered, fold, iso_date, norm_label, parse_html
 from .appellate_attachment import html_text
 
 KIND = "ACMS docket"
 
 
+@page_parser(kind=KIND)
 def parse(text: str, court: str | None = None) -> dict:
-    try:
-        return _parse(text, court)
-    except ParseError:
-        raise
-    except Exception as exc:  # the contract: nothing but ParseError escapes
-        raise ParseError(f"could not read the page as an {KIND}: "
-                         f"{type(exc).__name__}: {exc}") from None
+    return _parse(text, court)
 
 
 def _s(value):

@@ -28,7 +28,7 @@ import re
 
 from lxml import etree
 
-from . import ParseError
+from . import ParseError, page_parser
 from .appellate_attachment import attachment_rows
 from ._appellate_html import (
     ancestor, br_lines, clean, court_id_from_url, doc_id_from_url, entered,
@@ -55,14 +55,9 @@ _DOC_ONCLICK = re.compile(
 _CASE_ID = re.compile(r"[?&]caseId=(\d+)", re.I)
 
 
+@page_parser(kind=KIND)
 def parse(text: str, court: str | None = None) -> dict:
-    try:
-        return _parse(text, court)
-    except ParseError:
-        raise
-    except Exception as exc:  # the contract: nothing but ParseError escapes
-        raise ParseError(f"could not read the page as an {KIND}: "
-                         f"{type(exc).__name__}: {exc}") from None
+    return _parse(text, court)
 
 
 def _parse(text, court):

@@ -21,7 +21,7 @@ import json
 import re
 import unicodedata
 
-from . import ParseError
+from . import ParseError, page_parser
 from ._appellate_html import (
     clean, doc_id_from_url, fold, iso_date, parse_html, text_of,
 )
@@ -35,16 +35,11 @@ _SEQ_NO = re.compile(r"[?&]d=(\d+)&outputForm", re.I)
 _ATTACHED = re.compile(r"documents?\s+(?:are|is)\s+attached\s+to\s+this\s+filing", re.I)
 
 
+@page_parser(kind=KIND)
 def parse(text: str, court: str | None = None) -> dict:
-    try:
-        if isinstance(text, str) and text.lstrip()[:1] in ("{", "["):
-            return _parse_acms(text)
-        return _parse_html(text)
-    except ParseError:
-        raise
-    except Exception as exc:  # the contract: nothing but ParseError escapes
-        raise ParseError(f"could not read the page as an {KIND}: "
-                         f"{type(exc).__name__}: {exc}") from None
+    if isinstance(text, str) and text.lstrip()[:1] in ("{", "["):
+        return _parse_acms(text)
+    return _parse_html(text)
 
 
 # ---------------------------------------------------------------- CM/ECF

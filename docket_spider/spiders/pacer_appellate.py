@@ -58,13 +58,6 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         self.bearer = None
         self.acms_contact = {"csoId": None, "contactType": "Pacer"}
 
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.read_pacer_settings(crawler.settings)
-        spider.read_document_settings(crawler.settings)
-        return spider
-
     async def start(self):
         if self.acms_case_id and not GUID.match(self.acms_case_id):
             self.arg_error = (f"-a acms_case_id={self.acms_case_id!r} is not an ACMS case GUID "

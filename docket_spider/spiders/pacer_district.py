@@ -51,13 +51,6 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
                            "pacer_case_id": self.pacer_case_id, "max_cost": max_cost,
                            "documents": documents, "full": full}
 
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.read_pacer_settings(crawler.settings)
-        spider.read_document_settings(crawler.settings)
-        return spider
-
     async def start(self):
         if not self.have_credentials():
             return

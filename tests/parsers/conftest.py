@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("DOCKET_SHARED", PROJECT.parent / "shared")).resolve()
+from tests.conftest import PROJECT, SHARED, shared_or_skip  # noqa: F401 (PROJECT for the tests)
+
 CORPUS = SHARED / "corpus" / "pacer"
 PAGES = Path(__file__).resolve().parent / "pages"
 
 
 def shared_path(*parts) -> Path:
     """A path under ../shared/corpus/pacer, or skip the test when absent."""
-    path = CORPUS.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"../shared not found ({path}): the real court pages live there")
-    return path
+    return shared_or_skip("corpus", "pacer", *parts)
 
 
 @pytest.fixture
