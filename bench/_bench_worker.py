@@ -20,13 +20,10 @@ import tracemalloc
 from pathlib import Path
 
 
-def decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+# Both sides read the pages the same way the project does (parsers/__init__.py
+# needs only the standard library, so juriscraper's venv can import it too).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from parsers import decode_page as decode  # noqa: E402
 
 
 def make_parser(impl: str, kind: str):

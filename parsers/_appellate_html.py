@@ -219,3 +219,12 @@ def ancestor(el, tag):
     for anc in el.iterancestors(tag):
         return anc
     return None
+
+
+def json_str(value):
+    """A JSON scalar as text (numbers too); None for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 from . import ParseError, page_parser
-from ._appellate_html import br_lines, entered, fold, iso_date, norm_label, parse_html
+from ._appellate_html import br_lines, entered, fold, iso_date, json_str, norm_label, parse_html
 from .appellate_attachment import html_text
 
 KIND = "ACMS docket"
@@ -26,16 +26,8 @@ def parse(text: str, court: str | None = None) -> dict:
     return _parse(text, court)
 
 
-def _s(value):
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
 def _day(value):
-    value = _s(value)
+    value = json_str(value)
     return iso_date(value) if value else None
 
 
@@ -59,24 +51,24 @@ def _parse(text, court):
         entries_json = []
     if not isinstance(entries_json, list):
         raise ParseError(f"not an {KIND}: docketEntries is not a list")
-    docket_number = _s(case.get("caseNumber"))
+    docket_number = json_str(case.get("caseNumber"))
     if not docket_number:
         raise ParseError(f"not an {KIND}: no caseNumber")
 
     court_json = case.get("court") if isinstance(case.get("court"), dict) else {}
     data_out = {
         "court_id": court or "",
-        "pacer_case_id": _s(case.get("caseId")),
+        "pacer_case_id": json_str(case.get("caseId")),
         "docket_number": docket_number,
-        "case_name": fold(_s(case.get("name"))),
+        "case_name": fold(json_str(case.get("name"))),
         "date_filed": _day(case.get("caseOpened")),
-        "appeal_from": _s(court_json.get("name")) or "",
-        "fee_status": _s(case.get("feeStatus")) or "",
+        "appeal_from": json_str(court_json.get("name")) or "",
+        "fee_status": json_str(case.get("feeStatus")) or "",
         "case_type_information": ", ".join(
-            v for v in (_s(case.get(k)) for k in ("caseType", "caseSubType", "caseSubSubType"))
+            v for v in (json_str(case.get(k)) for k in ("caseType", "caseSubType", "caseSubSubType"))
             if v),
     }
-    nos = _s(case.get("natureOfSuit"))
+    nos = json_str(case.get("natureOfSuit"))
     if nos:
         data_out["nature_of_suit"] = nos
     ogc = _originating(case, court_json)
@@ -89,22 +81,22 @@ def _parse(text, court):
 
 def _originating(case, court_json) -> dict:
     ogc = {}
-    name = _s(court_json.get("name"))
+    name = json_str(court_json.get("name"))
     if name:
         ogc["name"] = name
-    ident = _s(court_json.get("identifier")) or _s(court_json.get("abbreviatedName"))
+    ident = json_str(court_json.get("identifier")) or json_str(court_json.get("abbreviatedName"))
     if ident:
         ogc["identifier"] = ident
-    district = _s(case.get("districtCourtName"))
+    district = json_str(case.get("districtCourtName"))
     if district:
         ogc["name"] = district
-    a_number = _s(case.get("aNumber"))
+    a_number = json_str(case.get("aNumber"))
     if a_number:
         ogc["RESTRICTED_ALIEN_NUMBER"] = a_number
     origin = case.get("originatingCasesInformation")
     if isinstance(origin, list) and origin and isinstance(origin[0], dict):
         first = origin[0]
-        number = _s(first.get("originCaseNumber"))
+        number = json_str(first.get("originCaseNumber"))
         if number:
             ogc["docket_number"] = number
         for key, field in (("dateFiled", "date_filed"), ("judgmentDate", "date_judgment"),
@@ -117,10 +109,10 @@ def _originating(case, court_json) -> dict:
         people = first.get("originatingCasePeople")
         if isinstance(people, list):
             for person in people:
-                if isinstance(person, dict) and _s(person.get("roleName")) == "Trial Judge":
+                if isinstance(person, dict) and json_str(person.get("roleName")) == "Trial Judge":
                     full = " ".join(filter(None, (
-                        _s(person.get("firstName")), _s(person.get("middleName")),
-                        _s(person.get("lastName")))))
+                        json_str(person.get("firstName")), json_str(person.get("middleName")),
+                        json_str(person.get("lastName")))))
                     if full:
                         ogc["assigned_to"] = full
                     break
@@ -130,7 +122,7 @@ def _originating(case, court_json) -> dict:
 def _entry(row):
     if not isinstance(row, dict):
         return None
-    html = _s(row.get("docketEntryText")) or ""
+    html = json_str(row.get("docketEntryText")) or ""
     description = html_text(html)
     day = _day(row.get("endDate"))
     number = row.get("entryNumber")
@@ -142,7 +134,7 @@ def _entry(row):
         "date_entered": entered(description, with_time=True),
         "description": description,
         "description_html": html,
-        "pacer_doc_id": _s(row.get("docketEntryId")),
+        "pacer_doc_id": json_str(row.get("docketEntryId")),
         "page_count": row.get("pageCount") if isinstance(row.get("pageCount"), int) else None,
     }
 

@@ -23,7 +23,7 @@ import unicodedata
 
 from . import ParseError, page_parser
 from ._appellate_html import (
-    clean, doc_id_from_url, fold, iso_date, parse_html, text_of,
+    clean, doc_id_from_url, fold, iso_date, json_str, parse_html, text_of,
 )
 
 KIND = "appellate attachment page"
@@ -163,16 +163,8 @@ def _parse_html(text):
 
 # ---------------------------------------------------------------- ACMS
 
-def _s(value):
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
 def _date(value):
-    value = _s(value)
+    value = json_str(value)
     if not value:
         return None
     return iso_date(value)
@@ -214,12 +206,12 @@ def _parse_acms(text):
                          "and docketEntryDocuments")
     case = data["caseDetails"]
     entry = data["docketEntry"]
-    entry_id = _s(entry.get("docketEntryId"))
+    entry_id = json_str(entry.get("docketEntryId"))
     result = {
         "pacer_doc_id": entry_id,
-        "pacer_case_id": _s(case.get("caseId")),
+        "pacer_case_id": json_str(case.get("caseId")),
         "entry_number": entry.get("entryNumber") if isinstance(
-            entry.get("entryNumber"), int) else _s(entry.get("entryNumber")),
+            entry.get("entryNumber"), int) else json_str(entry.get("entryNumber")),
         "description": unicodedata.normalize(
             "NFKD", html_text(entry.get("docketEntryText"))),
         "date_filed": _date(entry.get("createdOn")),
@@ -229,19 +221,19 @@ def _parse_acms(text):
     for doc in data["docketEntryDocuments"]:
         if not isinstance(doc, dict):
             continue
-        number = _s(doc.get("documentNumber")) or ""
+        number = json_str(doc.get("documentNumber")) or ""
         number = number.rsplit(".", 1)[-1].strip()
-        name = _s(doc.get("name")) or ""
+        name = json_str(doc.get("name")) or ""
         result["attachments"].append({
             "attachment_number": int(number) if number.isdigit() and number.isascii() else None,
             "description": _description(name),
             "page_count": doc.get("billablePages") if isinstance(
                 doc.get("billablePages"), int) else None,
             "pacer_doc_id": entry_id,
-            "acms_document_guid": _s(doc.get("docketDocumentDetailsId")),
+            "acms_document_guid": json_str(doc.get("docketDocumentDetailsId")),
             "cost": doc.get("cost") if isinstance(doc.get("cost"), (int, float)) else None,
             "date_filed": _date(doc.get("createdOn")),
-            "permission": _s(doc.get("documentPermission")),
+            "permission": json_str(doc.get("documentPermission")),
             "file_size": doc.get("fileSize") if isinstance(doc.get("fileSize"), (int, float)) else None,
         })
     return result

@@ -71,6 +71,14 @@ class Failures:
                     return status, headers
         return None
 
+    def answer(self, request, page: str = "<h1>Error %d</h1>"):
+        """An injected failure for ``request`` as an HTML error page, or None."""
+        failed = self.take(request.raw_path)
+        if not failed:
+            return None
+        status, headers = failed
+        return Response.text(page % status, status, headers=headers)
+
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()

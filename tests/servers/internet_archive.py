@@ -170,10 +170,9 @@ class InternetArchiveServer(ServerLifecycle):
         return "serve"
 
     def _answer(self, request: Request) -> Response:
-        failed = self.failures.take(request.raw_path)
+        failed = self.failures.answer(request)
         if failed:
-            status, headers = failed
-            return Response.text("<h1>Error %d</h1>" % status, status, headers=headers)
+            return failed
         if request.method not in ("GET", "HEAD"):
             return Response.text("Method not allowed", 405)
         parts = [unquote(p) for p in request.path.split("/") if p]

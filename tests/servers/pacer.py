@@ -625,10 +625,9 @@ class PacerServer(ServerLifecycle):
         return "other"
 
     def _answer(self, request: Request) -> Response:
-        failed = self.failures.take(request.raw_path)
+        failed = self.failures.answer(request, "<html><body><h1>Error %d</h1></body></html>")
         if failed:
-            status, headers = failed
-            return Response.text("<html><body><h1>Error %d</h1></body></html>" % status, status, headers=headers)
+            return failed
         parts = [unquote(p) for p in request.path.split("/") if p]
         if parts[:2] == ["services", "cso-auth"]:
             return self._login(request)
