@@ -7,7 +7,6 @@ the edge cases.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,7 @@ import pytest
 from parsers import ParseError, parse
 from parsers.acms import parse as parse_acms
 
-PROJECT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("DOCKET_SHARED", PROJECT.parent / "shared")).resolve()
-CORPUS = SHARED / "corpus" / "pacer"
-
-
-def corpus_files(folder, pattern):
-    path = CORPUS / folder
-    files = sorted(path.glob(pattern)) if path.is_dir() else []
-    if not files:
-        return [pytest.param(None, marks=pytest.mark.skip(
-            reason=f"../shared not found ({path}): the real court pages live there"))]
-    return [pytest.param(f, id=f.name) for f in files]
+from .conftest import CORPUS, SHARED, corpus_params as corpus_files  # noqa: F401
 
 
 def fold(value):

@@ -9,7 +9,6 @@ Small pages made here cover the edge cases.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,19 +20,7 @@ from parsers._appellate_html import harmonize, iso_date, judge_name
 from parsers.appellate import parse as parse_appellate
 from parsers.appellate_attachment import parse as parse_attachment
 
-PROJECT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("DOCKET_SHARED", PROJECT.parent / "shared")).resolve()
-CORPUS = SHARED / "corpus" / "pacer"
-
-
-def corpus_files(folder, pattern):
-    """Parametrise over corpus pages; one skipped case when ../shared is absent."""
-    path = CORPUS / folder
-    files = sorted(path.glob(pattern)) if path.is_dir() else []
-    if not files:
-        return [pytest.param(None, marks=pytest.mark.skip(
-            reason=f"../shared not found ({path}): the real court pages live there"))]
-    return [pytest.param(f, id=f.name) for f in files]
+from .conftest import CORPUS, PROJECT, SHARED, corpus_params as corpus_files  # noqa: F401
 
 
 def court_of(path: Path) -> str:
