@@ -523,7 +523,7 @@ class PacerDocumentsMixin(PacerSpiderMixin):
         self.cl_api_url = settings.get("COURTLISTENER_API_URL").rstrip("/") + "/"
         self.cl_storage_url = settings.get("COURTLISTENER_STORAGE_URL").rstrip("/") + "/"
         self.purchases: dict[str, dict] = {}  # confirmation URL -> form of its page
-        self.cl_docs: dict[str, dict] = {}  # pacer_doc_id -> CourtListener RECAP document
+        self.cl_docs: dict[tuple, dict] = {}  # (pacer_doc_id, attachment) -> CourtListener RECAP document
 
     def archive(self):
         return adb.open_db(self.db_path)
@@ -538,7 +538,12 @@ class PacerDocumentsMixin(PacerSpiderMixin):
     def documents_phase(self, docket_number, entries):
         """Documents not yet stored: free from CourtListener when it has them
         (COURTLISTENER_TOKEN set), otherwise priced and bought on PACER."""
-        candidates = self.document_candidates(docket_number, entries)
+        yield from self.fetch_documents(docket_number,
+                                        self.document_candidates(docket_number, entries))
+
+    def fetch_documents(self, docket_number, candidates):
+        """``candidates`` (documents the archive lacks): CourtListener's copies
+        first, then :meth:`document_requests` for the rest."""
         self.logger.info("%s documents of %s are not in the archive yet", len(candidates),
                          docket_number)
         if not candidates:
@@ -612,18 +617,23 @@ class PacerDocumentsMixin(PacerSpiderMixin):
         data = response.json()
         for doc in data.get("results") or []:
             if doc.get("is_available") and doc.get("filepath_local") and doc.get("pacer_doc_id"):
-                self.cl_docs[str(doc["pacer_doc_id"])] = doc
+                self.cl_docs[(str(doc["pacer_doc_id"]), int(doc.get("attachment_number") or 0))] = doc
         if data.get("next"):
             yield self.cl_request(data["next"], candidates)
             return
         self.logger.info("CourtListener has %s documents of this case for free", len(self.cl_docs))
         rest = []
         for ctx in candidates:
-            if ctx["pacer_doc_id"] in self.cl_docs:
-                yield self.cl_document(ctx, self.cl_docs[ctx["pacer_doc_id"]])
+            copy = self.cl_copy(ctx)
+            if copy is not None:
+                yield self.cl_document(ctx, copy)
             else:
                 rest.append(ctx)
         yield from self.document_requests(rest)
+
+    def cl_copy(self, ctx) -> Optional[dict]:
+        """CourtListener's copy of a document (its PACER id and attachment number)."""
+        return self.cl_docs.get((str(ctx["pacer_doc_id"]), int(ctx.get("attachment_number") or 0)))
 
     def cl_document(self, ctx, doc) -> DocumentItem:
         self.crawler.stats.inc_value("pacer/documents_from_courtlistener")

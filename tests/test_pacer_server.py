@@ -418,29 +418,68 @@ def acms_token(pacer, client):
 
 @needs_shared
 def test_acms_token_flow_and_api(pacer, client):
+    """The API answers with ACMS's wire names (pcx_*, acms_*, matchingDocketEntries)."""
     token = acms_token(pacer, client)
     guid = next(case.case_id for case in pacer.acms.values() if case.docket_number == "23-2412")
     api = pacer.acms_api_url
     auth = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
     status, _, body = client.request(api + "CaseDetailsByCaseId/" + guid, headers=auth)
     details = json.loads(body)
-    assert status == 200 and details["caseNumber"] == "23-2412" and details["caseId"] == guid
+    assert status == 200 and details["pcx_casenumber"] == "23-2412" and details["pcx_caseid"] == guid
+    assert "caseNumber" not in details
     status, _, body = client.request(api + "DocketEntriesByCaseId/" + guid,
                                      json.dumps({"csoId": 1, "contactType": "Pacer"}).encode(), auth)
     info = json.loads(body)
-    assert status == 200 and len(info["docketEntries"]) == 8
-    with_docs = next(e for e in info["docketEntries"] if e["documentCount"])
-    status, _, body = client.request(api + "DocketEntryDocumentsByDocketId/" + with_docs["docketEntryId"],
+    assert status == 200 and len(info["matchingDocketEntries"]) == 8
+    with_docs = next(e for e in info["matchingDocketEntries"] if e["documentCount"])
+    status, _, body = client.request(api + "DocketEntryDocumentsByDocketId/" + with_docs["pcx_eventid"],
                                      b"{}", auth)
     docs = json.loads(body)
     assert status == 200 and len(docs) == with_docs["documentCount"]
-    assert [c["what"] for c in pacer.charges] == ["acms_docket"]
+    assert docs[0]["acms_docketdocumentdetailsid"] and docs[0]["billablePages"] >= 1
+    assert [c["what"] for c in pacer.charges] == ["acms_docket"]  # listing documents is free
     assert pacer.charges[0]["pages"] == -(-info["byteCount"] // 4320)
-    status, _, body = client.request(api + "CaseDetailsByCaseNumber/23-2412", headers=auth)
-    assert status == 200 and json.loads(body)["caseId"] == guid
     # no or a wrong token: 401
     assert client.request(api + "CaseDetailsByCaseId/" + guid)[0] == 401
     assert client.request(api + "CaseDetailsByCaseId/" + guid, headers={"Authorization": "Bearer nope"})[0] == 401
+
+
+@needs_shared
+def test_acms_document_purchase(pacer, client):
+    """MergePDFFiles (billed) -> Durable Functions status until Completed -> GetMergedFile."""
+    from parsers import acms_api
+
+    token = acms_token(pacer, client)
+    auth = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    api = pacer.acms_api_url
+    case = next(c for c in pacer.acms.values() if c.docket_number == "22-21")
+    entry = next(e for e in case.data["docketInfo"]["docketEntries"] if e["entryNumber"] == 33)
+    status, _, body = client.request(api + "DocketEntryDocumentsByDocketId/" + entry["docketEntryId"],
+                                     json.dumps({"isUserCaseParticipant": False,
+                                                 "restrictedPartyFilingDocketEntry": False}).encode(), auth)
+    docs = acms_api.entry_documents(json.loads(body))
+    assert status == 200 and len(docs) == 2  # the corpus's own listing of this entry
+    want = docs[1]
+    status, headers, body = client.request(api + "MergePDFFiles",
+                                           json.dumps(acms_api.merge_request([want])).encode(), auth)
+    started = json.loads(body)
+    assert status == 202 and started["statusQueryGetUri"]
+    assert pacer.charges == [{"what": "document", "court": "ca9", "case": "22-21", "acms": True,
+                              "pages": want["billablePages"], "cost": want["cost"],
+                              "document": want["docketDocumentDetailsId"], "case_id": case.case_id}]
+    status, _, body = client.request(started["statusQueryGetUri"], headers=auth)
+    assert status == 202 and json.loads(body)["runtimeStatus"] == "Running"
+    status, _, body = client.request(started["statusQueryGetUri"], headers=auth)
+    done = json.loads(body)
+    assert status == 200 and done["runtimeStatus"] == "Completed" and done["output"]
+    status, headers, body = client.request(api + "GetMergedFile?fileGuid=" + done["output"], headers=auth)
+    assert status == 200 and body.startswith(b"%PDF")
+    assert client.request(api + "GetMergedFile?fileGuid=" + done["output"])[0] == 401
+    assert client.request(api + "GetMergedFile?fileGuid=nope", headers=auth)[0] == 404
+    # an unknown document is not sold
+    bad = acms_api.merge_request([dict(want, docketDocumentDetailsId="0" * 8)])
+    assert client.request(api + "MergePDFFiles", json.dumps(bad).encode(), auth)[0] == 404
+    assert len(pacer.charges) == 1
 
 
 def test_acms_saml_response_is_single_use(pacer, client):

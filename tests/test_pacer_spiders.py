@@ -459,3 +459,113 @@ def test_appellate_documents_without_budget_are_priced(server, tmp_path):
     paid = rows(tmp_path / "dockets.db", "select * from documents where file_path is not null")
     assert {d["pacer_doc_id"] for d in paid}.isdisjoint({r["document_id"] for r in would})
     assert_ledger_matches(server, tmp_path)
+
+
+# --- ACMS documents and case ids ------------------------------------------------------------------
+
+def acms_case(server, number):
+    found = [c for c in server.acms.values() if c.docket_number == number and c.court == "ca9"]
+    if not found:
+        pytest.skip("../shared not found: the ACMS dockets served are the corpus's")
+    return found[0]
+
+
+FAST_POLL = {"ACMS_POLL_INTERVAL": "0.05"}
+
+
+def test_acms_documents_bought_within_budget(server, tmp_path):
+    """ca9 22-21: the docket, then each document listed (free), bought through
+    MergePDFFiles -> Durable Functions status -> GetMergedFile."""
+    case = acms_case(server, "22-21")
+    server.acms_merge_polls = 2  # "Running" twice before "Completed"
+    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
+                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=10",
+                      settings=FAST_POLL)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    with_docs = [e for e in case.data["docketInfo"]["docketEntries"] if e["documentCount"]]
+    n_docs = sum(e["documentCount"] for e in with_docs)
+    assert server.log.tally(kind="acms_documents") == len(with_docs)
+    assert server.log.tally(kind="acms_merge") == n_docs
+    assert server.log.tally(kind="acms_merge_status") == 3 * n_docs
+    assert server.log.tally(kind="acms_file") == n_docs
+    assert_ledger_matches(server, tmp_path)
+    docs = rows(tmp_path / "dockets.db", "select * from documents where file_path is not null "
+                                         "order by cast(document_number as int), attachment_number")
+    assert len(docs) == n_docs
+    assert all(b"%PDF" in (tmp_path / "files" / d["file_path"]).read_bytes()[:1024] for d in docs)
+    # entry 33 has two documents (the corpus's own listing): attachments 1 and 2, named
+    two = [(d["attachment_number"], d["description"]) for d in docs if d["document_number"] == "33"]
+    assert [a for a, _ in two] == [1, 2] and all(desc for _, desc in two)
+    assert all(d["pacer_doc_id"] == next(e["docketEntryId"] for e in with_docs
+                                         if str(e["entryNumber"]) == d["document_number"]) for d in docs)
+    assert "PACER: spent" in log
+    # again: the documents are in the archive, none is bought twice
+    before = len(server.charges)
+    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
+                      "documents=1", "max_cost=10", settings=FAST_POLL)
+    assert code == 0, log[-3000:]
+    assert f"The archive knows 22-21 as ACMS case {case.case_id}" in log
+    assert [c["what"] for c in server.charges[before:]] == ["acms_docket"]
+
+
+def test_acms_documents_budget_is_never_exceeded(server, tmp_path):
+    case = acms_case(server, "22-21")
+    entries = [e for e in case.data["docketInfo"]["docketEntries"] if e["documentCount"]]
+    long_one = server._acms_documents(case, entries[0])[0]  # make it a 30-page brief: $3.00
+    long_one.update(pageCount=41, billablePages=30, cost=3.0)
+    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
+                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=3.50",
+                      settings=FAST_POLL)
+    assert code == 0, log[-3000:]
+    assert server.total_cost() <= 3.50
+    assert_ledger_matches(server, tmp_path)
+    over = ledger(tmp_path, "over_budget")
+    assert [r["document_id"] for r in over] == [long_one["docketDocumentDetailsId"]]
+    bought = [c for c in server.charges if c["what"] == "document"]
+    assert len(bought) == server.log.tally(kind="acms_file") == \
+        sum(e["documentCount"] for e in entries) - 1
+
+
+def test_acms_documents_without_budget_are_priced_only(server, tmp_path):
+    case = acms_case(server, "22-21")
+    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
+                      f"acms_case_id={case.case_id}", "documents=1")
+    assert code == 0, log[-3000:]
+    assert server.charges == [] and server.log.tally(kind="acms_merge") == 0
+    # without a budget not even the docket is bought, so no document is listed either
+    assert [r["what"] for r in ledger(tmp_path, "would_buy")] == ["acms_docket"]
+
+
+def test_acms_purchase_that_never_completes_is_reported(server, tmp_path):
+    case = acms_case(server, "23-2412")
+    server.acms_merge_polls = 10 ** 6
+    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=23-2412",
+                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=5",
+                      settings={**FAST_POLL, "ACMS_POLL_MAX": "3"})
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert "ACMS did not deliver document" in log and "it was charged" in log
+    assert_ledger_matches(server, tmp_path)  # what was billed is in the ledger all the same
+    assert rows(tmp_path / "dockets.db", "select count(*) as n from documents "
+                                         "where file_path is not null")[0]["n"] == 0
+
+
+def test_acms_case_id_from_courtlistener(server, tmp_path):
+    """No -a acms_case_id: CM/ECF has no such docket, CourtListener knows its GUID."""
+    from tests.servers.cases import synthetic_case
+    from tests.servers.courtlistener import CourtListenerServer
+
+    case = acms_case(server, "23-2412")
+    listed = synthetic_case(SHARED, n_entries=0, court="ca9", pacer_case_id=case.case_id)
+    listed.docket["docket_number"] = "23-2412"
+    token = "cl-token-for-acms-lookup"
+    with CourtListenerServer([listed], token=token) as cl:
+        code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=23-2412",
+                          "max_cost=3", env={"COURTLISTENER_TOKEN": token}, settings=cl.settings())
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log and token not in log
+    assert f"ACMS case 23-2412 is {case.case_id} (from CourtListener)" in log
+    entries = rows(tmp_path / "dockets.db", "select * from docket_entries")
+    assert len(entries) == len(case.data["docketInfo"]["docketEntries"])
+    assert_ledger_matches(server, tmp_path)

@@ -18,16 +18,19 @@ bought, within the budget, by submitting that page's form (``ShowDoc``).
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import scrapy
 
 import parsers
 from archive import db as adb
-from docket_spider.items import ParsedDocketItem
+from docket_spider.items import DocumentItem, ParsedDocketItem
 from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents
+from parsers import acms_api
 
 DEFAULT = {"court": "ca9", "docket_number": "20-16908"}
 TOKEN = re.compile(r"""AuthToken["']?\s*(?:[:=]|value=)\s*["']([^"']+)["']""", re.I)
@@ -57,6 +60,16 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         self.pacer_case_id = None  # CM/ECF's own id of the case, read from its docket
         self.bearer = None
         self.acms_contact = {"csoId": None, "contactType": "Pacer"}
+        self.acms_files: set[str] = set()  # GetMergedFile URLs bought this crawl
+        self.acms_candidates: list[dict] = []
+        self.acms_listings = 0
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.acms_poll_interval = crawler.settings.getfloat("ACMS_POLL_INTERVAL", 2.0)
+        spider.acms_poll_max = crawler.settings.getint("ACMS_POLL_MAX", 60)
+        return spider
 
     async def start(self):
         if self.acms_case_id and not GUID.match(self.acms_case_id):
@@ -64,9 +77,6 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                               "(like f9f5230d-a95c-ee11-a81c-001dd80ad0b3)")
         if not self.have_credentials():
             return
-        if self.want_documents and self.use_acms:
-            self.logger.warning("pacer_appellate does not buy ACMS documents yet: docket only "
-                                "(-a documents=1 is ignored for ACMS cases)")
         yield self.login_request(self.first_requests)
 
     def first_requests(self):
@@ -79,6 +89,11 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                 self.pacer_case_id = self.known_docket.get("pacer_case_id") or None
         finally:
             db.conn.close()
+        if not self.use_acms and self.acms_guid_from_archive():
+            self.acms_case_id = self.acms_guid_from_archive()
+            self.use_acms = True
+            self.logger.info("The archive knows %s as ACMS case %s", self.docket_number,
+                             self.acms_case_id)
         what = "acms_docket" if self.use_acms else "appellate_docket"
         decision = self.budget.decide(what)
         label = f"{self.court} {self.docket_number}"
@@ -121,22 +136,19 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             record = parsers.parse("appellate", text, self.court)
         except parsers.ParseError as exc:
             self.budget.settle(decision, None)
-            if not self.acms_case_id:
-                self.fail(f"CM/ECF has no docket {self.docket_number} in {self.court} ({exc}). "
-                          "Cases opened since 2023-10 are in ACMS: give -a acms_case_id=<the case's "
-                          "GUID, as in its ACMS address>.", close=False)
-            else:
+            if self.acms_case_id:
                 self.logger.info("CM/ECF has no docket %s (%s): trying ACMS", self.docket_number, exc)
                 self.use_acms = True
-                decision = self.budget.decide("acms_docket")
-                if decision.buy:
-                    yield from self.acms_start(decision)
-                else:
-                    self.log_decision(decision, "the ACMS docket of", self.docket_number)
-                    yield self.charge_item(self.court, "acms_docket", decision.status,
-                                           cost_c=decision.worst_cents or 0,
-                                           docket_number=self.docket_number,
-                                           description=f"docket report (worst case); {decision.reason}")
+                yield from self.to_acms(self.acms_start)
+            elif os.environ.get("COURTLISTENER_TOKEN", "").strip():
+                self.logger.info("CM/ECF has no docket %s (%s): asking CourtListener for its "
+                                 "ACMS case id", self.docket_number, exc)
+                yield from self.to_acms(lambda d: [self.cl_lookup_request(d)])
+            else:
+                self.fail(f"CM/ECF has no docket {self.docket_number} in {self.court} ({exc}). "
+                          "Cases opened since 2023-10 are in ACMS, which finds a case by its GUID: "
+                          "give -a acms_case_id=<the GUID in the case's ACMS address>, or set "
+                          "COURTLISTENER_TOKEN to look it up there.", close=False)
             return
         yield from self.charged_report(decision, response, "appellate_docket", text)
         self.pacer_case_id = record.get("pacer_case_id") or self.pacer_case_id
@@ -281,8 +293,9 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             self.budget.settle(decision, None)
             self.fail(f"ACMS has no case {self.docket_number} in {self.court}.", close=False)
             return
-        case = details.get("caseDetails") or details
+        case = acms_api.case_details(details)
         case_id = case.get("caseId") or self.acms_case_id
+        self.pacer_case_id = case_id
         yield self.api_request(f"DocketEntriesByCaseId/{case_id}", self.parse_acms_entries,
                                method="POST", data=self.acms_contact,
                                meta={"decision": decision, "details": case})
@@ -298,7 +311,7 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             self.fail(f"ACMS did not return the entries of {self.docket_number} "
                       f"(HTTP {response.status}).", close=False)
             return
-        info = info.get("docketInfo") or info
+        info = acms_api.docket_info(info)
         text = json.dumps({"caseDetails": response.meta["details"], "docketInfo": info})
         nbytes = info.get("byteCount") or len(response.body)
         estimate = report_cost_cents(int(nbytes), "acms_docket")
@@ -313,3 +326,257 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                       close=False)
             return
         yield from self.docket_item(record)
+        if self.want_documents:
+            yield from self.acms_documents_phase(record, info)
+
+    # --- ACMS case id from the docket number -------------------------------------
+    def to_acms(self, start):
+        """Price the ACMS docket; when the budget allows, ``start(decision)``."""
+        decision = self.budget.decide("acms_docket")
+        if decision.buy:
+            yield from start(decision)
+            return
+        self.log_decision(decision, "the ACMS docket of", self.docket_number)
+        yield self.charge_item(self.court, "acms_docket", decision.status,
+                               cost_c=decision.worst_cents or 0, docket_number=self.docket_number,
+                               description=f"docket report (worst case); {decision.reason}")
+
+    def acms_guid_from_archive(self):
+        """The ACMS case GUID the archive holds for this docket (from an earlier
+        ACMS crawl, or from CourtListener, which keeps it as pacer_case_id)."""
+        case_id = (self.known_docket or {}).get("pacer_case_id") or ""
+        return case_id if GUID.match(str(case_id)) else None
+
+    def cl_lookup_request(self, decision):
+        """CourtListener knows ACMS cases by docket number; their pacer_case_id is
+        the GUID ACMS wants. Free (needs COURTLISTENER_TOKEN)."""
+        params = {"court": self.court, "docket_number": self.docket_number,
+                  "fields": "id,docket_number,pacer_case_id,case_name"}
+        return scrapy.Request(self.cl_api_url + "dockets/?" + urlencode(params),
+                              callback=self.parse_cl_lookup, errback=self.cl_lookup_failed,
+                              dont_filter=True, headers={"Accept": "application/json"},
+                              meta={"decision": decision, "courtlistener_auth": True,
+                                    "dont_cache": True,
+                                    "handle_httpstatus_list": [400, 401, 403, 404]})
+
+    def cl_lookup_failed(self, failure):
+        yield from self.no_acms_guid(failure.request.meta["decision"],
+                                     f"CourtListener could not be asked ({failure.getErrorMessage()})")
+
+    def parse_cl_lookup(self, response):
+        decision = response.meta["decision"]
+        found = []
+        if response.status < 400:
+            try:
+                found = [d for d in response.json().get("results") or []
+                         if GUID.match(str(d.get("pacer_case_id") or ""))]
+            except (ValueError, AttributeError):
+                found = []
+        if len(found) != 1:
+            why = (f"CourtListener answered HTTP {response.status}" if response.status >= 400
+                   else f"CourtListener knows {len(found)} ACMS cases numbered {self.docket_number}")
+            yield from self.no_acms_guid(decision, why)
+            return
+        self.acms_case_id = found[0]["pacer_case_id"]
+        self.logger.info("ACMS case %s is %s (from CourtListener)", self.docket_number,
+                         self.acms_case_id)
+        self.use_acms = True
+        yield from self.acms_start(decision)
+
+    def no_acms_guid(self, decision, why):
+        self.budget.settle(decision, None)
+        self.fail(f"CM/ECF has no docket {self.docket_number} in {self.court}, and its ACMS case "
+                  f"id is unknown ({why}). ACMS finds a case by its GUID only: give "
+                  "-a acms_case_id=<the GUID in the case's ACMS address>.", close=False)
+        return
+        yield
+
+    # --- ACMS documents ------------------------------------------------------------
+    def acms_documents_phase(self, record, info):
+        """List each entry's documents (free), keep the ones the archive lacks,
+        then CourtListener first, then buy (MergePDFFiles) within the budget."""
+        participant = bool(info.get("isUserCaseParticipant"))
+        self.acms_candidates, self.acms_listings = [], 0
+        entries = [e for e in info.get("docketEntries") or [] if isinstance(e, dict)]
+        for entry in entries:
+            if not int(entry.get("documentCount") or 0):
+                continue
+            if (entry.get("restrictedPartyFilingDocketEntry") and not participant
+                    and not entry.get("restrictedDocsAvailable")):
+                self.logger.info("ACMS entry %s: its documents are restricted to the case's "
+                                 "parties", entry.get("entryNumber"))
+                continue
+            self.acms_listings += 1
+            yield self.api_request(
+                f"DocketEntryDocumentsByDocketId/{entry['docketEntryId']}",
+                self.parse_acms_entry_documents, method="POST",
+                data={"isUserCaseParticipant": participant,
+                      "restrictedPartyFilingDocketEntry":
+                          bool(entry.get("restrictedPartyFilingDocketEntry"))},
+                meta={"entry": entry, "docket_number": record["docket_number"]})
+        if not self.acms_listings:
+            self.logger.info("0 documents of %s are not in the archive yet", record["docket_number"])
+
+    def parse_acms_entry_documents(self, response):
+        entry = response.meta["entry"]
+        docket_number = response.meta["docket_number"]
+        try:
+            docs = acms_api.entry_documents(json.loads(response.text))
+        except ValueError:
+            docs = []
+        if response.status >= 400:
+            self.logger.warning("ACMS did not list the documents of entry %s (HTTP %s)",
+                                entry.get("entryNumber"), response.status)
+        number = entry.get("entryNumber")
+        try:  # the listing read as an ACMS attachment page
+            page = parsers.parse("appellate_attachment", json.dumps(
+                {"caseDetails": {"caseId": self.pacer_case_id}, "docketEntry": entry,
+                 "docketEntryDocuments": docs}), self.court)
+        except parsers.ParseError as exc:
+            self.logger.warning("ACMS's document list of entry %s could not be read: %s",
+                                number, exc)
+            page = {"attachments": []}
+        by_guid = {d.get("docketDocumentDetailsId"): d for d in docs}
+        db = self.archive()
+        try:
+            for att in page["attachments"]:
+                doc = by_guid.get(att.get("acms_document_guid"))
+                if not doc:
+                    continue
+                attachment = (att.get("attachment_number") or 0) if len(docs) > 1 else 0
+                ctx = {"docket_number": docket_number, "entry_number": number,
+                       "document_number": str(number) if number is not None else None,
+                       "attachment_number": attachment, "pacer_doc_id": entry["docketEntryId"],
+                       "description": att.get("description") if attachment else None,
+                       "acms_doc": doc}
+                key = adb.document_key({"court_id": self.court, **ctx})[2]
+                if adb.document_stored(db, self.court, doc_id=key):
+                    self.crawler.stats.inc_value("pacer/documents_already_stored")
+                    continue
+                self.acms_candidates.append(ctx)
+        finally:
+            db.conn.close()
+        self.acms_listings -= 1
+        if self.acms_listings == 0:
+            candidates, self.acms_candidates = self.acms_candidates, []
+            yield from self.fetch_documents(docket_number, candidates)
+
+    def document_requests(self, candidates):
+        for ctx in candidates:
+            if ctx.get("acms_doc"):
+                yield from self.acms_purchase(ctx)
+            else:
+                yield self.document_request(ctx)
+
+    def acms_purchase(self, ctx):
+        doc = ctx["acms_doc"]
+        pages = _int_or_none(doc.get("billablePages")) or _int_or_none(doc.get("pageCount"))
+        listed = doc.get("cost") if isinstance(doc.get("cost"), (int, float)) else None
+        label = f"document {ctx['document_number']}" + (
+            f" attachment {ctx['attachment_number']}" if ctx.get("attachment_number") else "")
+        decision = self.budget.decide("document", pages)
+        if not decision.buy:
+            self.log_decision(decision, label, f"({pages} pages)")
+            yield self.charge_item(self.court, "document", decision.status,
+                                   cost_c=decision.worst_cents or 0,
+                                   docket_number=ctx["docket_number"],
+                                   pacer_case_id=self.pacer_case_id,
+                                   document_id=doc["docketDocumentDetailsId"], pages=pages,
+                                   description=f"{label} (ACMS); {decision.reason}")
+            return
+        self.logger.info("Buying %s of %s on ACMS (%s pages)", label, ctx["docket_number"], pages)
+        yield self.api_request("MergePDFFiles", self.parse_acms_merge, method="POST",
+                               data=acms_api.merge_request([doc]),
+                               meta={"doc": ctx, "decision": decision, "pages": pages,
+                                     "listed": listed, "label": label,
+                                     "handle_httpstatus_list": [400, 401, 403, 404, 409]})
+
+    def parse_acms_merge(self, response):
+        """202: ACMS accepted the purchase (billed) and prepares the file."""
+        ctx, decision = response.meta["doc"], response.meta["decision"]
+        label, pages, listed = response.meta["label"], response.meta["pages"], response.meta["listed"]
+        try:
+            started = json.loads(response.text)
+        except ValueError:
+            started = None
+        status_url = (started or {}).get("statusQueryGetUri") if isinstance(started, dict) else None
+        if response.status >= 400 or not status_url:
+            self.budget.settle(decision, None)
+            self.logger.warning("ACMS did not sell %s of %s (HTTP %s): nothing was bought",
+                                label, ctx["docket_number"], response.status)
+            return
+        cost_c = decision.worst_cents or 0
+        self.budget.settle(decision, cents(listed) if listed is not None else cost_c)
+        doc = ctx["acms_doc"]
+        yield self.charge_item(self.court, "document", "charged", cost_c=cost_c,
+                               pacer_cost=float(listed) if listed is not None else None,
+                               docket_number=ctx["docket_number"],
+                               pacer_case_id=self.pacer_case_id,
+                               document_id=doc["docketDocumentDetailsId"], pages=pages,
+                               description=f"{label} (ACMS)", url=response.url)
+        yield self.acms_status_request(status_url, ctx, 1)
+
+    def acms_status_request(self, url, ctx, poll):
+        # Durable Functions' status URL carries its own key; the bearer goes too,
+        # as the ACMS app sends it.
+        return scrapy.Request(url, callback=self.parse_acms_status, errback=self.request_failed,
+                              dont_filter=True, headers={"Accept": "application/json"},
+                              meta={"doc": ctx, "poll": poll, "acms_bearer": True,
+                                    "dont_cache": True, "dont_merge_cookies": True,
+                                    "handle_httpstatus_list": [202, 400, 401, 403, 404, 500]})
+
+    async def parse_acms_status(self, response):
+        ctx, poll = response.meta["doc"], response.meta["poll"]
+        try:
+            state = json.loads(response.text)
+        except ValueError:
+            state = {}
+        status = str((state or {}).get("runtimeStatus") or "") if isinstance(state, dict) else ""
+        what = f"document {ctx['document_number']}" + (
+            f" attachment {ctx['attachment_number']}" if ctx.get("attachment_number") else "")
+        if status.lower() == "completed" and state.get("output"):
+            file_guid = state["output"]
+            if isinstance(file_guid, (list, dict)):
+                file_guid = (file_guid[0] if isinstance(file_guid, list) and file_guid
+                             else file_guid.get("fileGuid") if isinstance(file_guid, dict) else "")
+            url = self.api_url(f"GetMergedFile?fileGuid={quote(str(file_guid))}")
+            self.acms_files.add(url)
+            doc = ctx["acms_doc"]
+            yield DocumentItem(
+                source="pacer", court_id=self.court, docket_number=ctx["docket_number"],
+                pacer_case_id=self.pacer_case_id, entry_number=_int_or_none(ctx["entry_number"]),
+                document_number=ctx["document_number"],
+                attachment_number=ctx["attachment_number"],
+                document_type=2 if ctx["attachment_number"] else 1,
+                description=ctx.get("description"), pacer_doc_id=ctx["pacer_doc_id"],
+                is_available=True, page_count=_int_or_none(doc.get("pageCount")),
+                file_urls=[url])
+            return
+        if status.lower() in ("", "pending", "running", "continuedasnew") and response.status in (200, 202) \
+                and poll < self.acms_poll_max:
+            wait = self.acms_poll_interval
+            retry_after = response.headers.get("Retry-After")
+            if retry_after and retry_after.decode().strip().isdigit():
+                wait = min(max(wait, float(retry_after.decode())), 60.0)
+            await asyncio.sleep(wait)
+            yield self.acms_status_request(response.url, ctx, poll + 1)
+            return
+        self.crawler.stats.inc_value("pacer/acms_documents_failed")
+        self.logger.warning("ACMS did not deliver %s of %s (status %r after %s checks, HTTP %s); "
+                            "it was charged: ask ACMS for it again or check your PACER bill",
+                            what, ctx["docket_number"], status or None, poll, response.status)
+
+    def media_request(self, item, request):
+        if request.url in self.acms_files:
+            return scrapy.Request(request.url, callback=request.callback, dont_filter=True,
+                                  meta={**request.meta, "acms_bearer": True, "dont_cache": True,
+                                        "dont_merge_cookies": True, "expect_pdf": True})
+        return super().media_request(item, request)
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+

@@ -257,8 +257,9 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
             for target in targets:
                 if adb.document_stored(db, self.court, pacer_doc_id=target["pacer_doc_id"]):
                     continue
-                if target["pacer_doc_id"] in self.cl_docs:
-                    yield self.cl_document(target, self.cl_docs[target["pacer_doc_id"]])
+                copy = self.cl_copy(target)
+                if copy is not None:
+                    yield self.cl_document(target, copy)
                     continue
                 url_id = target["pacer_doc_id"]
                 if target is main:

@@ -138,3 +138,53 @@ def test_odd_types_do_not_break():
 def test_not_acms(text):
     with pytest.raises(ParseError):
         parse_acms(text)
+
+
+# --- the API's wire names (pcx_*, acms_*) read as the documented form ---------------------------
+
+@pytest.mark.parametrize("path", corpus_files("acms", "*.acms_json"))
+def test_wire_format_parses_like_the_web_app_form(path):
+    """The local ACMS answers with the API's own names; read back through
+    parsers.acms_api they parse exactly like the corpus sample."""
+    from parsers import acms_api
+    from tests.servers.pacer import _wire_case, _wire_docket_info
+
+    data = json.loads(path.read_text())
+    court = path.name.split("_")[0]
+    wire_case = _wire_case(data["caseDetails"])
+    wire_info = _wire_docket_info(data["docketInfo"])
+    assert "caseNumber" not in wire_case and "matchingDocketEntries" in wire_info
+    again = {"caseDetails": acms_api.case_details(wire_case),
+             "docketInfo": acms_api.docket_info(wire_info)}
+    assert parse("acms", json.dumps(again), court) == parse("acms", json.dumps(data), court)
+
+
+@pytest.mark.parametrize("path", corpus_files("appellate_attachment_pages/acms", "*.compare.json"))
+def test_wire_documents_read_back(path):
+    from parsers import acms_api
+    from tests.servers.pacer import _wire_document
+
+    data = json.loads(path.read_text())
+    wire = [_wire_document(d) for d in data["docketEntryDocuments"]]
+    assert all("acms_docketdocumentdetailsid" in d for d in wire)
+    back = acms_api.entry_documents(wire)
+    want = [{k: v for k, v in d.items() if k != "selected"} for d in data["docketEntryDocuments"]]
+    assert back == want
+    body = acms_api.merge_request(back[:1])
+    assert body["mergeScope"] == "External" and body["header"] is True
+    item = body["docketEntryDocuments"][0]
+    assert item["acms_docketdocumentdetailsid"] == want[0]["docketDocumentDetailsId"]
+    assert item["billablepages"] == want[0]["billablePages"] and item["cost"] == want[0]["cost"]
+
+
+def test_wire_helpers_never_crash_on_odd_input():
+    from parsers import acms_api
+
+    for odd in (None, [], "x", 3, {}, {"matchingDocketEntries": "no"}, {"docketEntryDocuments": {}}):
+        acms_api.case_details(odd)
+        acms_api.docket_info(odd)
+        assert isinstance(acms_api.entry_documents(odd), list)
+    assert acms_api.docket_info({"matchingDocketEntries": [{"pcx_enddate": "2024-01-02"}]}) == {
+        "docketEntries": [{"endDate": "2024-01-02", "endDateFormatted": "01/02/2024"}]}
+    both = acms_api.case_details({"pcx_casenumber": "1-1", "caseNumber": "2-2"})
+    assert both == {"caseNumber": "2-2"}

@@ -36,6 +36,7 @@ import math
 import re
 import secrets
 import threading
+import uuid
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,6 +230,11 @@ class PacerServer(ServerLifecycle):
         self.district: dict[tuple, DistrictCase] = {}
         self.appellate: dict[tuple, AppellateCase] = {}
         self.acms: dict[tuple, AcmsCase] = {}
+        self.acms_entry_docs: dict[str, list] = {}  # entry GUID -> its documents (web app names)
+        self.acms_doc_index: dict[str, dict] = {}  # document GUID -> case, entry, doc, pdf
+        self.acms_merges: dict[str, dict] = {}  # MergePDFFiles instance id -> state
+        self.acms_merged: dict[str, dict] = {}  # merged file GUID -> pdf
+        self.acms_merge_polls = 1  # status answers "Running" this many times before "Completed"
         self.documents: dict[tuple, Document] = {}  # (court, normalized doc id) -> Document
         # pages that are not dockets, answered in place of a report: (court, case id or number) -> path
         self.not_dockets: dict[tuple, Path] = {}
@@ -619,6 +625,14 @@ class PacerServer(ServerLifecycle):
                 return "appellate_docket"
             return "appellate_document" if request.method == "POST" else "appellate_confirmation"
         if p.startswith("/acms-api/"):
+            if "/runtime/" in p:
+                return "acms_merge_status"
+            if p.endswith("/MergePDFFiles"):
+                return "acms_merge"
+            if p.endswith("/GetMergedFile"):
+                return "acms_file"
+            if "/DocketEntryDocumentsByDocketId/" in p:
+                return "acms_documents"
             return "acms_api"
         if p.startswith("/acms/"):
             return "acms_saml" if "Saml2" in p else "acms"
@@ -639,6 +653,8 @@ class PacerServer(ServerLifecycle):
             return self._acms(request, "ca9", parts)
         if len(parts) >= 3 and parts[0] == "acms-api" and parts[2] == "api":
             return self._acms_api(request, parts[1], parts[3:])
+        if len(parts) >= 3 and parts[0] == "acms-api" and parts[2] == "runtime":
+            return self._acms_runtime(request, parts[1], parts[3:])
         return Response.text("<html><body><h1>Not Found</h1></body></html>", 404)
 
     # login
@@ -1039,28 +1055,37 @@ Search Criteria:</font></th><td align="LEFT">
         return Response.text(page)
 
     def _acms_api(self, request: Request, court: str, parts: list) -> Response:
+        """ACMS's API. Answers use its wire names (``pcx_casenumber``,
+        ``matchingDocketEntries``, ``acms_pagecount``...), not the camelCase of the
+        corpus samples (the ACMS web app's names), as the real service does."""
         auth = request.headers.get("Authorization") or ""
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        if token not in self.acms_tokens:
+        user = self.acms_tokens.get(token)
+        if user is None:
             return Response.json({"message": "Authorization has been denied for this request."}, 401,
                                  headers={"WWW-Authenticate": "Bearer"})
+        if parts == ["MergePDFFiles"] and request.method == "POST":
+            return self._acms_merge(request, court, user)
+        if parts == ["GetMergedFile"] and request.method == "GET":
+            merged = self.acms_merged.get(request.query.get("fileGuid", ""))
+            if merged is None or merged["user"] != user:
+                return Response.json({"message": "File not found."}, 404)
+            return Response(200, merged["pdf"].read(), content_type="application/pdf",
+                            headers={"Content-Disposition": 'attachment; filename="%s"' % merged["name"]})
         if len(parts) != 2:
             return Response.json({"message": "No HTTP resource was found that matches the request URI."}, 404)
         action, ident = parts
-        if action in ("CaseDetailsByCaseId", "CaseDetailsByCaseNumber") and request.method == "GET":
-            if action == "CaseDetailsByCaseId":
-                case = self.acms.get((court, ident))
-            else:
-                case = next((c for c in self.acms.values() if c.court == court and c.docket_number == ident), None)
+        if action == "CaseDetailsByCaseId" and request.method == "GET":
+            case = self.acms.get((court, ident))
             if case is None:
                 return Response.json({"message": "Case not found."}, 404)
-            return Response.json(case.data.get("caseDetails") or {})
+            return Response.json(_wire_case(case.data.get("caseDetails") or {}))
         if action == "DocketEntriesByCaseId" and request.method == "POST":
             case = self.acms.get((court, ident))
             if case is None:
                 return Response.json({"message": "Case not found."}, 404)
             info = case.data.get("docketInfo") or {}
-            body = json.dumps(info).encode("utf-8")
+            body = json.dumps(_wire_docket_info(info)).encode("utf-8")
             pages = report_pages(int(info.get("byteCount") or len(body)))
             self._charge("acms_docket", court, case.docket_number, pages, cost_of(pages), case_id=case.case_id)
             return Response(200, body)
@@ -1068,22 +1093,157 @@ Search Criteria:</font></th><td align="LEFT">
             for case in self.acms.values():
                 for entry in (case.data.get("docketInfo") or {}).get("docketEntries") or []:
                     if entry.get("docketEntryId") == ident:
-                        return Response.json(self._acms_documents(entry))
+                        docs = self._acms_documents(case, entry)
+                        return Response.json([_wire_document(d) for d in docs])
             return Response.json({"message": "Docket entry not found."}, 404)
         return Response.json({"message": "No HTTP resource was found that matches the request URI."}, 404)
 
-    @staticmethod
-    def _acms_documents(entry: dict) -> list:
-        docs = []
-        for n in range(int(entry.get("documentCount") or 0)):
-            seed = hashlib.md5(("%s/%d" % (entry.get("docketEntryId"), n)).encode()).hexdigest()
-            guid = "%s-%s-%s-%s-%s" % (seed[:8], seed[8:12], seed[12:16], seed[16:20], seed[20:32])
-            docs.append({"docketDocumentDetailsId": guid, "docketEntryId": entry.get("docketEntryId"),
-                         "documentNumber": n + 1, "name": "%s.pdf" % guid,
-                         "pageCount": int(entry.get("pageCount") or 1) if n == 0 else 1,
-                         "fileSize": int(entry.get("fileSize") or 0) if n == 0 else 0,
-                         "documentPermission": "Public"})
+    def _acms_documents(self, case: AcmsCase, entry: dict) -> list:
+        """The documents of an ACMS entry: the corpus's own listing of it when there
+        is one (appellate_attachment_pages/acms), else made up from its counts."""
+        entry_id = entry.get("docketEntryId")
+        with self._lock:
+            if entry_id in self.acms_entry_docs:
+                return self.acms_entry_docs[entry_id]
+        docs = None
+        if self.corpus is not None:
+            for path in sorted((self.corpus / "appellate_attachment_pages" / "acms").glob("*.compare.json")):
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if (data.get("docketEntry") or {}).get("docketEntryId") == entry_id:
+                    docs = [dict(d) for d in data.get("docketEntryDocuments") or []]
+                    break
+        if docs is None:
+            docs = []
+            count = int(entry.get("documentCount") or 0)
+            for n in range(count):
+                seed = hashlib.md5(("%s/%d" % (entry_id, n)).encode()).hexdigest()
+                guid = "%s-%s-%s-%s-%s" % (seed[:8], seed[8:12], seed[12:16], seed[16:20], seed[20:32])
+                pages = max(1, int(entry.get("pageCount") or 1) - (count - 1)) if n == 0 else 1
+                number = "%s.%d" % (entry.get("entryNumber"), n + 1)
+                name = "%s %03d-%02d - Document.pdf" % (case.docket_number, int(entry.get("entryNumber") or 0), n + 1)
+                docs.append({"docketDocumentDetailsId": guid, "name": name,
+                             "documentUrl": "https://%s.sharepoint.com/sites/ACMS/Docket/%s" % (case.court, quote(name)),
+                             "caseFilingDocumentUrl": None, "documentPermission": "Public",
+                             "pageCount": pages, "fileSize": 100 * pages, "createdOn": entry.get("createdOn"),
+                             "billablePages": min(PAGE_CAP, pages), "cost": cost_of(min(PAGE_CAP, pages)),
+                             "documentNumber": number,
+                             "searchValue": "Case: %s, Document: %s" % (case.docket_number, number),
+                             "searchTransaction": "Case: %s, Document: %s" % (case.docket_number, number)})
+        pool = self.pool() if self.shared is not None else None
+        with self._lock:
+            for doc in docs:
+                guid = doc["docketDocumentDetailsId"]
+                if pool:
+                    pdf = pool[zlib.crc32(guid.encode()) % len(pool)]
+                else:
+                    pdf = PdfFile(data=make_pdf(["ACMS %s document %s" % (case.court, doc.get("documentNumber"))]),
+                                  origin="generated", page_count=1)
+                self.acms_doc_index[guid] = {"case": case, "entry": entry, "doc": doc, "pdf": pdf}
+            self.acms_entry_docs[entry_id] = docs
         return docs
+
+    def _acms_merge(self, request: Request, court: str, user: str) -> Response:
+        """``POST MergePDFFiles``: the purchase. ACMS runs it as an Azure Durable
+        Functions orchestration: 202 with the instance's status URL, polled until
+        ``runtimeStatus`` is ``Completed``; its ``output`` is the merged file's
+        GUID, fetched from ``GetMergedFile?fileGuid=``. Billed here, per document."""
+        try:
+            body = json.loads((request.body or b"").decode("utf-8"))
+        except ValueError:
+            return Response.json({"message": "The request is invalid."}, 400)
+        items = body.get("docketEntryDocuments") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            return Response.json({"message": "No documents to merge."}, 400)
+        found = []
+        for item in items:
+            known = self.acms_doc_index.get(str((item or {}).get("acms_docketdocumentdetailsid") or ""))
+            if known is None or known["case"].court != court:
+                return Response.json({"message": "Document not found."}, 404)
+            found.append(known)
+        for known in found:
+            doc = known["doc"]
+            pages = min(PAGE_CAP, int(doc.get("billablePages") or doc.get("pageCount") or 1))
+            self._charge("document", court, known["case"].docket_number, pages, cost_of(pages), acms=True,
+                         document=doc["docketDocumentDetailsId"], case_id=known["case"].case_id)
+        instance = secrets.token_hex(16)
+        file_guid = str(uuid.uuid4())
+        name = found[0]["doc"].get("name") or "%s.pdf" % file_guid
+        with self._lock:
+            self.acms_merges[instance] = {"user": user, "polls": self.acms_merge_polls, "file_guid": file_guid,
+                                          "created": _utc_now()}
+            self.acms_merged[file_guid] = {"user": user, "pdf": found[0]["pdf"], "name": name}
+        status = "%sruntime/webhooks/durabletask/instances/%s?taskHub=ShowDocHub&connection=Storage&code=%s" % (
+            self.acms_api_url_for(court)[:-len("api/")], instance, secrets.token_urlsafe(12))
+        return Response.json({"id": instance, "statusQueryGetUri": status,
+                              "sendEventPostUri": status.replace("?", "/raiseEvent/{eventName}?", 1),
+                              "terminatePostUri": status.replace("?", "/terminate?reason={text}&", 1),
+                              "purgeHistoryDeleteUri": status}, 202, headers={"Location": status})
+
+    def _acms_runtime(self, request: Request, court: str, parts: list) -> Response:
+        """The Durable Functions status endpoint of a MergePDFFiles instance."""
+        if len(parts) != 4 or parts[:3] != ["webhooks", "durabletask", "instances"]:
+            return Response.json({"message": "Not found."}, 404)
+        with self._lock:
+            merge = self.acms_merges.get(parts[3])
+            if merge is None:
+                return Response.json({"message": "Instance not found."}, 404)
+            merge["polls"] -= 1
+            running = merge["polls"] >= 0
+        state = {"name": "MergePDFFilesOrchestrator", "instanceId": parts[3],
+                 "runtimeStatus": "Running" if running else "Completed", "input": None,
+                 "customStatus": None, "output": None if running else merge["file_guid"],
+                 "createdTime": merge["created"], "lastUpdatedTime": _utc_now()}
+        if running:
+            return Response.json(state, 202, headers={"Location": request.url})
+        return Response.json(state)
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _wire_case(details: dict) -> dict:
+    """A corpus caseDetails (the web app's names) as the API sends it."""
+    names = {"caseId": "pcx_caseid", "caseNumber": "pcx_casenumber",
+             "originatingCaseNumber": "pcx_originatingcasenumber", "name": "pcx_name",
+             "caseOpened": "acms_caseopened", "aNumber": "acms_anumber", "receivedDate": "pcx_receiveddate",
+             "decisionDate": "acms_decisiondate", "partyAttorneyList": "acms_partyattorneylist",
+             "shortCaption": "acms_raw_html"}
+    lookups = {"caseType": ("pcx_casetype", "pcx_casetypename"),
+               "caseSubType": ("pcx_casesubtype", "pcx_casesubtypename"),
+               "caseSubSubType": ("pcx_casesubsubtype", "pcx_casesubsubtypename"),
+               "districtCourtName": ("acms_DistrictCourt", "pcx_districtname"),
+               "feeStatus": ("acms_feestatusid", "acms_feestatusname"),
+               "natureOfSuit": ("acms_NatureofSuit", "acms_name")}
+    out = {}
+    for key, value in details.items():
+        if key in lookups:
+            obj, field_name = lookups[key]
+            out[obj] = {field_name: value} if value is not None else None
+        elif key == "court" and isinstance(value, dict):
+            out["pcx_court"] = {{"name": "pcx_name", "abbreviatedName": "acms_abbreviatedname"}.get(k, k): v
+                                for k, v in value.items()}
+        else:
+            out[names.get(key, key)] = value
+    return out
+
+
+def _wire_docket_info(info: dict) -> dict:
+    names = {"endDate": "pcx_enddate", "entryNumber": "pcx_entrynumber",
+             "docketEntryText": "pcx_eventdescription", "docketEntryId": "pcx_eventid", "createdOn": "createdon"}
+    out = {k: v for k, v in info.items() if k != "docketEntries"}
+    out["matchingDocketEntries"] = [
+        {names.get(k, k): v for k, v in row.items() if k not in ("endDateFormatted", "selected")}
+        for row in info.get("docketEntries") or []]
+    return out
+
+
+def _wire_document(doc: dict) -> dict:
+    names = {"docketDocumentDetailsId": "acms_docketdocumentdetailsid", "name": "acms_name",
+             "documentUrl": "acms_documenturl", "caseFilingDocumentUrl": "acms_casefilingdocumenturl",
+             "documentPermission": "acms_documentpermission", "pageCount": "acms_pagecount",
+             "fileSize": "acms_filesize", "createdOn": "createdon", "documentNumber": "acms_documentnumber"}
+    return {names.get(k, k): v for k, v in doc.items() if k != "selected"}
 
 
 if __name__ == "__main__":  # python -m tests.servers.pacer [port]
