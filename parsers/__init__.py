@@ -55,6 +55,7 @@ KINDS = {
     "appellate_attachment": "parsers.appellate_attachment",
     "possible_cases": "parsers.possible_cases",
     "confirmation": "parsers.confirmation",
+    "ca9_decisions": "parsers.ca9_decisions",
 }
 
 

@@ -125,6 +125,14 @@ class ServerLifecycle:
     or several listed by ``_parts()``."""
 
     _server: "LocalServer"
+    failures: "Failures"
+    retry_after = 1  # seconds, on injected 429 and 503 answers
+
+    def fail_next(self, path_substring: str, status: int = 500, times: int = 1) -> None:
+        """The next ``times`` requests whose path (and query) contain
+        ``path_substring`` are answered ``status`` (429/503 with Retry-After)."""
+        headers = {"Retry-After": str(self.retry_after)} if status in (429, 503) else {}
+        self.failures.add(path_substring, status, times, headers)
 
     def _parts(self) -> list:
         return [self._server]

@@ -516,12 +516,6 @@ class CourtListenerServer(ServerLifecycle):
     def storage_url(self) -> str:
         return self._storage.base
 
-    def fail_next(self, path_substring: str, status: int = 500, times: int = 1) -> None:
-        """The next ``times`` requests whose path (and query) contain
-        ``path_substring`` are answered ``status`` (API or storage)."""
-        headers = {"Retry-After": str(self.retry_after)} if status in (429, 503) else {}
-        self.failures.add(path_substring, status, times, headers)
-
     def add_case(self, case: Case) -> None:
         with self._lock:
             self.cases.append(case)

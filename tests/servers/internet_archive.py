@@ -86,10 +86,6 @@ class InternetArchiveServer(ServerLifecycle):
     def scrapy_args(self) -> list:
         return ["-s", "INTERNET_ARCHIVE_URL=%s" % self.url]
 
-    def fail_next(self, path_substring: str, status: int = 500, times: int = 1) -> None:
-        headers = {"Retry-After": "1"} if status in (429, 503) else {}
-        self.failures.add(path_substring, status, times, headers)
-
     def docket_xml_url(self, court: str, pacer_case_id: str) -> str:
         identifier = "gov.uscourts.%s.%s" % (court, pacer_case_id)
         return "%s%s/%s.docket.xml" % (self.url, identifier, identifier)

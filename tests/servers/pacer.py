@@ -279,10 +279,6 @@ class PacerServer(ServerLifecycle):
             out += ["-s", "%s=%s" % (name, value)]
         return out
 
-    def fail_next(self, path_substring: str, status: int = 500, times: int = 1) -> None:
-        headers = {"Retry-After": "1"} if status in (429, 503) else {}
-        self.failures.add(path_substring, status, times, headers)
-
     # -- accounts and sessions --
     def add_account(self, username: str, password: str, mfa: bool = False, otp_code: str = "123456",
                     client_code: Optional[str] = None, state: str = "ok") -> None:
