@@ -570,7 +570,8 @@ class PacerDocumentsMixin(PacerSpiderMixin):
                         "docket_number": docket_number, "entry_number": number,
                         "document_number": str(number) if number else None,
                         "attachment_number": 0, "pacer_doc_id": doc_id,
-                        "description": entry.get("description")})
+                        "description": entry.get("description"),
+                        "date_filed": str(entry.get("date_filed") or "")[:10] or None})
             docket = adb.find_docket(db, self.court, docket_number, self.pacer_case_id)
             if docket:
                 for doc in adb.documents_without_file(db, docket["id"]):

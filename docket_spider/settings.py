@@ -81,3 +81,12 @@ PACER_LOGIN_URL = "https://pacer.login.uscourts.gov/services/cso-auth"
 PACER_ECF_URL_TEMPLATE = "https://ecf.{court}.uscourts.gov/"
 PACER_ACMS_URL_TEMPLATE = "https://{court}-showdoc.azurewebsites.us/"
 PACER_ACMS_API_URL_TEMPLATE = "https://{court}-showdocservices.azurewebsites.us/api/"
+# An ACMS purchase (MergePDFFiles) is prepared in the background: its status is
+# asked every ACMS_POLL_INTERVAL seconds (or the server's Retry-After, up to a
+# minute), at most ACMS_POLL_MAX times.
+ACMS_POLL_INTERVAL = 2.0
+ACMS_POLL_MAX = 60
+
+# --- Ninth Circuit decisions (free RSS feeds, latest 25 each: parsers/ca9_decisions.py) ---
+CA9_OPINIONS_FEED_URL = "https://www.ca9.uscourts.gov/decisions/opinions/index.xml"
+CA9_MEMORANDA_FEED_URL = "https://www.ca9.uscourts.gov/decisions/memoranda/index.xml"

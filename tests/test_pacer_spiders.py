@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED, rows, run_crawl
+from tests.servers.ca9 import Ca9Server
 from tests.servers.pacer import PacerServer, _parse_body
 
 USER = "wechat-user"
@@ -20,7 +21,11 @@ CAND = ("cand", "364733")
 
 @pytest.fixture
 def server():
-    with PacerServer(SHARED if SHARED.exists() else None, username=USER, password=PASSWORD) as srv:
+    """The local PACER, with the Ninth Circuit's free decisions feeds beside it
+    (``server.ca9``), so no crawl ever reaches for the real ca9.uscourts.gov."""
+    shared = SHARED if SHARED.exists() else None
+    with PacerServer(shared, username=USER, password=PASSWORD) as srv, Ca9Server(shared) as ca9:
+        srv.ca9 = ca9
         yield srv
 
 
@@ -33,7 +38,8 @@ def crawl(server, tmp_path, spider, *args, user=USER, password=PASSWORD, env=Non
         creds["PACER_PASSWORD"] = password
     return run_crawl(spider, args=args, env={**creds, **(env or {})},
                      db=tmp_path / "dockets.db", files=tmp_path / "files",
-                     settings={**server.settings(), **(settings or {})}, timeout=120,
+                     settings={**server.settings(), **server.ca9.settings(), **(settings or {})},
+                     timeout=120,
                      extra=extra)
 
 
@@ -568,4 +574,43 @@ def test_acms_case_id_from_courtlistener(server, tmp_path):
     assert f"ACMS case 23-2412 is {case.case_id} (from CourtListener)" in log
     entries = rows(tmp_path / "dockets.db", "select * from docket_entries")
     assert len(entries) == len(case.data["docketInfo"]["docketEntries"])
+    assert_ledger_matches(server, tmp_path)
+
+
+def test_free_ca9_memorandum_is_not_bought(server, tmp_path):
+    """ca9 22-21's entry 33 is a MEMORANDUM DISPOSITION of 2023-04-19: once the
+    court's free memoranda feed lists it, its memorandum comes from there."""
+    case = acms_case(server, "22-21")
+    pdf_url = server.ca9.add_decision("memoranda", "22-21", "LOPEZ GUEVARA V. GARLAND", "2023-04-19")
+    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
+                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=10",
+                      settings=FAST_POLL)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert server.ca9.log.tally(kind="feed") == 2
+    assert "the court's free memorandum" in log
+    memo = rows(tmp_path / "dockets.db", "select * from documents where source = 'ca9'")
+    assert [(m["document_number"], m["attachment_number"], m["description"]) for m in memo] == \
+        [("33", 1, "Memorandum")]
+    assert memo[0]["file_path"] and server.ca9.log.tally(kind="pdf") == 1
+    assert pdf_url.rsplit("/", 1)[1] == "22-21.pdf"
+    # its other document (the post-judgment form) and every other one were bought
+    entries = [e for e in case.data["docketInfo"]["docketEntries"] if e["documentCount"]]
+    bought = [c for c in server.charges if c["what"] == "document"]
+    assert len(bought) == sum(e["documentCount"] for e in entries) - 1
+    assert_ledger_matches(server, tmp_path)
+
+
+def test_ca9_feed_down_means_buying_as_before(server, tmp_path):
+    case = acms_case(server, "22-21")
+    server.ca9.add_decision("memoranda", "22-21", "LOPEZ GUEVARA V. GARLAND", "2023-04-19")
+    server.ca9.fail_next("memoranda/index.xml", 500, times=10)  # more than the retries
+    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
+                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=10",
+                      settings=FAST_POLL)
+    assert code == 0, log[-3000:]
+    assert "decisions feed" in log and "could not be read (HTTP 500)" in log
+    entries = [e for e in case.data["docketInfo"]["docketEntries"] if e["documentCount"]]
+    assert len([c for c in server.charges if c["what"] == "document"]) == \
+        sum(e["documentCount"] for e in entries)
     assert_ledger_matches(server, tmp_path)

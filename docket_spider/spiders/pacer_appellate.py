@@ -69,6 +69,8 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.acms_poll_interval = crawler.settings.getfloat("ACMS_POLL_INTERVAL", 2.0)
         spider.acms_poll_max = crawler.settings.getint("ACMS_POLL_MAX", 60)
+        spider.ca9_feeds = [u for u in (crawler.settings.get("CA9_OPINIONS_FEED_URL"),
+                                        crawler.settings.get("CA9_MEMORANDA_FEED_URL")) if u]
         return spider
 
     async def start(self):
@@ -436,6 +438,7 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             self.logger.warning("ACMS's document list of entry %s could not be read: %s",
                                 number, exc)
             page = {"attachments": []}
+        page = {"description": None, "date_end": None, **page}
         by_guid = {d.get("docketDocumentDetailsId"): d for d in docs}
         db = self.archive()
         try:
@@ -448,6 +451,8 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                        "document_number": str(number) if number is not None else None,
                        "attachment_number": attachment, "pacer_doc_id": entry["docketEntryId"],
                        "description": att.get("description") if attachment else None,
+                       "entry_text": page.get("description"),
+                       "date_filed": page.get("date_end") or page.get("date_filed"),
                        "acms_doc": doc}
                 key = adb.document_key({"court_id": self.court, **ctx})[2]
                 if adb.document_stored(db, self.court, doc_id=key):
@@ -460,6 +465,70 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         if self.acms_listings == 0:
             candidates, self.acms_candidates = self.acms_candidates, []
             yield from self.fetch_documents(docket_number, candidates)
+
+    # --- free first: the Ninth Circuit's own opinions and memoranda ------------------
+    def fetch_documents(self, docket_number, candidates):
+        """In ca9, before buying, read the court's free decisions feeds (latest 25
+        opinions and 25 memoranda): a decision of this case is taken from there."""
+        if self.court != "ca9" or not candidates or not self.ca9_feeds:
+            yield from super().fetch_documents(docket_number, candidates)
+            return
+        yield self.ca9_feed_request(list(self.ca9_feeds), [], docket_number, candidates)
+
+    def ca9_feed_request(self, feeds, decisions, docket_number, candidates):
+        return scrapy.Request(feeds[0], callback=self.parse_ca9_feed, errback=self.ca9_feed_failed,
+                              dont_filter=True,
+                              meta={"feeds": feeds, "decisions": decisions, "dont_cache": True,
+                                    "docket_number": docket_number, "candidates": candidates,
+                                    "handle_httpstatus_list": [404, 500]})
+
+    def ca9_feed_failed(self, failure):
+        meta = failure.request.meta
+        self.logger.warning("The Ninth Circuit's decisions feed %s could not be read (%s)",
+                            failure.request.url, failure.getErrorMessage())
+        yield from self.after_ca9_feed(meta)
+
+    def parse_ca9_feed(self, response):
+        meta = response.meta
+        try:
+            if response.status >= 400:
+                raise parsers.ParseError(f"HTTP {response.status}")
+            feed = parsers.parse("ca9_decisions", response.body, "ca9")
+            meta["decisions"].extend(feed["decisions"])
+        except parsers.ParseError as exc:
+            self.logger.warning("The Ninth Circuit's decisions feed %s could not be read (%s)",
+                                response.url, exc)
+        yield from self.after_ca9_feed(meta)
+
+    def after_ca9_feed(self, meta):
+        feeds = meta["feeds"][1:]
+        if feeds:
+            yield self.ca9_feed_request(feeds, meta["decisions"], meta["docket_number"],
+                                        meta["candidates"])
+            return
+        rest = list(meta["candidates"])
+        mine = [d for d in meta["decisions"] if d["docket_number"] == meta["docket_number"]]
+        for decision in mine:
+            ctx = matching_candidate(decision, rest)
+            if ctx is None:
+                self.logger.info("The Ninth Circuit's free %s of %s filed %s matches no entry "
+                                 "waiting for its document", decision_kind(decision),
+                                 meta["docket_number"], decision["date_filed"])
+                continue
+            rest.remove(ctx)
+            self.crawler.stats.inc_value("pacer/documents_free_from_ca9")
+            self.logger.info("Document %s of %s: the court's free %s (%s), not bought",
+                             ctx["document_number"], meta["docket_number"],
+                             decision_kind(decision), decision["url"])
+            attachment = ctx.get("attachment_number") or 0
+            yield DocumentItem(
+                source="ca9", court_id=self.court, docket_number=ctx["docket_number"],
+                pacer_case_id=self.pacer_case_id, entry_number=_int_or_none(ctx.get("entry_number")),
+                document_number=ctx.get("document_number"), attachment_number=attachment,
+                document_type=2 if attachment else 1,
+                description=ctx.get("description") or decision_kind(decision).capitalize(),
+                pacer_doc_id=ctx["pacer_doc_id"], is_available=True, file_urls=[decision["url"]])
+        yield from super().fetch_documents(meta["docket_number"], rest)
 
     def document_requests(self, candidates):
         for ctx in candidates:
@@ -580,3 +649,24 @@ def _int_or_none(value):
     except (TypeError, ValueError):
         return None
 
+
+KIND_WORDS = {True: re.compile(r"\bOPINION\b", re.I), False: re.compile(r"\bMEMORANDUM\b", re.I),
+              None: re.compile(r"\b(OPINION|MEMORANDUM)\b", re.I)}
+
+
+def decision_kind(decision) -> str:
+    return {True: "opinion", False: "memorandum"}.get(decision.get("precedential"), "decision")
+
+
+def matching_candidate(decision, candidates):
+    """The document waiting to be bought that a free decision is: an entry filed
+    that day whose text says OPINION (or MEMORANDUM); of an ACMS entry's several
+    documents, the one named so, else the first."""
+    words = KIND_WORDS[decision.get("precedential")]
+    found = [c for c in candidates
+             if c.get("date_filed") and str(c["date_filed"])[:10] == decision.get("date_filed")
+             and words.search(c.get("entry_text") or c.get("description") or "")]
+    if not found:
+        return None
+    named = [c for c in found if c.get("attachment_number") and words.search(c.get("description") or "")]
+    return (named or sorted(found, key=lambda c: c.get("attachment_number") or 0))[0]
