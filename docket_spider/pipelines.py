@@ -140,6 +140,20 @@ def _store_reader(store_uri: str, settings):
     return None, (lambda path: os.path.join(root, path))
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """In each extraction worker: leave when the crawl's process is gone (a
+    killed crawl must not leave workers behind)."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _extract(source, ocr):
     """Runs in a worker process."""
     from parsers.pdf import extract
@@ -186,7 +200,8 @@ class ExtractTextPipeline:
             import multiprocessing
 
             self.pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent, initargs=(os.getpid(),))
         return self.pool
 
     async def process_item(self, item):

@@ -241,3 +241,41 @@ def test_a_page_that_is_not_api_json_is_a_clear_error(tmp_path):
     assert "is not API JSON" in log and "Down for maintenance" in log
     assert "Traceback" not in log
     assert rows(tmp_path / "d.db", "select status from crawls")[0]["status"] == "failed"
+
+
+def test_a_killed_crawl_leaves_no_extraction_workers(tmp_path):
+    """kill -9 of the crawl: its extraction processes notice and exit too."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from tests.conftest import PROJECT
+    from tests.servers.cases import synthetic_case
+
+    case = synthetic_case(SHARED if SHARED.exists() else None, n_entries=60)
+    with CourtListenerServer([case], token=TOKEN) as srv:
+        cmd = [sys.executable, "-m", "scrapy", "crawl", "courtlistener", "-a", "court=cand",
+               "-a", "pacer_case_id=900001", "-s", f"ARCHIVE_DB={tmp_path / 'dockets.db'}",
+               "-s", f"FILES_STORE={tmp_path / 'files'}", "-s", f"COURTLISTENER_API_URL={srv.api_url}",
+               "-s", f"COURTLISTENER_STORAGE_URL={srv.storage_url}",
+               "-s", "COURTLISTENER_RATE_PER_MINUTE=1200", "-s", "EXTRACT_WORKERS=2"]
+        env = {**__import__("os").environ, "COURTLISTENER_TOKEN": TOKEN}
+        proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        parent = psutil.Process(proc.pid)
+        workers = []
+        deadline = time.time() + 120
+        while time.time() < deadline and not workers:
+            time.sleep(0.2)
+            workers = [p for p in parent.children(recursive=True)
+                       if "spawn_main" in " ".join(p.cmdline())]
+        assert workers, "the crawl started extraction workers"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        gone, alive = psutil.wait_procs(workers, timeout=15)
+        for p in alive:
+            p.kill()
+        assert not alive, "extraction workers outlived the killed crawl"
