@@ -513,6 +513,9 @@ class PacerDocumentsMixin(PacerSpiderMixin):
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
+        from docket_spider.spiders.courtlistener import pace_api_slot
+
+        pace_api_slot(crawler.settings)  # CourtListener calls keep its pace here too
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.read_pacer_settings(crawler.settings)
         spider.read_document_settings(crawler.settings)
@@ -524,6 +527,9 @@ class PacerDocumentsMixin(PacerSpiderMixin):
         self.cl_storage_url = settings.get("COURTLISTENER_STORAGE_URL").rstrip("/") + "/"
         self.purchases: dict[str, dict] = {}  # confirmation URL -> form of its page
         self.cl_docs: dict[tuple, dict] = {}  # (pacer_doc_id, attachment) -> CourtListener RECAP document
+        self.cl_taken: set[tuple] = set()  # (pacer_doc_id, attachment) already taken from CourtListener
+        self.cl_last_date: Optional[str] = None  # last entry CourtListener had of the docket
+        self.cl_case_id: Optional[str] = None  # its pacer_case_id there (an ACMS case: a GUID)
 
     def archive(self):
         return adb.open_db(self.db_path)
@@ -544,6 +550,7 @@ class PacerDocumentsMixin(PacerSpiderMixin):
     def fetch_documents(self, docket_number, candidates):
         """``candidates`` (documents the archive lacks): CourtListener's copies
         first, then :meth:`document_requests` for the rest."""
+        candidates = [c for c in candidates if self.cl_key(c) not in self.cl_taken]
         self.logger.info("%s documents of %s are not in the archive yet", len(candidates),
                          docket_number)
         if not candidates:
@@ -597,11 +604,93 @@ class PacerDocumentsMixin(PacerSpiderMixin):
 
     # CourtListener first: what RECAP already has costs nothing
     def cl_request(self, url, candidates):
-        return scrapy.Request(url, callback=self.parse_cl_documents, errback=self.cl_failed,
-                              dont_filter=True,
+        return self.cl_api_request(url, self.parse_cl_documents, self.cl_failed,
+                                   candidates=candidates)
+
+    def cl_api_request(self, url, callback, errback, **meta):
+        from docket_spider.spiders.courtlistener import API_SLOT
+
+        return scrapy.Request(url, callback=callback, errback=errback, dont_filter=True,
                               headers={"Accept": "application/json"},
-                              meta={"candidates": candidates, "courtlistener_auth": True,
-                                    "handle_httpstatus_list": [400, 401, 403, 404]})
+                              meta={"courtlistener_auth": True, "dont_cache": True,
+                                    "download_slot": API_SLOT,
+                                    "autothrottle_dont_adjust_delay": True,
+                                    "handle_httpstatus_list": [400, 401, 403, 404], **meta})
+
+    # Free first for the docket: CourtListener's copy before PACER's report
+    def courtlistener_first(self, then: str, pacer_case_id=None):
+        """With COURTLISTENER_TOKEN set (and no ``-a full=1``), load the case's
+        entries and RECAP documents from CourtListener first; then the PACER
+        steps (the spider's method named ``then``) ask only for entries filed
+        from the last one CourtListener had (``self.cl_last_date``)."""
+        if not os.environ.get("COURTLISTENER_TOKEN", "").strip() or self.full:
+            yield from getattr(self, then)()
+            return
+        params = {"court": self.court}
+        if pacer_case_id:
+            params["pacer_case_id"] = pacer_case_id
+        else:
+            params["docket_number"] = adb.normalize_docket_number(self.docket_number)
+        yield self.cl_api_request(self.cl_api_url + "dockets/?" + urlencode(params),
+                                  self.parse_cl_docket, self.cl_docket_failed, then=then)
+
+    def cl_docket_failed(self, failure):
+        self.logger.warning("CourtListener could not be asked for the docket (%s): PACER only",
+                            failure.getErrorMessage())
+        yield from getattr(self, failure.request.meta["then"])()
+
+    def parse_cl_docket(self, response):
+        from docket_spider.spiders.courtlistener import docket_item
+
+        then = response.meta["then"]
+        try:
+            found = (response.json().get("results") or []) if response.status < 400 else []
+        except (ValueError, AttributeError):
+            found = []
+        if len(found) != 1:
+            self.logger.info("CourtListener has %s: the docket comes from PACER only",
+                             f"HTTP {response.status}" if response.status >= 400
+                             else f"{len(found)} dockets matching {self.docket_number}")
+            yield from getattr(self, then)()
+            return
+        docket = found[0]
+        item = docket_item(docket)
+        self.cl_case_id = item.pacer_case_id
+        yield item
+        ctx = {"court_id": item.court_id or self.court, "docket_number": item.docket_number,
+               "pacer_case_id": item.pacer_case_id}
+        params = {"docket": docket["id"], "order_by": "id", "omit": "recap_documents__plain_text"}
+        yield self.cl_api_request(self.cl_api_url + "docket-entries/?" + urlencode(params),
+                                  self.parse_cl_entries, self.cl_docket_failed, then=then,
+                                  docket=ctx, entries=0)
+
+    def parse_cl_entries(self, response):
+        from docket_spider.spiders.courtlistener import entry_items
+
+        meta = response.meta
+        try:
+            data = response.json() if response.status < 400 else {}
+        except (ValueError, AttributeError):
+            data = {}
+        entries = meta["entries"]
+        for entry in data.get("results") or []:
+            entries += 1
+            day = str(entry.get("date_filed") or "")[:10]
+            if day and (self.cl_last_date is None or day > self.cl_last_date):
+                self.cl_last_date = day
+            for item in entry_items(meta["docket"], entry, self.cl_storage_url):
+                if isinstance(item, DocumentItem) and item.file_urls:
+                    self.cl_taken.add(self.cl_key(vars(item)))
+                yield item
+        if data.get("next"):
+            yield self.cl_api_request(data["next"], self.parse_cl_entries, self.cl_docket_failed,
+                                      then=meta["then"], docket=meta["docket"], entries=entries)
+            return
+        self.crawler.stats.set_value("pacer/entries_from_courtlistener", entries)
+        self.logger.info("CourtListener had %s entries of %s for free (last filed %s); %s "
+                         "RECAP documents with it", entries, self.docket_number,
+                         self.cl_last_date, len(self.cl_taken))
+        yield from getattr(self, meta["then"])()
 
     def cl_failed(self, failure):
         self.logger.warning("CourtListener could not be asked (%s): buying from PACER instead",
@@ -632,9 +721,13 @@ class PacerDocumentsMixin(PacerSpiderMixin):
                 rest.append(ctx)
         yield from self.document_requests(rest)
 
+    @staticmethod
+    def cl_key(ctx) -> tuple:
+        return (str(ctx.get("pacer_doc_id")), int(ctx.get("attachment_number") or 0))
+
     def cl_copy(self, ctx) -> Optional[dict]:
         """CourtListener's copy of a document (its PACER id and attachment number)."""
-        return self.cl_docs.get((str(ctx["pacer_doc_id"]), int(ctx.get("attachment_number") or 0)))
+        return self.cl_docs.get(self.cl_key(ctx))
 
     def cl_document(self, ctx, doc) -> DocumentItem:
         self.crawler.stats.inc_value("pacer/documents_from_courtlistener")

@@ -17,6 +17,7 @@ from tests.servers.pacer import PacerServer, _parse_body
 USER = "wechat-user"
 PASSWORD = "Sup3r-s3cret-Pa55word!"
 CAND = ("cand", "364733")
+CL_FAST = {"COURTLISTENER_RATE_PER_MINUTE": "1200"}  # the local CourtListener needs no pacing
 
 
 @pytest.fixture
@@ -345,8 +346,7 @@ def test_courtlistener_first_for_documents(server, tmp_path):
     with CourtListenerServer(wechat_cases(SHARED if SHARED.exists() else None), token=token) as cl:
         code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733",
                           "max_cost=10", "documents=1", env={"COURTLISTENER_TOKEN": token},
-                          settings={"COURTLISTENER_API_URL": cl.api_url,
-                                    "COURTLISTENER_STORAGE_URL": cl.storage_url})
+                          settings={**cl.settings(), **CL_FAST})
     assert code == 0, log[-3000:]
     assert "Traceback" not in log and token not in log
     assert "documents of this case for free" in log
@@ -558,7 +558,8 @@ def test_acms_purchase_that_never_completes_is_reported(server, tmp_path):
 
 
 def test_acms_case_id_from_courtlistener(server, tmp_path):
-    """No -a acms_case_id: CM/ECF has no such docket, CourtListener knows its GUID."""
+    """No -a acms_case_id: CourtListener's docket (asked first) carries the GUID;
+    CM/ECF is not asked at all."""
     from tests.servers.cases import synthetic_case
     from tests.servers.courtlistener import CourtListenerServer
 
@@ -568,10 +569,12 @@ def test_acms_case_id_from_courtlistener(server, tmp_path):
     token = "cl-token-for-acms-lookup"
     with CourtListenerServer([listed], token=token) as cl:
         code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=23-2412",
-                          "max_cost=3", env={"COURTLISTENER_TOKEN": token}, settings=cl.settings())
+                          "max_cost=3", env={"COURTLISTENER_TOKEN": token},
+                          settings={**cl.settings(), **CL_FAST})
     assert code == 0, log[-3000:]
     assert "Traceback" not in log and token not in log
-    assert f"ACMS case 23-2412 is {case.case_id} (from CourtListener)" in log
+    assert f"CourtListener knows 23-2412 as ACMS case {case.case_id}" in log
+    assert server.log.tally(kind="appellate_docket") == 0
     entries = rows(tmp_path / "dockets.db", "select * from docket_entries")
     assert len(entries) == len(case.data["docketInfo"]["docketEntries"])
     assert_ledger_matches(server, tmp_path)
@@ -614,3 +617,36 @@ def test_ca9_feed_down_means_buying_as_before(server, tmp_path):
     assert len([c for c in server.charges if c["what"] == "document"]) == \
         sum(e["documentCount"] for e in entries)
     assert_ledger_matches(server, tmp_path)
+
+
+def test_courtlistener_first_for_the_docket(server, tmp_path):
+    """With a CourtListener token, the entries RECAP has are loaded for free and
+    PACER's report is asked only from the last of them on: a smaller bill."""
+    from tests.servers.cases import wechat_cases
+    from tests.servers.courtlistener import CourtListenerServer
+
+    token = "cl-token-for-docket-first"
+    seen = spy_reports(server)
+    with CourtListenerServer(wechat_cases(SHARED if SHARED.exists() else None), token=token) as cl:
+        cl_entries = [e for c in cl.cases if c.docket["court_id"] == "cand" for e in c.entries]
+        last = max(str(e["date_filed"])[:10] for e in cl_entries)
+        code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=3",
+                          env={"COURTLISTENER_TOKEN": token}, settings={**cl.settings(), **CL_FAST})
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log and token not in log
+    assert f"CourtListener had {len(cl_entries)} entries" in log
+    y, m, d = last.split("-")
+    assert [f["date_from"] for f in seen] == [f"{m}/{d}/{y}"]
+    assert_ledger_matches(server, tmp_path)
+    incremental = server.charges[0]["cost"]
+    entries = rows(tmp_path / "dockets.db", "select * from docket_entries")
+    numbers = [e["entry_number"] for e in entries if e["entry_number"] is not None]
+    assert len(numbers) == len(set(numbers)), "an entry from both sources is stored once"
+    assert len(entries) >= len(cl_entries)
+    # the same crawl without CourtListener buys the whole report
+    other = tmp_path / "other"
+    other.mkdir()
+    before = len(server.charges)
+    code, log = crawl(server, other, "pacer_district", "pacer_case_id=364733", "max_cost=3")
+    assert code == 0
+    assert server.charges[before]["cost"] > incremental

@@ -68,11 +68,7 @@ class CourtListenerSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         settings = crawler.settings
-        rate = settings.getfloat("COURTLISTENER_RATE_PER_MINUTE", 5) or 5
-        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
-        slots.setdefault(API_SLOT, {"concurrency": 1, "delay": 60.0 / rate,
-                                    "jitter": 0})
-        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        pace_api_slot(settings)
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.api_url = settings.get("COURTLISTENER_API_URL").rstrip("/") + "/"
         spider.storage_url = settings.get("COURTLISTENER_STORAGE_URL").rstrip("/") + "/"
@@ -181,7 +177,7 @@ class CourtListenerSpider(scrapy.Spider):
             self.crawl_message, self.crawl_failed = message, True
             return
         for docket in results:
-            item = self.docket_item(docket)
+            item = docket_item(docket)
             yield item
             context = {"court_id": item.court_id, "docket_number": item.docket_number,
                        "pacer_case_id": item.pacer_case_id}
@@ -193,41 +189,13 @@ class CourtListenerSpider(scrapy.Spider):
                  "omit": "recap_documents__plain_text"},
                 docket=context, docket_cl_id=docket["id"])
 
-    def docket_item(self, d) -> DocketItem:
-        panel = d.get("panel_str") or None
-        return DocketItem(
-            source="courtlistener", court_id=d.get("court_id") or "",
-            docket_number=d.get("docket_number") or "", case_name=d.get("case_name"),
-            pacer_case_id=_str(d.get("pacer_case_id")), date_filed=d.get("date_filed"),
-            date_terminated=d.get("date_terminated"),
-            date_last_filing=d.get("date_last_filing"),
-            assigned_to_str=d.get("assigned_to_str") or None,
-            referred_to_str=d.get("referred_to_str") or None,
-            nature_of_suit=d.get("nature_of_suit") or None, cause=d.get("cause") or None,
-            jury_demand=d.get("jury_demand") or None,
-            jurisdiction_type=d.get("jurisdiction_type") or None,
-            appeal_from_str=d.get("appeal_from_str") or None, panel_str=panel,
-            courtlistener_id=d.get("id"),
-            source_url=urljoin("https://www.courtlistener.com/", d.get("absolute_url") or ""),
-        )
-
     def parse_entries(self, response):
         if self._refused(response):
             return
         ctx = response.meta["docket"]
         data = self._json(response)
         for entry in data.get("results") or []:
-            yield DocketEntryItem(
-                source="courtlistener", court_id=ctx["court_id"],
-                docket_number=ctx["docket_number"], entry_number=entry.get("entry_number"),
-                date_filed=entry.get("date_filed"), time_filed=entry.get("time_filed"),
-                description=entry.get("description"),
-                pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
-                recap_sequence_number=_str(entry.get("recap_sequence_number")),
-                courtlistener_id=entry.get("id"),
-            )
-            for doc in entry.get("recap_documents") or []:
-                yield self.document_item(ctx, entry, doc)
+            yield from entry_items(ctx, entry, self.storage_url)
         if data.get("next"):
             yield self.api_request(data["next"], self.parse_entries, **self._carry(response))
         else:
@@ -236,26 +204,6 @@ class CourtListenerSpider(scrapy.Spider):
                 {"docket": response.meta["docket_cl_id"], "filter_nested_results": "True",
                  "order_by": "id", "page_size": self.page_size},
                 **self._carry(response))
-
-    def document_item(self, ctx, entry, doc) -> DocumentItem:
-        filepath = doc.get("filepath_local")
-        available = bool(doc.get("is_available"))
-        urls = [urljoin(self.storage_url, filepath.lstrip("/"))] if available and filepath else []
-        attachment = doc.get("attachment_number")
-        return DocumentItem(
-            source="courtlistener", court_id=ctx["court_id"],
-            docket_number=ctx["docket_number"], pacer_case_id=ctx.get("pacer_case_id"),
-            entry_number=entry.get("entry_number"),
-            pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
-            recap_sequence_number=_str(entry.get("recap_sequence_number")),
-            document_number=_str(doc.get("document_number")) or _str(entry.get("entry_number")),
-            attachment_number=int(attachment) if attachment not in (None, "") else None,
-            document_type=doc.get("document_type"), description=doc.get("description"),
-            pacer_doc_id=_str(doc.get("pacer_doc_id")), is_available=available,
-            is_sealed=doc.get("is_sealed"), page_count=doc.get("page_count"),
-            file_size=doc.get("file_size"), sha1=doc.get("sha1") or None,
-            courtlistener_id=doc.get("id"), file_urls=urls,
-        )
 
     @staticmethod
     def _carry(response):
@@ -323,3 +271,69 @@ def _id_from_url(url):
         return int(str(url).rstrip("/").rsplit("/", 1)[-1])
     except ValueError:
         return None
+
+
+# --- CourtListener JSON -> items (also used by the PACER spiders' free-first step) ---
+
+def pace_api_slot(settings) -> None:
+    """One download slot for API calls, paced at COURTLISTENER_RATE_PER_MINUTE
+    (requests with ``meta["download_slot"] = API_SLOT``)."""
+    rate = settings.getfloat("COURTLISTENER_RATE_PER_MINUTE", 5) or 5
+    slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+    slots.setdefault(API_SLOT, {"concurrency": 1, "delay": 60.0 / rate, "jitter": 0})
+    settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+
+
+def docket_item(d) -> DocketItem:
+    panel = d.get("panel_str") or None
+    return DocketItem(
+        source="courtlistener", court_id=d.get("court_id") or "",
+        docket_number=d.get("docket_number") or "", case_name=d.get("case_name"),
+        pacer_case_id=_str(d.get("pacer_case_id")), date_filed=d.get("date_filed"),
+        date_terminated=d.get("date_terminated"),
+        date_last_filing=d.get("date_last_filing"),
+        assigned_to_str=d.get("assigned_to_str") or None,
+        referred_to_str=d.get("referred_to_str") or None,
+        nature_of_suit=d.get("nature_of_suit") or None, cause=d.get("cause") or None,
+        jury_demand=d.get("jury_demand") or None,
+        jurisdiction_type=d.get("jurisdiction_type") or None,
+        appeal_from_str=d.get("appeal_from_str") or None, panel_str=panel,
+        courtlistener_id=d.get("id"),
+        source_url=urljoin("https://www.courtlistener.com/", d.get("absolute_url") or ""),
+    )
+
+
+def entry_items(ctx, entry, storage_url):
+    """A docket-entries result: the entry, then its RECAP documents."""
+    yield DocketEntryItem(
+        source="courtlistener", court_id=ctx["court_id"],
+        docket_number=ctx["docket_number"], entry_number=entry.get("entry_number"),
+        date_filed=entry.get("date_filed"), time_filed=entry.get("time_filed"),
+        description=entry.get("description"),
+        pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
+        recap_sequence_number=_str(entry.get("recap_sequence_number")),
+        courtlistener_id=entry.get("id"),
+    )
+    for doc in entry.get("recap_documents") or []:
+        yield document_item(ctx, entry, doc, storage_url)
+
+
+def document_item(ctx, entry, doc, storage_url) -> DocumentItem:
+    filepath = doc.get("filepath_local")
+    available = bool(doc.get("is_available"))
+    urls = [urljoin(storage_url, filepath.lstrip("/"))] if available and filepath else []
+    attachment = doc.get("attachment_number")
+    return DocumentItem(
+        source="courtlistener", court_id=ctx["court_id"],
+        docket_number=ctx["docket_number"], pacer_case_id=ctx.get("pacer_case_id"),
+        entry_number=entry.get("entry_number"),
+        pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
+        recap_sequence_number=_str(entry.get("recap_sequence_number")),
+        document_number=_str(doc.get("document_number")) or _str(entry.get("entry_number")),
+        attachment_number=int(attachment) if attachment not in (None, "") else None,
+        document_type=doc.get("document_type"), description=doc.get("description"),
+        pacer_doc_id=_str(doc.get("pacer_doc_id")), is_available=available,
+        is_sealed=doc.get("is_sealed"), page_count=doc.get("page_count"),
+        file_size=doc.get("file_size"), sha1=doc.get("sha1") or None,
+        courtlistener_id=doc.get("id"), file_urls=urls,
+    )

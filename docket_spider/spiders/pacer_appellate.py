@@ -96,6 +96,16 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             self.use_acms = True
             self.logger.info("The archive knows %s as ACMS case %s", self.docket_number,
                              self.acms_case_id)
+        if self.use_acms:  # ACMS has no date filter: CourtListener's copy would save nothing
+            yield from self.docket_steps()
+        else:
+            yield from self.courtlistener_first("docket_steps")
+
+    def docket_steps(self):
+        if not self.use_acms and GUID.match(str(self.cl_case_id or "")):
+            self.acms_case_id, self.use_acms = self.cl_case_id, True
+            self.logger.info("CourtListener knows %s as ACMS case %s", self.docket_number,
+                             self.acms_case_id)
         what = "acms_docket" if self.use_acms else "appellate_docket"
         decision = self.budget.decide(what)
         label = f"{self.court} {self.docket_number}"
@@ -118,7 +128,13 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         params = {"servlet": "CaseSummary.jsp", "caseNum": self.docket_number,
                   "incDktEntries": "Y", "incOrigDkt": "Y", "incPtyAty": "Y",
                   "fullDocketReport": "Y", "actionType": "Run Docket Report"}
-        if self.last and self.last.get("date_filed") and not self.full:
+        archived = str((self.last or {}).get("date_filed") or "")[:10]
+        if self.cl_last_date and self.cl_last_date > archived and not self.full:
+            y, m, d = self.cl_last_date.split("-")
+            params["dateFrom"] = f"{m}/{d}/{y}"
+            self.logger.info("CourtListener had entries of %s up to %s: asking PACER only for "
+                             "newer ones", self.docket_number, self.cl_last_date)
+        elif self.last and self.last.get("date_filed") and not self.full:
             y, m, d = str(self.last["date_filed"])[:10].split("-")
             params["dateFrom"] = f"{m}/{d}/{y}"
             self.logger.info("The archive has %s entries of %s (last filed %s): asking only for "
@@ -141,16 +157,22 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             if self.acms_case_id:
                 self.logger.info("CM/ECF has no docket %s (%s): trying ACMS", self.docket_number, exc)
                 self.use_acms = True
-                yield from self.to_acms(self.acms_start)
-            elif os.environ.get("COURTLISTENER_TOKEN", "").strip():
-                self.logger.info("CM/ECF has no docket %s (%s): asking CourtListener for its "
-                                 "ACMS case id", self.docket_number, exc)
-                yield from self.to_acms(lambda d: [self.cl_lookup_request(d)])
+                decision = self.budget.decide("acms_docket")
+                if decision.buy:
+                    yield from self.acms_start(decision)
+                else:
+                    self.log_decision(decision, "the ACMS docket of", self.docket_number)
+                    yield self.charge_item(self.court, "acms_docket", decision.status,
+                                           cost_c=decision.worst_cents or 0,
+                                           docket_number=self.docket_number,
+                                           description=f"docket report (worst case); {decision.reason}")
             else:
+                asked = bool(os.environ.get("COURTLISTENER_TOKEN", "").strip()) and not self.full
                 self.fail(f"CM/ECF has no docket {self.docket_number} in {self.court} ({exc}). "
                           "Cases opened since 2023-10 are in ACMS, which finds a case by its GUID: "
-                          "give -a acms_case_id=<the GUID in the case's ACMS address>, or set "
-                          "COURTLISTENER_TOKEN to look it up there.", close=False)
+                          "give -a acms_case_id=<the GUID in the case's ACMS address>"
+                          + ("; CourtListener does not know it either." if asked else
+                             ", or set COURTLISTENER_TOKEN to look it up there."), close=False)
             return
         yield from self.charged_report(decision, response, "appellate_docket", text)
         self.pacer_case_id = record.get("pacer_case_id") or self.pacer_case_id
@@ -332,66 +354,11 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             yield from self.acms_documents_phase(record, info)
 
     # --- ACMS case id from the docket number -------------------------------------
-    def to_acms(self, start):
-        """Price the ACMS docket; when the budget allows, ``start(decision)``."""
-        decision = self.budget.decide("acms_docket")
-        if decision.buy:
-            yield from start(decision)
-            return
-        self.log_decision(decision, "the ACMS docket of", self.docket_number)
-        yield self.charge_item(self.court, "acms_docket", decision.status,
-                               cost_c=decision.worst_cents or 0, docket_number=self.docket_number,
-                               description=f"docket report (worst case); {decision.reason}")
-
     def acms_guid_from_archive(self):
         """The ACMS case GUID the archive holds for this docket (from an earlier
         ACMS crawl, or from CourtListener, which keeps it as pacer_case_id)."""
         case_id = (self.known_docket or {}).get("pacer_case_id") or ""
         return case_id if GUID.match(str(case_id)) else None
-
-    def cl_lookup_request(self, decision):
-        """CourtListener knows ACMS cases by docket number; their pacer_case_id is
-        the GUID ACMS wants. Free (needs COURTLISTENER_TOKEN)."""
-        params = {"court": self.court, "docket_number": self.docket_number,
-                  "fields": "id,docket_number,pacer_case_id,case_name"}
-        return scrapy.Request(self.cl_api_url + "dockets/?" + urlencode(params),
-                              callback=self.parse_cl_lookup, errback=self.cl_lookup_failed,
-                              dont_filter=True, headers={"Accept": "application/json"},
-                              meta={"decision": decision, "courtlistener_auth": True,
-                                    "dont_cache": True,
-                                    "handle_httpstatus_list": [400, 401, 403, 404]})
-
-    def cl_lookup_failed(self, failure):
-        yield from self.no_acms_guid(failure.request.meta["decision"],
-                                     f"CourtListener could not be asked ({failure.getErrorMessage()})")
-
-    def parse_cl_lookup(self, response):
-        decision = response.meta["decision"]
-        found = []
-        if response.status < 400:
-            try:
-                found = [d for d in response.json().get("results") or []
-                         if GUID.match(str(d.get("pacer_case_id") or ""))]
-            except (ValueError, AttributeError):
-                found = []
-        if len(found) != 1:
-            why = (f"CourtListener answered HTTP {response.status}" if response.status >= 400
-                   else f"CourtListener knows {len(found)} ACMS cases numbered {self.docket_number}")
-            yield from self.no_acms_guid(decision, why)
-            return
-        self.acms_case_id = found[0]["pacer_case_id"]
-        self.logger.info("ACMS case %s is %s (from CourtListener)", self.docket_number,
-                         self.acms_case_id)
-        self.use_acms = True
-        yield from self.acms_start(decision)
-
-    def no_acms_guid(self, decision, why):
-        self.budget.settle(decision, None)
-        self.fail(f"CM/ECF has no docket {self.docket_number} in {self.court}, and its ACMS case "
-                  f"id is unknown ({why}). ACMS finds a case by its GUID only: give "
-                  "-a acms_case_id=<the GUID in the case's ACMS address>.", close=False)
-        return
-        yield
 
     # --- ACMS documents ------------------------------------------------------------
     def acms_documents_phase(self, record, info):

@@ -58,7 +58,7 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
 
     def first_requests(self):
         if self.pacer_case_id:
-            yield from self.docket_report_steps()
+            yield from self.courtlistener_first("docket_report_steps", self.pacer_case_id)
             return
         number = adb.normalize_docket_number(self.docket_number)
         url = self.ecf_url(self.court, "cgi-bin/possible_case_numbers.pl?" + quote(number, safe=":-"))
@@ -83,7 +83,7 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         self.pacer_case_id = case["pacer_case_id"]
         self.logger.info("%s %s is PACER case %s (%s)", self.court, self.docket_number,
                          self.pacer_case_id, case.get("case_name") or "")
-        yield from self.docket_report_steps()
+        yield from self.courtlistener_first("docket_report_steps", self.pacer_case_id)
 
     # --- the docket report -----------------------------------------------------
     def report_form(self) -> dict:
@@ -101,7 +101,13 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         finally:
             db.conn.close()
         self.known_docket = docket
-        if last and not self.full:
+        if self.cl_last_date and not self.full and (
+                not last or str(last.get("date_filed") or "")[:10] < self.cl_last_date):
+            # CourtListener's entries (just loaded, maybe not saved yet) reach further
+            form["date_from"] = _us_date(self.cl_last_date)
+            self.logger.info("CourtListener had entries of %s up to %s: asking PACER only for "
+                             "entries filed from then on", self.docket_number, self.cl_last_date)
+        elif last and not self.full:
             if last.get("date_filed"):
                 form["date_from"] = _us_date(last["date_filed"])
             # No documents_numbered_from_: a number range drops every unnumbered
