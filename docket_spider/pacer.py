@@ -456,6 +456,10 @@ class PacerSpiderMixin:
         self.crawl_failed = True
         self.crawl_message = message
         self.logger.error("PACER request failed: %s. Everything stored so far is kept.", message)
+        # a step that others wait for names what carries on without it
+        then = request.meta.get("on_failure")
+        if then:
+            yield from getattr(self, then)(request.meta)
 
     # --- money --------------------------------------------------------------
     def charge_item(self, court, what, status, *, cost_c=0, pages=None, pacer_cost=None,
@@ -656,6 +660,7 @@ class PacerDocumentsMixin(PacerSpiderMixin):
         docket = found[0]
         item = docket_item(docket)
         self.cl_case_id = item.pacer_case_id
+        self.docket_number = self.docket_number or item.docket_number or None
         yield item
         ctx = {"court_id": item.court_id or self.court, "docket_number": item.docket_number,
                "pacer_case_id": item.pacer_case_id}

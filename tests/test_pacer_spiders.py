@@ -650,3 +650,18 @@ def test_courtlistener_first_for_the_docket(server, tmp_path):
     code, log = crawl(server, other, "pacer_district", "pacer_case_id=364733", "max_cost=3")
     assert code == 0
     assert server.charges[before]["cost"] > incremental
+
+
+def test_acms_listing_that_fails_does_not_stop_the_others(server, tmp_path):
+    case = acms_case(server, "22-21")
+    entries = [e for e in case.data["docketInfo"]["docketEntries"] if e["documentCount"]]
+    server.fail_next("DocketEntryDocumentsByDocketId/" + entries[0]["docketEntryId"], 500, times=10)
+    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
+                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=10",
+                      settings=FAST_POLL)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert f"ACMS did not list the documents of entry {entries[0]['entryNumber']} (HTTP 500)" in log
+    bought = [c for c in server.charges if c["what"] == "document"]
+    assert len(bought) == sum(e["documentCount"] for e in entries[1:])
+    assert_ledger_matches(server, tmp_path)

@@ -382,7 +382,8 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                 data={"isUserCaseParticipant": participant,
                       "restrictedPartyFilingDocketEntry":
                           bool(entry.get("restrictedPartyFilingDocketEntry"))},
-                meta={"entry": entry, "docket_number": record["docket_number"]})
+                meta={"entry": entry, "docket_number": record["docket_number"],
+                      "handle_httpstatus_all": True, "on_failure": "acms_listing_done"})
         if not self.acms_listings:
             self.logger.info("0 documents of %s are not in the archive yet", record["docket_number"])
 
@@ -428,10 +429,14 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                 self.acms_candidates.append(ctx)
         finally:
             db.conn.close()
+        yield from self.acms_listing_done(response.meta)
+
+    def acms_listing_done(self, meta):
+        """One entry's listing is in (or failed): when all are, fetch the documents."""
         self.acms_listings -= 1
         if self.acms_listings == 0:
             candidates, self.acms_candidates = self.acms_candidates, []
-            yield from self.fetch_documents(docket_number, candidates)
+            yield from self.fetch_documents(meta["docket_number"], candidates)
 
     # --- free first: the Ninth Circuit's own opinions and memoranda ------------------
     def fetch_documents(self, docket_number, candidates):
