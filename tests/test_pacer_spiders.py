@@ -506,6 +506,11 @@ def test_acms_documents_bought_within_budget(server, tmp_path):
     assert all(d["pacer_doc_id"] == next(e["docketEntryId"] for e in with_docs
                                          if str(e["entryNumber"]) == d["document_number"]) for d in docs)
     assert "PACER: spent" in log
+    # the bearer token is in no log line and nowhere in the archive
+    tokens = list(server.acms_tokens)
+    assert tokens and not any(t in log for t in tokens)
+    stored = (tmp_path / "dockets.db").read_bytes()
+    assert not any(t.encode() in stored for t in tokens) and PASSWORD.encode() not in stored
     # again: the documents are in the archive, none is bought twice
     before = len(server.charges)
     code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
