@@ -79,6 +79,16 @@ class Failures:
         status, headers = failed
         return Response.text(page % status, status, headers=headers)
 
+    def answer_read_only(self, request, page: str = "<h1>Error %d</h1>"):
+        """For a host that only serves files: an injected failure, or 405 for
+        anything but GET and HEAD, or None (answer normally)."""
+        failed = self.answer(request, page)
+        if failed:
+            return failed
+        if request.method not in ("GET", "HEAD"):
+            return Response.text("Method not allowed", 405)
+        return None
+
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()

@@ -219,11 +219,9 @@ class Ca9Server(ServerLifecycle):
         return "other"
 
     def _answer(self, request: Request) -> Response:
-        failed = self.failures.answer(request)
-        if failed:
-            return failed
-        if request.method not in ("GET", "HEAD"):
-            return Response.text("Method not allowed", 405)
+        refused = self.failures.answer_read_only(request)
+        if refused:
+            return refused
         path = unquote(request.path)
         not_found = Response.text("<html><body><h1>Page not found</h1></body></html>", 404)
         feed = re.match(r"^/decisions/(opinions|memoranda)/index\.xml$", path)

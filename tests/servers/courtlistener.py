@@ -799,11 +799,9 @@ class CourtListenerServer(ServerLifecycle):
 
     # -- storage --
     def _answer_storage(self, request: Request) -> Response:
-        failed = self.failures.answer(request)
-        if failed:
-            return failed
-        if request.method not in ("GET", "HEAD"):
-            return Response.text("Method not allowed", 405)
+        refused = self.failures.answer_read_only(request)
+        if refused:
+            return refused
         name = unquote(request.path.lstrip("/"))
         pdf = self.index().files.get(name)
         data = None

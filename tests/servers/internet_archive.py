@@ -166,11 +166,9 @@ class InternetArchiveServer(ServerLifecycle):
         return "serve"
 
     def _answer(self, request: Request) -> Response:
-        failed = self.failures.answer(request)
-        if failed:
-            return failed
-        if request.method not in ("GET", "HEAD"):
-            return Response.text("Method not allowed", 405)
+        refused = self.failures.answer_read_only(request)
+        if refused:
+            return refused
         parts = [unquote(p) for p in request.path.split("/") if p]
         not_found = Response.text("<html><body><h1>Item not available</h1></body></html>", 404)
         if len(parts) == 2 and parts[0] == "metadata":
