@@ -36,7 +36,7 @@ import re
 from urllib.parse import unquote, urlsplit
 
 from . import ParseError, page_parser
-from .common import clean, find_date, harmonize_case_name, parse_date, titlecase_if_shouting, xml_tree
+from .common import clean, find_date, harmonize_case_name, parse_date, titlecase_if_shouting, xml_page_root
 
 COURT_ID = "ca9"
 
@@ -154,14 +154,8 @@ def _is_ca9_link(link: str) -> bool:
 @page_parser(kind="Ninth Circuit decisions feed")
 def parse(text: str, court: str | None = None) -> dict:
     """Parse ``text``; ParseError when it is not a Ninth Circuit decisions feed."""
-    if not isinstance(text, str) or not text.strip():
-        raise ParseError("empty document, not a Ninth Circuit decisions feed")
-    head = text.lstrip("\ufeff \t\r\n")[:300].lower()
-    if head.startswith(("<!doctype html", "<html", "<head", "<body")):
-        raise ParseError("HTML page, not a Ninth Circuit decisions feed (error page?)")
-    root = xml_tree(text, "Ninth Circuit decisions feed")
-    if not isinstance(root.tag, str) or root.tag != "rss":
-        raise ParseError(f"XML root is <{root.tag}>, not <rss>: not a Ninth Circuit decisions feed")
+    root = xml_page_root(text, "Ninth Circuit decisions feed", "rss", article="a ",
+                         html_hint="(error page?)")
     channel = root.find("channel")
     if channel is None:
         raise ParseError("RSS feed without a <channel>")

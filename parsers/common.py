@@ -30,7 +30,7 @@ __all__ = ["UNKNOWN_CASE_TITLE",
     "clean", "clean_lines", "parse_date", "parse_datetime", "find_date",
     "normalize_docket_number", "docket_number_parts", "normalize_judge",
     "normalize_party_type", "harmonize_case_name", "titlecase_if_shouting",
-    "pacer_doc_id_from_url", "go_dls_args", "html_tree", "xml_tree",
+    "pacer_doc_id_from_url", "go_dls_args", "html_tree", "xml_tree", "xml_page_root",
     "element_lines", "text_content", "text_of", "court_from_links", "to_int", "to_float",
 ]
 
@@ -500,6 +500,27 @@ def xml_tree(text: str, what: str = "document"):
         raise ParseError(f"{what} is not well-formed XML: {exc}") from None
     if root is None:
         raise ParseError(f"{what} is not well-formed XML")
+    return root
+
+
+_HTML_STARTS = ("<!doctype html", "<html", "<head", "<body")
+
+
+def xml_page_root(text: str, what: str, root_tag: str, *, article: str = "",
+                  html_hint: str = "(error page or login?)"):
+    """The root element of an XML page of kind ``what`` (a feed, a docket XML),
+    which must be ``<root_tag>``. ParseError, saying what it is instead, for
+    empty text, an HTML page (an error or login page), malformed XML or
+    another root."""
+    kind = f"{article}{what}"
+    if not isinstance(text, str) or not text.strip():
+        raise ParseError(f"empty document, not {kind}")
+    head = text.lstrip("\ufeff \t\r\n")[:300].lower()
+    if head.startswith(_HTML_STARTS):
+        raise ParseError(f"HTML page, not {kind} {html_hint}")
+    root = xml_tree(text, what)
+    if not isinstance(root.tag, str) or root.tag != root_tag:
+        raise ParseError(f"XML root is <{root.tag}>, not <{root_tag}>: not {kind}")
     return root
 
 

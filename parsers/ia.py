@@ -21,7 +21,7 @@ import re
 from . import ParseError, page_parser
 from .common import (
     UNKNOWN_CASE_TITLE, clean, find_date, harmonize_case_name, normalize_judge, normalize_party_type,
-    parse_datetime, xml_tree,
+    parse_datetime, xml_page_root,
 )
 
 ROOT_TAG = "gov_uscourts_docket"
@@ -207,14 +207,7 @@ def _entries(root, court, pacer_case_id):
 @page_parser
 def parse(text: str, court: str | None = None) -> dict:
     """Parse ``text``; ParseError when it is not this kind of page."""
-    if not isinstance(text, str) or not text.strip():
-        raise ParseError("empty document, not RECAP docket XML")
-    head = text.lstrip("\ufeff \t\r\n")[:200].lower()
-    if head.startswith(("<!doctype html", "<html", "<head", "<body")):
-        raise ParseError("HTML page, not RECAP docket XML (error page or login?)")
-    root = xml_tree(text, "RECAP docket XML")
-    if root.tag != ROOT_TAG:
-        raise ParseError(f"XML root is <{root.tag}>, not <{ROOT_TAG}>: not RECAP docket XML")
+    root = xml_page_root(text, "RECAP docket XML", ROOT_TAG)
     details = root.find("case_details")
     if details is None:
         raise ParseError("RECAP docket XML without <case_details>")

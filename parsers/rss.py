@@ -24,7 +24,7 @@ import re
 from . import ParseError, page_parser
 from .common import (
     UNKNOWN_CASE_TITLE, clean, docket_number_parts, harmonize_case_name, normalize_docket_number,
-    pacer_doc_id_from_url, parse_datetime, xml_tree,
+    pacer_doc_id_from_url, parse_datetime, xml_page_root,
 )
 
 _TITLE_DN = re.compile(
@@ -139,14 +139,7 @@ def _item(item, court):
 @page_parser
 def parse(text: str, court: str | None = None) -> dict:
     """Parse ``text``; ParseError when it is not this kind of page."""
-    if not isinstance(text, str) or not text.strip():
-        raise ParseError("empty document, not an RSS feed")
-    head = text.lstrip("\ufeff \t\r\n")[:300].lower()
-    if head.startswith(("<!doctype html", "<html", "<head", "<body")):
-        raise ParseError("HTML page, not an RSS feed (error page or login?)")
-    root = xml_tree(text, "RSS feed")
-    if root.tag != "rss":
-        raise ParseError(f"XML root is <{root.tag}>, not <rss>: not an RSS feed")
+    root = xml_page_root(text, "RSS feed", "rss", article="an ")
     channel = root.find("channel")
     if channel is None:
         raise ParseError("RSS feed without a <channel>")
