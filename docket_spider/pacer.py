@@ -17,6 +17,7 @@ arguments, never the environment.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
 import os
@@ -388,7 +389,7 @@ class PacerSpiderMixin:
         if request.meta.get("acms_bearer") and getattr(self, "bearer", None):
             headers["Authorization"] = f"Bearer {self.bearer}"
         if request.meta.get("courtlistener_auth"):
-            token = os.environ.get("COURTLISTENER_TOKEN", "").strip()
+            token = courtlistener_token()
             if token:
                 headers["Authorization"] = f"Token {token}"
         return headers
@@ -501,6 +502,22 @@ def _int(value):
         return None
 
 
+def courtlistener_token() -> str:
+    """COURTLISTENER_TOKEN from the environment ("" when unset): free copies first."""
+    return os.environ.get("COURTLISTENER_TOKEN", "").strip()
+
+
+def us_date(iso) -> str:
+    """2020-10-23 -> 10/23/2020, as PACER's report forms want dates."""
+    return _dt.date.fromisoformat(str(iso)[:10]).strftime("%m/%d/%Y")
+
+
+def document_label(ctx) -> str:
+    """"document 12", or "document 12 attachment 3", for logs and the ledger."""
+    return f"document {ctx['document_number']}" + (
+        f" attachment {ctx['attachment_number']}" if ctx.get("attachment_number") else "")
+
+
 class PacerDocumentsMixin(PacerSpiderMixin):
     """Buying a case's PDFs (``-a documents=1``), shared by the district and
     appellate spiders. Free first: documents the archive already holds are
@@ -559,8 +576,7 @@ class PacerDocumentsMixin(PacerSpiderMixin):
                          docket_number)
         if not candidates:
             return
-        token = os.environ.get("COURTLISTENER_TOKEN", "").strip()
-        if token and self.pacer_case_id:
+        if courtlistener_token() and self.pacer_case_id:
             params = {"docket_entry__docket__court": self.court,
                       "docket_entry__docket__pacer_case_id": self.pacer_case_id,
                       "is_available": "true", "order_by": "id"}
@@ -622,12 +638,15 @@ class PacerDocumentsMixin(PacerSpiderMixin):
                                     "handle_httpstatus_list": [400, 401, 403, 404], **meta})
 
     # Free first for the docket: CourtListener's copy before PACER's report
+    def asks_courtlistener_first(self) -> bool:
+        return bool(courtlistener_token()) and not self.full
+
     def courtlistener_first(self, then: str, pacer_case_id=None):
         """With COURTLISTENER_TOKEN set (and no ``-a full=1``), load the case's
         entries and RECAP documents from CourtListener first; then the PACER
         steps (the spider's method named ``then``) ask only for entries filed
         from the last one CourtListener had (``self.cl_last_date``)."""
-        if not os.environ.get("COURTLISTENER_TOKEN", "").strip() or self.full:
+        if not self.asks_courtlistener_first():
             yield from getattr(self, then)()
             return
         params = {"court": self.court}
@@ -760,8 +779,7 @@ class PacerDocumentsMixin(PacerSpiderMixin):
 
     def buy_document(self, response, ctx, receipt, text):
         pages = receipt.get("billable_pages")
-        label = f"document {ctx['document_number']}" + (
-            f" attachment {ctx['attachment_number']}" if ctx.get("attachment_number") else "")
+        label = document_label(ctx)
         if receipt.get("cost") is not None and cents(receipt["cost"]) == 0:
             decision = Decision(True, "buy", 0, "free on PACER")  # opinions cost nothing
         else:
@@ -783,14 +801,19 @@ class PacerDocumentsMixin(PacerSpiderMixin):
                                description=label + (" (free on PACER: an opinion)" if free else ""),
                                **common)
         self.purchases[response.url] = self.purchase_form(response, text)
-        yield DocumentItem(
-            source="pacer", court_id=self.court, docket_number=ctx["docket_number"],
+        yield self.document_item_for(ctx, "pacer", response.url, page_count=pages)
+
+    def document_item_for(self, ctx, source, url, *, page_count=None, default_description=None):
+        """The DocumentItem of a document ``ctx`` (a candidate) fetched from ``url``."""
+        attachment = ctx.get("attachment_number") or 0
+        return DocumentItem(
+            source=source, court_id=self.court, docket_number=ctx["docket_number"],
             pacer_case_id=self.pacer_case_id, entry_number=_int(ctx.get("entry_number")),
-            document_number=ctx.get("document_number"),
-            attachment_number=ctx.get("attachment_number") or 0,
-            document_type=2 if ctx.get("attachment_number") else 1,
-            description=ctx.get("description"), pacer_doc_id=ctx["pacer_doc_id"],
-            is_available=True, page_count=pages, file_urls=[response.url])
+            document_number=ctx.get("document_number"), attachment_number=attachment,
+            document_type=2 if attachment else 1,
+            description=ctx.get("description") or default_description,
+            pacer_doc_id=ctx["pacer_doc_id"],
+            is_available=True, page_count=page_count, file_urls=[url])
 
     @staticmethod
     def purchase_form(response, text) -> dict:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 from urllib.parse import quote, urlencode
 
@@ -28,8 +27,10 @@ import scrapy
 
 import parsers
 from archive import db as adb
-from docket_spider.items import DocumentItem, ParsedDocketItem
-from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents
+from docket_spider.items import ParsedDocketItem
+from docket_spider.pacer import (
+    PacerDocumentsMixin, _int, cents, document_label, fmt, report_cost_cents, us_date,
+)
 from parsers import acms_api
 
 DEFAULT = {"court": "ca9", "docket_number": "20-16908"}
@@ -91,9 +92,9 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                 self.pacer_case_id = self.known_docket.get("pacer_case_id") or None
         finally:
             db.conn.close()
-        if not self.use_acms and self.acms_guid_from_archive():
-            self.acms_case_id = self.acms_guid_from_archive()
-            self.use_acms = True
+        archived_guid = self.acms_guid_from_archive()
+        if not self.use_acms and archived_guid:
+            self.acms_case_id, self.use_acms = archived_guid, True
             self.logger.info("The archive knows %s as ACMS case %s", self.docket_number,
                              self.acms_case_id)
         if self.use_acms:  # ACMS has no date filter: CourtListener's copy would save nothing
@@ -130,13 +131,11 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                   "fullDocketReport": "Y", "actionType": "Run Docket Report"}
         archived = str((self.last or {}).get("date_filed") or "")[:10]
         if self.cl_last_date and self.cl_last_date > archived and not self.full:
-            y, m, d = self.cl_last_date.split("-")
-            params["dateFrom"] = f"{m}/{d}/{y}"
+            params["dateFrom"] = us_date(self.cl_last_date)
             self.logger.info("CourtListener had entries of %s up to %s: asking PACER only for "
                              "newer ones", self.docket_number, self.cl_last_date)
-        elif self.last and self.last.get("date_filed") and not self.full:
-            y, m, d = str(self.last["date_filed"])[:10].split("-")
-            params["dateFrom"] = f"{m}/{d}/{y}"
+        elif archived and not self.full:
+            params["dateFrom"] = us_date(archived)
             self.logger.info("The archive has %s entries of %s (last filed %s): asking only for "
                              "newer ones (-a full=1 asks for everything)", self.last["entries"],
                              self.known_docket["id"], self.last["date_filed"])
@@ -167,7 +166,7 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                                            docket_number=self.docket_number,
                                            description=f"docket report (worst case); {decision.reason}")
             else:
-                asked = bool(os.environ.get("COURTLISTENER_TOKEN", "").strip()) and not self.full
+                asked = self.asks_courtlistener_first()
                 self.fail(f"CM/ECF has no docket {self.docket_number} in {self.court} ({exc}). "
                           "Cases opened since 2023-10 are in ACMS, which finds a case by its GUID: "
                           "give -a acms_case_id=<the GUID in the case's ACMS address>"
@@ -492,14 +491,8 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             self.logger.info("Document %s of %s: the court's free %s (%s), not bought",
                              ctx["document_number"], meta["docket_number"],
                              decision_kind(decision), decision["url"])
-            attachment = ctx.get("attachment_number") or 0
-            yield DocumentItem(
-                source="ca9", court_id=self.court, docket_number=ctx["docket_number"],
-                pacer_case_id=self.pacer_case_id, entry_number=_int_or_none(ctx.get("entry_number")),
-                document_number=ctx.get("document_number"), attachment_number=attachment,
-                document_type=2 if attachment else 1,
-                description=ctx.get("description") or decision_kind(decision).capitalize(),
-                pacer_doc_id=ctx["pacer_doc_id"], is_available=True, file_urls=[decision["url"]])
+            yield self.document_item_for(ctx, "ca9", decision["url"],
+                                         default_description=decision_kind(decision).capitalize())
         yield from super().fetch_documents(meta["docket_number"], rest)
 
     def document_requests(self, candidates):
@@ -511,10 +504,9 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
 
     def acms_purchase(self, ctx):
         doc = ctx["acms_doc"]
-        pages = _int_or_none(doc.get("billablePages")) or _int_or_none(doc.get("pageCount"))
+        pages = _int(doc.get("billablePages")) or _int(doc.get("pageCount"))
         listed = doc.get("cost") if isinstance(doc.get("cost"), (int, float)) else None
-        label = f"document {ctx['document_number']}" + (
-            f" attachment {ctx['attachment_number']}" if ctx.get("attachment_number") else "")
+        label = document_label(ctx)
         decision = self.budget.decide("document", pages)
         if not decision.buy:
             self.log_decision(decision, label, f"({pages} pages)")
@@ -573,8 +565,6 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         except ValueError:
             state = {}
         status = str((state or {}).get("runtimeStatus") or "") if isinstance(state, dict) else ""
-        what = f"document {ctx['document_number']}" + (
-            f" attachment {ctx['attachment_number']}" if ctx.get("attachment_number") else "")
         if status.lower() == "completed" and state.get("output"):
             file_guid = state["output"]
             if isinstance(file_guid, (list, dict)):
@@ -582,16 +572,8 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                              else file_guid.get("fileGuid") if isinstance(file_guid, dict) else "")
             url = self.api_url(f"GetMergedFile?fileGuid={quote(str(file_guid))}")
             self.acms_files.add(url)
-            doc = ctx["acms_doc"]
-            yield DocumentItem(
-                source="pacer", court_id=self.court, docket_number=ctx["docket_number"],
-                pacer_case_id=self.pacer_case_id, entry_number=_int_or_none(ctx["entry_number"]),
-                document_number=ctx["document_number"],
-                attachment_number=ctx["attachment_number"],
-                document_type=2 if ctx["attachment_number"] else 1,
-                description=ctx.get("description"), pacer_doc_id=ctx["pacer_doc_id"],
-                is_available=True, page_count=_int_or_none(doc.get("pageCount")),
-                file_urls=[url])
+            yield self.document_item_for(ctx, "pacer", url,
+                                         page_count=_int(ctx["acms_doc"].get("pageCount")))
             return
         if status.lower() in ("", "pending", "running", "continuedasnew") and response.status in (200, 202) \
                 and poll < self.acms_poll_max:
@@ -605,7 +587,8 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         self.crawler.stats.inc_value("pacer/acms_documents_failed")
         self.logger.warning("ACMS did not deliver %s of %s (status %r after %s checks, HTTP %s); "
                             "it was charged: ask ACMS for it again or check your PACER bill",
-                            what, ctx["docket_number"], status or None, poll, response.status)
+                            document_label(ctx), ctx["docket_number"], status or None, poll,
+                            response.status)
 
     def media_request(self, item, request):
         if request.url in self.acms_files:
@@ -613,13 +596,6 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                                   meta={**request.meta, "acms_bearer": True, "dont_cache": True,
                                         "dont_merge_cookies": True, "expect_pdf": True})
         return super().media_request(item, request)
-
-
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 KIND_WORDS = {True: re.compile(r"\bOPINION\b", re.I), False: re.compile(r"\bMEMORANDUM\b", re.I),

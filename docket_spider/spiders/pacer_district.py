@@ -14,7 +14,6 @@ its last entry on are asked for.
 """
 from __future__ import annotations
 
-import datetime as _dt
 from urllib.parse import quote
 
 import scrapy
@@ -23,13 +22,9 @@ from lxml import html as lxml_html
 import parsers
 from archive import db as adb
 from docket_spider.items import ParsedDocketItem
-from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents
+from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents, us_date
 
 DEFAULT = {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733"}
-
-
-def _us_date(iso: str) -> str:
-    return _dt.date.fromisoformat(str(iso)[:10]).strftime("%m/%d/%Y")
 
 
 class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
@@ -104,12 +99,12 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         if self.cl_last_date and not self.full and (
                 not last or str(last.get("date_filed") or "")[:10] < self.cl_last_date):
             # CourtListener's entries (just loaded, maybe not saved yet) reach further
-            form["date_from"] = _us_date(self.cl_last_date)
+            form["date_from"] = us_date(self.cl_last_date)
             self.logger.info("CourtListener had entries of %s up to %s: asking PACER only for "
                              "entries filed from then on", self.docket_number, self.cl_last_date)
         elif last and not self.full:
             if last.get("date_filed"):
-                form["date_from"] = _us_date(last["date_filed"])
+                form["date_from"] = us_date(last["date_filed"])
             # No documents_numbered_from_: a number range drops every unnumbered
             # entry (minute orders, notices), so new ones would never arrive. The
             # day of the last entry is asked again (later filings that day);
