@@ -36,7 +36,10 @@ import re
 from urllib.parse import unquote, urlsplit
 
 from . import ParseError, page_parser
-from .common import clean, find_date, harmonize_case_name, parse_date, titlecase_if_shouting, xml_page_root
+from .common import (
+    child_text, clean, find_date, harmonize_case_name, parse_date, titlecase_if_shouting,
+    xml_page_root,
+)
 
 COURT_ID = "ca9"
 
@@ -52,13 +55,6 @@ _FILE_DN = re.compile(r"^(\d{2})-(\d{1,6})(?!\d)")
 _DATE_FILED = re.compile(r"date\s*filed\s*:?\s*(\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{2,4})", re.I)
 _TAG = re.compile(r"<[^>]*>")
 _INITIALISM = re.compile(r"^\(?(?:[A-Za-z]\.){2,}[,;:)]*$")
-
-
-def _text(node, tag) -> str:
-    child = node.find(tag)
-    if child is None:
-        return ""
-    return "".join(t for t in child.itertext() if isinstance(t, str))
 
 
 def _unescape(text: str) -> str:
@@ -112,7 +108,7 @@ def _url_parts(link: str):
 
 
 def _item(item, feed_kind):
-    found = _url_parts(_unescape(_text(item, "link")))
+    found = _url_parts(_unescape(child_text(item, "link")))
     if found is None:
         return None
     url, path = found
@@ -126,17 +122,17 @@ def _item(item, feed_kind):
     kind = store.group(1).lower() if store else feed_kind
     precedential = {"opinions": True, "memoranda": False}.get(kind)
 
-    desc = clean(_TAG.sub(" ", _unescape(_text(item, "description"))))
+    desc = clean(_TAG.sub(" ", _unescape(child_text(item, "description"))))
     date_filed = None
     dm = _DATE_FILED.search(desc)
     if dm:
         date_filed = find_date(re.sub(r"\s+", "", dm.group(1)))
     if date_filed is None:
-        date_filed = parse_date(_unescape(_text(item, "pubDate")))
+        date_filed = parse_date(_unescape(child_text(item, "pubDate")))
 
     return {
         "docket_number": docket_number,
-        "case_name": _case_name(_text(item, "title")),
+        "case_name": _case_name(child_text(item, "title")),
         "date_filed": date_filed,
         "url": url,
         "precedential": precedential,
@@ -159,9 +155,9 @@ def parse(text: str, court: str | None = None) -> dict:
     channel = root.find("channel")
     if channel is None:
         raise ParseError("RSS feed without a <channel>")
-    title = clean(_unescape(_text(channel, "title")))
-    link = clean(_unescape(_text(channel, "link")))
-    description = clean(_unescape(_text(channel, "description")))
+    title = clean(_unescape(child_text(channel, "title")))
+    link = clean(_unescape(child_text(channel, "link")))
+    description = clean(_unescape(child_text(channel, "description")))
     items = channel.findall("item")
 
     # PACER's CM/ECF feeds (ecf.<court>.uscourts.gov) are another kind of page
@@ -169,7 +165,7 @@ def parse(text: str, court: str | None = None) -> dict:
         raise ParseError("a CM/ECF RSS feed (%s), not a Ninth Circuit decisions feed" % link)
     item_paths = []
     for item in items:
-        found = _url_parts(_unescape(_text(item, "link")))
+        found = _url_parts(_unescape(child_text(item, "link")))
         if found is not None:
             item_paths.append(found[1])
     ninth = (_is_ca9_link(link) or bool(_NINTH.search(title)) or bool(_NINTH.search(description))

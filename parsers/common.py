@@ -30,7 +30,7 @@ __all__ = ["UNKNOWN_CASE_TITLE",
     "clean", "clean_lines", "parse_date", "parse_datetime", "find_date",
     "normalize_docket_number", "docket_number_parts", "normalize_judge",
     "normalize_party_type", "harmonize_case_name", "titlecase_if_shouting",
-    "pacer_doc_id_from_url", "go_dls_args", "html_tree", "xml_tree", "xml_page_root",
+    "pacer_doc_id_from_url", "go_dls_args", "html_tree", "xml_tree", "xml_page_root", "child_text",
     "element_lines", "text_content", "text_of", "court_from_links", "to_int", "to_float",
 ]
 
@@ -568,6 +568,11 @@ def text_content(el) -> str:
     if el is None:
         return ""
     return "".join(el.itertext())
+
+
+def child_text(node, tag) -> str:
+    """All the text of ``node``'s first ``<tag>`` child ("" when there is none)."""
+    return text_content(node.find(tag)) if node is not None else ""
 
 
 def text_of(el) -> str:

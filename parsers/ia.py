@@ -21,7 +21,7 @@ import re
 from . import ParseError, page_parser
 from .common import (
     UNKNOWN_CASE_TITLE, clean, find_date, harmonize_case_name, normalize_judge, normalize_party_type,
-    parse_datetime, xml_page_root,
+    child_text, parse_datetime, xml_page_root,
 )
 
 ROOT_TAG = "gov_uscourts_docket"
@@ -52,17 +52,8 @@ def docket_xml_url(court: str, pacer_case_id) -> str:
     return f"{ARCHIVE_DOWNLOAD}/{ident}/{ident}.docket.xml"
 
 
-def _child_text(node, tag) -> str:
-    if node is None:
-        return ""
-    child = node.find(tag)
-    if child is None:
-        return ""
-    return "".join(child.itertext())
-
-
 def _ctext(node, tag) -> str:
-    return clean(_child_text(node, tag))
+    return clean(child_text(node, tag))
 
 
 def _raw_lines(text: str) -> str:
@@ -89,16 +80,16 @@ def _parties(root):
         name = _ctext(pnode, "name")
         if not name:
             continue
-        extra = _raw_lines(_child_text(pnode, "extra_info"))
+        extra = _raw_lines(child_text(pnode, "extra_info"))
         attorneys = []
         alist = pnode.find("attorney_list")
         for anode in (alist.findall("attorney") if alist is not None else []):
             aname = _ctext(anode, "attorney_name")
             if not aname:
                 continue
-            contact = _raw_lines(_child_text(anode, "contact"))
+            contact = _raw_lines(child_text(anode, "contact"))
             roles = []
-            for role in _child_text(anode, "attorney_role").splitlines():
+            for role in child_text(anode, "attorney_role").splitlines():
                 role = clean(role)
                 if role and not role.lower().startswith(("bar status", "designation")):
                     roles.append(role)
@@ -134,7 +125,7 @@ def _entries(root, court, pacer_case_id):
         att = clean(dnode.get("attachment_num")) or "0"
         if not number:
             continue
-        date_filed = _date(_child_text(dnode, "date_filed"))
+        date_filed = _date(child_text(dnode, "date_filed"))
         if date_filed:
             prev_date = date_filed
         elif att == "0":
@@ -175,7 +166,7 @@ def _entries(root, court, pacer_case_id):
                 entries.append(entry)
             if att == "0":
                 long_desc = _ctext(dnode, "long_desc")
-                entered = _date(_child_text(dnode, "date_entered"))
+                entered = _date(child_text(dnode, "date_entered"))
                 if entered is None:
                     m = _ENTERED.search(long_desc)
                     entered = find_date(m.group(1)) if m else None
@@ -220,9 +211,9 @@ def parse(text: str, court: str | None = None) -> dict:
         "pacer_case_id": pacer_case_id,
         "docket_number": docket_number or None,
         "case_name": harmonize_case_name(_ctext(details, "case_name")) or UNKNOWN_CASE_TITLE,
-        "date_filed": _date(_child_text(details, "date_case_filed")),
-        "date_terminated": _date(_child_text(details, "date_case_terminated")),
-        "date_last_filing": _date(_child_text(details, "date_last_filing")),
+        "date_filed": _date(child_text(details, "date_case_filed")),
+        "date_terminated": _date(child_text(details, "date_case_terminated")),
+        "date_last_filing": _date(child_text(details, "date_last_filing")),
         "date_converted": None,
         "date_discharged": None,
         "assigned_to_str": normalize_judge(_ctext(details, "assigned_to")),

@@ -24,7 +24,7 @@ import re
 from . import ParseError, page_parser
 from .common import (
     UNKNOWN_CASE_TITLE, clean, docket_number_parts, harmonize_case_name, normalize_docket_number,
-    pacer_doc_id_from_url, parse_datetime, xml_page_root,
+    child_text, pacer_doc_id_from_url, parse_datetime, xml_page_root,
 )
 
 _TITLE_DN = re.compile(
@@ -42,13 +42,6 @@ _BK_FIELDS = re.compile(
     r"(?:\s+Trustee:\s*(?P<trustee>.*?))?\s*(?=\[|$)", re.S)
 
 
-def _text(node, tag) -> str:
-    child = node.find(tag)
-    if child is None:
-        return ""
-    return "".join(child.itertext())
-
-
 def _doc_id(url: str):
     doc_id = pacer_doc_id_from_url(url)
     if doc_id:
@@ -58,13 +51,13 @@ def _doc_id(url: str):
 
 
 def _item(item, court):
-    title = clean(html.unescape(_text(item, "title")))
-    link = clean(_text(item, "link"))
-    raw_desc = _text(item, "description")
+    title = clean(html.unescape(child_text(item, "title")))
+    link = clean(child_text(item, "link"))
+    raw_desc = child_text(item, "description")
     # the description is escaped HTML; unescape once more if it still
     # carries entities (some feeds double-escape)
     desc = raw_desc if "<a" in raw_desc.lower() else html.unescape(raw_desc)
-    pub = parse_datetime(_text(item, "pubDate"))
+    pub = parse_datetime(child_text(item, "pubDate"))
 
     m = _TITLE_DN.match(title)
     if not m:
@@ -143,7 +136,7 @@ def parse(text: str, court: str | None = None) -> dict:
     channel = root.find("channel")
     if channel is None:
         raise ParseError("RSS feed without a <channel>")
-    link = clean(_text(channel, "link"))
+    link = clean(child_text(channel, "link"))
     if court is None:
         cm = re.search(r"ecf\.([a-z0-9]+)\.uscourts\.gov", link)
         court = cm.group(1) if cm else None
@@ -154,7 +147,7 @@ def parse(text: str, court: str | None = None) -> dict:
         if docket is None:
             unparsed.append(bad)
             continue
-        guid = clean(html.unescape(_text(item, "guid")))
+        guid = clean(html.unescape(child_text(item, "guid")))
         first = by_guid.get(guid) if guid else None
         if first is not None and first["docket_number"] == docket["docket_number"]:
             # one docket entry announced once per event type: one entry
@@ -168,9 +161,9 @@ def parse(text: str, court: str | None = None) -> dict:
         dockets.append(docket)
     return {
         "court_id": court,
-        "feed_title": clean(_text(channel, "title")),
-        "feed_description": clean(_text(channel, "description")),
-        "last_build_date": parse_datetime(_text(channel, "lastBuildDate")),
+        "feed_title": clean(child_text(channel, "title")),
+        "feed_description": clean(child_text(channel, "description")),
+        "last_build_date": parse_datetime(child_text(channel, "lastBuildDate")),
         "dockets": dockets,
         "unparsed_items": unparsed,
     }
