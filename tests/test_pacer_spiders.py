@@ -479,17 +479,27 @@ def acms_case(server, number):
 FAST_POLL = {"ACMS_POLL_INTERVAL": "0.05"}
 
 
+def buy_acms_documents(server, tmp_path, case, max_cost="10", settings=FAST_POLL):
+    """pacer_appellate -a documents=1 on an ACMS case, by its GUID."""
+    return crawl(server, tmp_path, "pacer_appellate", f"docket_number={case.docket_number}",
+                 f"acms_case_id={case.case_id}", "documents=1", f"max_cost={max_cost}",
+                 settings=settings)
+
+
+def with_documents(case):
+    """The ACMS case's entries that have documents."""
+    return [e for e in case.data["docketInfo"]["docketEntries"] if e["documentCount"]]
+
+
 def test_acms_documents_bought_within_budget(server, tmp_path):
     """ca9 22-21: the docket, then each document listed (free), bought through
     MergePDFFiles -> Durable Functions status -> GetMergedFile."""
     case = acms_case(server, "22-21")
     server.acms_merge_polls = 2  # "Running" twice before "Completed"
-    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
-                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=10",
-                      settings=FAST_POLL)
+    code, log = buy_acms_documents(server, tmp_path, case)
     assert code == 0, log[-3000:]
     assert "Traceback" not in log
-    with_docs = [e for e in case.data["docketInfo"]["docketEntries"] if e["documentCount"]]
+    with_docs = with_documents(case)
     n_docs = sum(e["documentCount"] for e in with_docs)
     assert server.log.tally(kind="acms_documents") == len(with_docs)
     assert server.log.tally(kind="acms_merge") == n_docs
@@ -522,12 +532,10 @@ def test_acms_documents_bought_within_budget(server, tmp_path):
 
 def test_acms_documents_budget_is_never_exceeded(server, tmp_path):
     case = acms_case(server, "22-21")
-    entries = [e for e in case.data["docketInfo"]["docketEntries"] if e["documentCount"]]
+    entries = with_documents(case)
     long_one = server._acms_documents(case, entries[0])[0]  # make it a 30-page brief: $3.00
     long_one.update(pageCount=41, billablePages=30, cost=3.0)
-    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
-                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=3.50",
-                      settings=FAST_POLL)
+    code, log = buy_acms_documents(server, tmp_path, case, max_cost="3.50")
     assert code == 0, log[-3000:]
     assert server.total_cost() <= 3.50
     assert_ledger_matches(server, tmp_path)
@@ -551,9 +559,8 @@ def test_acms_documents_without_budget_are_priced_only(server, tmp_path):
 def test_acms_purchase_that_never_completes_is_reported(server, tmp_path):
     case = acms_case(server, "23-2412")
     server.acms_merge_polls = 10 ** 6
-    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=23-2412",
-                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=5",
-                      settings={**FAST_POLL, "ACMS_POLL_MAX": "3"})
+    code, log = buy_acms_documents(server, tmp_path, case, max_cost="5",
+                                   settings={**FAST_POLL, "ACMS_POLL_MAX": "3"})
     assert code == 0, log[-3000:]
     assert "Traceback" not in log
     assert "ACMS did not deliver document" in log and "it was charged" in log
@@ -590,9 +597,7 @@ def test_free_ca9_memorandum_is_not_bought(server, tmp_path):
     court's free memoranda feed lists it, its memorandum comes from there."""
     case = acms_case(server, "22-21")
     pdf_url = server.ca9.add_decision("memoranda", "22-21", "LOPEZ GUEVARA V. GARLAND", "2023-04-19")
-    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
-                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=10",
-                      settings=FAST_POLL)
+    code, log = buy_acms_documents(server, tmp_path, case)
     assert code == 0, log[-3000:]
     assert "Traceback" not in log
     assert server.ca9.log.tally(kind="feed") == 2
@@ -603,7 +608,7 @@ def test_free_ca9_memorandum_is_not_bought(server, tmp_path):
     assert memo[0]["file_path"] and server.ca9.log.tally(kind="pdf") == 1
     assert pdf_url.rsplit("/", 1)[1] == "22-21.pdf"
     # its other document (the post-judgment form) and every other one were bought
-    entries = [e for e in case.data["docketInfo"]["docketEntries"] if e["documentCount"]]
+    entries = with_documents(case)
     bought = [c for c in server.charges if c["what"] == "document"]
     assert len(bought) == sum(e["documentCount"] for e in entries) - 1
     assert_ledger_matches(server, tmp_path)
@@ -613,12 +618,10 @@ def test_ca9_feed_down_means_buying_as_before(server, tmp_path):
     case = acms_case(server, "22-21")
     server.ca9.add_decision("memoranda", "22-21", "LOPEZ GUEVARA V. GARLAND", "2023-04-19")
     server.ca9.fail_next("memoranda/index.xml", 500, times=10)  # more than the retries
-    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
-                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=10",
-                      settings=FAST_POLL)
+    code, log = buy_acms_documents(server, tmp_path, case)
     assert code == 0, log[-3000:]
     assert "decisions feed" in log and "could not be read (HTTP 500)" in log
-    entries = [e for e in case.data["docketInfo"]["docketEntries"] if e["documentCount"]]
+    entries = with_documents(case)
     assert len([c for c in server.charges if c["what"] == "document"]) == \
         sum(e["documentCount"] for e in entries)
     assert_ledger_matches(server, tmp_path)
@@ -659,11 +662,9 @@ def test_courtlistener_first_for_the_docket(server, tmp_path):
 
 def test_acms_listing_that_fails_does_not_stop_the_others(server, tmp_path):
     case = acms_case(server, "22-21")
-    entries = [e for e in case.data["docketInfo"]["docketEntries"] if e["documentCount"]]
+    entries = with_documents(case)
     server.fail_next("DocketEntryDocumentsByDocketId/" + entries[0]["docketEntryId"], 500, times=10)
-    code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
-                      f"acms_case_id={case.case_id}", "documents=1", "max_cost=10",
-                      settings=FAST_POLL)
+    code, log = buy_acms_documents(server, tmp_path, case)
     assert code == 0, log[-3000:]
     assert "Traceback" not in log
     assert f"ACMS did not list the documents of entry {entries[0]['entryNumber']} (HTTP 500)" in log
