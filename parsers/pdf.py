@@ -31,6 +31,13 @@ Statuses
 "error"  the file could not be read as a PDF: zero bytes, not a PDF, broken
          beyond repair (or repaired with no text left), no page readable, or
          encrypted with a password (``error`` says which)
+"too_large" a limit stopped part or all of the extraction: a page with more
+         than ``page_max_objects`` characters/drawing objects, a page that
+         would need more than ``max_pixels`` to OCR even at ``OCR_MIN_DPI``,
+         or the worker's memory limit (MemoryError). ``text`` keeps what was
+         read within the limits; ``error`` names the pages and the limit.
+"timeout" (given by ``parsers.pdf_pool``) the document took longer than its
+         time limit; its worker was stopped
 
 A damaged file that was recovered keeps "ok"/"ocr" and says how in
 ``repaired`` and ``warnings``.
@@ -40,8 +47,15 @@ memory stays flat on long filings. OCR (pypdfium2 render + Tesseract) is
 run on pages with no text layer, a text layer that is only the court's
 stamp, or an unreadable text layer (``(cid:NN)`` glyphs).
 
+Limits (issue 9): a page whose layout grows past ``page_max_objects``
+objects is abandoned as soon as it does (a 100 KB file can hold millions of
+text operators); OCR renders a page at ``ocr_dpi`` only while that stays
+within ``max_pixels``, lower (down to ``OCR_MIN_DPI``) for big pages, and not
+at all beyond. Memory and time per document are bounded by the worker
+processes of ``parsers.pdf_pool``.
+
 ``extract`` is a top-level, picklable function with no import-time side
-effects; ``extract_many`` runs it in a process pool, in order.
+effects; ``extract_many`` runs it in limited worker processes, in order.
 """
 from __future__ import annotations
 
@@ -51,8 +65,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable, Iterator
 
 from ._pdf_clean import clean_text as _clean_text
@@ -62,9 +74,17 @@ __all__ = ["extract", "extract_many", "EXTRACTOR_VERSION", "PAGE_SEP", "STATUSES
 
 EXTRACTOR_VERSION = "pdf-1.1"
 PAGE_SEP = "\n\f\n"
-STATUSES = ("ok", "ocr", "empty", "error")
+STATUSES = ("ok", "ocr", "empty", "error", "too_large", "timeout")
 
 OCR_DPI = 300
+# OCR renders no page beyond this many pixels: a big page is rendered at a
+# lower dpi, down to OCR_MIN_DPI; a page that needs more is not OCR'd.
+# (A US letter page at 300 dpi is 8.4 megapixels, 11x17 in 16.8.)
+OCR_MAX_PIXELS = 25_000_000
+OCR_MIN_DPI = 100
+# characters, images and drawn paths on one page (a dense page of text has
+# about 5,000; pdfplumber needs about 3 KB of memory for each)
+PAGE_MAX_OBJECTS = 100_000
 OCR_LANG = "eng"
 # a page whose text (less the stamp) has fewer letters/digits than this is OCR'd
 _MIN_BODY_CHARS = 20
@@ -124,6 +144,10 @@ class _Unreadable(Exception):
     """The file is not a PDF we can open; the message is for people."""
 
 
+class _OverLimit(Exception):
+    """A page over one of the extraction limits; the message is for people."""
+
+
 def _read_source(source) -> tuple[bytes | None, str | None, str]:
     """(bytes or None, path or None, display name). Raises _Unreadable."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -168,6 +192,18 @@ def _explain(exc: BaseException) -> str:
     if "eof" in low or "truncat" in low:
         return f"damaged PDF: truncated ({msg[:160] or names})"
     return f"damaged PDF: {msg[:200] or names}"
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """A MemoryError, perhaps wrapped by pdfminer/pdfplumber."""
+    e: BaseException | None = exc
+    for _ in range(6):
+        if e is None:
+            return False
+        if isinstance(e, MemoryError) or any(isinstance(a, MemoryError) for a in getattr(e, "args", ())):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def _is_password_error(exc: BaseException) -> bool:
@@ -300,6 +336,9 @@ def _open_document(source):
             # an owner-password-only file opens in pikepdf with the empty
             # password; a user password stops everything
             pass
+    if first_error is not None and _out_of_memory(first_error):
+        first_error = None  # free what the failed open holds before giving up
+        raise MemoryError("over the memory limit")
     if data is None:
         with open(path, "rb") as fh:
             data = fh.read()
@@ -447,26 +486,46 @@ def _is_light(color) -> bool:
 class _OCR:
     """Renders pages with pypdfium2 (opened lazily, once) and reads them with Tesseract."""
 
-    def __init__(self, data: bytes | None, path: str | None, dpi: int, lang: str):
+    def __init__(self, data: bytes | None, path: str | None, dpi: int, lang: str,
+                 max_pixels: int = OCR_MAX_PIXELS):
         self.src = data if data is not None else path
         self.dpi = dpi
         self.lang = lang
+        self.max_pixels = max_pixels
         self.doc = None
+        self.lowered: list[tuple[int, int]] = []  # (page number, dpi) rendered below self.dpi
 
-    def read(self, index: int) -> str:
+    def render(self, index: int):
+        """The page as a grayscale PIL image within the pixel budget. Raises _OverLimit."""
         import pypdfium2 as pdfium
-        import pytesseract
 
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per worker process
         if self.doc is None:
             self.doc = pdfium.PdfDocument(self.src)
         page = self.doc[index]
         try:
-            bitmap = page.render(scale=self.dpi / 72, grayscale=True)
-            img = bitmap.to_pil()
-            bitmap.close()
+            width, height = (abs(float(v)) for v in page.get_size())  # points
+            dpi = ocr_dpi_for(width, height, self.dpi, self.max_pixels)
+            if dpi is None:
+                need = width * height * (OCR_MIN_DPI / 72) ** 2
+                raise _OverLimit(
+                    f"page {index + 1} not OCR'd: at {width / 72:.0f} x {height / 72:.0f} in it needs "
+                    f"{need / 1e6:.0f} megapixels even at {OCR_MIN_DPI} dpi, over the OCR pixel budget "
+                    f"of {self.max_pixels / 1e6:g} megapixels")
+            if dpi < self.dpi:
+                self.lowered.append((index + 1, dpi))
+            bitmap = page.render(scale=dpi / 72, grayscale=True)
+            try:
+                return bitmap.to_pil().copy()
+            finally:
+                bitmap.close()
         finally:
             page.close()
+
+    def read(self, index: int) -> str:
+        import pytesseract
+
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per worker process
+        img = self.render(index)
         try:
             text = pytesseract.image_to_string(img, lang=self.lang, timeout=_OCR_TIMEOUT)
             if _looks_unread(text):
@@ -501,6 +560,77 @@ class _OCR:
         if self.doc is not None:
             self.doc.close()
             self.doc = None
+
+
+def ocr_dpi_for(width: float, height: float, dpi: int = OCR_DPI,
+                max_pixels: int = OCR_MAX_PIXELS) -> int | None:
+    """The dpi to OCR a page of ``width`` x ``height`` points at: ``dpi``, or
+    lower so the image stays within ``max_pixels``; None when even
+    ``OCR_MIN_DPI`` is over the budget."""
+    area = max(width, 1.0) * max(height, 1.0) / 72 / 72  # square inches
+    if not max_pixels or area * dpi * dpi <= max_pixels:
+        return dpi
+    fit = int((max_pixels / area) ** 0.5)
+    return fit if fit >= min(OCR_MIN_DPI, dpi) else None
+
+
+_BUDGET_DEVICE = None
+
+
+def _budget_device_class():
+    """pdfplumber's layout device, counting what it collects (made once, lazily)."""
+    global _BUDGET_DEVICE
+    if _BUDGET_DEVICE is None:
+        from pdfplumber.page import PDFPageAggregatorWithMarkedContent
+
+        class BudgetDevice(PDFPageAggregatorWithMarkedContent):
+            budget = PAGE_MAX_OBJECTS
+            count = 0
+
+            def _tick(self, n: int = 1) -> None:
+                self.count += n
+                if self.count > self.budget:
+                    raise _OverLimit(
+                        f"page {self.pageno} not read: more than {self.budget:,} characters, "
+                        "images and drawn paths (the per-page object limit)")
+
+            def render_char(self, *args, **kwargs):
+                self._tick()
+                return super().render_char(*args, **kwargs)
+
+            def render_image(self, *args, **kwargs):
+                self._tick()
+                return super().render_image(*args, **kwargs)
+
+            def paint_path(self, *args, **kwargs):
+                path = args[4] if len(args) > 4 else kwargs.get("path") or ()
+                self._tick(1 + sum(1 for seg in path if seg and seg[0] == "m"))  # subpaths
+                return super().paint_path(*args, **kwargs)
+
+        _BUDGET_DEVICE = BudgetDevice
+    return _BUDGET_DEVICE
+
+
+def _bounded_layout(page, budget: int) -> None:
+    """Lay the page out as pdfplumber's ``page.layout`` does, but stop (raise
+    _OverLimit) as soon as it holds more than ``budget`` objects, before
+    they can use up the worker's memory. pdfplumber then uses this layout."""
+    if not budget or hasattr(page, "_layout"):
+        return
+    from pdfminer.pdfinterp import PDFPageInterpreter
+    from pdfplumber.utils.exceptions import PdfminerException
+
+    device = _budget_device_class()(page.pdf.rsrcmgr, pageno=page.page_number,
+                                    laparams=page.pdf.laparams)
+    device.budget = budget
+    interpreter = PDFPageInterpreter(page.pdf.rsrcmgr, device)
+    try:
+        interpreter.process_page(page.page_obj)
+    except (_OverLimit, MemoryError):
+        raise
+    except Exception as exc:
+        raise PdfminerException(exc) from exc
+    page._layout = device.get_result()  # pdfplumber's own cache (flushed by page.close())
 
 
 def _extract_page_text(page) -> str:
@@ -550,23 +680,38 @@ def _rotated_text(page) -> str:
 # --------------------------------------------------------------------------- public
 
 
-def extract(source, ocr: bool = True, *, ocr_dpi: int = OCR_DPI, ocr_lang: str = OCR_LANG) -> dict:
-    """Text, stamp, OCR flags and redaction check of one PDF. Never raises."""
+def extract(source, ocr: bool = True, *, ocr_dpi: int = OCR_DPI, ocr_lang: str = OCR_LANG,
+            max_pixels: int = OCR_MAX_PIXELS, page_max_objects: int = PAGE_MAX_OBJECTS,
+            progress=None) -> dict:
+    """Text, stamp, OCR flags and redaction check of one PDF. Never raises.
+
+    ``max_pixels`` bounds the image OCR renders of a page and
+    ``page_max_objects`` what a page may hold (0: no limit); a page over
+    either is skipped and the document's status is "too_large".
+    ``progress(page_number)``, when given, is called after each page.
+    """
     try:
-        return _extract(source, ocr, ocr_dpi, ocr_lang)
+        return _extract(source, ocr, ocr_dpi, ocr_lang, max_pixels, page_max_objects, progress)
     except _Unreadable as exc:
         return _result(status="error", error=str(exc))
     except MemoryError:
-        return _result(status="error", error="out of memory while reading the PDF")
+        return _result(status="too_large",
+                       error="out of memory while reading the PDF (over the memory limit)")
     except RecursionError:
         return _result(status="error", error="damaged PDF: object nesting too deep")
     except Exception as exc:  # the last guard: a crawl must never be lost
+        if _out_of_memory(exc):
+            return _result(status="too_large",
+                           error="out of memory while reading the PDF (over the memory limit)")
         return _result(status="error", error=f"unexpected {type(exc).__name__}: {exc}"[:300])
 
 
-def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str) -> dict:
+def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str, max_pixels: int,
+             page_max_objects: int, progress) -> dict:
     pdf, data, path, repaired, warnings = _open_document(source)
     pages_out: list[dict] = []
+    limited: list[str] = []  # a message per page over a limit
+    out_of_memory = False
     stamps: list[dict] = []
     bad: list[int] = []
     ocr_engine = None
@@ -577,6 +722,7 @@ def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str) -> dict:
             number = index + 1
             entry = {"number": number, "text": "", "ocr": False, "needs_ocr": False, "error": None}
             try:
+                _bounded_layout(page, page_max_objects)
                 layer = _extract_page_text(page)
                 stamp = find_stamp(layer)
                 needs = _needs_ocr(page, layer)
@@ -589,9 +735,13 @@ def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str) -> dict:
                 entry["needs_ocr"] = needs
                 if needs and can_ocr:
                     if ocr_engine is None:
-                        ocr_engine = _OCR(data, path, ocr_dpi, ocr_lang)
+                        ocr_engine = _OCR(data, path, ocr_dpi, ocr_lang, max_pixels)
                     try:
                         read = ocr_engine.read(index)
+                    except _OverLimit as exc:
+                        entry["error"] = str(exc)
+                        limited.append(str(exc))
+                        read = None
                     except Exception as exc:
                         entry["error"] = f"OCR failed: {type(exc).__name__}: {exc}"[:200]
                         read = None
@@ -610,12 +760,24 @@ def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str) -> dict:
                 entry["text"] = text
                 if stamp:
                     stamps.append(stamp)
+            except _OverLimit as exc:
+                entry["error"] = str(exc)
+                limited.append(str(exc))
             except Exception as exc:
-                entry["error"] = _explain(exc)
-                warnings.append(f"page {number}: {entry['error']}")
+                if _out_of_memory(exc):
+                    out_of_memory = True
+                else:
+                    entry["error"] = _explain(exc)
+                    warnings.append(f"page {number}: {entry['error']}")
             finally:
                 page.close()  # flush pdfplumber's per-page caches: flat memory
+            if out_of_memory:
+                # the worker is at its memory limit: give up the document, raising
+                # only now that the failed page (held by the traceback) is freed
+                raise MemoryError("over the memory limit")
             pages_out.append(entry)
+            if progress is not None:
+                progress(number)
     finally:
         if ocr_engine is not None:
             ocr_engine.close()
@@ -625,6 +787,10 @@ def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str) -> dict:
     any_ocr = any(p["ocr"] for p in pages_out)
     has_text = any(_WORDCHAR.search(t) for t in texts)
     error = None
+    if ocr_engine is not None and ocr_engine.lowered:
+        warnings.append("large page(s) OCR'd at a lower dpi to stay within the pixel budget: "
+                        + ", ".join(f"page {n} at {d} dpi" for n, d in ocr_engine.lowered))
+    warnings.extend(limited)
     if skipped_ocr:
         why = "OCR is off" if not ocr else "tesseract is not installed"
         warnings.append(f"{skipped_ocr} page(s) need OCR but {why}")
@@ -645,6 +811,12 @@ def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str) -> dict:
             error = "no text found"
     else:
         status = "ocr" if any_ocr else "ok"
+    if limited:
+        # a page over a limit: its text is missing, whatever the others gave
+        status = "too_large"
+        kept = f"; the text of the other {len(pages_out) - len(limited)} is kept" if has_text else ""
+        error = (f"{len(limited)} of {len(pages_out)} page(s) over an extraction limit{kept}: "
+                 + "; ".join(limited[:3]) + ("; ..." if len(limited) > 3 else ""))
     return _result(
         page_count=len(pages_out),
         text=PAGE_SEP.join(texts),
@@ -660,46 +832,18 @@ def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str) -> dict:
     )
 
 
-def _extract_path(args) -> dict:
-    path, ocr = args
-    return extract(path, ocr=ocr)
+def extract_many(paths: Iterable, workers: int | None = None, ocr: bool = True,
+                 limits=None) -> Iterator[dict]:
+    """``extract`` over many files in worker processes, in order.
 
-
-def extract_many(paths: Iterable, workers: int | None = None, ocr: bool = True) -> Iterator[dict]:
-    """``extract`` over many files in a pool of worker processes, in order.
-
-    ``workers`` defaults to the machine's cores. At most ``4 * workers``
-    files are in flight, so a long path list does not pile up results. A
-    worker that dies (a crash in a native library) costs only its file,
-    which comes back with status "error"; the pool is started again.
+    ``workers`` defaults to the machine's cores; ``limits`` is a
+    ``parsers.pdf_pool.Limits`` (memory per worker, time per document and
+    page, OCR pixels, objects per page; its defaults when None). At most
+    ``4 * workers`` files are in flight. A worker over a limit, or that
+    dies, costs only its own file ("too_large", "timeout" or "error") and is
+    replaced; the other files are not affected.
     """
-    workers = max(1, int(workers or os.cpu_count() or 1))
-    it = iter(paths)
-    window = 4 * workers
-    pool = ProcessPoolExecutor(max_workers=workers)
-    pending: list = []  # (path, future)
-    try:
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < window:
-                try:
-                    p = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending.append((p, pool.submit(_extract_path, (p, ocr))))
-            if not pending:
-                break
-            p, fut = pending.pop(0)
-            try:
-                yield fut.result()
-            except BrokenProcessPool:
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = ProcessPoolExecutor(max_workers=workers)
-                yield _result(status="error", error="extraction worker crashed on this file")
-                # resubmit what was in flight on the dead pool
-                pending = [(q, pool.submit(_extract_path, (q, ocr))) for q, _ in pending]
-            except Exception as exc:
-                yield _result(status="error", error=f"worker failed: {type(exc).__name__}: {exc}"[:300])
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    from .pdf_pool import ExtractionPool
+
+    with ExtractionPool(workers, limits) as pool:
+        yield from pool.map(paths, ocr)
