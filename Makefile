@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DB ?= archive/dockets.db
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng qpdf ghostscript chromium
 
-.PHONY: archive serve test bench demo deps clean-venv
+.PHONY: archive serve test bench soak demo deps clean-venv
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,10 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.installed
 archive: $(VENV)/.installed
 	$(PY) -m archive crawl-default --db $(DB)
 
-## serve: Datasette on http://127.0.0.1:8001, read-only
+## serve: Datasette on http://127.0.0.1:8001, read-only (SERVE_OPTS="--immutable", limits: see README)
+SERVE_OPTS ?=
 serve: $(VENV)/.installed
-	$(PY) -m archive serve --db $(DB) --port 8001
+	$(PY) -m archive serve --db $(DB) --port 8001 $(SERVE_OPTS)
 
 ## test: the whole test suite (local servers on 127.0.0.1, no network)
 test: $(VENV)/.test-installed
@@ -34,6 +35,10 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/bench_crawl.py
 	$(PY) bench/bench_parsers.py
 	$(PY) bench/bench_pdf.py
+
+## soak: crawls killed and restarted against servers injecting faults (a few minutes)
+soak: $(VENV)/.test-installed
+	$(PY) bench/soak.py
 
 ## demo: crawl the default case from local servers that replay real pages (no network)
 demo: $(VENV)/.test-installed

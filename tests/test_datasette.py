@@ -10,7 +10,7 @@ import pytest
 
 from archive import db as adb
 from archive.cli import datasette_command
-from tests.conftest import free_port
+from tests.conftest import PROJECT, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -39,8 +39,8 @@ def archive_db(tmp_path_factory):
 @pytest.fixture(scope="module")
 def datasette(archive_db):
     port = free_port()
-    proc = subprocess.Popen(datasette_command(str(archive_db), port), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(datasette_command(str(archive_db), port), cwd=PROJECT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -98,6 +98,19 @@ def test_database_download_link(datasette, page):
     assert "CC0" in page.inner_text("body")  # licence and source from metadata.yml
     page.goto(datasette)
     assert "Docket Archive" in page.inner_text("h1")
+
+
+def test_pages_without_a_browser(datasette):
+    """What the browser tests check, by HTTP (they skip where Chromium is missing)."""
+    def get(path):
+        return urllib.request.urlopen(datasette + path).read().decode()
+
+    assert "1 row" in get("/dockets/documents?_search=wechat")
+    assert "ORDER granting motion for preliminary injunction" in get("/dockets/search?q=injunction")
+    database = get("/dockets")
+    assert 'href="/dockets.db"' in database and "CC0" in database
+    assert urllib.request.urlopen(datasette + "/dockets.db").read().startswith(b"SQLite format 3\x00")
+    assert "Docket Archive" in get("/")
 
 
 def test_atom_feed_of_new_entries(datasette):

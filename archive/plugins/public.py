@@ -1,0 +1,144 @@
+"""Datasette plugin: what the public sees of the archive.
+
+- Only GET and HEAD: any other method is answered 405 before Datasette sees it
+  (the archive is read-only; canned queries and tables take no POST).
+- An unexpected error is answered with a short message; its details (which
+  can name files) go to the server's log only.
+- Pages about the server's insides that name its files (/-/threads) are not
+  served.
+- The whole database can be downloaded while a crawl writes to it: the file
+  is copied with SQLite's backup API (one consistent snapshot, taken in a
+  read transaction), streamed, and deleted. An immutable file (a release) is
+  streamed as it is, as Datasette does.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import sys
+import tempfile
+import traceback
+
+from datasette import hookimpl
+from datasette.utils.asgi import AsgiFileDownload, Forbidden, NotFound, Response
+
+ALLOWED_METHODS = ("GET", "HEAD")
+READ_ONLY = b"This archive is read-only: only GET and HEAD requests are accepted.\n"
+CHUNK = 1 << 20
+SNAPSHOTS_AT_ONCE = 2
+_snapshots = asyncio.Semaphore(SNAPSHOTS_AT_ONCE)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def read_only(scope, receive, send):
+            if scope["type"] == "http" and scope["method"] not in ALLOWED_METHODS:
+                await send({"type": "http.response.start", "status": 405, "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"allow", ", ".join(ALLOWED_METHODS).encode()),
+                    (b"content-length", str(len(READ_ONLY)).encode())]})
+                await send({"type": "http.response.body", "body": READ_ONLY})
+                return
+            await app(scope, receive, send)
+
+        return read_only
+
+    return wrap
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    from datasette.utils.asgi import Base400
+    from datasette.views.base import DatasetteError
+
+    if isinstance(exception, (Base400, DatasetteError, MemoryError, sqlite3.DataError)):
+        return None  # Datasette's own messages (and limits.py's) say nothing private
+    traceback.print_exception(exception, file=sys.stderr)
+    message = "Internal error: the server's log has the details."
+    if request.path.endswith(".json"):
+        return Response.json({"ok": False, "error": message, "status": 500}, status=500)
+    return Response.text(message, status=500)
+
+
+@hookimpl
+def extra_template_vars(view_name, database, datasette):
+    # Datasette links the download for immutable files only; ours serves live ones too
+    if view_name == "database" and database in datasette.databases:
+        if not datasette.databases[database].is_memory and datasette.setting("allow_download"):
+            return {"allow_download": True}
+    return {}
+
+
+@hookimpl
+def register_routes(datasette):
+    return [(r"^/(?P<database>[^/.]+)\.db$", download),
+            # lists the server's threads and asyncio tasks, with source file paths
+            (r"^/-/threads(\.json)?$", not_public)]
+
+
+async def not_public(request):
+    raise NotFound("Not found")
+
+
+async def download(datasette, request):
+    db = datasette.databases.get(request.url_vars["database"])
+    if db is None or db.is_memory or not db.path:
+        raise NotFound("Database not found")
+    if not datasette.setting("allow_download"):
+        raise Forbidden("Database download is forbidden")
+    filename = os.path.basename(db.path)
+    if not db.is_mutable:
+        return AsgiFileDownload(db.path, filename=filename,
+                                content_type="application/octet-stream")
+    if _snapshots.locked():
+        return Response.text("Too many downloads at once: try again in a minute.", status=503,
+                             headers={"Retry-After": "60"})
+    await _snapshots.acquire()
+    try:
+        handle = await asyncio.to_thread(_snapshot, db.path)
+    except BaseException:
+        _snapshots.release()
+        raise
+    return _Stream(handle, filename)
+
+
+def _snapshot(path):
+    """A consistent copy of the live database, as an open file already unlinked."""
+    fd, tmp = tempfile.mkstemp(prefix="docket-archive-download-", suffix=".db")
+    os.close(fd)
+    try:
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        target = sqlite3.connect(tmp)
+        try:
+            source.backup(target)
+            target.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            source.close()
+            target.close()
+        return open(tmp, "rb")
+    finally:
+        os.unlink(tmp)
+
+
+class _Stream:
+    def __init__(self, handle, filename):
+        self.handle, self.filename = handle, filename
+
+    async def asgi_send(self, send):
+        try:
+            size = os.fstat(self.handle.fileno()).st_size
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/octet-stream"),
+                (b"content-length", str(size).encode()),
+                (b"content-disposition", f'attachment; filename="{self.filename}"'.encode())]})
+            while True:
+                chunk = await asyncio.to_thread(self.handle.read, CHUNK)
+                await send({"type": "http.response.body", "body": chunk,
+                            "more_body": bool(chunk)})
+                if not chunk:
+                    break
+        finally:
+            self.handle.close()
+            _snapshots.release()
