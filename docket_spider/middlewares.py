@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import re
 import time
+from urllib.parse import urlsplit
 
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware as ScrapyOffsiteMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.httpobj import urlparse_cached
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +64,8 @@ class RetryAfterMiddleware:
         ):
             return response
         wait = retry_after_seconds(response.headers.get(b"Retry-After"))
-        if wait is None:
+        asked = wait is not None
+        if not asked:
             wait = self.default_wait
         times = request.meta.get("retry_after_times", 0) + 1
         stats = self.crawler.stats
@@ -73,8 +78,11 @@ class RetryAfterMiddleware:
             stats.inc_value("retry_after/gave_up")
             raise IgnoreRequest(f"rate limited: Retry-After {wait:.0f}s")
         self._hold_slot(request, wait)
-        logger.warning("Rate limited (HTTP %d): waiting %.1fs as the server asks, then "
-                       "retrying %s", response.status, wait, request.url)
+        logger.warning("Rate limited (HTTP %d): waiting %.1fs %s, then retrying %s",
+                       response.status, wait,
+                       "as the server asks" if asked else
+                       "(the server gave no Retry-After; RETRY_AFTER_DEFAULT)",
+                       request.url)
         retry = request.replace(dont_filter=True, priority=request.priority + 1)
         retry.meta["retry_after_times"] = times
         return retry
@@ -95,33 +103,179 @@ class RetryAfterMiddleware:
             slot.lastseen = max(slot.lastseen, time.monotonic() + wait - slot.delay)
 
 
-class CredentialsMiddleware:
-    """Put credentials on a request only while it is being sent.
+# --- hosts: where a crawl may go, and where each credential may go -------------
 
-    A spider that needs them defines ``credential_headers(request) -> dict``.
-    The headers are added here, next to the downloader, and taken off again
-    as soon as the answer (or the error) comes back, so no request that is
-    queued on disk (JOBDIR), retried, redirected, cached or logged ever
-    carries a token, a password or a session cookie.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_COURT_MARK = "xcourtmarkx"  # stands for {court} in a URL template's host
+
+
+def origin(url) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an absolute http(s) URL; None for anything else."""
+    try:
+        parts = urlsplit(str(url or ""))
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = (parts.scheme or "").lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    return scheme, host, port or _DEFAULT_PORTS[scheme]
+
+
+def same_origin(url, base) -> bool:
+    """``url`` is on ``base``'s scheme, host and port (a link may be followed)."""
+    found = origin(url)
+    return found is not None and found == origin(base)
+
+
+def allowed_hosts(*urls) -> list[str]:
+    """Host names of ``urls``, for a spider's ``allowed_domains`` (Scrapy's
+    OffsiteMiddleware is by host, not port; credentials are also checked by
+    port, in CredentialsMiddleware)."""
+    hosts = []
+    for url in urls:
+        found = origin(url)
+        if found and found[1] not in hosts:
+            hosts.append(found[1])
+    return hosts
+
+
+def _display(url) -> str:
+    """A URL for the log: no query (an ACMS status URL carries its own key)."""
+    return str(url).split("?", 1)[0]
+
+
+class OriginPattern:
+    """An origin given by a URL or a URL template (``https://ecf.{court}.uscourts.gov/``:
+    ``{court}`` in the host stands for any court id)."""
+
+    def __init__(self, url_or_template: str):
+        found = origin(str(url_or_template).replace("{court}", _COURT_MARK))
+        if found is None:
+            raise ValueError(f"not an http(s) URL: {url_or_template!r}")
+        self.scheme, host, self.port = found
+        self.label = f"{host.replace(_COURT_MARK, '{court}')}:{self.port}"
+        self.host = re.compile(re.escape(host).replace(_COURT_MARK, "[a-z0-9]+") + r"\Z")
+
+    def matches(self, url) -> bool:
+        found = origin(url)
+        return (found is not None and found[0] == self.scheme and found[2] == self.port
+                and self.host.match(found[1]) is not None)
+
+
+# A request asks for a credential with a meta flag; each credential has its realm,
+# the hosts it may be sent to (from the settings, scheme and port included).
+REALM_FLAGS = {"courtlistener_auth": "courtlistener", "pacer_session": "pacer",
+               "acms_bearer": "acms"}
+REALM_SETTINGS = {
+    "courtlistener": ("COURTLISTENER_API_URL",),
+    "pacer": ("PACER_LOGIN_URL", "PACER_ECF_URL_TEMPLATE", "PACER_ACMS_URL_TEMPLATE",
+              "PACER_ACMS_API_URL_TEMPLATE"),
+    "acms": ("PACER_ACMS_URL_TEMPLATE", "PACER_ACMS_API_URL_TEMPLATE"),
+}
+REALM_NAMES = {"courtlistener": "CourtListener token", "pacer": "PACER session",
+               "acms": "ACMS bearer token"}
+
+
+def credential_realms(settings) -> dict[str, list[OriginPattern]]:
+    return {realm: [OriginPattern(settings.get(name)) for name in names if settings.get(name)]
+            for realm, names in REALM_SETTINGS.items()}
+
+
+class HostsOffsiteMiddleware(ScrapyOffsiteMiddleware):
+    """Scrapy's OffsiteMiddleware (the spider's ``allowed_domains``), with two
+    differences. ``dont_filter`` here means "not a duplicate" (retries,
+    re-logins, cursor pages, polls), not "any host", so a redirect of such a
+    request to another host is not followed either; only ``allow_offsite``
+    lets a request out. And the check is made as a request is sent, not when
+    it is scheduled, so the request's errback hears of it (a page dropped
+    silently would leave a crawl "finished" without it), with a warning.
+    """
+
+    def request_scheduled(self, request, spider=None) -> None:
+        return None
+
+    def process_request(self, request):
+        if request.meta.get("allow_offsite") or self.should_follow(request, self.crawler.spider):
+            return None
+        host = urlparse_cached(request).hostname
+        came_from = (request.meta.get("redirect_urls") or [None])[-1]
+        if came_from:
+            message = (f"{_display(came_from)} redirected to {_display(request.url)}, on "
+                       f"{host!r}, which is not one of this crawl's hosts: not followed")
+        else:
+            message = (f"{_display(request.url)} is on {host!r}, which is not one of this "
+                       "crawl's hosts: not fetched")
+        logger.warning(message)
+        self.stats.inc_value("offsite/filtered")
+        raise IgnoreRequest(message)
+
+
+class CredentialsMiddleware:
+    """Put credentials on a request only while it is being sent, and only to
+    their own hosts.
+
+    A request asks for a credential with a meta flag (``courtlistener_auth``,
+    ``pacer_session``, ``acms_bearer``); the spider's
+    ``credential_headers(request, realm) -> dict`` gives the headers. They
+    are added here, next to the downloader, only if the request's scheme,
+    host and port are among the realm's own (CourtListener's token:
+    COURTLISTENER_API_URL; PACER's session: PACER_LOGIN_URL, the ECF and
+    ACMS templates; ACMS's bearer: the ACMS templates). A flagged request for
+    any other host, a redirect there included (its meta is the original's),
+    is not sent at all: it fails with a warning, so nothing from another host
+    reaches a callback. The headers are taken off again as soon as the answer
+    (or the error) comes back, before the redirect, retry and cache
+    middlewares see the request, so no request that is queued on disk
+    (JOBDIR), retried, redirected, cached or logged ever carries a token, a
+    password or a session cookie.
     """
 
     KEY = "_credential_headers"
 
     def __init__(self, crawler):
         self.crawler = crawler
+        self.realms = credential_realms(crawler.settings)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    def allows(self, realm: str, url: str) -> bool:
+        return any(p.matches(url) for p in self.realms.get(realm, ()))
+
     def process_request(self, request):
+        realms = [realm for flag, realm in REALM_FLAGS.items() if request.meta.get(flag)]
+        if not realms:
+            return None
+        refused = [realm for realm in realms if not self.allows(realm, request.url)]
+        if refused:
+            self._refuse(request, refused)
         provide = getattr(self.crawler.spider, "credential_headers", None)
-        headers = provide(request) if provide else None
-        if headers:
-            for name, value in headers.items():
+        names = []
+        for realm in realms if provide else ():
+            for name, value in (provide(request, realm) or {}).items():
                 request.headers[name] = value
-            request.meta[self.KEY] = list(headers)
+                names.append(name)
+        if names:
+            request.meta[self.KEY] = names
         return None
+
+    def _refuse(self, request, refused):
+        realm = refused[0]
+        what = REALM_NAMES.get(realm, realm)
+        own = ", ".join(p.label for p in self.realms.get(realm, ())) or "no host (not configured)"
+        came_from = (request.meta.get("redirect_urls") or [None])[-1]
+        if came_from:
+            message = (f"{_display(came_from)} redirected to {_display(request.url)}, another "
+                       f"host: not followed (the {what} goes only to {own})")
+        else:
+            message = (f"Not sending {_display(request.url)}: it is on another host, and the "
+                       f"{what} goes only to {own}")
+        logger.warning(message)
+        self.crawler.stats.inc_value(f"credentials/refused/{realm}")
+        raise IgnoreRequest(message)
 
     def _strip(self, request):
         for name in request.meta.pop(self.KEY, ()):

@@ -24,6 +24,7 @@ from docket_spider.cases import default_cases
 from docket_spider.items import (
     AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem,
 )
+from docket_spider.middlewares import allowed_hosts, same_origin
 
 API_SLOT = "courtlistener-api"
 API_PAGE_SIZE = 20  # what the v4 API gives without asking
@@ -73,6 +74,8 @@ class CourtListenerSpider(scrapy.Spider):
         spider.api_url = settings.get("COURTLISTENER_API_URL").rstrip("/") + "/"
         spider.storage_url = settings.get("COURTLISTENER_STORAGE_URL").rstrip("/") + "/"
         spider.page_size = settings.getint("COURTLISTENER_PAGE_SIZE", 20)
+        # the API and the file storage, nothing else (OffsiteMiddleware)
+        spider.allowed_domains = allowed_hosts(spider.api_url, spider.storage_url)
         return spider
 
     # --- requests -------------------------------------------------------------
@@ -87,13 +90,33 @@ class CourtListenerSpider(scrapy.Spider):
             url, callback=callback, errback=self.api_failed, dont_filter=True,
             headers={"Accept": "application/json"},
             meta={"download_slot": API_SLOT, "autothrottle_dont_adjust_delay": True,
+                  "courtlistener_auth": True,
                   "handle_httpstatus_list": [400, 401, 403, 404], **meta},
         )
 
-    def credential_headers(self, request):
-        """Called by CredentialsMiddleware as the request is sent (never stored with it)."""
-        if request.meta.get("download_slot") == API_SLOT and self.token:
+    def credential_headers(self, request, realm):
+        """Called by CredentialsMiddleware as the request is sent (never stored with
+        it), once it has checked that the request goes to the API's own host."""
+        if realm == "courtlistener" and self.token:
             return {"Authorization": f"Token {self.token}"}
+        return None
+
+    def next_page(self, response, data):
+        """The cursor's next page, if it is on the API's own host. A link to
+        another host is not followed (the token goes only to the API, and nothing
+        from elsewhere is archived): a warning, and the crawl is marked failed,
+        since the pages after this one are missing."""
+        link = data.get("next")
+        if not link:
+            return None
+        link = response.urljoin(str(link))
+        if same_origin(link, self.api_url):
+            return link
+        message = (f"CourtListener's next page after {response.url.split('?')[0]} points to "
+                   f"another host ({link.split('?')[0]}): not followed; the rest of that list "
+                   "is missing from this crawl.")
+        self.logger.warning(message)
+        self.crawl_message, self.crawl_failed = message, True
         return None
 
     async def start(self):
@@ -196,8 +219,9 @@ class CourtListenerSpider(scrapy.Spider):
         data = self._json(response)
         for entry in data.get("results") or []:
             yield from entry_items(ctx, entry, self.storage_url)
-        if data.get("next"):
-            yield self.api_request(data["next"], self.parse_entries, **self._carry(response))
+        link = self.next_page(response, data)
+        if link:
+            yield self.api_request(link, self.parse_entries, **self._carry(response))
         else:
             yield self.api_request(
                 "parties/", self.parse_parties,
@@ -226,8 +250,9 @@ class CourtListenerSpider(scrapy.Spider):
                 party_type=", ".join(names) or None, extra_info=party.get("extra_info") or None,
                 date_terminated=terminated, courtlistener_id=party.get("id"),
             )
-        if data.get("next"):
-            yield self.api_request(data["next"], self.parse_parties, **self._carry(response))
+        link = self.next_page(response, data)
+        if link:
+            yield self.api_request(link, self.parse_parties, **self._carry(response))
         else:
             yield self.api_request(
                 "attorneys/", self.parse_attorneys,
@@ -258,8 +283,9 @@ class CourtListenerSpider(scrapy.Spider):
                 parties=[{"party": name, "roles": [r for r in roles if r]}
                          for name, roles in parties.items()],
             )
-        if data.get("next"):
-            yield self.api_request(data["next"], self.parse_attorneys, **self._carry(response))
+        link = self.next_page(response, data)
+        if link:
+            yield self.api_request(link, self.parse_attorneys, **self._carry(response))
         else:
             self.logger.info("Finished %s %s", ctx["court_id"], ctx["docket_number"])
 

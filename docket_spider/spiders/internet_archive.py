@@ -13,7 +13,10 @@ import scrapy
 
 from docket_spider.cases import default_cases
 from docket_spider.items import DocketEntryItem, DocketItem, DocumentItem, PartyItem
+from docket_spider.middlewares import allowed_hosts
 from parsers import ParseError, parse
+
+ARCHIVE_ORG = "archive.org"  # downloads are redirected to its ia*.us.archive.org hosts
 
 
 def _str(value):
@@ -49,6 +52,8 @@ class InternetArchiveSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.base_url = crawler.settings.get("INTERNET_ARCHIVE_URL").rstrip("/") + "/"
+        # its download host, and archive.org's, where downloads are redirected
+        spider.allowed_domains = allowed_hosts(spider.base_url, f"https://{ARCHIVE_ORG}/")
         return spider
 
     def item_url(self, court, case_id, suffix):

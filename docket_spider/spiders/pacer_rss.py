@@ -15,6 +15,7 @@ import scrapy
 import parsers
 from archive import db as adb
 from docket_spider.items import ParsedDocketItem
+from docket_spider.middlewares import allowed_hosts
 from docket_spider.pacer import strip_query
 
 
@@ -42,6 +43,7 @@ class PacerRssSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.ecf_template = crawler.settings.get("PACER_ECF_URL_TEMPLATE")
+        spider.allowed_domains = allowed_hosts(spider.ecf_template.format(court=spider.court))
         spider.db_path = crawler.settings.get("ARCHIVE_DB")
         return spider
 
