@@ -821,7 +821,7 @@ class CourtListenerServer(ServerLifecycle):
         headers = {"ETag": etag, "Last-Modified": "Wed, 23 Sep 2020 17:12:40 GMT", "Accept-Ranges": "bytes"}
         if request.headers.get("If-None-Match") == etag:
             return Response(304, b"", headers, content_type=None)
-        return Response(200, data, headers, content_type="application/pdf")
+        return self.failures.damage(request, Response(200, data, headers, content_type="application/pdf"))
 
 
 def endpoint_model(endpoint: str) -> str:

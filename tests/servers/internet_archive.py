@@ -195,7 +195,8 @@ class InternetArchiveServer(ServerLifecycle):
         headers = {"ETag": etag, "Accept-Ranges": "bytes", "Last-Modified": "Fri, 02 Oct 2020 15:27:03 GMT"}
         if request.headers.get("If-None-Match") == etag:
             return Response(304, b"", headers, content_type=None)
-        return Response(200, data, headers, content_type=content_type)
+        answer = Response(200, data, headers, content_type=content_type)
+        return self.failures.damage(request, answer) if content_type == "application/pdf" else answer
 
     def _metadata(self, identifier: str) -> Response:
         item = self.item(identifier)
