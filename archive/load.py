@@ -39,8 +39,17 @@ def save_parsed_docket(db, record: dict, *, source: str, court_id: Optional[str]
                        crawl_id: Optional[int] = None) -> dict:
     """Save one parsed docket with its entries, documents and parties.
 
-    Returns counts of rows added/changed/unchanged.
+    All in one transaction: a docket is stored whole or (on an error, or a
+    process killed mid-way) not at all, never half. Returns counts of rows
+    added/changed/unchanged.
     """
+    with adb.transaction(db):
+        return _save_parsed_docket(db, record, source=source, court_id=court_id,
+                                   crawl_id=crawl_id)
+
+
+def _save_parsed_docket(db, record: dict, *, source: str, court_id: Optional[str],
+                        crawl_id: Optional[int]) -> dict:
     court = record.get("court_id") or court_id
     if not court:
         raise ValueError("the court is not known: give --court")

@@ -105,3 +105,94 @@ def test_parties_and_attorneys_link():
     assert db["attorneys"].count == 1
     assert db["party_attorneys"].count == 1
     assert db["attorneys"].get("cand/1:1-cv-1#michael bien")["email"] == "mb@example.com"
+
+
+def test_a_recovered_document_loses_its_old_error():
+    db = fresh()
+    doc = {"court_id": "cand", "docket_number": "1:1-cv-1", "entry_number": 3,
+           "document_number": "3", "is_available": True}
+    doc_id, _ = adb.save_document(db, dict(doc, status="download_failed",
+                                           error="could not download x: connection lost"))
+    # a source that says nothing of the file leaves status and error alone
+    assert adb.save_document(db, dict(doc, description="Motion"))[1] == "changed"
+    assert db["documents"].get(doc_id)["error"] == "could not download x: connection lost"
+    crawl = adb.start_crawl(db, "test", "cand", "1:1-cv-1", {})
+    action = adb.save_document(db, dict(doc, file_path="cand/x.pdf", sha256="ab" * 32,
+                                        status="ok", error=None, text="text"), crawl)
+    assert action[1] == "changed"
+    row = db["documents"].get(doc_id)
+    assert row["status"] == "ok" and row["error"] is None and row["file_path"] == "cand/x.pdf"
+    change = list(db.query("select fields from changes where crawl_id = ?", [crawl]))
+    assert "error" in change[0]["fields"].split(",")
+    # a new error replaces the old one
+    adb.save_document(db, dict(doc, status="error", error="damaged"))
+    assert db["documents"].get(doc_id)["error"] == "damaged"
+    adb.save_extraction(db, doc_id, {"status": "ok", "text": "t"})
+    assert db["documents"].get(doc_id)["error"] is None
+
+
+def test_a_record_is_stored_whole_or_not_at_all():
+    from archive.load import save_parsed_docket
+
+    db = fresh()
+    crawl = adb.start_crawl(db, "test", "cand", "1:1-cv-1", {})
+    entries = [{"document_number": n, "description": f"Entry {n}"} for n in range(1, 6)]
+    entries[3]["description"] = object()  # cannot be stored: fails mid-way
+    record = {"court_id": "cand", "docket_number": "1:1-cv-1", "docket_entries": entries}
+    import pytest
+    with pytest.raises(Exception):
+        save_parsed_docket(db, record, source="test", crawl_id=crawl)
+    assert db["dockets"].count == 0 and db["docket_entries"].count == 0
+    assert db["changes"].count == 0
+    # a party whose third attorney cannot be stored: none of it
+    with pytest.raises(KeyError):
+        adb.save_party(db, {"court_id": "cand", "docket_number": "1:1-cv-1", "name": "P",
+                            "attorneys": [{"name": "A"}, {"name": "B"}, {"roles": []}]}, crawl)
+    assert db["parties"].count == 0 and db["attorneys"].count == 0 and db["changes"].count == 0
+    entries[3]["description"] = "Entry 4"
+    assert save_parsed_docket(db, record, source="test", crawl_id=crawl)["added"] == 6
+    assert db["changes"].count == 6
+
+
+def test_an_archive_file_is_opened_in_wal_mode_with_a_busy_timeout(tmp_path):
+    db = adb.open_db(str(tmp_path / "a.db"))
+    assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert db.execute("pragma busy_timeout").fetchone()[0] >= 30_000
+    with adb.transaction(db):  # nested: a savepoint of the outer transaction
+        adb.save_entry(db, {"court_id": "cand", "docket_number": "1:1-cv-1", "entry_number": 1})
+        with adb.transaction(db):
+            adb.save_entry(db, {"court_id": "cand", "docket_number": "1:1-cv-1",
+                                "entry_number": 2})
+    assert db["docket_entries"].count == 2
+
+
+def test_a_crawl_whose_process_is_gone_is_marked_killed():
+    import datetime as dt
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    db = fresh()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    later = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        hour_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
+        now = dt.datetime.now(dt.timezone.utc).isoformat()
+        host = socket.gethostname()
+        for pid, started, where in ((gone.pid, now, host),      # process ended
+                                    (later.pid, hour_ago, host),  # pid reused since
+                                    (os.getppid(), now, host),  # alive, older than the row
+                                    (gone.pid, now, "elsewhere"),  # another host's
+                                    (None, now, None)):          # no pid recorded
+            db["crawls"].insert({"spider": "t", "status": "running", "pid": pid,
+                                 "host": where, "started": started})
+        adb.start_crawl(db, "next", "cand", None, {})
+        statuses = [r["status"] for r in db.query("select status from crawls order by id")]
+        assert statuses == ["killed", "killed", "running", "running", "running", "running"]
+        message = db["crawls"].get(1)["message"]
+        assert str(gone.pid) in message and host in message
+    finally:
+        later.kill()
+        later.wait()
