@@ -45,14 +45,15 @@ def crawl_default(db_path, settings):
     db = archive_db.open_db(db_path)
     before = db["crawls"].count
     db.conn.close()
+    codes = []
     if os.environ.get("COURTLISTENER_TOKEN"):
         for court, number in (("cand", "3:20-cv-05910"), ("ca9", "20-16908")):
-            _scrapy(["courtlistener", "-a", f"court={court}", "-a", f"docket_number={number}"],
-                    db_path, settings)
+            codes.append(_scrapy(["courtlistener", "-a", f"court={court}", "-a",
+                                  f"docket_number={number}"], db_path, settings))
     else:
         click.echo(NO_TOKEN, err=True)
-        _scrapy(["internet_archive", "-a", "court=cand", "-a", "pacer_case_id=364733"],
-                db_path, settings)
+        codes.append(_scrapy(["internet_archive", "-a", "court=cand", "-a", "pacer_case_id=364733"],
+                             db_path, settings))
     db = archive_db.open_db(db_path)
     crawls = list(db.query("select * from crawls where id > ? order by id", [before]))
     _print_summary(db, db_path)
@@ -62,6 +63,11 @@ def crawl_default(db_path, settings):
             messages += ("\nThe sources could not be reached: is this machine online? "
                          "`make demo` runs the same pipeline against local servers.")
         raise click.ClickException("No crawl finished: " + messages)
+    if any(codes):
+        failed = [f"{c['spider']} {c['court_id'] or ''} {c['status']}: {c['message'] or ''}".strip()
+                  for c in crawls if c["status"] != "finished"]
+        raise click.ClickException("Not every crawl finished: " + ("; ".join(failed) or
+                                   "see the log above"))
 
 
 def _print_summary(db, db_path):
@@ -140,18 +146,36 @@ def import_pages(kind, paths, court, db_path):
 @click.option("--workers", type=int, default=0, help="worker processes (0: one per core)")
 @click.option("--no-ocr", is_flag=True, help="skip OCR of pages with no usable text layer")
 @click.option("--force", is_flag=True, help="extract every stored document again")
-def extract(db_path, files_store, workers, no_ocr, force):
+@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="an EXTRACT_* setting, as for scrapy crawl (e.g. -s EXTRACT_TIME_LIMIT=600)")
+def extract(db_path, files_store, workers, no_ocr, force, overrides):
     """Extract text again from stored PDFs (e.g. after an upgrade).
 
     Documents whose file (SHA-256) and extractor version are unchanged are
-    skipped; --force extracts them all.
+    skipped; --force extracts them all. The crawl's limits apply
+    (EXTRACT_MEMORY_LIMIT_MB, EXTRACT_TIME_LIMIT, ... in docket_spider/settings.py).
     """
     import hashlib
     import tempfile
 
+    from scrapy.settings import Settings
     from tqdm import tqdm
 
     from parsers.pdf import EXTRACTOR_VERSION, extract_many
+    from parsers.pdf_pool import Limits
+
+    settings = Settings()
+    settings.setmodule("docket_spider.settings", priority="project")
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("EXTRACT_"):
+            raise click.BadParameter(f"expected EXTRACT_NAME=VALUE, got {item!r}", param_hint="-s")
+        settings.set(name, value, priority="cmdline")
+    try:
+        limits = Limits.from_settings(settings)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-s") from None
+    workers = workers or settings.getint("EXTRACT_WORKERS") or None
 
     db = archive_db.open_db(db_path)
     todo = archive_db.documents_to_extract(db, EXTRACTOR_VERSION, force=force)
@@ -172,14 +196,16 @@ def extract(db_path, files_store, workers, no_ocr, force):
             else:
                 paths.append((doc, path))
         errors = 0
-        results = extract_many([p for _, p in paths], workers=workers or None, ocr=not no_ocr)
+        results = extract_many([p for _, p in paths], workers=workers, ocr=not no_ocr, limits=limits)
         for (doc, path), result in tqdm(zip(paths, results), total=len(paths), unit="doc",
                                         desc="extracting"):
             with open(path, "rb") as fh:
                 sha256 = hashlib.sha256(fh.read()).hexdigest()
             fields = archive_db.extraction_fields(result)
             archive_db.save_extraction(db, doc["id"], fields, sha256=sha256, crawl_id=crawl)
-            errors += fields["status"] == "error"
+            errors += fields["status"] in ("error", "too_large", "timeout")
+            if fields["status"] in ("too_large", "timeout"):
+                click.echo(f"{doc['file_path']}: {fields['status']}: {fields['error']}", err=True)
     row = archive_db.finish_crawl(db, crawl, "finished",
                                   {"documents_extracted": len(paths), "extraction_errors": errors},
                                   f"{missing} stored files missing" if missing else "")
@@ -211,23 +237,67 @@ def _file_fetcher(store: str, tmp: str):
                               if os.path.exists(os.path.join(root, file_path)) else None)
 
 
+PLUGINS = os.path.join(HERE, "plugins")
+MB = 1_000_000
+
+
 @cli.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
 @click.option("--port", default=8001, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-def serve(db_path, port, host):
-    """Publish the archive read-only with Datasette (search, facets, download)."""
+@click.option("--immutable", is_flag=True,
+              help="serve a release: a file nothing writes to any more (no locking, cached counts)")
+@click.option("--max-rows", default=1000, show_default=True,
+              help="rows one query returns at most (Datasette's max_returned_rows)")
+@click.option("--max-value-mb", default=10.0, show_default=True,
+              help="longest string or blob a query may read or build (SQLite's LIMIT_LENGTH)")
+@click.option("--max-result-mb", default=64.0, show_default=True,
+              help="bytes of rows one query may return, all rows together")
+@click.option("--sqlite-heap-mb", default=128.0, show_default=True,
+              help="memory SQLite may use in all, across connections (hard_heap_limit)")
+@click.option("--time-limit-ms", default=3000, show_default=True,
+              help="time one query may take (Datasette's sql_time_limit_ms)")
+def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
+          sqlite_heap_mb, time_limit_ms):
+    """Publish the archive read-only with Datasette (search, facets, download).
+
+    The live archive is served through read-only connections while crawls
+    write to it (WAL mode); --immutable is for a finished release file.
+    """
+    import asyncio
+
+    import uvicorn
+    from datasette.app import Datasette
+
     if not os.path.exists(db_path):
         raise click.ClickException(f"{db_path} does not exist yet: run `make archive` first.")
-    archive_db.open_db(db_path).conn.close()  # bring an older archive up to date first
-    os.execvp(sys.executable, datasette_command(db_path, port, host))
+    limits = {"max_value_bytes": int(max_value_mb * MB), "max_result_bytes": int(max_result_mb * MB),
+              "sqlite_heap_bytes": int(sqlite_heap_mb * MB)}
+    if min(limits.values()) < MB or max_rows < 1:
+        raise click.ClickException("limits must be at least 1 MB and 1 row")
+    db = archive_db.open_db(db_path)  # bring an older archive up to date first
+    if not immutable:
+        db.execute("PRAGMA journal_mode = WAL")  # readers never block the crawl, nor it them
+    db.conn.close()
+    # Datasette shows a database's path (/-/databases.json): serve it by its bare name
+    folder, name = os.path.split(os.path.abspath(db_path))
+    os.chdir(folder)
+    ds = Datasette(
+        [] if immutable else [name], immutables=[name] if immutable else [],
+        metadata=metadata_for(name, limits), plugins_dir=PLUGINS,
+        settings={"max_returned_rows": max_rows, "sql_time_limit_ms": time_limit_ms,
+                  "allow_download": True, "truncate_cells_html": 300,
+                  # suggestions group by every column: on document text that is
+                  # memory enough to meet --sqlite-heap-mb; metadata.yml names the facets
+                  "suggest_facets": False})
+    asyncio.run(ds.invoke_startup())
+    click.echo(f"Serving {db_path} on http://{host}:{port}/"
+               + (" (immutable)" if immutable else ""), err=True)
+    uvicorn.run(ds.app(), host=host, port=port, log_level="info", lifespan="on", workers=1)
 
 
-def metadata_for(db_path) -> str:
-    """metadata.yml applied to this database file's name (Datasette keys it by stem)."""
-    import json
-    import tempfile
-
+def metadata_for(db_path, limits=None) -> dict:
+    """metadata.yml for this database file (Datasette keys it by stem), and the plugins' limits."""
     import yaml
 
     with open(METADATA) as fh:
@@ -236,17 +306,15 @@ def metadata_for(db_path) -> str:
     databases = metadata.get("databases", {})
     if stem not in databases and "dockets" in databases:
         databases[stem] = databases.pop("dockets")
-    fd, path = tempfile.mkstemp(prefix="docket-archive-", suffix=".json")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(metadata, fh)
-    return path
+    if limits:
+        metadata.setdefault("plugins", {})["docket-archive"] = dict(limits)
+    return metadata
 
 
-def datasette_command(db_path, port, host="127.0.0.1"):
-    return [sys.executable, "-m", "datasette", "serve", "--immutable", db_path,
-            "--metadata", metadata_for(db_path), "--host", host, "--port", str(port),
-            "--setting", "allow_download", "on", "--setting", "sql_time_limit_ms", "3000",
-            "--setting", "truncate_cells_html", "300"]
+def datasette_command(db_path, port, host="127.0.0.1", *options):
+    """The command that serves ``db_path`` (for a subprocess, e.g. in tests)."""
+    return [sys.executable, "-m", "archive", "serve", "--db", str(db_path), "--host", host,
+            "--port", str(port), *options]
 
 
 if __name__ == "__main__":

@@ -11,11 +11,16 @@ crawl id is given, which is how a re-crawl reports what changed.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
+import os
 import re
-from typing import Any, Iterable, Optional
+import socket
+import sqlite3
+import time
+from typing import Any, Iterable, Iterator, Optional
 
 import sqlite_utils
 from sqlite_utils.db import NotFoundError
@@ -71,11 +76,13 @@ TABLES: dict[str, dict[str, type]] = {
         "api_requests": int, "pdfs_downloaded": int, "pdfs_already_stored": int,
         "documents_extracted": int, "extraction_errors": int, "rows_added": int,
         "rows_changed": int, "rows_unchanged": int, "message": str,
+        "pid": int, "host": str,
     },
     "pacer_charges": {
         "id": int, "crawl_id": int, "at": str, "court_id": str, "docket_id": str,
         "pacer_case_id": str, "what": str, "description": str, "document_id": str,
         "pages": int, "cost": float, "pacer_cost": float, "status": str, "url": str,
+        "job_id": str, "purchase_key": str, "pid": int, "message": str,
     },
     "changes": {
         "id": int, "crawl_id": int, "at": str, "table_name": str, "row_id": str,
@@ -128,19 +135,84 @@ VIEWS = {
 VOLATILE = {"first_seen", "last_seen"}
 
 
-def open_db(path: str) -> sqlite_utils.Database:
-    """Open (creating if needed) the archive at ``path`` with its shape applied."""
-    import os
+# A writer waits this long for another process's write to end before it
+# fails with "database is locked" (crawls, imports and RSS runs share the file).
+BUSY_TIMEOUT_MS = 30_000
 
+
+def open_db(path: str) -> sqlite_utils.Database:
+    """Open (creating if needed) the archive at ``path`` with its shape applied.
+
+    WAL mode (readers such as Datasette never block a crawl's writes, nor it
+    them), a busy timeout, and ``synchronous=NORMAL``: a killed process loses
+    nothing committed; a power cut may lose the last transactions, never the
+    file's integrity.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    db = sqlite_utils.Database(path)
+    db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000))
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    _retry_locked(db.enable_wal)
+    db.execute("PRAGMA synchronous = NORMAL")
     ensure_db_shape(db)
     return db
 
 
+def _retry_locked(action, seconds: float = BUSY_TIMEOUT_MS / 1000):
+    """Run ``action``, retrying while SQLite says the file is locked: a
+    journal-mode switch, unlike a write, does not wait for the busy timeout."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One write transaction, all or nothing.
+
+    ``BEGIN IMMEDIATE`` takes the write lock before anything is read, so a
+    read-then-write (does this row exist? then insert it) cannot race another
+    process: the other waits (busy timeout) and then sees this one's rows.
+    Inside an open transaction it is a savepoint of that transaction.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def ensure_db_shape(db: sqlite_utils.Database) -> None:
-    """Create or upgrade tables, foreign keys, indexes, FTS and views. Idempotent."""
+    """Create or upgrade tables, foreign keys, indexes, FTS and views. Idempotent.
+
+    All in one ``BEGIN IMMEDIATE`` transaction: two processes opening a new
+    file at once take turns, and the second finds the shape made.
+    """
+    with transaction(db):
+        _apply_shape(db)
+
+
+def _apply_shape(db: sqlite_utils.Database) -> None:
     for name, columns in TABLES.items():
         table = db[name]
         if not table.exists():
@@ -169,8 +241,12 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
             table.disable_fts()
         table.enable_fts(columns, create_triggers=True, tokenize="porter")
     for name, sql in VIEWS.items():
-        db.create_view(name, sql.strip(), replace=True)
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        have = db.execute("select sql from sqlite_master where type = 'view' and name = ?",
+                          [name]).fetchone()
+        if not have or sql.strip() not in have[0]:
+            db.create_view(name, sql.strip(), replace=True)
+    if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 # --- keys -----------------------------------------------------------------
@@ -223,13 +299,24 @@ def _clean(row: dict) -> dict:
 
 
 def save_row(db: sqlite_utils.Database, table: str, row: dict,
-             crawl_id: Optional[int] = None, keep: Iterable[str] = ()) -> str:
+             crawl_id: Optional[int] = None, keep: Iterable[str] = (),
+             clear: Iterable[str] = ()) -> str:
     """Insert or update one row by its ``id``; return added/changed/unchanged.
 
     Columns whose new value is None are left as they are when the row exists
     (a source that does not know a field does not erase it), as are the
-    columns named in ``keep``.
+    columns named in ``keep``; columns named in ``clear`` are set to NULL
+    when the new value is None (a fact that no longer holds).
+
+    The row and its ``changes`` record are written in one transaction, which
+    holds the write lock from the read on: two processes saving the same row
+    at once make one row and one "added" record, and lose neither's values.
     """
+    with transaction(db):
+        return _save_row(db, table, row, crawl_id, keep, set(clear))
+
+
+def _save_row(db, table, row, crawl_id, keep, clear) -> str:
     row = _clean({k: v for k, v in row.items() if k in TABLES[table]})
     now = _now()
     try:
@@ -245,7 +332,7 @@ def save_row(db: sqlite_utils.Database, table: str, row: dict,
     changed = {
         key: value for key, value in row.items()
         if key not in VOLATILE and key != "id" and key not in keep
-        and value is not None and existing.get(key) != value
+        and (value is not None or key in clear) and existing.get(key) != value
     }
     if changed:
         if "last_seen" in TABLES[table]:
@@ -298,7 +385,17 @@ def save_document(db, document: dict, crawl_id: Optional[int] = None) -> tuple[s
     row = dict(document)
     docket_id, entry_id, doc_id = document_key(row)
     row.update(docket_id=docket_id, entry_id=entry_id, id=doc_id)
-    return doc_id, save_row(db, "documents", _flatten_stamp(row), crawl_id)
+    return doc_id, save_row(db, "documents", _flatten_stamp(row), crawl_id,
+                            clear=_stale_error(row))
+
+
+def _stale_error(row: dict) -> tuple[str, ...]:
+    """A new status without an error (a document recovered on a rerun: it has
+    its file now, status ok) clears the error a former status left."""
+    if row.get("status") is not None and row.get("error") is None:
+        row["error"] = None
+        return ("error",)
+    return ()
 
 
 def party_key(docket_id: str, name: str) -> str:
@@ -310,14 +407,15 @@ def save_party(db, party: dict, crawl_id: Optional[int] = None) -> tuple[str, li
     docket_id = docket_key(row["court_id"], row.pop("docket_number"))
     attorneys = row.pop("attorneys", None) or []
     row.update(docket_id=docket_id, id=party_key(docket_id, row["name"]))
-    actions = [save_row(db, "parties", row, crawl_id)]
-    for attorney in attorneys:
-        atty = {"id": party_key(docket_id, attorney["name"]), "docket_id": docket_id,
-                "name": attorney["name"], "contact_raw": attorney.get("contact"),
-                "source": row.get("source")}
-        actions.append(save_row(db, "attorneys", atty, crawl_id))
-        actions.append(_save_link(db, docket_id, row["id"], atty["id"],
-                                  attorney.get("roles"), crawl_id))
+    with transaction(db):  # the party with its attorneys and links, or nothing
+        actions = [save_row(db, "parties", row, crawl_id)]
+        for attorney in attorneys:
+            atty = {"id": party_key(docket_id, attorney["name"]), "docket_id": docket_id,
+                    "name": attorney["name"], "contact_raw": attorney.get("contact"),
+                    "source": row.get("source")}
+            actions.append(save_row(db, "attorneys", atty, crawl_id))
+            actions.append(_save_link(db, docket_id, row["id"], atty["id"],
+                                      attorney.get("roles"), crawl_id))
     return row["id"], actions
 
 
@@ -326,10 +424,11 @@ def save_attorney(db, attorney: dict, crawl_id: Optional[int] = None) -> tuple[s
     docket_id = docket_key(row["court_id"], row.pop("docket_number"))
     parties = row.pop("parties", None) or []
     row.update(docket_id=docket_id, id=party_key(docket_id, row["name"]))
-    actions = [save_row(db, "attorneys", row, crawl_id)]
-    for party in parties:
-        actions.append(_save_link(db, docket_id, party_key(docket_id, party["party"]),
-                                  row["id"], party.get("roles"), crawl_id))
+    with transaction(db):  # the attorney with its links, or nothing
+        actions = [save_row(db, "attorneys", row, crawl_id)]
+        for party in parties:
+            actions.append(_save_link(db, docket_id, party_key(docket_id, party["party"]),
+                                      row["id"], party.get("roles"), crawl_id))
     return row["id"], actions
 
 
@@ -345,22 +444,93 @@ def _save_link(db, docket_id, party_id, attorney_id, roles, crawl_id) -> str:
 
 def start_crawl(db, spider: str, court_id: Optional[str], docket_number: Optional[str],
                 args: dict) -> int:
-    table = db["crawls"]
-    table.insert({"spider": spider, "court_id": court_id, "docket_number": docket_number,
-                  "args": json.dumps(args, sort_keys=True), "started": _now(),
-                  "status": "running"})
-    return table.last_pk
+    """Record a crawl as ``running`` with this process's pid and host.
+
+    First, any crawl still ``running`` whose process is gone (killed: it
+    never wrote its end) is marked ``killed``.
+    """
+    with transaction(db):
+        mark_killed_crawls(db)
+        table = db["crawls"]
+        table.insert({"spider": spider, "court_id": court_id, "docket_number": docket_number,
+                      "args": json.dumps(args, sort_keys=True), "started": _now(),
+                      "status": "running", "pid": os.getpid(), "host": socket.gethostname()})
+        return table.last_pk
+
+
+def mark_killed_crawls(db) -> list[int]:
+    """Mark ``killed`` the ``running`` crawls of this host whose process is gone.
+
+    A crawl of another host, or one recorded without a pid (by an older
+    version), cannot be checked and is left as it is. Returns the ids marked.
+    """
+    host = socket.gethostname()
+    marked = []
+    with transaction(db):
+        for crawl in db.execute_returning_dicts(
+                "select id, pid, host, started from crawls where status = 'running' "
+                "and pid is not null and host = ?", [host]):
+            if _process_alive(crawl["pid"], crawl["started"]):
+                continue
+            db["crawls"].update(crawl["id"], {
+                "status": "killed", "message":
+                f"its process ({crawl['pid']} on {host}) ended without finishing the crawl "
+                f"(killed or crashed); noticed by process {os.getpid()} at {_now()}"})
+            marked.append(crawl["id"])
+    return marked
+
+
+def _process_alive(pid: int, started: Optional[str]) -> bool:
+    """Whether process ``pid`` still runs and is the one that started at ``started``
+    (a pid reused by a later process is not the crawl's)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat") as fh:
+            boot = next(float(line.split()[1]) for line in fh if line.startswith("btime"))
+    except (OSError, StopIteration, IndexError, ValueError):
+        return True  # no /proc: trust the pid
+    if fields[0] in ("Z", "X"):  # a zombie: dead, not yet reaped
+        return False
+    if started:
+        begun = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        crawl_started = _dt.datetime.fromisoformat(started).timestamp()
+        if begun > crawl_started + 5:  # the pid now belongs to a later process
+            return False
+    return True
 
 
 def finish_crawl(db, crawl_id: int, status: str, counts: dict, message: str = "") -> dict:
-    actions = {row["action"]: row["n"] for row in db.query(
-        "select action, count(*) as n from changes where crawl_id = ? group by action",
-        [crawl_id])}
-    row = dict(counts)
-    row.update(finished=_now(), status=status, message=message or None,
-               rows_added=actions.get("added", 0), rows_changed=actions.get("changed", 0))
-    db["crawls"].update(crawl_id, {k: v for k, v in row.items() if k in TABLES["crawls"]})
-    return db["crawls"].get(crawl_id)
+    with transaction(db):
+        actions = {row["action"]: row["n"] for row in db.query(
+            "select action, count(*) as n from changes where crawl_id = ? group by action",
+            [crawl_id])}
+        row = dict(counts)
+        row.update(finished=_now(), status=status, message=message or None,
+                   rows_added=actions.get("added", 0), rows_changed=actions.get("changed", 0))
+        db["crawls"].update(crawl_id, {k: v for k, v in row.items() if k in TABLES["crawls"]})
+        return db["crawls"].get(crawl_id)
+
+
+# PACER's ledger. A purchase is recorded in two steps: ``started`` just before
+# its request is sent, then, when the answer arrives, ``answered`` (the bytes
+# are kept until stored) and ``charged`` (or ``free``, ``not_billed``) with
+# PACER's own figure. A request that got no answer is ``failed``; one whose
+# crawl was killed while it was in flight is ``interrupted``. Rows that only
+# price a purchase: ``would_buy`` (no budget given), ``over_budget``.
+LEDGER_STATUSES = ("would_buy", "over_budget", "started", "answered", "charged", "free",
+                   "not_billed", "failed", "interrupted")
+# What counts against a budget: what PACER billed, what it may be billing now,
+# and what it may have billed for a request whose answer a killed crawl never saw.
+COMMITTED = ("charged", "free", "answered", "started", "interrupted")
 
 
 def save_charge(db, charge: dict) -> int:
@@ -368,13 +538,47 @@ def save_charge(db, charge: dict) -> int:
 
     ``cost`` is our estimate from PACER's fee rules; ``pacer_cost`` is PACER's
     own figure when the page shows one. Never holds credentials or cookies.
+    With ``ledger_id`` the purchase's ``started`` row is settled instead.
     """
     row = {k: v for k, v in charge.items() if k in TABLES["pacer_charges"] and k != "id"}
-    row.setdefault("at", _now())
     if row.get("docket_id") is None and row.get("court_id") and charge.get("docket_number"):
         row["docket_id"] = docket_key(row["court_id"], charge["docket_number"])
-    db["pacer_charges"].insert(row)
-    return db["pacer_charges"].last_pk
+    ledger_id = charge.get("ledger_id")
+    with transaction(db):
+        if ledger_id is not None:
+            update = {k: v for k, v in row.items() if v is not None and k not in ("crawl_id", "at")}
+            db["pacer_charges"].update(int(ledger_id), update)
+            if row.get("crawl_id") is not None:  # the crawl the purchase was sent in keeps it
+                db.execute("update pacer_charges set crawl_id = ? where id = ? and crawl_id is null",
+                           [row["crawl_id"], int(ledger_id)])
+            return int(ledger_id)
+        row.setdefault("at", _now())
+        table = db["pacer_charges"]
+        table.insert(row)
+        return table.last_pk
+
+
+def start_purchase(db, charge: dict) -> int:
+    """The ``started`` row of a purchase about to be sent; its id settles it later."""
+    return save_charge(db, dict(charge, status="started", ledger_id=None))
+
+
+def settle_purchase(db, ledger_id: int, status: str, **fields) -> None:
+    """A purchase's answer (or its absence): ``status`` and PACER's figures."""
+    save_charge(db, dict(fields, status=status, ledger_id=ledger_id))
+
+
+def earlier_purchase(db, purchase_key: str) -> Optional[dict]:
+    """The latest row of a purchase that was ``interrupted`` (PACER may have
+    billed it) or ``charged``/``free`` (PACER billed it), if any."""
+    return next(iter(db.query(
+        "select * from pacer_charges where purchase_key = ? and status in "
+        "('interrupted', 'charged', 'free') order by id desc limit 1", [purchase_key])), None)
+
+
+def purchases_in_flight(db) -> list[dict]:
+    """``started`` rows: requests sent whose answer has not been recorded."""
+    return list(db.query("select * from pacer_charges where status = 'started' order by id"))
 
 
 def spent(db, crawl_id: Optional[int] = None) -> float:
@@ -384,6 +588,22 @@ def spent(db, crawl_id: Optional[int] = None) -> float:
     if crawl_id is not None:
         sql += " and crawl_id = ?"
         params.append(crawl_id)
+    return float(db.execute(sql, params).fetchone()[0])
+
+
+def committed(db, job_id: Optional[str] = None, since: Optional[str] = None) -> float:
+    """Dollars that count against a budget (``COMMITTED``): in one job (a crawl
+    and its resumptions), since a time (``at >= since``, ISO), or in all."""
+    marks = ", ".join("?" for _ in COMMITTED)
+    sql = ("select coalesce(sum(coalesce(pacer_cost, cost)), 0) from pacer_charges "
+           f"where status in ({marks})")
+    params: list = list(COMMITTED)
+    if job_id is not None:
+        sql += " and job_id = ?"
+        params.append(job_id)
+    if since is not None:
+        sql += " and at >= ?"
+        params.append(since)
     return float(db.execute(sql, params).fetchone()[0])
 
 
@@ -423,10 +643,9 @@ def save_extraction(db, doc_id: str, fields: dict, sha256: Optional[str] = None,
     if sha256:
         row["sha256"] = sha256
     # an error message that no longer applies must go, not survive as "unchanged"
-    if row.get("error") is None:
-        row.pop("error", None)
-        db["documents"].update(doc_id, {"error": None})
-    return save_row(db, "documents", row, crawl_id)
+    clear = ("error",) if row.get("error") is None else ()
+    row["error"] = row.get("error")
+    return save_row(db, "documents", row, crawl_id, clear=clear)
 
 
 def documents_to_extract(db, version: str, force: bool = False) -> list[dict]:
@@ -445,7 +664,7 @@ def document_state(db, doc_id: str) -> Optional[dict]:
     except NotFoundError:
         return None
     return {k: row.get(k) for k in ("file_path", "sha256", "extractor_version", "status",
-                                    "page_count")}
+                                    "error", "page_count")}
 
 
 # --- PACER spiders: what the archive already has (free first) ---------------

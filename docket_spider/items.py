@@ -140,3 +140,7 @@ class ChargeItem:
     description: Optional[str] = None
     document_id: Optional[str] = None
     url: Optional[str] = None  # with no query string holding secrets
+    job_id: Optional[str] = None  # the crawl and its resumptions (docket_spider.resume)
+    purchase_key: Optional[str] = None  # what was bought, the same across runs
+    ledger_id: Optional[int] = None  # settles the purchase's ``started`` row
+    message: Optional[str] = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import math
 import os
 import re
@@ -35,6 +36,8 @@ from scrapy.exceptions import CloseSpider
 import parsers
 from archive import db as adb
 from docket_spider.items import ChargeItem, DocumentItem
+from docket_spider.purchases import PurchaseSpool, purchase_meta
+from docket_spider.middlewares import allowed_hosts, same_origin
 
 PAGE_CENTS = 10
 CAP_PAGES = 30
@@ -117,6 +120,17 @@ class Budget:
         self.spent = 0
         self.reserved = 0
         self.would_spend = 0  # what a run without a budget would have bought
+        # From the ledger (:meth:`count_ledger`): what earlier runs of the same
+        # crawl (a JOBDIR resume) committed, and the monthly cap across crawls.
+        self.prior = 0
+        self.monthly_limit: Optional[int] = None
+        self.month_prior = 0
+
+    def count_ledger(self, prior_cents: int, monthly_limit_cents: Optional[int] = None,
+                     month_prior_cents: int = 0) -> None:
+        self.prior = prior_cents
+        self.monthly_limit = monthly_limit_cents
+        self.month_prior = month_prior_cents
 
     @classmethod
     def from_arg(cls, max_cost) -> "Budget":
@@ -128,7 +142,17 @@ class Budget:
     def left(self) -> Optional[int]:
         if self.limit is None:
             return None
-        return self.limit - self.spent - self.reserved
+        left = self.limit - self.prior - self.spent - self.reserved
+        if self.monthly_limit is not None:
+            left = min(left, self.monthly_limit - self.month_prior - self.spent - self.reserved)
+        return left
+
+    @property
+    def cap(self) -> int:
+        """The smaller of the two limits, as a figure for messages."""
+        if self.monthly_limit is None:
+            return self.limit - self.prior
+        return min(self.limit - self.prior, self.monthly_limit - self.month_prior)
 
     def decide(self, what: str, pages: Optional[int] = None) -> Decision:
         """May a purchase of ``what`` (``pages`` long, when known) start now?
@@ -145,9 +169,12 @@ class Budget:
             return Decision(False, "over_budget", None,
                             f"{what} of unknown length is not capped: its cost cannot be bounded")
         if worst > self.left:
+            monthly = (self.monthly_limit is not None and self.monthly_limit - self.month_prior
+                       < self.limit - self.prior)
             return Decision(False, "over_budget", worst,
                             f"could cost up to {fmt(worst)}, {fmt(max(self.left, 0))} left "
-                            f"of {fmt(self.limit)}")
+                            + (f"of the monthly {fmt(self.monthly_limit)} (PACER_MONTHLY_BUDGET)"
+                               if monthly else f"of {fmt(self.limit)}"))
         self.reserved += worst
         return Decision(True, "buy", worst)
 
@@ -163,8 +190,10 @@ class Budget:
         if self.limit is None:
             return (f"PACER: spent {fmt(self.spent)}; no budget given (-a max_cost=), so nothing "
                     f"was bought; it would have cost up to {fmt(self.would_spend)}")
-        return (f"PACER: spent {fmt(self.spent)} of the {fmt(self.limit)} budget "
-                f"({fmt(self.limit - self.spent)} left)")
+        earlier = (f" (and {fmt(self.prior)} in earlier runs of this crawl)"
+                   if self.prior else "")
+        return (f"PACER: spent {fmt(self.spent)}{earlier} of the {fmt(self.limit)} budget "
+                f"({fmt(max(self.limit - self.prior - self.spent, 0))} left)")
 
 
 # --- the session ------------------------------------------------------------
@@ -289,6 +318,10 @@ class PacerSpiderMixin:
             self.arg_error = (f"-a max_cost={max_cost!r} is not an amount of dollars "
                               "(e.g. -a max_cost=5.00)")
         self.want_documents = str(documents or "").lower() in ("1", "true", "yes", "on")
+        # a document bought before (its purchase interrupted by a kill, or its file
+        # not storable) is bought again only when asked (docket_spider.purchases)
+        self.rebuy = str((extra_args or {}).get("rebuy") or "").lower() in (
+            "1", "true", "yes", "on")
         self.full = str(full or "").lower() in ("1", "true", "yes", "on")
         self.creds: dict = {}
         self.session_token: Optional[str] = None
@@ -326,7 +359,36 @@ class PacerSpiderMixin:
             self.logger.error(CREDENTIALS_HELP)
             self.crawl_message, self.crawl_failed = "no PACER credentials", True
             return False
+        self.count_ledger()
         return True
+
+    def count_ledger(self) -> None:
+        """The budget counts what the ledger says is already committed: by
+        earlier runs of this crawl (its job, resumed with JOBDIR) and, with
+        ``PACER_MONTHLY_BUDGET``, by every crawl this calendar month (UTC)."""
+        settings = self.crawler.settings
+        monthly = settings.get("PACER_MONTHLY_BUDGET")
+        try:
+            monthly_c = cents(monthly) if monthly not in (None, "") else None
+        except ValueError:
+            monthly_c = None
+            self.logger.error("PACER_MONTHLY_BUDGET=%r is not an amount of dollars: ignored, "
+                              "nothing over -a max_cost is bought", monthly)
+        job_id = getattr(self, "job_id", None)
+        month = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-01")
+        db = adb.open_db(settings.get("ARCHIVE_DB"))
+        try:
+            prior = cents(adb.committed(db, job_id=job_id)) if job_id else 0
+            month_prior = cents(adb.committed(db, since=month)) if monthly_c is not None else 0
+        finally:
+            db.conn.close()
+        self.budget.count_ledger(prior, monthly_c, month_prior)
+        if prior:
+            self.logger.info("This crawl already committed %s in earlier runs (resumed): it "
+                             "counts against -a max_cost", fmt(prior))
+        if monthly_c is not None:
+            self.logger.info("PACER_MONTHLY_BUDGET %s: %s committed this month", fmt(monthly_c),
+                             fmt(month_prior))
 
     def login_request(self, then, **meta) -> scrapy.Request:
         return scrapy.Request(
@@ -379,20 +441,25 @@ class PacerSpiderMixin:
         retried or cached request holds it."""
         return dict(headers or {})
 
-    def credential_headers(self, request) -> dict:
-        """Called by CredentialsMiddleware as ``request`` is sent."""
-        headers = {}
-        if request.meta.get("pacer_session"):
+    def credential_headers(self, request, realm) -> dict:
+        """Called by CredentialsMiddleware as ``request`` is sent, once it has
+        checked that the request's host is one of ``realm``'s own (PACER's
+        login, ECF and ACMS hosts; CourtListener's API)."""
+        if realm == "pacer":
             cookie = self.cookie_header()
-            if cookie:
-                headers["Cookie"] = cookie
-        if request.meta.get("acms_bearer") and getattr(self, "bearer", None):
-            headers["Authorization"] = f"Bearer {self.bearer}"
-        if request.meta.get("courtlistener_auth"):
+            return {"Cookie": cookie} if cookie else {}
+        if realm == "acms" and getattr(self, "bearer", None):
+            return {"Authorization": f"Bearer {self.bearer}"}
+        if realm == "courtlistener":
             token = courtlistener_token()
-            if token:
-                headers["Authorization"] = f"Token {token}"
-        return headers
+            return {"Authorization": f"Token {token}"} if token else {}
+        return {}
+
+    def pacer_hosts(self) -> list[str]:
+        """PACER's hosts for this court (login, ECF, ACMS), for allowed_domains."""
+        court = getattr(self, "court", None) or "court"
+        return allowed_hosts(self.login_url, *(t.format(court=court) for t in (
+            self.ecf_template, self.acms_template, self.acms_api_template) if t))
 
     def pacer_request(self, url, callback, *, method="GET", formdata=None, body=None,
                       headers=None, meta=None, **kwargs) -> scrapy.Request:
@@ -433,6 +500,7 @@ class PacerSpiderMixin:
                                   meta={**request.meta, "login_gen": self.login_gen,
                                         "relogged": True})
 
+        yield from self.not_billed(response, "PACER answered its login page")
         if request.meta.get("relogged"):
             self.fail("PACER keeps answering with its login page: the session is not "
                       "accepted. Check the account at https://pacer.uscourts.gov/ .")
@@ -465,12 +533,34 @@ class PacerSpiderMixin:
     # --- money --------------------------------------------------------------
     def charge_item(self, court, what, status, *, cost_c=0, pages=None, pacer_cost=None,
                     docket_number=None, pacer_case_id=None, description=None,
-                    document_id=None, url=None) -> ChargeItem:
+                    document_id=None, url=None, response=None) -> ChargeItem:
+        """A ledger row. With ``response`` (PACER's answer to a purchase) it
+        settles that purchase's ``started`` row (docket_spider.purchases)."""
         self.charges_count[status] = self.charges_count.get(status, 0) + 1
         return ChargeItem(court_id=court, what=what, status=status, cost=dollars(cost_c),
                           pages=pages, pacer_cost=pacer_cost, docket_number=docket_number,
                           pacer_case_id=pacer_case_id, description=description,
-                          document_id=document_id, url=strip_query(url) if url else None)
+                          document_id=document_id, url=strip_query(url) if url else None,
+                          job_id=getattr(self, "job_id", None),
+                          ledger_id=response.meta.get("ledger_id") if response is not None else None)
+
+    def purchase(self, key, what, decision, **fields) -> dict:
+        """``meta["purchase"]`` for a request PACER bills (docket_spider.purchases)."""
+        return purchase_meta(f"{self.court}/{key}/{what}", what, self.court,
+                             cost=dollars(decision.worst_cents or 0),
+                             job_id=getattr(self, "job_id", None), **fields)
+
+    def not_billed(self, response, why: str):
+        """Settle a purchase whose answer PACER does not bill (an error page,
+        the login page, a page that is not the report)."""
+        if response.meta.get("ledger_id") is not None:
+            # what was kept of it would only answer the next attempt with the same page
+            PurchaseSpool.from_settings(self.crawler.settings).remove(
+                response.meta["purchase"]["key"])
+            self.charges_count["not_billed"] = self.charges_count.get("not_billed", 0) + 1
+            yield ChargeItem(court_id=self.court, what=response.meta["purchase"]["what"],
+                             status="not_billed", cost=0.0, message=why,
+                             ledger_id=response.meta["ledger_id"])
 
     def log_decision(self, decision: Decision, what: str, label: str):
         if decision.status == "would_buy":
@@ -540,6 +630,10 @@ class PacerDocumentsMixin(PacerSpiderMixin):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.read_pacer_settings(crawler.settings)
         spider.read_document_settings(crawler.settings)
+        # PACER's hosts and CourtListener's, nothing else (OffsiteMiddleware)
+        spider.allowed_domains = spider.pacer_hosts() + [
+            h for h in allowed_hosts(spider.cl_api_url, spider.cl_storage_url)
+            if h not in spider.pacer_hosts()]
         return spider
 
     def read_document_settings(self, settings):
@@ -706,10 +800,13 @@ class PacerDocumentsMixin(PacerSpiderMixin):
                 if isinstance(item, DocumentItem) and item.file_urls:
                     self.cl_taken.add(self.cl_key(vars(item)))
                 yield item
-        if data.get("next"):
-            yield self.cl_api_request(data["next"], self.parse_cl_entries, self.cl_docket_failed,
+        link = self.cl_next_page(response, data)
+        if link:
+            yield self.cl_api_request(link, self.parse_cl_entries, self.cl_docket_failed,
                                       then=meta["then"], docket=meta["docket"], entries=entries)
             return
+        if data.get("next"):  # not followed: PACER is asked for the whole docket
+            self.cl_last_date = None
         self.crawler.stats.set_value("pacer/entries_from_courtlistener", entries)
         self.logger.info("CourtListener had %s entries of %s for free (last filed %s); %s "
                          "RECAP documents with it", entries, self.docket_number,
@@ -732,8 +829,9 @@ class PacerDocumentsMixin(PacerSpiderMixin):
         for doc in data.get("results") or []:
             if doc.get("is_available") and doc.get("filepath_local") and doc.get("pacer_doc_id"):
                 self.cl_docs[(str(doc["pacer_doc_id"]), int(doc.get("attachment_number") or 0))] = doc
-        if data.get("next"):
-            yield self.cl_request(data["next"], candidates)
+        link = self.cl_next_page(response, data)
+        if link:
+            yield self.cl_request(link, candidates)
             return
         self.logger.info("CourtListener has %s documents of this case for free", len(self.cl_docs))
         rest = []
@@ -744,6 +842,20 @@ class PacerDocumentsMixin(PacerSpiderMixin):
             else:
                 rest.append(ctx)
         yield from self.document_requests(rest)
+
+    def cl_next_page(self, response, data):
+        """CourtListener's next page, if it is on its API's host; a link elsewhere
+        is not followed (the token goes only to the API), with a warning."""
+        link = data.get("next")
+        if not link:
+            return None
+        link = response.urljoin(str(link))
+        if same_origin(link, self.cl_api_url):
+            return link
+        self.logger.warning("CourtListener's next page after %s points to another host (%s): "
+                            "not followed; PACER is asked for what it would have given",
+                            strip_query(response.url), strip_query(link))
+        return None
 
     @staticmethod
     def cl_key(ctx) -> tuple:
@@ -796,11 +908,18 @@ class PacerDocumentsMixin(PacerSpiderMixin):
         pacer_cost = receipt.get("cost")
         self.budget.settle(decision, cents(pacer_cost) if pacer_cost is not None else cost_c)
         free = pacer_cost is not None and cents(pacer_cost) == 0
-        yield self.charge_item(self.court, "document", "free" if free else "charged", cost_c=cost_c,
-                               pacer_cost=float(pacer_cost) if pacer_cost is not None else None,
-                               description=label + (" (free on PACER: an opinion)" if free else ""),
-                               **common)
-        self.purchases[response.url] = self.purchase_form(response, text)
+        # The ledger row is written as the purchase is sent (started) and when
+        # the PDF arrives (charged or free), by docket_spider.purchases.
+        counted = "free" if free else "charged"
+        self.charges_count[counted] = self.charges_count.get(counted, 0) + 1
+        form = self.purchase_form(response, text)
+        form["purchase"] = self.purchase(
+            f"doc/{ctx['pacer_doc_id']}/{ctx.get('attachment_number') or 0}", "document", decision,
+            settle="pdf", pacer_cost=float(pacer_cost) if pacer_cost is not None else None,
+            pages=pages, docket_number=ctx["docket_number"], pacer_case_id=self.pacer_case_id,
+            document_id=ctx["pacer_doc_id"],
+            description=label + (" (free on PACER: an opinion)" if free else ""))
+        self.purchases[response.url] = form
         yield self.document_item_for(ctx, "pacer", response.url, page_count=pages)
 
     def document_item_for(self, ctx, source, url, *, page_count=None, default_description=None):
@@ -824,6 +943,12 @@ class PacerDocumentsMixin(PacerSpiderMixin):
             form = next(iter(tree.iter("form")), None)
             if form is not None:
                 action = response.urljoin(form.get("action") or response.url)
+                if not same_origin(action, response.url):  # the session stays on PACER
+                    logging.getLogger(__name__).warning(
+                        "The purchase form of %s posts to another host (%s): posting to the "
+                        "page's own address instead", strip_query(response.url),
+                        strip_query(action))
+                    action = response.url
                 for inp in form.iter("input"):
                     if inp.get("name") and (inp.get("type") or "").lower() not in ("submit", "button"):
                         fields[inp.get("name")] = inp.get("value") or ""
@@ -851,5 +976,6 @@ class PacerDocumentsMixin(PacerSpiderMixin):
         return scrapy.FormRequest(purchase["url"], formdata=purchase["fields"],
                                   headers=self.with_session(),
                                   meta={**request.meta, "dont_cache": True, "pacer_session": True,
-                                        "dont_merge_cookies": True, "expect_pdf": True},
+                                        "dont_merge_cookies": True, "expect_pdf": True,
+                                        "purchase": purchase["purchase"]},
                                   callback=request.callback, dont_filter=True)

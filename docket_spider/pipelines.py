@@ -13,17 +13,17 @@ import hashlib
 import logging
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from urllib.parse import urlparse
 
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, ResponseDataLossError
 from scrapy.pipelines.files import FilesPipeline
+from twisted.internet.defer import maybeDeferred
 
 from archive import db as archive_db
 from archive.load import save_parsed_docket
+from docket_spider.files_store import AtomicFSFilesStore, AtomicS3FilesStore, check_pdf
 from docket_spider.items import (
     AttorneyItem, ChargeItem, DocketEntryItem, DocketItem, DocumentItem, ParsedDocketItem,
     PartyItem,
@@ -34,8 +34,43 @@ logger = logging.getLogger(__name__)
 SECRET_ARG = re.compile(r"pass|token|secret|key|cookie|otp", re.I)
 
 
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "unknown"
+NAME_MAX = 100  # characters of one name from a source in a file name
+SEGMENT_MAX = 200  # characters of one path segment (filesystems allow 255 bytes)
+_PATH_LIKE = re.compile(r"[/\\\x00-\x1f\x7f]|\.\.")
+
+
+def _digest(text: str, n: int) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:n]
+
+
+def _safe_name(text, limit: int = NAME_MAX) -> str:
+    """A name from a source (court id, case id, docket or document number...)
+    made safe as part of one path segment: only letters, digits, ``.``, ``_``
+    and ``-``, never empty, ``.`` or ``..``, at most ``limit`` characters.
+
+    An ordinary name keeps the name it always had (``3:20-cv-05910`` ->
+    ``3_20-cv-05910``). One that looks like a path (a separator, ``..``, NUL
+    or another control character, a leading ``.`` or ``-``) also gets a hash of
+    what was sent, and a long one is cut and gets one, so that two different
+    names never end up as the same file.
+    """
+    text = "" if text is None else str(text)
+    if not text:
+        return "unknown"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+    if _PATH_LIKE.search(text) or not safe.strip(".") or safe[0] in ".-":
+        safe = re.sub(r"\.{2,}", ".", safe).strip("._-") or "x"
+        safe = f"{safe[:limit - 13]}-{_digest(text, 12)}"
+    if len(safe) > limit:
+        safe = f"{safe[:limit - 17]}-{_digest(text, 16)}"
+    return safe
+
+
+def _capped(segment: str, suffix: str = "") -> str:
+    """``segment`` (ending in ``suffix``) cut to SEGMENT_MAX characters, with a hash."""
+    if len(segment) <= SEGMENT_MAX:
+        return segment
+    return f"{segment[:SEGMENT_MAX - 17 - len(suffix)]}-{_digest(segment, 16)}{suffix}"
 
 
 class DocumentFilesPipeline(FilesPipeline):
@@ -44,15 +79,37 @@ class DocumentFilesPipeline(FilesPipeline):
     The same filing fetched from CourtListener or the Internet Archive lands
     under the same name (RECAP's ``gov.uscourts.<court>.<case>.<doc>.<att>.pdf``),
     so a document already stored is never downloaded again, whatever the source.
+
+    Only a complete PDF is stored (``check_pdf``: Content-Length, the source's
+    sha1/file_size, %PDF header, %%EOF and startxref), through a temporary
+    name (``files_store``). Anything else is ``download_failed`` and nothing
+    is written at its path. A free source's file is fetched again when the
+    archive says its last download failed or its stored file is damaged, or
+    when the stored file is not what the source says it is.
     """
+
+    STORE_SCHEMES = {**FilesPipeline.STORE_SCHEMES, "": AtomicFSFilesStore,
+                     "file": AtomicFSFilesStore, "s3": AtomicS3FilesStore}
+    # Fetching again costs nothing from these; a PACER purchase is never repeated here.
+    FREE_SOURCES = frozenset({"courtlistener", "internet_archive", "ca9"})
+    # parsers/pdf.py's errors for a file that is broken (not encrypted, not a crashed worker)
+    DAMAGED = re.compile(r"damaged PDF|not a PDF|empty file|truncated", re.I)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._sha256: dict[str, str] = {}
         self._errors: dict[str, str] = {}
+        self._db = None
+
+    def close_spider(self, spider=None):
+        if self._db is not None:
+            self._db.conn.close()
+            self._db = None
 
     def get_media_requests(self, item, info):
         requests = super().get_media_requests(item, info)
+        for request in requests:  # the bytes as stored, so Content-Length can be checked
+            request.headers.setdefault("Accept-Encoding", "identity")
         # A spider may build the request itself (e.g. PACER's purchase: a POST
         # with the session), so items carry URLs only, never cookies.
         hook = getattr(getattr(self.crawler, "spider", None), "media_request", None)
@@ -62,22 +119,91 @@ class DocumentFilesPipeline(FilesPipeline):
 
     def file_path(self, request, response=None, info=None, *, item=None):
         if isinstance(item, DocumentItem):
-            case = item.pacer_case_id or _safe_name(item.docket_number)
-            number = item.document_number or (
+            # RECAP's names; every part comes from a source, so each is made safe
+            court = _safe_name(item.court_id)
+            case = _safe_name(item.pacer_case_id or item.docket_number)
+            number = _safe_name(item.document_number or (
                 f"seq{item.recap_sequence_number}" if item.recap_sequence_number
-                else f"doc{item.pacer_doc_id or hashlib.sha1(request.url.encode()).hexdigest()[:12]}")
-            stem = f"gov.uscourts.{item.court_id}.{case}"
-            return f"{item.court_id}/{stem}/{stem}.{_safe_name(str(number))}.{item.attachment_number or 0}.pdf"
+                else f"doc{item.pacer_doc_id or hashlib.sha1(request.url.encode()).hexdigest()[:12]}"))
+            attachment = _safe_name(item.attachment_number or 0)
+            stem = f"gov.uscourts.{court}.{case}"
+            path = f"{court}/{_capped(stem)}/{_capped(f'{stem}.{number}.{attachment}.pdf', '.pdf')}"
+            if any(part in ("", ".", "..") for part in path.split("/")):  # cannot happen
+                raise ValueError(f"unsafe file path {path!r}")
+            return path
         return super().file_path(request, response=response, info=info, item=item)
+
+    def _fetch_again(self, item, path) -> str | None:
+        """Why a free source's document must be downloaded even if a file is stored."""
+        if item.source not in self.FREE_SOURCES:
+            return None
+        if self._db is None:
+            self._db = archive_db.open_db(self.crawler.settings.get("ARCHIVE_DB"))
+        state = archive_db.document_state(self._db, archive_db.document_key(asdict(item))[2])
+        if not state:
+            return None
+        if state.get("status") == "download_failed":
+            return "its last download failed"
+        if (state.get("status") == "error" and state.get("file_path") in (None, path)
+                and self.DAMAGED.search(state.get("error") or "")):
+            return f"the stored file is damaged ({state['error']})"
+        return None
+
+    def _stored_differs(self, stat, item) -> str | None:
+        """Why a stored file is not the one the source describes, or None."""
+        if not stat or not isinstance(item, DocumentItem) or item.source not in self.FREE_SOURCES:
+            return None
+        if item.file_size and stat.get("size") is not None and stat["size"] != item.file_size:
+            return f"it has {stat['size']} bytes, the source says {item.file_size}"
+        if item.sha1 and stat.get("sha1") and stat["sha1"] != item.sha1.strip().lower():
+            return f"its SHA-1 is not the source's {item.sha1}"
+        return None
+
+    def media_to_download(self, request, info, *, item=None):
+        path = self.file_path(request, info=info, item=item)
+        why = self._fetch_again(item, path) if isinstance(item, DocumentItem) else None
+        if why:
+            logger.info("Fetching %s again: %s", path, why)
+            self.crawler.stats.inc_value("file_status_count/fetched_again")
+            return None
+
+        def stored(stat):
+            differs = self._stored_differs(stat, item)
+            if differs:
+                logger.warning("Fetching %s again: %s", path, differs)
+                self.crawler.stats.inc_value("file_status_count/fetched_again")
+                return None
+            return self._onsuccess(stat, request, info, path)
+
+        dfd = maybeDeferred(self.store.stat_file, path, info)
+        dfd.addCallback(stored)
+        # not there (S3 answers 404) or not readable: download it, as FilesPipeline does
+        dfd.addErrback(lambda failure: logger.debug(
+            "No stored %s (%s): downloading it", path, failure.getErrorMessage()))
+        return dfd
 
     async def media_downloaded(self, response, request, info, *, item=None):
         # A bad answer is a recorded fact about the document, not a traceback.
-        not_pdf = (request.meta.get("expect_pdf") and response.body
-                   and b"%PDF" not in response.body[:1024])
-        if response.status != 200 or not response.body or not_pdf:
-            reason = (f"HTTP {response.status}" if response.status != 200
-                      else "the server sent an empty file (0 bytes)" if not response.body
-                      else "the server sent a web page instead of the PDF (login page or error)")
+        reason = None
+        if response.status != 200:
+            reason = f"HTTP {response.status}"
+        elif "dataloss" in response.flags:
+            reason = (f"incomplete download: the connection closed after "
+                      f"{len(response.body)} bytes")
+        elif isinstance(item, DocumentItem) or request.meta.get("expect_pdf"):
+            announced = None
+            if request.headers.get("Accept-Encoding") == b"identity":
+                try:
+                    announced = int(response.headers.get("Content-Length") or b"")
+                except ValueError:
+                    announced = None
+            doc = item if isinstance(item, DocumentItem) else None
+            reason = check_pdf(response.body, content_length=announced,
+                               file_size=doc.file_size if doc else None,
+                               sha1=doc.sha1 if doc else None)
+        elif not response.body:
+            reason = "the server sent an empty file (0 bytes)"
+        if reason:
             logger.warning("Could not store %s: %s", request.url, reason)
             self.crawler.stats.inc_value("file_status_count/failed")
             return {"url": request.url, "path": None, "checksum": None,
@@ -87,9 +213,14 @@ class DocumentFilesPipeline(FilesPipeline):
     def media_failed(self, failure, request, info):
         if isinstance(failure.value, IgnoreRequest):
             return super().media_failed(failure, request, info)
-        logger.warning("Could not download %s: %s", request.url, failure.getErrorMessage())
+        if failure.check(ResponseDataLossError):
+            reason = ("incomplete download: the connection closed before all the bytes "
+                      "the server announced (Content-Length) arrived")
+        else:
+            reason = failure.getErrorMessage() or failure.type.__name__
+        logger.warning("Could not download %s: %s", request.url, reason)
         self.crawler.stats.inc_value("file_status_count/failed")
-        self._errors[request.url] = failure.getErrorMessage()
+        self._errors[request.url] = reason
         return None
 
     def file_downloaded(self, response, request, info, *, item=None):
@@ -140,29 +271,13 @@ def _store_reader(store_uri: str, settings):
     return None, (lambda path: os.path.join(root, path))
 
 
-def _exit_with_parent(parent_pid: int) -> None:
-    """In each extraction worker: leave when the crawl's process is gone (a
-    killed crawl must not leave workers behind)."""
-    import threading
-    import time
-
-    def watch():
-        while os.getppid() == parent_pid:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def _extract(source, ocr):
-    """Runs in a worker process."""
-    from parsers.pdf import extract
-
-    return extract(source, ocr=ocr)
-
-
 class ExtractTextPipeline:
-    """Text, page count and stamp of each stored PDF, in a pool of processes.
+    """Text, page count and stamp of each stored PDF, in limited worker
+    processes (``parsers.pdf_pool``: EXTRACT_MEMORY_LIMIT_MB per worker,
+    EXTRACT_TIME_LIMIT and EXTRACT_PAGE_TIME_LIMIT per document and page,
+    EXTRACT_OCR_MAX_PIXELS, EXTRACT_PAGE_MAX_OBJECTS). A document over a
+    limit gets status ``too_large`` or ``timeout``; its worker is replaced and
+    the other documents go on.
 
     A document whose stored file and extractor version are unchanged since
     the last crawl is not extracted again.
@@ -175,7 +290,10 @@ class ExtractTextPipeline:
         self.workers = settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
         self.ocr = settings.getbool("EXTRACT_OCR", True)
         self.read_bytes, self.local_path = _store_reader(str(settings.get("FILES_STORE")), settings)
-        self.pool: ProcessPoolExecutor | None = None
+        from parsers.pdf_pool import Limits
+
+        self.limits = Limits.from_settings(settings)
+        self.pool = None  # parsers.pdf_pool.ExtractionPool, started with the first PDF
         self.db = None
         try:
             from parsers.pdf import EXTRACTOR_VERSION
@@ -192,16 +310,16 @@ class ExtractTextPipeline:
 
     def close_spider(self):
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown(wait=True)
+            for name in ("workers_replaced", "timeouts", "crashes"):
+                self.crawler.stats.set_value(f"extract/{name}", self.pool.stats[name])
             self.pool = None
 
-    def _pool(self) -> ProcessPoolExecutor:
+    def _pool(self):
         if self.pool is None:
-            import multiprocessing
+            from parsers.pdf_pool import ExtractionPool
 
-            self.pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_exit_with_parent, initargs=(os.getpid(),))
+            self.pool = ExtractionPool(self.workers, self.limits)
         return self.pool
 
     async def process_item(self, item):
@@ -225,17 +343,19 @@ class ExtractTextPipeline:
             else:
                 source = await asyncio.to_thread(self.read_bytes, item.file_path)
                 item.sha256 = item.sha256 or hashlib.sha256(source).hexdigest()
-            result = await asyncio.wrap_future(self._pool().submit(_extract, source, self.ocr))
-        except BrokenProcessPool as exc:
-            self.pool = None  # a worker died (e.g. out of memory): start a fresh pool
-            result = {"status": "error", "error": f"extraction worker crashed: {exc}"}
+            # a worker over a limit or that dies costs only this document (an
+            # answer with a status); the pool replaces it
+            result = await asyncio.wrap_future(self._pool().submit(source, self.ocr))
         except Exception as exc:  # never lose the crawl to one bad file
             result = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
         self._apply(item, result)
         stats.inc_value("extract/documents")
-        if item.status == "error":
+        if item.status in ("error", "too_large", "timeout"):
             stats.inc_value("extract/errors")
-            logger.warning("Could not extract text of %s (%s): %s", doc_id, item.file_path, item.error)
+            if item.status != "error":
+                stats.inc_value(f"extract/{item.status}")
+            logger.warning("Could not extract text of %s (%s): %s: %s", doc_id, item.file_path,
+                           item.status, item.error)
         return item
 
     def _apply(self, item: DocumentItem, result: dict) -> None:
@@ -252,14 +372,66 @@ def _sha256_file(path: str) -> str:
     return digest.hexdigest()
 
 
+class CaseLock:
+    """One crawl of a case at a time: an exclusive ``flock`` on a file next to
+    the archive, keyed by spider, court and case, held until the crawl ends.
+    The kernel lets go of it when the process dies, however it dies."""
+
+    def __init__(self, db_path: str, spider: str, args: dict):
+        number = args.get("docket_number")
+        parts = [spider, args.get("court") or "default",
+                 archive_db.normalize_docket_number(number) if number else "",
+                 str(args.get("pacer_case_id") or "")]
+        key = "-".join(_safe_name(str(p)) for p in parts if p)
+        if len(key) > 120:
+            key = f"{key[:100]}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+        self.path = f"{os.path.abspath(db_path)}.crawl-{key}.lock"
+        self.fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        import fcntl
+
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return True
+
+    def holder(self) -> str:
+        try:
+            with open(self.path) as fh:
+                return fh.read().strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the only descriptor releases the flock
+            self.fd = None
+
+
 class ArchivePipeline:
-    """Writes items into the SQLite archive and records the crawl."""
+    """Writes items into the SQLite archive and records the crawl.
+
+    A crawl of a case that another crawl is crawling waits for it (CaseLock)
+    before anything is requested, then finds everything it stored.
+    """
+
+    LOCK_POLL_SECONDS = 0.5
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.db_path = crawler.settings.get("ARCHIVE_DB")
         self.db = None
         self.crawl_id = None
+        self.lock: CaseLock | None = None
+        self.closed = False
         self.actions = {"added": 0, "changed": 0, "unchanged": 0}
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -267,13 +439,30 @@ class ArchivePipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def open_spider(self):
+    async def open_spider(self):
         spider = self.crawler.spider
-        self.db = archive_db.open_db(self.db_path)
         args = {k: v for k, v in getattr(spider, "crawl_args", {}).items()
                 if not SECRET_ARG.search(k)}
+        self.lock = CaseLock(self.db_path, spider.name, args)
+        if not self.lock.try_acquire():
+            import time
+
+            logger.info("Another crawl of this case (process %s) is running: waiting for it to "
+                        "end, then only what it has not stored is fetched (lock %s)",
+                        self.lock.holder(), self.lock.path)
+            began = time.monotonic()
+            while not self.lock.try_acquire():
+                if self.closed:  # Ctrl-C while waiting
+                    logger.info("Stopped while waiting for the other crawl of this case: "
+                                "nothing was fetched or recorded")
+                    return
+                await asyncio.sleep(self.LOCK_POLL_SECONDS)
+            logger.info("The other crawl of this case has ended (waited %.1f s)",
+                        time.monotonic() - began)
+        self.db = archive_db.open_db(self.db_path)
         self.crawl_id = archive_db.start_crawl(
             self.db, spider.name, args.get("court"), args.get("docket_number"), args)
+        self.crawler.stats.set_value("archive/crawl_id", self.crawl_id)  # for the PACER ledger
 
     def process_item(self, item):
         data = asdict(item)
@@ -317,7 +506,10 @@ class ArchivePipeline:
             self.crawler.stats.inc_value(f"archive/rows_{action}")
 
     def spider_closed(self, spider, reason):
+        self.closed = True
         if self.db is None:
+            if self.lock is not None:
+                self.lock.release()
             return
         stats = self.crawler.stats
         counts = {
@@ -343,3 +535,5 @@ class ArchivePipeline:
         logger.info(summary)
         self.db.conn.close()
         self.db = None
+        if self.lock is not None:
+            self.lock.release()

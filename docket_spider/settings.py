@@ -21,6 +21,27 @@ MEDIA_ALLOW_REDIRECTS = True  # archive.org answers downloads with a redirect
 # Text extraction worker processes (0 = one per core).
 EXTRACT_WORKERS = 0
 EXTRACT_OCR = True
+# Limits (parsers/pdf_pool.py; 0 turns one off). Each worker's address space
+# (RLIMIT_AS, inherited by Tesseract); a document over it is `too_large`.
+EXTRACT_MEMORY_LIMIT_MB = 2048
+# Seconds for one document, and for one page (so a long scan that progresses
+# is not cut short); a worker over either is killed: `timeout`.
+EXTRACT_TIME_LIMIT = 1800
+EXTRACT_PAGE_TIME_LIMIT = 300
+# OCR renders no page beyond this many pixels (lower dpi for big pages, down
+# to 100 dpi; beyond that the page is not OCR'd: `too_large`).
+EXTRACT_OCR_MAX_PIXELS = 25_000_000
+# Characters, images and paths one page may hold before it is abandoned.
+EXTRACT_PAGE_MAX_OBJECTS = 100_000
+
+# `scrapy crawl` exits non-zero unless the crawl finished (docket_spider/commands/crawl.py).
+COMMANDS_MODULE = "docket_spider.commands"
+EXTENSIONS = {
+    # a job folder (-s JOBDIR=) is resumed only when its last crawl stopped cleanly
+    "docket_spider.resume.JobDirGuard": 0,
+    # finished / failed / incomplete / shutdown, for the crawls table and the exit status
+    "docket_spider.outcome.CrawlOutcome": 0,
+}
 
 ITEM_PIPELINES = {
     "docket_spider.pipelines.DocumentFilesPipeline": 100,
@@ -54,10 +75,16 @@ RETRY_AFTER_MAX_WAIT = 24 * 3600  # give up (and say so) past a day
 RETRY_AFTER_MAX_TIMES = 100
 
 DOWNLOADER_MIDDLEWARES = {
+    # each spider's allowed_domains, for every request (dont_filter ones and
+    # redirects included): nothing is fetched from another host
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "docket_spider.middlewares.HostsOffsiteMiddleware": 50,
     "docket_spider.middlewares.RetryAfterMiddleware": 540,
     # after the cache, retry and redirect middlewares on the way out, before
     # them on the way back: credentials exist only while a request is sent
     "docket_spider.middlewares.CredentialsMiddleware": 950,
+    # next to the downloader: a PACER purchase's ledger row and kept answer
+    "docket_spider.purchases.PurchaseLedgerMiddleware": 960,
 }
 
 # The HTTP cache is off by default (a re-crawl must see what changed). When a
@@ -84,6 +111,12 @@ PACER_ACMS_API_URL_TEMPLATE = "https://{court}-showdocservices.azurewebsites.us/
 # An ACMS purchase (MergePDFFiles) is prepared in the background: its status is
 # asked every ACMS_POLL_INTERVAL seconds (or the server's Retry-After, up to a
 # minute), at most ACMS_POLL_MAX times.
+# A cap across crawls (dollars, counted from pacer_charges this calendar month,
+# UTC), for crawls run from cron; -a max_cost= stays the cap of each crawl.
+PACER_MONTHLY_BUDGET = None
+# PACER's answers to purchases, kept until what they hold is stored (a crawl
+# killed in between never buys them twice). Default: purchases/ beside ARCHIVE_DB.
+PACER_SPOOL_DIR = None
 ACMS_POLL_INTERVAL = 2.0
 ACMS_POLL_MAX = 60
 

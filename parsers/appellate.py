@@ -30,6 +30,7 @@ from lxml import etree
 
 from . import ParseError, page_parser
 from .appellate_attachment import attachment_rows
+from .common import cut_short
 from ._appellate_html import (
     ancestor, br_lines, clean, court_id_from_url, doc_id_from_url, entered,
     fold, harmonize, is_element, iso_date, judge_name, label_value,
@@ -90,6 +91,9 @@ def _parse(text, court):
     docket_number = label_value(docket_b)
     if not docket_number:
         raise ParseError(f"not an {KIND}: the case stub has no docket number")
+    problem = cut_short(text)
+    if problem:
+        raise ParseError(f"{KIND}: {problem}")
 
     stub_table = ancestor(docket_b, "table")
     stub_labels = {}

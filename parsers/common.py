@@ -486,6 +486,25 @@ def html_tree(text: str, what: str = "page"):
     return root
 
 
+_PAGE_END = re.compile(r"</\s*(?:body|html)\s*>", re.I)
+_RECEIPT = re.compile(r"Transaction\s+Receipt|Billable\s+Pages", re.I)
+
+
+def cut_short(text: str) -> str | None:
+    """Why an HTML report looks cut off before its end, or None.
+
+    CM/ECF sends a report whole: the entries, then PACER's receipt, then the
+    end of the page. A transfer that broke off (a dropped connection, a
+    proxy's limit) leaves a page that parses as a docket with fewer entries,
+    so a report needs one of its closing marks: the end of the page or the
+    receipt. Saved pages keep them too.
+    """
+    if _PAGE_END.search(text[-8192:]) or _RECEIPT.search(text):
+        return None
+    return ("the page is cut short: it has neither the end of the page (</html>) nor PACER's "
+            "transaction receipt, so entries may be missing; fetch it again")
+
+
 def xml_tree(text: str, what: str = "document"):
     """Parse ``text`` as XML (entities not resolved, no network); ParseError
     when it is not well-formed XML."""

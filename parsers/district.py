@@ -24,7 +24,7 @@ import re
 
 from . import ParseError, page_parser
 from .common import (
-    UNKNOWN_CASE_TITLE, clean, court_from_links, element_lines, find_date, go_dls_args, harmonize_case_name,
+    UNKNOWN_CASE_TITLE, clean, court_from_links, cut_short, element_lines, find_date, go_dls_args, harmonize_case_name,
     html_tree, normalize_docket_number, docket_number_parts, normalize_judge,
     normalize_party_type, pacer_doc_id_from_url, text_content as _tc,
 )
@@ -663,6 +663,9 @@ def parse(text: str, court: str | None = None) -> dict:
     header_el, header_text = _find_header(root)
     if header_el is None:
         _reject(text, root)
+    problem = cut_short(text)
+    if problem:
+        raise ParseError(f"docket report {problem}")
 
     entry_table, entry_rows, entry_header = (None, [], None)
     for table in root.iter("table"):

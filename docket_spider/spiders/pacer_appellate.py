@@ -26,8 +26,10 @@ from urllib.parse import quote, urlencode
 import scrapy
 
 import parsers
+from docket_spider.outcome import missed
 from archive import db as adb
 from docket_spider.items import ParsedDocketItem
+from docket_spider.middlewares import allowed_hosts
 from docket_spider.pacer import (
     PacerDocumentsMixin, _int, cents, document_label, fmt, report_cost_cents, us_date,
 )
@@ -37,6 +39,7 @@ DEFAULT = {"court": "ca9", "docket_number": "20-16908"}
 TOKEN = re.compile(r"""AuthToken["']?\s*(?:[:=]|value=)\s*["']([^"']+)["']""", re.I)
 TOKEN_INPUT = re.compile(r"""name=["']AuthToken["'][^>]*value=["']([^"']+)["']""", re.I)
 VIEW_MODEL = re.compile(r"showDocViewModel\s*=\s*(\{.*?\})\s*;", re.S)
+CA9_CDN_HOST = "cdn.ca9.uscourts.gov"  # where the decisions feeds' PDFs are
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -72,6 +75,9 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         spider.acms_poll_max = crawler.settings.getint("ACMS_POLL_MAX", 60)
         spider.ca9_feeds = [u for u in (crawler.settings.get("CA9_OPINIONS_FEED_URL"),
                                         crawler.settings.get("CA9_MEMORANDA_FEED_URL")) if u]
+        if spider.court == "ca9" and spider.ca9_feeds:
+            spider.allowed_domains += [h for h in allowed_hosts(*spider.ca9_feeds) + [CA9_CDN_HOST]
+                                       if h not in spider.allowed_domains]
         return spider
 
     async def start(self):
@@ -141,7 +147,11 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                              self.known_docket["id"], self.last["date_filed"])
         url = self.ecf_url(self.court, "n/beam/servlet/TransportRoom?" + urlencode(params))
         self.logger.info("Buying the docket of %s %s", self.court, self.docket_number)
-        return self.pacer_request(url, self.parse_cmecf, meta={"decision": decision})
+        purchase = self.purchase(f"docket/{self.docket_number}", "appellate_docket", decision,
+                                 docket_number=self.docket_number,
+                                 description=f"docket of {self.court} {self.docket_number}")
+        return self.pacer_request(url, self.parse_cmecf,
+                                  meta={"decision": decision, "purchase": purchase})
 
     def parse_cmecf(self, response):
         if self.needs_login(response):
@@ -153,6 +163,7 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             record = parsers.parse("appellate", text, self.court)
         except parsers.ParseError as exc:
             self.budget.settle(decision, None)
+            yield from self.not_billed(response, f"not a docket: {exc}")
             if self.acms_case_id:
                 self.logger.info("CM/ECF has no docket %s (%s): trying ACMS", self.docket_number, exc)
                 self.use_acms = True
@@ -209,12 +220,14 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             pacer_cost = float(receipt["cost"]) if receipt.get("cost") is not None else None
         except parsers.ParseError:
             pass
-        self.budget.settle(decision, cents(pacer_cost) if pacer_cost is not None else estimate)
+        paid = cents(pacer_cost) if pacer_cost is not None else estimate
+        # an answer kept from a killed crawl (docket_spider.purchases) was paid for then
+        self.budget.settle(decision, 0 if response.meta.get("spooled") else paid)
         self.logger.info("Docket of %s %s: %s bytes, %s", self.court, self.docket_number,
                          len(response.body), fmt(estimate))
         yield self.charge_item(self.court, what, "charged", cost_c=estimate, pages=pages,
                                pacer_cost=pacer_cost, docket_number=self.docket_number,
-                               description="docket report", url=response.url)
+                               description="docket report", url=response.url, response=response)
 
     def docket_item(self, record):
         record["court_id"] = record.get("court_id") or self.court
@@ -319,9 +332,13 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         case = acms_api.case_details(details)
         case_id = case.get("caseId") or self.acms_case_id
         self.pacer_case_id = case_id
+        purchase = self.purchase(f"acms/{case_id}", "acms_docket", decision,
+                                 docket_number=self.docket_number, pacer_case_id=case_id,
+                                 description=f"ACMS docket of {self.docket_number}")
         yield self.api_request(f"DocketEntriesByCaseId/{case_id}", self.parse_acms_entries,
                                method="POST", data=self.acms_contact,
-                               meta={"decision": decision, "details": case})
+                               meta={"decision": decision, "details": case,
+                                     "purchase": purchase})
 
     def parse_acms_entries(self, response):
         decision = response.meta["decision"]
@@ -331,6 +348,7 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             info = None
         if not isinstance(info, dict) or response.status >= 400:
             self.budget.settle(decision, None)
+            yield from self.not_billed(response, "ACMS's answer was not the docket")
             self.fail(f"ACMS did not return the entries of {self.docket_number} "
                       f"(HTTP {response.status}).", close=False)
             return
@@ -338,10 +356,11 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         text = json.dumps({"caseDetails": response.meta["details"], "docketInfo": info})
         nbytes = info.get("byteCount") or len(response.body)
         estimate = report_cost_cents(int(nbytes), "acms_docket")
-        self.budget.settle(decision, estimate)
+        self.budget.settle(decision, 0 if response.meta.get("spooled") else estimate)
         yield self.charge_item(self.court, "acms_docket", "charged", cost_c=estimate,
                                docket_number=self.docket_number,
-                               description=f"ACMS docket ({nbytes} bytes)", url=response.url)
+                               description=f"ACMS docket ({nbytes} bytes)", url=response.url,
+                               response=response)
         try:
             record = parsers.parse("acms", text, self.court)
         except parsers.ParseError as exc:
@@ -394,8 +413,8 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         except ValueError:
             docs = []
         if response.status >= 400:
-            self.logger.warning("ACMS did not list the documents of entry %s (HTTP %s)",
-                                entry.get("entryNumber"), response.status)
+            missed(self, "ACMS did not list the documents of entry %s (HTTP %s)",
+                   entry.get("entryNumber"), response.status)
         number = entry.get("entryNumber")
         try:  # the listing read as an ACMS attachment page
             page = parsers.parse("appellate_attachment", json.dumps(
@@ -518,10 +537,15 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                                    description=f"{label} (ACMS); {decision.reason}")
             return
         self.logger.info("Buying %s of %s on ACMS (%s pages)", label, ctx["docket_number"], pages)
+        purchase = self.purchase(f"acms-doc/{doc['docketDocumentDetailsId']}", "document",
+                                 decision, docket_number=ctx["docket_number"],
+                                 pacer_case_id=self.pacer_case_id, pages=pages,
+                                 document_id=doc["docketDocumentDetailsId"],
+                                 description=f"{label} (ACMS)")
         yield self.api_request("MergePDFFiles", self.parse_acms_merge, method="POST",
                                data=acms_api.merge_request([doc]),
                                meta={"doc": ctx, "decision": decision, "pages": pages,
-                                     "listed": listed, "label": label,
+                                     "listed": listed, "label": label, "purchase": purchase,
                                      "handle_httpstatus_list": [400, 401, 403, 404, 409]})
 
     def parse_acms_merge(self, response):
@@ -535,18 +559,21 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         status_url = (started or {}).get("statusQueryGetUri") if isinstance(started, dict) else None
         if response.status >= 400 or not status_url:
             self.budget.settle(decision, None)
+            yield from self.not_billed(response, f"ACMS did not sell it (HTTP {response.status})")
             self.logger.warning("ACMS did not sell %s of %s (HTTP %s): nothing was bought",
                                 label, ctx["docket_number"], response.status)
             return
         cost_c = decision.worst_cents or 0
-        self.budget.settle(decision, cents(listed) if listed is not None else cost_c)
+        paid = cents(listed) if listed is not None else cost_c
+        self.budget.settle(decision, 0 if response.meta.get("spooled") else paid)
         doc = ctx["acms_doc"]
         yield self.charge_item(self.court, "document", "charged", cost_c=cost_c,
                                pacer_cost=float(listed) if listed is not None else None,
                                docket_number=ctx["docket_number"],
                                pacer_case_id=self.pacer_case_id,
                                document_id=doc["docketDocumentDetailsId"], pages=pages,
-                               description=f"{label} (ACMS)", url=response.url)
+                               description=f"{label} (ACMS)", url=response.url,
+                               response=response)
         yield self.acms_status_request(status_url, ctx, 1)
 
     def acms_status_request(self, url, ctx, poll):
@@ -585,10 +612,9 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             yield self.acms_status_request(response.url, ctx, poll + 1)
             return
         self.crawler.stats.inc_value("pacer/acms_documents_failed")
-        self.logger.warning("ACMS did not deliver %s of %s (status %r after %s checks, HTTP %s); "
-                            "it was charged: ask ACMS for it again or check your PACER bill",
-                            document_label(ctx), ctx["docket_number"], status or None, poll,
-                            response.status)
+        missed(self, "ACMS did not deliver %s of %s (status %r after %s checks, HTTP %s); "
+                     "it was charged: ask ACMS for it again or check your PACER bill",
+               document_label(ctx), ctx["docket_number"], status or None, poll, response.status)
 
     def media_request(self, item, request):
         if request.url in self.acms_files:

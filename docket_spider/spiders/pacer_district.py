@@ -22,6 +22,7 @@ from lxml import html as lxml_html
 import parsers
 from archive import db as adb
 from docket_spider.items import ParsedDocketItem
+from docket_spider.middlewares import same_origin
 from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents, us_date
 
 DEFAULT = {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733"}
@@ -146,16 +147,29 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
             for form in tree.iter("form"):
                 action = form.get("action") or ""
                 if "DktRpt.pl" in action:
-                    url = response.urljoin(action)
+                    target = response.urljoin(action)
+                    if same_origin(target, self.ecf_url(self.court)):
+                        url = target
+                    else:  # the session and the purchase stay on PACER
+                        self.logger.warning(
+                            "The docket report form of %s posts to another host (%s): not "
+                            "followed; using %s", response.meta["label"],
+                            target.split("?")[0], url.split("?")[0])
                     break
         except Exception:  # an empty or odd form page: the documented URL works
             pass
         self.logger.info("Buying the docket report of %s%s", response.meta["label"],
                          f" (entries filed from {response.meta['form']['date_from']})"
                          if response.meta["form"]["date_from"] else "")
+        decision = response.meta["decision"]
+        purchase = self.purchase(f"case/{self.pacer_case_id}", "docket_report", decision,
+                                 docket_number=self.docket_number,
+                                 pacer_case_id=self.pacer_case_id,
+                                 description=f"docket report of {response.meta['label']}")
         yield self.pacer_request(url, self.parse_report, formdata=response.meta["form"],
-                                 method="POST", meta={k: response.meta[k]
-                                                      for k in ("form", "decision", "label")})
+                                 method="POST", meta={**{k: response.meta[k]
+                                                         for k in ("form", "decision", "label")},
+                                                      "purchase": purchase})
 
     def parse_report(self, response):
         if self.needs_login(response):
@@ -178,14 +192,21 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
             record, problem = None, exc
         label = response.meta["label"]
         date_from = response.meta["form"]["date_from"]
-        if record is None and pacer_cost is None:
+        cut = record is None and "cut short" in str(problem)
+        if cut:  # PACER served (and billed) it; the transfer broke off before its end
+            self.fail(f"PACER's docket report of {label} arrived cut short ({len(response.body)} "
+                      "bytes, no end of page): nothing of it is stored; run the crawl again",
+                      close=False)
+        if record is None and pacer_cost is None and not cut:
             # neither a docket nor a receipt: an error page, which PACER does not bill
             self.budget.settle(decision, None)
+            yield from self.not_billed(response, f"not a docket report: {problem}")
             self.fail(f"PACER's answer for {label} is not a docket report: {problem}",
                       close=False)
             return
         spent = cents(pacer_cost) if pacer_cost is not None else estimate
-        self.budget.settle(decision, spent)
+        # an answer kept from a killed crawl (docket_spider.purchases) was paid for then
+        self.budget.settle(decision, 0 if response.meta.get("spooled") else spent)
         number = (record or {}).get("docket_number") or self.docket_number or (
             self.known_docket or {}).get("docket_number")
         yield self.charge_item(self.court, "docket_report", "charged", cost_c=estimate,
@@ -193,11 +214,13 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
                                pacer_case_id=self.pacer_case_id,
                                description="docket report" + (
                                    f" of entries filed from {date_from}" if date_from else ""),
-                               url=response.url)
+                               url=response.url, response=response)
         self.logger.info("Docket report of %s: %s bytes, %s by the fee rules (PACER billed %s)",
                          label, len(response.body), fmt(estimate),
                          fmt(cents(pacer_cost)) if pacer_cost is not None else "no figure")
         if record is None:
+            if cut:
+                return
             if date_from and self.known_docket:
                 self.logger.info("No new entries in %s since the last crawl (%s)", label, problem)
                 if self.want_documents:

@@ -6,6 +6,7 @@ Standard library only, so a server starts in milliseconds.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -55,6 +56,8 @@ class Failures:
     def __init__(self):
         self._lock = threading.Lock()
         self._rules: list[list] = []  # [substring, status, remaining, headers]
+        self._body_rules: list[list] = []  # [substring, kind, remaining]
+        self.injected: list[tuple[str, str]] = []  # (path, body fault) as applied
 
     def add(self, path_substring: str, status: int = 500, times: int = 1, headers=None) -> None:
         with self._lock:
@@ -89,12 +92,64 @@ class Failures:
             return Response.text("Method not allowed", 405)
         return None
 
+    # -- body faults: a 200 answer whose bytes are wrong --
+    BODY_FAULTS = ("truncate", "close", "flip", "html")
+
+    def add_body(self, path_substring: str, kind: str, times: int = 1) -> None:
+        """The next ``times`` successful answers whose path contains
+        ``path_substring`` are damaged: ``truncate`` (the first half, with a
+        matching Content-Length), ``close`` (the full Content-Length, half the
+        body, then the connection is closed), ``flip`` (64 bytes in the middle
+        inverted) or ``html`` (an HTML error page, status 200)."""
+        if kind not in self.BODY_FAULTS:
+            raise ValueError("unknown body fault %r (one of %s)" % (kind, ", ".join(self.BODY_FAULTS)))
+        with self._lock:
+            self._body_rules.append([path_substring, kind, int(times)])
+
+    def damage(self, request, response: "Response") -> "Response":
+        """``response`` with the body fault due for ``request``, if any."""
+        if response.status != 200 or not response.body:
+            return response
+        with self._lock:
+            rule = next((r for r in self._body_rules if r[0] in request.raw_path and r[2] > 0), None)
+            if rule is None:
+                return response
+            rule[2] -= 1
+            self._body_rules = [r for r in self._body_rules if r[2] > 0]
+            kind = rule[1]
+            self.injected.append((request.raw_path, kind))
+        return damaged(response, kind)
+
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+            self._body_rules.clear()
+
+
+def damaged(response: "Response", kind: str) -> "Response":
+    """``response`` (a 200 with a body) with a body fault: ``truncate`` (the first
+    half, with a matching Content-Length), ``close`` (the full Content-Length,
+    half the body, then the connection drops), ``flip`` (64 bytes in the middle
+    inverted) or ``html`` (an HTML error page, status 200)."""
+    body, half = response.body, len(response.body) // 2
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "etag"}
+    if kind == "truncate":
+        return Response(200, body[:half], headers, content_type=None)
+    if kind == "close":
+        out = Response(200, body, headers, content_type=None)
+        out.cut_after = half
+        return out
+    if kind == "flip":
+        start = max(0, half - 32)
+        flipped = bytes(b ^ 0xFF for b in body[start:start + 64])
+        return Response(200, body[:start] + flipped + body[start + 64:], headers, content_type=None)
+    return Response.text("<!DOCTYPE html><html><head><title>Service Unavailable</title></head>"
+                         "<body><h1>Temporarily unavailable</h1></body></html>", 200)
 
 
 class Response:
+    cut_after = None  # bytes of the body to send before closing the connection (a fault)
+
     def __init__(self, status: int = 200, body: bytes = b"", headers=None, content_type="application/json"):
         self.status = status
         self.body = body
@@ -124,6 +179,18 @@ class Request:
         self.query = dict(self.query_items)
         self.headers = handler.headers
         self.host = handler.headers.get("Host") or "%s:%s" % handler.server.server_address[:2]
+        self._connection = handler.connection
+
+    def client_gone(self) -> bool:
+        """The client closed its connection (it was killed, say) before the answer."""
+        import select
+        import socket
+
+        try:
+            readable, _, _ = select.select([self._connection], [], [], 0)
+            return bool(readable) and self._connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     @property
     def url(self) -> str:
@@ -144,8 +211,18 @@ class ServerLifecycle:
         headers = {"Retry-After": str(self.retry_after)} if status in (429, 503) else {}
         self.failures.add(path_substring, status, times, headers)
 
+    def break_next(self, path_substring: str, kind: str, times: int = 1) -> None:
+        """The next ``times`` file answers whose path contains ``path_substring``
+        come with a damaged body (``Failures.add_body``: truncate, close, flip, html)."""
+        self.failures.add_body(path_substring, kind, times)
+
     def _parts(self) -> list:
         return [self._server]
+
+    def set_chaos(self, chaos) -> None:
+        """Inject faults into every answer at ``chaos``'s rate (None: stop)."""
+        for part in self._parts():
+            part.chaos = chaos
 
     def start(self):
         for part in self._parts():
@@ -175,6 +252,7 @@ class LocalServer:
         self.app = app
         self.kind_of = kind_of
         self.log = log
+        self.chaos = None  # a tests.servers.faults.Chaos: random faults for the soak
         self.host = host
         self.port = port
         self.httpd = None
@@ -195,7 +273,13 @@ class LocalServer:
                 try:
                     length = int(self.headers.get("Content-Length") or 0)
                     request.body = self.rfile.read(length) if length else b""
-                    response = outer.app(request)
+                    if outer.chaos is not None:  # faults at a steady rate (tests/servers/faults.py)
+                        response = outer.chaos.answer(request, outer.app, self)
+                        if response is None:  # the connection was reset or left to time out
+                            self.close_connection = True
+                            return
+                    else:
+                        response = outer.app(request)
                 except Exception as exc:  # a bug in the server: say so loudly
                     import traceback
 
@@ -220,6 +304,12 @@ class LocalServer:
                         self.send_header("Content-Length", str(len(response.body)))
                     self.end_headers()
                     if not head_only and response.status != 304 and response.body:
+                        if response.cut_after is not None:  # injected: the connection drops
+                            self.wfile.write(response.body[:response.cut_after])
+                            self.wfile.flush()
+                            self.close_connection = True
+                            self.connection.shutdown(socket.SHUT_RDWR)
+                            return
                         self.wfile.write(response.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass

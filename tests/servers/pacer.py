@@ -235,6 +235,9 @@ class PacerServer(ServerLifecycle):
         self.acms_merges: dict[str, dict] = {}  # MergePDFFiles instance id -> state
         self.acms_merged: dict[str, dict] = {}  # merged file GUID -> pdf
         self.acms_merge_polls = 1  # status answers "Running" this many times before "Completed"
+        # seconds a purchase (document, docket report) takes before PACER answers; a
+        # purchase whose client has gone by then is not billed, as PACER bills what it serves
+        self.purchase_delay = 0.0
         self.documents: dict[tuple, Document] = {}  # (court, normalized doc id) -> Document
         # pages that are not dockets, answered in place of a report: (court, case id or number) -> path
         self.not_dockets: dict[tuple, Path] = {}
@@ -790,8 +793,18 @@ class PacerServer(ServerLifecycle):
                 break
             pages = actual
         n_bytes = len(text.encode("utf-8"))
+        if not self._still_wanted(request):
+            return Response.text(text)  # nobody to serve it to: not billed
         self._charge("docket_report", court, case_id, pages, cost_of(pages), bytes=n_bytes)
         return Response.text(text)
+
+    def _still_wanted(self, request: Request) -> bool:
+        """After ``purchase_delay``: is the client still there to be served?"""
+        if self.purchase_delay:
+            import time
+
+            time.sleep(self.purchase_delay)
+        return not request.client_gone()
 
     @staticmethod
     def _receipt(text: str, user: str, pages: int, cost: float) -> str:
@@ -813,6 +826,8 @@ class PacerServer(ServerLifecycle):
         cost = 0.0 if doc.free else cost_of(pages)
         if request.method == "POST":
             data = doc.pdf.read()
+            if not self._still_wanted(request):
+                return Response(200, data, content_type="application/pdf")  # not billed
             self._charge(doc.kind, court, doc.case_id, pages, cost, doc_id=doc.doc_id)
             return Response(200, data, {"Content-Disposition": 'inline; filename="%s.pdf"' % doc_id},
                             content_type="application/pdf")
