@@ -26,9 +26,10 @@ SERVE_OPTS ?=
 serve: $(VENV)/.installed
 	$(PY) -m archive serve --db $(DB) --port 8001 $(SERVE_OPTS)
 
-## test: the whole test suite (local servers on 127.0.0.1, no network)
+## test: the whole test suite (local servers on 127.0.0.1, no network), one process per core
+## (pytest-xdist; a test file stays in one process, so its servers and fixtures are shared)
 test: $(VENV)/.test-installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 ## bench: crawl, parser and extraction benchmarks (results in bench/results/)
 bench: $(VENV)/.test-installed

@@ -156,7 +156,7 @@ def soak_courtlistener(workdir: Path, seconds: float, rate: float, seed: int) ->
         runs = Runs(workdir, env, random.Random(seed))
         cmd = command("courtlistener", args, {**settings("soak"), "JOBDIR": str(workdir / "job")})
         started = time.time()
-        runs.kill_at_random(cmd, seconds)
+        runs.kill_at_random(cmd, seconds, longest=4.0)
         final = runs.until_finished(cmd)
         elapsed = time.time() - started
         srv.set_chaos(None)
@@ -210,7 +210,8 @@ def soak_pacer(workdir: Path, seconds: float, rate: float, seed: int) -> dict:
                                           if billed_docs.get(r["document_id"])),
             "documents_bought_twice": sum(1 for n in billed_docs.values() if n > 1),
             "documents_archived": sum(1 for d in docs if d["file_path"]),
-            "documents_missing": sum(1 for d in docs if not d["file_path"]),
+            "documents_missing": [{"id": d["id"], "status": d["status"], "error": d["error"]}
+                                  for d in docs if not d["file_path"]],
             "ledger_rows_left_started": sum(1 for r in ledger if r["status"] == "started")}
 
 

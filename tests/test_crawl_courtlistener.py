@@ -51,7 +51,8 @@ def test_a_wrong_token_is_a_clear_error(server, tmp_path):
 
 def test_crawl_both_courts_then_recrawl(server, tmp_path):
     db = tmp_path / "dockets.db"
-    code, log = crawl(server, tmp_path, "court=cand", "docket_number=3:20-cv-05910-LB")
+    code, log = crawl(server, tmp_path, "court=cand", "docket_number=3:20-cv-05910-LB",
+                      settings={"EXTRACT_OCR": "True"})  # the real filings, scans included
     assert code == 0, log[-3000:]
     code, log2 = crawl(server, tmp_path, "court=ca9", "docket_number=20-16908")
     assert code == 0, log2[-3000:]

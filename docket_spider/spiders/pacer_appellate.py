@@ -454,6 +454,12 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         self.acms_listings -= 1
         if self.acms_listings == 0:
             candidates, self.acms_candidates = self.acms_candidates, []
+            # the shortest first, then in the docket's order (not the order the listings
+            # happened to arrive in): a budget buys as many documents as it can, the same
+            # ones every time
+            candidates.sort(key=lambda c: (
+                _int(c["acms_doc"].get("billablePages")) or _int(c["acms_doc"].get("pageCount")) or 0,
+                _int(c.get("entry_number")) or 0, c.get("attachment_number") or 0))
             yield from self.fetch_documents(meta["docket_number"], candidates)
 
     # --- free first: the Ninth Circuit's own opinions and memoranda ------------------
