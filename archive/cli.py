@@ -29,18 +29,40 @@ def cli():
     """Docket Archive: court dockets and filings in one SQLite file."""
 
 
-def _scrapy(args, db_path, settings=()):
-    cmd = [sys.executable, "-m", "scrapy", "crawl", *args, "-s", f"ARCHIVE_DB={db_path}"]
+LOGS = os.path.join(HERE, "logs")
+
+
+def _scrapy(args, db_path, settings=(), verbose=False):
+    """Run one `scrapy crawl`. Unless ``verbose`` (or LOG_LEVEL is set), Scrapy's
+    full log goes to a file under archive/logs/ and the terminal shows a short
+    progress view (docket_spider/progress.py)."""
+    import shlex
+    import time
+
+    cmd = ["scrapy", "crawl", *args, "-s", f"ARCHIVE_DB={db_path}"]
     for setting in settings:
         cmd += ["-s", setting]
-    click.echo("$ " + " ".join(cmd[1:]), err=True)
-    return subprocess.run(cmd, cwd=PROJECT).returncode
+    log_level = os.environ.get("LOG_LEVEL")
+    quiet = not verbose and not log_level
+    extra = []
+    if log_level:
+        extra += ["-s", f"LOG_LEVEL={log_level}"]
+    if quiet:
+        os.makedirs(LOGS, exist_ok=True)
+        log = os.path.join(LOGS, f"{time.strftime('%Y%m%d-%H%M%S')}-{args[0]}.log")
+        extra += ["-s", f"LOG_FILE={log}", "-s", "PROGRESS=True"]
+    # what to paste to run it again by hand (from the project folder, venv active)
+    click.echo("$ " + shlex.join(cmd), err=True)
+    if quiet:
+        click.echo(f"  (Scrapy's log: {os.path.relpath(log, PROJECT)}; -v shows it here)", err=True)
+    return subprocess.run([sys.executable, "-m", *cmd, *extra], cwd=PROJECT).returncode
 
 
 @cli.command("crawl-default")
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
 @click.option("-s", "--set", "settings", multiple=True, help="Scrapy setting NAME=VALUE")
-def crawl_default(db_path, settings):
+@click.option("-v", "--verbose", is_flag=True, help="Scrapy's full log on the terminal")
+def crawl_default(db_path, settings, verbose):
     """Crawl the default case (WeChat, N.D. Cal. and Ninth Circuit) into the archive."""
     db = archive_db.open_db(db_path)
     before = db["crawls"].count
@@ -49,11 +71,11 @@ def crawl_default(db_path, settings):
     if os.environ.get("COURTLISTENER_TOKEN"):
         for court, number in (("cand", "3:20-cv-05910"), ("ca9", "20-16908")):
             codes.append(_scrapy(["courtlistener", "-a", f"court={court}", "-a",
-                                  f"docket_number={number}"], db_path, settings))
+                                  f"docket_number={number}"], db_path, settings, verbose))
     else:
         click.echo(NO_TOKEN, err=True)
         codes.append(_scrapy(["internet_archive", "-a", "court=cand", "-a", "pacer_case_id=364733"],
-                             db_path, settings))
+                             db_path, settings, verbose))
     db = archive_db.open_db(db_path)
     crawls = list(db.query("select * from crawls where id > ? order by id", [before]))
     _print_summary(db, db_path)
@@ -87,7 +109,15 @@ def _print_summary(db, db_path):
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
 def summary(db_path):
     """Rows per table and the latest crawls."""
+    _existing(db_path)
     _print_summary(archive_db.open_db(db_path), db_path)
+
+
+def _existing(db_path) -> None:
+    """Commands that read an archive do not make a new, empty one by mistake."""
+    if not os.path.exists(db_path):
+        raise click.ClickException(f"{db_path} does not exist: no archive there yet (`make archive` "
+                                   "makes one, `--db PATH` names another).")
 
 
 @cli.command()
@@ -237,7 +267,50 @@ def _file_fetcher(store: str, tmp: str):
                               if os.path.exists(os.path.join(root, file_path)) else None)
 
 
+@cli.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("--out", "out", default="archive/releases", show_default=True,
+              help="folder for dockets-YYYY-MM-DD.db, its .manifest.json and latest.json")
+@click.option("--to", "to", metavar="s3://BUCKET/PREFIX/",
+              help="also upload there (boto3; AWS_ENDPOINT_URL for any S3-compatible store)")
+def snapshot(db_path, out, to):
+    """Write a public release of the archive: a self-contained copy and its manifest.
+
+    Sealed, restricted and badly redacted documents are withheld (their rows
+    stay, saying why), the PACER ledger and crawl arguments are left out.
+    A second snapshot the same day is dockets-YYYY-MM-DD-2.db: a release is
+    never overwritten. latest.json is written last, locally and in the bucket,
+    once the files it names are complete (in S3: uploaded and verified).
+    """
+    from . import release
+
+    try:
+        client = bucket = prefix = None
+        if to:
+            bucket, prefix = release.parse_s3_url(to)
+            client = release.s3_client()
+        taken = (lambda name: release.s3_exists(client, bucket, prefix + name)) if client else None
+        made = release.make_release(db_path, out, taken=taken)
+        manifest = made["manifest_data"]
+        click.echo(f"{made['db']}: {manifest['size']} bytes, sha256 {manifest['sha256']}")
+        click.echo(f"  {', '.join(f'{t} {n}' for t, n in manifest['tables'].items())}")
+        click.echo(f"  {len(manifest['cases'])} cases in {', '.join(manifest['courts']) or 'no court'}; "
+                   f"filings {manifest['filings']['first']} to {manifest['filings']['last']}; "
+                   f"{manifest['withheld']['count']} documents withheld")
+        click.echo(f"{made['manifest']}\n{made['latest']} -> {made['pointer']['db']}")
+        if to:
+            release.upload_release(client, to, made["db"], made["manifest"], made["pointer"],
+                                   log=click.echo)
+    except release.ReleaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # boto3 configuration, S3 access at the name check
+        if type(exc).__module__.startswith(("botocore", "boto3")):
+            raise click.ClickException(f"{to}: {exc}") from None
+        raise
+
+
 PLUGINS = os.path.join(HERE, "plugins")
+TEMPLATES = os.path.join(HERE, "templates")  # the archive's own pages (Datasette templates)
 MB = 1_000_000
 
 
@@ -257,14 +330,20 @@ MB = 1_000_000
               help="memory SQLite may use in all, across connections (hard_heap_limit)")
 @click.option("--time-limit-ms", default=3000, show_default=True,
               help="time one query may take (Datasette's sql_time_limit_ms)")
+@click.option("--files", "files_store", default="archive/files", show_default=True,
+              help="the FILES_STORE the crawls used (a folder or s3://bucket/prefix/): its PDFs "
+                   "are linked from the pages")
+@click.option("--releases", "releases_dir", default="archive/releases", show_default=True,
+              help="the folder `archive snapshot` writes releases to (the home page offers the latest)")
 def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
-          sqlite_heap_mb, time_limit_ms):
+          sqlite_heap_mb, time_limit_ms, files_store, releases_dir):
     """Publish the archive read-only with Datasette (search, facets, download).
 
     The live archive is served through read-only connections while crawls
     write to it (WAL mode); --immutable is for a finished release file.
     """
     import asyncio
+    import json
 
     import uvicorn
     from datasette.app import Datasette
@@ -275,16 +354,26 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
               "sqlite_heap_bytes": int(sqlite_heap_mb * MB)}
     if min(limits.values()) < MB or max_rows < 1:
         raise click.ClickException("limits must be at least 1 MB and 1 row")
-    db = archive_db.open_db(db_path)  # bring an older archive up to date first
-    if not immutable:
+    if not immutable:  # a release is served as it is: upgrading it would change it (and its SHA-256)
+        db = archive_db.open_db(db_path)  # bring an older archive up to date first
         db.execute("PRAGMA journal_mode = WAL")  # readers never block the crawl, nor it them
-    db.conn.close()
+        db.conn.close()
+    inspect_file = os.path.splitext(os.path.abspath(db_path))[0] + ".inspect.json"
+    inspect_data = None  # `archive snapshot` writes a release's counts beside it
+    if immutable and os.path.exists(inspect_file):
+        with open(inspect_file) as fh:
+            inspect_data = json.load(fh)
+    # where the pages find the stored PDFs and the releases (paths made absolute
+    # before the chdir below; the plugins never show them)
+    limits["files"] = files_store if files_store.startswith("s3://") else os.path.abspath(files_store)
+    limits["releases"] = os.path.abspath(releases_dir)
     # Datasette shows a database's path (/-/databases.json): serve it by its bare name
     folder, name = os.path.split(os.path.abspath(db_path))
     os.chdir(folder)
     ds = Datasette(
         [] if immutable else [name], immutables=[name] if immutable else [],
-        metadata=metadata_for(name, limits), plugins_dir=PLUGINS,
+        metadata=metadata_for(name, limits), plugins_dir=PLUGINS, template_dir=TEMPLATES,
+        inspect_data=inspect_data,
         settings={"max_returned_rows": max_rows, "sql_time_limit_ms": time_limit_ms,
                   "allow_download": True, "truncate_cells_html": 300,
                   # suggestions group by every column: on document text that is

@@ -41,7 +41,10 @@ EXTENSIONS = {
     "docket_spider.resume.JobDirGuard": 0,
     # finished / failed / incomplete / shutdown, for the crawls table and the exit status
     "docket_spider.outcome.CrawlOutcome": 0,
+    # PROGRESS=True (make archive): a short view on the terminal, the log in LOG_FILE
+    "docket_spider.progress.ProgressView": 100,
 }
+PROGRESS = False
 
 ITEM_PIPELINES = {
     "docket_spider.pipelines.DocumentFilesPipeline": 100,

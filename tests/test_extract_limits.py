@@ -28,7 +28,7 @@ from docket_spider.pipelines import ExtractTextPipeline
 from parsers import pdf as pdfmod
 from parsers.pdf_pool import ExtractionPool, Limits
 from tests.conftest import PROJECT
-from tests.servers.cases import make_pdf
+from tests.servers.cases import make_pdf, pdf_of_objects
 
 MB = 1 << 20
 
@@ -44,16 +44,7 @@ def _pdf(pages: list[bytes], extra: list[bytes] = ()) -> bytes:
                b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(pages))]
     objects += [b"<< /Type /Page /Parent 2 0 R " + p + b" >>" for p in pages]
     objects += list(extra)
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return pdf_of_objects(objects, header=b"%PDF-1.4\n")
 
 
 def _stream(data: bytes, dict_extra: bytes = b"") -> bytes:

@@ -30,6 +30,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     shared = _resolve_shared(None)
     token = "demo-token"
+    print("make demo: the WeChat case's real docket pages, served by local stand-ins for "
+          "CourtListener and the Internet Archive (no network). Its documents are stand-in PDFs: "
+          "real filings from other cases in ../shared/corpus, renamed to this case's documents, "
+          + ("" if shared else "(../shared is absent: generated one-page PDFs) ") +
+          "so the text you search is not the WeChat case's.\n", flush=True)
     with CourtListenerServer(wechat_cases(shared), token=token) as cl, \
             InternetArchiveServer(shared) as ia:
         env = dict(os.environ)
@@ -43,7 +48,8 @@ def main(argv=None) -> int:
                "-s", f"INTERNET_ARCHIVE_URL={ia.url}", "-s", f"FILES_STORE={args.files}"]
         code = subprocess.run(cmd, cwd=PROJECT, env=env).returncode
     if code == 0:
-        print(f"\nServe it: .venv/bin/python -m archive serve --db {args.db}")
+        print(f"\nServe it: .venv/bin/python -m archive serve --db {args.db} --files {args.files}"
+              "\n(the documents are stand-in PDFs from other cases: see above)")
     return code
 
 

@@ -1,0 +1,67 @@
+"""The public archive's addresses: one place builds them, so pages, feeds and
+search results link alike and links stay stable across crawls.
+
+- home ``/``; search ``/search?q=``; the whole archive's feed ``/feed.atom``
+- a case ``/cases/{court_id}/{docket_number}`` (the number as in
+  ``dockets.docket_number``, e.g. ``/cases/cand/3:20-cv-05910``), its feed
+  ``.../feed.atom``, an entry's place on it ``#entry-{entry_key}``
+- a document ``/cases/{court_id}/{docket_number}/documents/{entry_key}/{attachment}``,
+  its text ``....txt``
+- a stored PDF ``/files/{file_path}`` (a folder store; an S3 store's PDFs are
+  linked by URL when a page is drawn)
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+SAFE = ":-._~"  # kept as they are in a path segment (docket numbers have ':' and '-')
+
+
+def segment(value) -> str:
+    return quote(str(value), safe=SAFE)
+
+
+def case(court_id: str, docket_number: str) -> str:
+    return f"/cases/{segment(court_id)}/{segment(docket_number)}"
+
+
+def case_feed(court_id: str, docket_number: str) -> str:
+    return case(court_id, docket_number) + "/feed.atom"
+
+
+def entry_anchor(entry_key: str) -> str:
+    return f"entry-{segment(entry_key)}"
+
+
+def entry(court_id: str, docket_number: str, entry_key: str) -> str:
+    return f"{case(court_id, docket_number)}#{entry_anchor(entry_key)}"
+
+
+def document(court_id: str, docket_number: str, entry_key: str, attachment_number) -> str:
+    return (f"{case(court_id, docket_number)}/documents/{segment(entry_key)}/"
+            f"{int(attachment_number or 0)}")
+
+
+def document_text(court_id: str, docket_number: str, entry_key: str, attachment_number) -> str:
+    return document(court_id, docket_number, entry_key, attachment_number) + ".txt"
+
+
+def stored_file(file_path: str) -> str:
+    return "/files/" + "/".join(segment(part) for part in file_path.split("/"))
+
+
+SEARCH = "/search"
+FEED = "/feed.atom"
+
+
+def search(q: str = "", **filters) -> str:
+    """The search page for ``q`` with its filters (court, case, date_from, date_to, type, page)."""
+    from urllib.parse import urlencode
+
+    params = [(k, v) for k, v in (("q", q), *filters.items()) if v not in (None, "")]
+    return SEARCH + ("?" + urlencode(params) if params else "")
+
+
+def release(name: str) -> str:
+    """A file of the releases folder (``dockets-YYYY-MM-DD.db``, its manifest)."""
+    return "/releases/" + segment(name)
