@@ -273,7 +273,9 @@ def _file_fetcher(store: str, tmp: str):
               help="folder for dockets-YYYY-MM-DD.db, its .manifest.json and latest.json")
 @click.option("--to", "to", metavar="s3://BUCKET/PREFIX/",
               help="also upload there (boto3; AWS_ENDPOINT_URL for any S3-compatible store)")
-def snapshot(db_path, out, to):
+@click.option("--release", "existing", type=click.Path(dir_okay=False), metavar="FILE.db",
+              help="with --to: upload this release, already written (after a failed upload)")
+def snapshot(db_path, out, to, existing):
     """Write a public release of the archive: a self-contained copy and its manifest.
 
     Sealed, restricted and badly redacted documents are withheld (their rows
@@ -284,23 +286,35 @@ def snapshot(db_path, out, to):
     """
     from . import release
 
+    if existing and not to:
+        raise click.UsageError("--release uploads a release: give --to s3://bucket/prefix/ too")
     try:
         client = bucket = prefix = None
         if to:
             bucket, prefix = release.parse_s3_url(to)
             client = release.s3_client()
+            release.check_bucket(client, to)
+        if existing:
+            manifest_path, pointer = release.existing_release(existing)
+            release.upload_release(client, to, existing, manifest_path, pointer, log=click.echo)
+            return
         taken = (lambda name: release.s3_exists(client, bucket, prefix + name)) if client else None
         made = release.make_release(db_path, out, taken=taken)
         manifest = made["manifest_data"]
         click.echo(f"{made['db']}: {manifest['size']} bytes, sha256 {manifest['sha256']}")
         click.echo(f"  {', '.join(f'{t} {n}' for t, n in manifest['tables'].items())}")
         click.echo(f"  {len(manifest['cases'])} cases in {', '.join(manifest['courts']) or 'no court'}; "
-                   f"filings {manifest['filings']['first']} to {manifest['filings']['last']}; "
+                   f"filings {manifest['date_range']['first']} to {manifest['date_range']['last']}; "
                    f"{manifest['withheld']['count']} documents withheld")
         click.echo(f"{made['manifest']}\n{made['latest']} -> {made['pointer']['db']}")
         if to:
-            release.upload_release(client, to, made["db"], made["manifest"], made["pointer"],
-                                   log=click.echo)
+            try:
+                release.upload_release(client, to, made["db"], made["manifest"], made["pointer"],
+                                       log=click.echo)
+            except release.ReleaseError as exc:
+                raise release.ReleaseError(
+                    f"{exc}. The release is complete in {out}; upload it again with "
+                    f"`python -m archive snapshot --to {to} --release {made['db']}`") from None
     except release.ReleaseError as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # boto3 configuration, S3 access at the name check
@@ -365,8 +379,13 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
             inspect_data = json.load(fh)
     # where the pages find the stored PDFs and the releases (paths made absolute
     # before the chdir below; the plugins never show them)
-    limits["files"] = files_store if files_store.startswith("s3://") else os.path.abspath(files_store)
-    limits["releases"] = os.path.abspath(releases_dir)
+    # Datasette shows plugin configuration at /-/metadata.json, except values it
+    # reads from the environment ({"$env": ...}): the folders stay private
+    os.environ["DOCKET_ARCHIVE_FILES"] = (files_store if files_store.startswith("s3://")
+                                          else os.path.abspath(files_store))
+    os.environ["DOCKET_ARCHIVE_RELEASES"] = os.path.abspath(releases_dir)
+    limits["files"] = {"$env": "DOCKET_ARCHIVE_FILES"}
+    limits["releases"] = {"$env": "DOCKET_ARCHIVE_RELEASES"}
     # Datasette shows a database's path (/-/databases.json): serve it by its bare name
     folder, name = os.path.split(os.path.abspath(db_path))
     os.chdir(folder)

@@ -110,6 +110,10 @@ FTS = {
 INDEXES = [
     ("docket_entries", ["docket_id", "entry_number"]),
     ("documents", ["entry_id"]),
+    # covers the case page's listing, so it never reads past the long text columns
+    ("documents", ["entry_id", "attachment_number", "id", "document_number", "description",
+                   "page_count", "file_path", "status", "is_sealed", "bad_redactions",
+                   "extracted_by_ocr", "ocr_pages", "is_available"]),
     ("documents", ["docket_id", "document_number", "attachment_number"]),
     ("documents", ["sha256"]),
     ("parties", ["docket_id"]),

@@ -1,0 +1,688 @@
+"""Datasette plugin: a case's page, a document's page, and the stored PDFs.
+
+- ``/cases/{court_id}/{docket_number}`` (``archive.urls.case``): the docket's
+  header, its links to the district docket it was appealed from or to its
+  appeals, its entries in the court's order with their documents, a date
+  filter (``?from=&to=``, YYYY, YYYY-MM or YYYY-MM-DD) and a search within
+  the case (``?q=``: FTS over its entry descriptions and documents' text),
+  parties and attorneys, filings per month in each court as inline SVG drawn
+  here (no JavaScript), and its Atom feed (served by another plugin).
+  The entries and their documents are one query; the page makes six or so in
+  all whatever the docket's size (no query per entry).
+- ``/cases/{court_id}/{docket_number}/documents/{entry_key}/{attachment}``
+  (``archive.urls.document``): metadata, header stamp, the text page by page
+  (pages are joined with form feeds in ``documents.text``, see
+  ``parsers.pdf.PAGE_SEP``; OCR'd pages are those in ``ocr_pages``), its PDF,
+  entry and case; ``....txt`` serves the plain text.
+- ``/files/{file_path}`` (``archive.urls.stored_file``): a PDF of a folder
+  store (plugin config ``files``), read-only, only a path a documents row
+  names, never one outside the store (``..``, absolute, NUL, symlinks out),
+  no listing. Its bytes are checked against ``documents.sha256`` before they
+  are served (once per file version). For an ``s3://`` store the pages link a
+  presigned URL made with boto3 (``AWS_ENDPOINT_URL`` for another S3), and
+  ``/files/...`` redirects to one.
+- A withheld document (``archive.release.withheld_reason``: sealed,
+  restricted, bad redaction) shows its entry and why it is withheld, and no
+  text or PDF: the release leaves those out.
+
+Court text reaches the templates as plain strings, escaped by Jinja.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import secrets
+import sqlite3
+import stat
+import threading
+from urllib.parse import unquote, urlparse
+
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+
+from archive import urls
+from archive.db import normalize_docket_number
+from archive.plugins.search import fts_query, highlight
+from archive.release import withheld_reason
+
+PLUGIN = "docket-archive"
+PRESIGN_SECONDS = 3600
+EXCERPTS = 50  # documents of a case search shown with an excerpt: the best-ranked
+CHUNK = 1 << 20
+PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+APPELLATE = re.compile(r"^(ca\d{1,2}|cadc|cafc)$")
+
+
+# --- config ---------------------------------------------------------------
+
+def _config(datasette) -> dict:
+    return datasette.plugin_config(PLUGIN) or {}
+
+
+def _title(datasette) -> str:
+    return datasette.metadata("title") or "Docket Archive"
+
+
+def _store(datasette):
+    return _config(datasette).get("files") or None
+
+
+_s3_clients: dict = {}
+_s3_lock = threading.Lock()
+
+
+def _s3_client():
+    import boto3
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
+    with _s3_lock:
+        if endpoint not in _s3_clients:
+            _s3_clients[endpoint] = boto3.client("s3", endpoint_url=endpoint)
+        return _s3_clients[endpoint]
+
+
+def pdf_url(store, file_path) -> str | None:
+    """Where a page links a stored PDF: /files/... for a folder store, a
+    presigned URL (made now, valid an hour) for an s3:// store."""
+    if not file_path or not store:
+        return None
+    if str(store).startswith("s3://"):
+        parsed = urlparse(store)
+        prefix = parsed.path.lstrip("/")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        return _s3_client().generate_presigned_url(
+            "get_object", ExpiresIn=PRESIGN_SECONDS,
+            Params={"Bucket": parsed.netloc, "Key": prefix + file_path,
+                    "ResponseContentType": "application/pdf"})
+    return urls.stored_file(file_path)
+
+
+# --- dates, text ----------------------------------------------------------
+
+def _date_filter(request):
+    chosen, notes = {"from": "", "to": ""}, []
+    for key in ("from", "to"):
+        value = (request.args.get(key) or "").strip()
+        if value and not PARTIAL_DATE.match(value):
+            notes.append(f"{value!r} is not a date (YYYY-MM-DD, YYYY-MM or YYYY): "
+                         f"no '{key}' date was applied.")
+            value = ""
+        chosen[key] = value
+    return chosen, notes
+
+
+def split_pages(text: str | None) -> list[str]:
+    """documents.text -> one string per page (parsers.pdf joins them with "\\n\\f\\n")."""
+    if not text:
+        return []
+    pages = text.split("\f")
+    out = []
+    for i, page in enumerate(pages):
+        if i > 0 and page.startswith("\n"):
+            page = page[1:]
+        if i < len(pages) - 1 and page.endswith("\n"):
+            page = page[:-1]
+        out.append(page)
+    return out
+
+
+def _page_set(value) -> set[int]:
+    pages = set()
+    for part in str(value or "").split(","):
+        part = part.strip()
+        if part.isdigit():
+            pages.add(int(part))
+    return pages
+
+
+# --- links between a district docket and its appeals -------------------------
+
+STATES = {
+    "alabama": "al", "alaska": "ak", "arizona": "az", "arkansas": "ar", "california": "ca",
+    "colorado": "co", "connecticut": "ct", "delaware": "de", "district of columbia": "dc",
+    "florida": "fl", "georgia": "ga", "hawaii": "hi", "idaho": "id", "illinois": "il",
+    "indiana": "in", "iowa": "ia", "kansas": "ks", "kentucky": "ky", "louisiana": "la",
+    "maine": "me", "maryland": "md", "massachusetts": "ma", "michigan": "mi",
+    "minnesota": "mn", "mississippi": "ms", "missouri": "mo", "montana": "mt",
+    "nebraska": "ne", "nevada": "nv", "new hampshire": "nh", "new jersey": "nj",
+    "new mexico": "nm", "new york": "ny", "north carolina": "nc", "north dakota": "nd",
+    "ohio": "oh", "oklahoma": "ok", "oregon": "or", "pennsylvania": "pa",
+    "rhode island": "ri", "south carolina": "sc", "south dakota": "sd", "tennessee": "tn",
+    "texas": "tx", "utah": "ut", "vermont": "vt", "west virginia": "wv", "virginia": "va",
+    "washington": "wa", "wisconsin": "wi", "wyoming": "wy", "puerto rico": "pr", "guam": "gu",
+    "virgin islands": "vi", "northern mariana islands": "nmi",
+    # Bluebook abbreviations (S.D.N.Y., N.D. Cal., ...)
+    "ala": "al", "ariz": "az", "ark": "ar", "cal": "ca", "calif": "ca", "colo": "co",
+    "conn": "ct", "del": "de", "d.c": "dc", "fla": "fl", "ga": "ga", "haw": "hi", "ill": "il",
+    "ind": "in", "kan": "ks", "ky": "ky", "la": "la", "md": "md", "mass": "ma", "mich": "mi",
+    "minn": "mn", "miss": "ms", "mo": "mo", "mont": "mt", "neb": "ne", "nev": "nv",
+    "n.h": "nh", "n.j": "nj", "n.m": "nm", "n.y": "ny", "n.c": "nc", "n.d": "nd",
+    "okla": "ok", "or": "or", "pa": "pa", "r.i": "ri", "s.c": "sc", "s.d": "sd",
+    "tenn": "tn", "tex": "tx", "vt": "vt", "va": "va", "wash": "wa", "w.va": "wv",
+    "wis": "wi", "wyo": "wy", "p.r": "pr",
+}
+DIRECTIONS = {"northern": "n", "southern": "s", "eastern": "e", "western": "w",
+              "middle": "m", "central": "c"}
+_STATE_RE = re.compile(r"(?<![a-z.])(" + "|".join(
+    re.escape(name) for name in sorted(STATES, key=len, reverse=True)) + r")(?![a-z])")
+_DIRECTION_RE = re.compile(r"\b(" + "|".join(DIRECTIONS) + r")\b")
+_ABBREV_RE = re.compile(r"(?<![a-z])([nsewmc])\s*\.\s*d\s*\.", re.I)
+
+
+def courts_named(text: str | None) -> list[str]:
+    """District court ids that an "Appeal From" text can name, best first:
+    "U.S. District Court for Northern California, San Francisco" -> cand,
+    "District of Massachusetts, Boston" -> mad, "S.D.N.Y." -> nysd."""
+    if not text:
+        return []
+    low = " ".join(text.casefold().split())
+    abbrev = _ABBREV_RE.search(low)
+    rest = low[abbrev.end():] if abbrev else low
+    state = _STATE_RE.search(rest) or _STATE_RE.search(low)
+    if not state:
+        return []
+    postal = STATES[state.group(1)]
+    direction = _DIRECTION_RE.search(low)
+    letter = (abbrev.group(1).lower() if abbrev
+              else DIRECTIONS[direction.group(1)] if direction else None)
+    ids = [f"{postal}{letter}d"] if letter else []
+    return ids + [f"{postal}d"]
+
+
+def _same_name(a, b) -> bool:
+    def norm(name):
+        name = (name or "").casefold().replace(" vs. ", " v. ").replace(" vs ", " v. ")
+        return re.sub(r"[^0-9a-z]", "", name)
+    return bool(norm(a)) and norm(a) == norm(b)
+
+
+def _same_number(a, b) -> bool:
+    def norm(number):
+        parts = (number or "").casefold().strip().split("-")
+        return "-".join(p.lstrip("0") or "0" if p.isdigit() else p for p in parts)
+    return bool(a) and bool(b) and norm(a) == norm(b)
+
+
+def _origin_of(appeal: dict, district: dict) -> str | None:
+    """Why ``district`` is the docket ``appeal`` comes from, or None."""
+    court = appeal.get("originating_court_id")
+    number = appeal.get("originating_docket_number")
+    if number and (not court or court == district["court_id"]) \
+            and _same_number(number, district["docket_number"]):
+        return "the appeal's originating case number"
+    if district["court_id"] in courts_named(appeal.get("appeal_from_str")) \
+            and _same_name(appeal.get("case_name"), district.get("case_name")):
+        return (f"same case name, and the appeal is from "
+                f"\u201c{appeal.get('appeal_from_str')}\u201d")
+    return None
+
+
+def related_dockets(docket: dict, dockets: list[dict]) -> list[dict]:
+    """The other dockets of the same case in the archive, each with ``relation``
+    ("appeal" or "appealed from") and ``basis`` (what in the data links them)."""
+    related = []
+    mine_appellate = bool(APPELLATE.match(docket["court_id"] or ""))
+    for other in dockets:
+        if other["id"] == docket["id"]:
+            continue
+        other_appellate = bool(APPELLATE.match(other["court_id"] or ""))
+        if mine_appellate and not other_appellate:
+            basis, relation = _origin_of(docket, other), "appealed from"
+        elif other_appellate and not mine_appellate:
+            basis, relation = _origin_of(other, docket), "appeal"
+        else:
+            continue
+        if basis:
+            related.append(dict(other, relation=relation, basis=basis,
+                                url=urls.case(other["court_id"], other["docket_number"])))
+    return related
+
+
+# --- the chart ------------------------------------------------------------
+
+COLOURS = ["#1f5f8b", "#c2541b", "#3c8c3c", "#8a3f9e", "#8b7a1f"]
+
+
+def _months(first: str, last: str) -> list[str]:
+    y, m = int(first[:4]), int(first[5:7])
+    ly, lm = int(last[:4]), int(last[5:7])
+    out = []
+    while (y, m) <= (ly, lm) and len(out) < 600:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def filings_chart(counts: list[dict], series: list[dict]) -> dict | None:
+    """Bars of filings per month, one colour per docket (court), for the template.
+
+    ``counts``: rows (docket_id, month "YYYY-MM", n); ``series``: the dockets
+    in order. Returns sizes, bars, axis labels and a legend: numbers and
+    court names only, drawn by case.html as SVG.
+    """
+    counts = [c for c in counts if c["month"] and re.match(r"^\d{4}-\d{2}$", c["month"])]
+    if not counts:
+        return None
+    months = _months(min(c["month"] for c in counts), max(c["month"] for c in counts))
+    index = {m: i for i, m in enumerate(months)}
+    order = {s["id"]: i for i, s in enumerate(series)}
+    top = max(c["n"] for c in counts)
+    width, height, left, bottom, top_pad = 760, 190, 36, 28, 10
+    plot_w, plot_h = width - left - 8, height - bottom - top_pad
+    slot = plot_w / len(months)
+    n_series = max(1, len(series))
+    bar_w = max(slot * 0.8 / n_series, 0.5)
+    bars = []
+    for c in counts:
+        if c["month"] not in index or c["docket_id"] not in order:
+            continue
+        s = order[c["docket_id"]]
+        h = plot_h * c["n"] / top
+        x = left + index[c["month"]] * slot + slot * 0.1 + s * bar_w
+        bars.append({"x": round(x, 2), "y": round(top_pad + plot_h - h, 2),
+                     "w": round(bar_w, 2), "h": round(h, 2),
+                     "colour": COLOURS[s % len(COLOURS)], "n": c["n"], "month": c["month"],
+                     "label": series[s]["label"]})
+    step = max(1, len(months) // 12)
+    ticks = [{"x": round(left + i * slot + slot / 2, 2), "label": m}
+             for i, m in enumerate(months) if i % step == 0]
+    legend = [{"label": s["label"], "colour": COLOURS[i % len(COLOURS)],
+               "total": sum(c["n"] for c in counts if c["docket_id"] == s["id"])}
+              for i, s in enumerate(series)]
+    return {"width": width, "height": height, "left": left, "top_pad": top_pad,
+            "plot_w": plot_w, "plot_h": plot_h, "baseline": top_pad + plot_h, "max": top,
+            "bars": bars, "ticks": ticks, "legend": legend,
+            "first": months[0], "last": months[-1]}
+
+
+# --- the case page --------------------------------------------------------
+
+ENTRIES_SQL = """
+select e.id as entry_id, e.entry_key, e.entry_number, e.date_filed, e.date_entered,
+       e.description as entry_description,
+       d.id as document_id, d.attachment_number, d.document_number, d.description,
+       d.page_count, d.file_path, d.status, d.is_sealed, d.bad_redactions,
+       d.extracted_by_ocr, d.ocr_pages, d.is_available,
+       -- the statuses whose documents.text holds pages read (parsers.pdf); from the
+       -- covering index on documents(entry_id, ...), never the long text itself
+       coalesce(d.status, '') in ('ok', 'ocr', 'too_large', 'timeout') as has_text
+from docket_entries e
+left join documents d on d.entry_id = e.id
+where e.docket_id = :docket {where}
+order by e.date_filed is null, e.date_filed, e.entry_number is null, e.entry_number,
+         cast(e.pacer_sequence_number as integer), e.recap_sequence_number, e.id,
+         coalesce(d.attachment_number, 0)
+"""
+
+MATCHING = """
+ and (e.rowid in (select rowid from docket_entries_fts where docket_entries_fts match :q)
+      or e.id in (select entry_id from documents where docket_id = :docket and rowid in
+                  (select rowid from documents_fts where documents_fts match :q)))
+"""
+
+SNIPPETS_SQL = """
+select d.id, snippet(documents_fts, -1, :start, :end, '…', 24) as excerpt
+from documents_fts join documents d on d.rowid = documents_fts.rowid
+where documents_fts match :q and d.docket_id = :docket
+order by rank
+limit :excerpts
+"""
+
+PEOPLE_SQL = """
+select p.id, p.name, p.party_type, p.extra_info, p.date_terminated,
+       a.id as attorney_id, a.name as attorney, a.contact_raw, pa.roles
+from parties p
+left join party_attorneys pa on pa.party_id = p.id
+left join attorneys a on a.id = pa.attorney_id
+where p.docket_id = :docket
+order by p.rowid, pa.rowid
+"""
+
+CHART_SQL = """
+select docket_id, substr(date_filed, 1, 7) as month, count(*) as n
+from docket_entries
+where docket_id in ({ids}) and date_filed is not null
+group by docket_id, month
+"""
+
+
+def _document(row: dict, court_id, docket_number, store) -> dict:
+    reason = withheld_reason(row, row.get("entry_description"))
+    doc = {
+        "id": row["document_id"], "attachment_number": row["attachment_number"] or 0,
+        "description": row["description"], "page_count": row["page_count"],
+        "status": row["status"], "withheld": reason,
+        "ocr": bool(row["extracted_by_ocr"]) or bool(row["ocr_pages"]),
+        "ocr_pages": row["ocr_pages"],
+        "url": urls.document(court_id, docket_number, row["entry_key"],
+                             row["attachment_number"]),
+        "pdf_url": None, "text_url": None,
+    }
+    if not reason:
+        doc["pdf_url"] = pdf_url(store, row["file_path"])
+        if row["has_text"]:
+            doc["text_url"] = urls.document_text(court_id, docket_number, row["entry_key"],
+                                                 row["attachment_number"])
+    return doc
+
+
+def _case_data(conn, docket_id: str, q: str, dates: dict) -> dict | None:
+    docket = conn.execute("select * from dockets where id = ?", [docket_id]).fetchone()
+    if docket is None:
+        return None
+    docket = dict(docket)
+    columns = "id, court_id, docket_number, case_name, appeal_from_str"
+    have = {r[1] for r in conn.execute("pragma table_info(dockets)")}
+    for extra in ("originating_court_id", "originating_docket_number"):
+        if extra in have:
+            columns += ", " + extra
+    dockets = [dict(r) for r in conn.execute(f"select {columns} from dockets")]
+    where, params = "", {"docket": docket_id}
+    if dates["from"]:
+        where += " and e.date_filed >= :from"
+        params["from"] = dates["from"]
+    if dates["to"]:
+        where += " and substr(e.date_filed, 1, :to_len) <= :to"
+        params.update(to=dates["to"], to_len=len(dates["to"]))
+    snippets = {}
+    if q:
+        where += MATCHING
+        params["q"] = q
+        # private-use characters around a random token: no court text holds them,
+        # and highlight() strips control characters before it looks for them
+        start = "\ue000" + secrets.token_hex(8) + "\ue001"
+        end = "\ue002" + secrets.token_hex(8) + "\ue003"
+        for row in conn.execute(SNIPPETS_SQL, {"q": q, "docket": docket_id, "start": start,
+                                               "end": end, "excerpts": EXCERPTS}):
+            snippets[row["id"]] = highlight(row["excerpt"], start, end)
+    rows = [dict(r) for r in conn.execute(ENTRIES_SQL.format(where=where), params)]
+    total = conn.execute("select count(*) from docket_entries where docket_id = ?",
+                         [docket_id]).fetchone()[0]
+    people = [dict(r) for r in conn.execute(PEOPLE_SQL, {"docket": docket_id})]
+    related = related_dockets(docket, dockets)
+    chart_ids = [docket_id] + [r["id"] for r in related]
+    counts = [dict(r) for r in conn.execute(
+        CHART_SQL.format(ids=", ".join("?" for _ in chart_ids)), chart_ids)]
+    return {"docket": docket, "rows": rows, "snippets": snippets, "total": total,
+            "people": people, "related": related, "counts": counts}
+
+
+def _entries(rows, snippets, court_id, docket_number, store) -> list[dict]:
+    entries, by_id = [], {}
+    for row in rows:
+        entry = by_id.get(row["entry_id"])
+        if entry is None:
+            entry = {"id": row["entry_id"], "entry_key": row["entry_key"],
+                     "anchor": urls.entry_anchor(row["entry_key"]),
+                     "entry_number": row["entry_number"], "date_filed": row["date_filed"],
+                     "description": row["entry_description"], "documents": []}
+            by_id[row["entry_id"]] = entry
+            entries.append(entry)
+        if row["document_id"]:
+            doc = _document(row, court_id, docket_number, store)
+            if not doc["withheld"] and row["document_id"] in snippets:
+                doc["excerpt"] = snippets[row["document_id"]]
+            entry["documents"].append(doc)
+    return entries
+
+
+def _parties(people) -> list[dict]:
+    parties, by_id = [], {}
+    for row in people:
+        party = by_id.get(row["id"])
+        if party is None:
+            party = {k: row[k] for k in ("name", "party_type", "extra_info", "date_terminated")}
+            party["attorneys"] = []
+            by_id[row["id"]] = party
+            parties.append(party)
+        if row["attorney"]:
+            contact = [ln.strip() for ln in (row["contact_raw"] or "").splitlines() if ln.strip()]
+            party["attorneys"].append({"name": row["attorney"], "roles": row["roles"],
+                                       "contact": contact})
+    return parties
+
+
+class _Missing(Exception):
+    """A 404 answered here: Datasette's NotFound would first redirect a path
+    with %-escapes to its ~-escaped form."""
+
+
+async def _not_found(datasette, request, message):
+    if request.path.endswith((".txt", ".pdf")) or request.path.startswith("/files/"):
+        return Response.text(message + "\n", status=404)
+    return Response.html(await datasette.render_template(
+        "error.html", {"error": message, "status": 404, "title": "Not found"},
+        request=request), status=404)
+
+
+def _answers_404(view):
+    async def inner(datasette, request):
+        try:
+            return await view(datasette, request)
+        except _Missing as missing:
+            return await _not_found(datasette, request, str(missing))
+    inner.__name__ = view.__name__
+    return inner
+
+
+def _docket_id(request) -> tuple[str, str, str]:
+    court_id = unquote(request.url_vars["court_id"])
+    docket_number = unquote(request.url_vars["docket_number"])
+    if "\x00" in court_id + docket_number:
+        raise _Missing("No such case in the archive.")
+    return court_id, docket_number, f"{court_id}/{docket_number}"
+
+
+async def case_page(datasette, request):
+    court_id, docket_number, docket_id = _docket_id(request)
+    dates, notes = _date_filter(request)
+    typed = (request.args.get("q") or "")
+    q = fts_query(typed)
+    if typed.strip() and not q:
+        notes.append("There is no word to look for in that: type a word or a phrase.")
+    db = datasette.get_database()
+    try:
+        data = await db.execute_fn(lambda conn: _case_data(conn, docket_id, q, dates))
+    except sqlite3.OperationalError as exc:  # what was typed is never an error page
+        if not q:
+            raise
+        notes.append(f"This search could not be run ({exc}).")
+        q = ""
+        data = await db.execute_fn(lambda conn: _case_data(conn, docket_id, "", dates))
+    if data is None:
+        # a number as printed on filings (3:20-cv-05910-LB): the archive's own form
+        normal = normalize_docket_number(docket_number)
+        if normal != docket_number and (await db.execute(
+                "select 1 from dockets where id = ?", [f"{court_id}/{normal}"])).rows:
+            return Response.redirect(urls.case(court_id, normal))
+        raise _Missing(f"No case {court_id} {docket_number} in the archive.")
+    docket = data["docket"]
+    store = _store(datasette)
+    entries = _entries(data["rows"], data["snippets"], court_id, docket["docket_number"], store)
+    series = [{"id": docket["id"], "label": f"{docket['court_id']} {docket['docket_number']}"}]
+    series += [{"id": r["id"], "label": f"{r['court_id']} {r['docket_number']}"}
+               for r in data["related"]]
+    documents = sum(len(e["documents"]) for e in entries)
+    return Response.html(await datasette.render_template("case.html", {
+        "docket": docket, "entries": entries, "total_entries": data["total"],
+        "documents_shown": documents, "parties": _parties(data["people"]),
+        "related": data["related"], "appellate": bool(APPELLATE.match(docket["court_id"] or "")),
+        "chart": filings_chart(data["counts"], series), "q": typed, "searched": bool(q),
+        "dates": dates, "filtered": bool(q or dates["from"] or dates["to"]), "notes": notes,
+        "case_url": urls.case(docket["court_id"], docket["docket_number"]),
+        "feed_url": urls.case_feed(docket["court_id"], docket["docket_number"]),
+        "search_url": urls.SEARCH, "site_title": _title(datasette),
+    }, request=request))
+
+
+# --- the document page ----------------------------------------------------
+
+DOCUMENT_SQL = """
+select d.*, coalesce(e.entry_key, :entry_key) as entry_key, e.entry_number, e.date_filed,
+       e.description as entry_description,
+       k.case_name, k.court_id as docket_court_id, k.docket_number
+from documents d
+left join docket_entries e on e.id = d.entry_id
+join dockets k on k.id = d.docket_id
+where d.id = :id
+"""
+
+
+async def _load_document(datasette, request) -> dict:
+    court_id, docket_number, docket_id = _docket_id(request)
+    entry_key = unquote(request.url_vars["entry_key"])
+    doc_id = f"{docket_id}#{entry_key}/{int(request.url_vars['attachment'])}"
+    result = await datasette.get_database().execute(DOCUMENT_SQL, {"id": doc_id,
+                                                                   "entry_key": entry_key})
+    if not result.rows:
+        raise _Missing("No such document in the archive.")
+    doc = dict(result.rows[0])
+    doc["withheld"] = withheld_reason(doc, doc["entry_description"])
+    return doc
+
+
+async def document_page(datasette, request):
+    doc = await _load_document(datasette, request)
+    court_id, number = doc["docket_court_id"], doc["docket_number"]
+    pages = []
+    if not doc["withheld"]:
+        ocr = _page_set(doc["ocr_pages"])
+        pages = [{"number": i, "text": text, "ocr": i in ocr}
+                 for i, text in enumerate(split_pages(doc["text"]), start=1)]
+    stamp = {k: doc[f"stamp_{k}"] for k in
+             ("case_number", "document_number", "attachment_number", "date_filed")
+             if doc.get(f"stamp_{k}")}
+    return Response.html(await datasette.render_template("document.html", {
+        "doc": doc, "pages": pages, "stamp": stamp,
+        "pdf_url": None if doc["withheld"] else pdf_url(_store(datasette), doc["file_path"]),
+        "text_url": (urls.document_text(court_id, number, doc["entry_key"],
+                                        doc["attachment_number"])
+                     if pages else None),
+        "case_url": urls.case(court_id, number),
+        "entry_url": urls.entry(court_id, number, doc["entry_key"]),
+        "feed_url": urls.case_feed(court_id, number), "site_title": _title(datasette),
+    }, request=request))
+
+
+async def document_text(datasette, request):
+    doc = await _load_document(datasette, request)
+    if doc["withheld"]:
+        raise _Missing(f"This document is withheld ({doc['withheld']}): its text is not published.")
+    if not doc["text"]:
+        raise _Missing("The archive has no text for this document.")
+    return Response.text(doc["text"], headers={"x-content-type-options": "nosniff"})
+
+
+# --- stored PDFs ----------------------------------------------------------
+
+_verified: dict = {}   # (dev, inode, size, mtime_ns) -> sha256 of that file version
+
+
+def _open_stored(root: str, file_path: str, expected: set[str]):
+    """An open file for ``file_path`` inside ``root`` whose SHA-256 is one of
+    ``expected`` (when the archive recorded one), else None."""
+    if not file_path or "\x00" in file_path or "\\" in file_path or file_path.startswith("/"):
+        return None
+    parts = file_path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return None
+    root = os.path.realpath(root)
+    full = os.path.realpath(os.path.join(root, *parts))
+    if not full.startswith(root + os.sep):
+        return None   # a symlink that leads out of the store
+    try:
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    handle = os.fdopen(fd, "rb")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            handle.close()
+            return None
+        if expected:
+            key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+            digest = _verified.get(key)
+            if digest is None:
+                sha = hashlib.sha256()
+                for chunk in iter(lambda: handle.read(CHUNK), b""):
+                    sha.update(chunk)
+                digest = sha.hexdigest()
+                if len(_verified) > 10_000:
+                    _verified.clear()
+                _verified[key] = digest
+                handle.seek(0)
+            if digest not in expected:
+                handle.close()
+                return None
+        return handle
+    except BaseException:
+        handle.close()
+        raise
+
+
+class _PdfStream:
+    def __init__(self, handle, filename, head):
+        self.handle, self.filename, self.head = handle, filename, head
+
+    async def asgi_send(self, send):
+        try:
+            size = os.fstat(self.handle.fileno()).st_size
+            name = re.sub(r'[^A-Za-z0-9._-]', "_", self.filename)
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/pdf"),
+                (b"content-length", str(size).encode()),
+                (b"content-disposition", f'inline; filename="{name}"'.encode()),
+                (b"x-content-type-options", b"nosniff"),
+                (b"cache-control", b"public, max-age=3600")]})
+            if self.head:
+                await send({"type": "http.response.body", "body": b""})
+                return
+            while True:
+                chunk = await asyncio.to_thread(self.handle.read, CHUNK)
+                await send({"type": "http.response.body", "body": chunk,
+                            "more_body": bool(chunk)})
+                if not chunk:
+                    break
+        finally:
+            self.handle.close()
+
+
+async def stored_file(datasette, request):
+    missing = _Missing("No such file in the archive.")
+    file_path = unquote(request.url_vars["path"])
+    if "\x00" in file_path:
+        raise missing
+    store = _store(datasette)
+    if not store:
+        raise missing
+    rows = (await datasette.get_database().execute(
+        "select d.sha256, d.is_sealed, d.bad_redactions, d.status, d.description, "
+        "e.description as entry_description from documents d "
+        "left join docket_entries e on e.id = d.entry_id where d.file_path = :path",
+        {"path": file_path})).rows
+    public = [dict(r) for r in rows if not withheld_reason(dict(r), r["entry_description"])]
+    if not public:
+        raise missing
+    if str(store).startswith("s3://"):
+        return Response.redirect(pdf_url(store, file_path))
+    expected = {r["sha256"] for r in public if r["sha256"]}
+    handle = await asyncio.to_thread(_open_stored, store, file_path, expected)
+    if handle is None:
+        raise missing
+    return _PdfStream(handle, os.path.basename(file_path), request.method == "HEAD")
+
+
+@hookimpl
+def register_routes(datasette):
+    case = r"^/cases/(?P<court_id>[^/]+)/(?P<docket_number>[^/]+)"
+    document = case + r"/documents/(?P<entry_key>[^/]+)/(?P<attachment>\d{1,6})"
+    return [
+        (case + r"$", _answers_404(case_page)),
+        (document + r"$", _answers_404(document_page)),
+        (document + r"\.txt$", _answers_404(document_text)),
+        (r"^/files/(?P<path>.+)$", _answers_404(stored_file)),
+    ]

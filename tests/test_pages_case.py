@@ -1,0 +1,422 @@
+"""The case page, the document page and the stored PDFs, served by the real
+`python -m archive serve` over an archive built here; checked by HTTP and in
+headless Chromium."""
+from __future__ import annotations
+
+import hashlib
+import html
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from archive import db as adb
+from archive import urls
+from archive.cli import datasette_command
+from archive.plugins.cases import courts_named, split_pages
+from tests.conftest import PROJECT, free_port
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+CASE = ("cand", "3:20-cv-05910")
+APPEAL = ("ca9", "20-16908")
+OTHER = ("nysd", "1:21-cv-01234")
+BIG = ("txsd", "4:19-cv-00001")
+SCRIPT = '<script>alert("court text")</script> MOTION to shorten time'
+OCR_TEXT = "Page one has a text layer about WeChat.\n\f\nPage two was a scan about tiktok."
+
+
+def pdf_bytes(label: str) -> bytes:
+    body = f"BT /F1 12 Tf 72 720 Td ({label}) Tj ET".encode()
+    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+            b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+            b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >> endobj\n"
+            b"4 0 obj << /Length " + str(len(body)).encode() + b" >> stream\n" + body +
+            b"\nendstream endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+
+
+FILES = {name: pdf_bytes(name) for name in ("complaint", "motion", "sealed", "redacted", "appeal",
+                                            "unlisted", "tampered", "outside")}
+
+
+def _path(court, name):
+    return f"{court}/gov.uscourts.{court}.1/gov.uscourts.{court}.1.{name}.pdf"
+
+
+def build(folder):
+    store = folder / "files"
+    db = adb.open_db(str(folder / "dockets.db"))
+    for name, data in FILES.items():
+        target = (folder / "outside.pdf") if name == "outside" else store / _path("cand", name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    # a link inside the store that leads out of it, and a file whose bytes changed
+    os.symlink(folder / "outside.pdf", store / _path("cand", "link"))
+    (store / _path("cand", "tampered")).write_bytes(FILES["tampered"] + b"changed")
+
+    def sha(name):
+        return hashlib.sha256(FILES[name]).hexdigest()
+
+    court, number = CASE
+    base = {"court_id": court, "docket_number": number}
+    adb.save_docket(db, dict(base, case_name="U.S. WeChat Users Alliance v. Trump",
+                             assigned_to_str="Laurel Beeler", date_filed="2020-08-21",
+                             nature_of_suit="440 Civil Rights: Other"))
+    entries = [(1, "2020-08-21", "COMPLAINT for Declaratory and Injunctive Relief"),
+               (2, "2020-09-01", SCRIPT),
+               (3, "2020-09-18", "ORDER sealing exhibit"),
+               (4, "2020-10-02", "DECLARATION of a witness"),
+               (5, "2020-10-05", "EXHIBIT whose file changed"),
+               (6, "2020-10-06", "EXHIBIT stored through a link")]
+    for n, date, text in entries:
+        adb.save_entry(db, dict(base, entry_number=n, date_filed=date, description=text))
+    adb.save_entry(db, dict(base, entry_number=None, pacer_sequence_number="130",
+                            date_filed="2020-09-17", description="Minute Entry: hearing held"))
+    docs = [
+        dict(entry_number=1, attachment_number=0, description="Complaint", page_count=2,
+             file_path=_path(court, "complaint"), sha256=sha("complaint"), status="ocr",
+             text=OCR_TEXT, clean_text=OCR_TEXT, extracted_by_ocr=1, ocr_pages="2",
+             stamp={"case_number": "3:20-cv-05910-LB", "document_number": "1",
+                    "date_filed": "08/21/20"}),
+        dict(entry_number=1, attachment_number=1, description="Civil Cover Sheet", status="no_file"),
+        dict(entry_number=2, attachment_number=0, description="Motion", page_count=1,
+             file_path=_path(court, "motion"), sha256=sha("motion"), status="ok",
+             text="A motion to shorten time.", clean_text="A motion to shorten time."),
+        dict(entry_number=3, attachment_number=1, description="Sealed exhibit", page_count=1,
+             file_path=_path(court, "sealed"), sha256=sha("sealed"), status="ok", is_sealed=1,
+             text="sealed secret words", clean_text="sealed secret words"),
+        dict(entry_number=4, attachment_number=0, description="Declaration", page_count=1,
+             file_path=_path(court, "redacted"), sha256=sha("redacted"), status="ok",
+             bad_redactions="1", text="hidden under boxes", clean_text="hidden under boxes"),
+        dict(entry_number=5, attachment_number=0, description="Exhibit", page_count=1,
+             file_path=_path(court, "tampered"), sha256=sha("tampered"), status="ok"),
+        dict(entry_number=6, attachment_number=0, description="Exhibit", page_count=1,
+             file_path=_path(court, "link"), sha256=sha("outside"), status="ok"),
+    ]
+    for doc in docs:
+        adb.save_document(db, dict(base, document_number=str(doc["entry_number"]), **doc))
+    adb.save_party(db, dict(base, name="U.S. WeChat Users Alliance", party_type="Plaintiff",
+                            attorneys=[{"name": "Michael W. Bien", "roles": ["Lead attorney"],
+                                        "contact": "Rosen Bien Galvan & Grunfeld LLP\nSan Francisco"}]))
+    adb.save_party(db, dict(base, name="Donald J. Trump", party_type="Defendant"))
+
+    court, number = APPEAL
+    base = {"court_id": court, "docket_number": number}
+    adb.save_docket(db, dict(base, case_name="U.S. WeChat Users Alliance v. Trump",
+                             appeal_from_str="U.S. District Court for Northern California, San Francisco",
+                             date_filed="2020-10-01"))
+    adb.save_entry(db, dict(base, entry_number=1, date_filed="2020-10-01",
+                            description="DOCKETED CAUSE AND ENTERED APPEARANCES OF COUNSEL."))
+    adb.save_document(db, dict(base, entry_number=1, document_number="1", attachment_number=0,
+                               description="Docketing letter", file_path=_path("cand", "appeal"),
+                               sha256=sha("appeal"), status="ok", text="appeal letter"))
+
+    court, number = OTHER
+    adb.save_docket(db, {"court_id": court, "docket_number": number, "case_name": "Other v. Case"})
+    adb.save_entry(db, {"court_id": court, "docket_number": number, "entry_number": 1,
+                        "date_filed": "2021-02-03", "description": "COMPLAINT"})
+
+    court, number = BIG  # a long docket: more entries than Datasette's max_returned_rows
+    adb.save_docket(db, {"court_id": court, "docket_number": number, "case_name": "Big v. Long"})
+    with adb.transaction(db):
+        for n in range(1, 2001):
+            adb.save_entry(db, {"court_id": court, "docket_number": number, "entry_number": n,
+                                "date_filed": f"20{19 + n // 600}-{1 + n % 12:02d}-15",
+                                "description": f"Entry number {n}"})
+    db.conn.close()
+    return folder / "dockets.db", store
+
+
+def serve(db_path, *options, env=None):
+    port = free_port()
+    proc = subprocess.Popen(datasette_command(str(db_path), port, "127.0.0.1", *options),
+                            cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, **(env or {})})
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/-/versions.json", timeout=1)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail("archive serve did not start: " + proc.stdout.read().decode()[-2000:])
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("pages"))
+
+
+@pytest.fixture(scope="module")
+def site(archive):
+    db_path, store = archive
+    proc, url = serve(db_path, "--files", str(store))
+    yield url
+    stop(proc)
+
+
+def get(url, path):
+    try:
+        with urllib.request.urlopen(url + path, timeout=20) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+def raw_get(url, path, method="GET"):
+    """A request sent with the path exactly as given (no client normalisation)."""
+    host, port = url.rsplit("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=20)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        conn.endheaders()
+        resp = conn.getresponse()
+        return resp.status, resp.getheaders(), resp.read()
+    finally:
+        conn.close()
+
+
+def page_html(site, path):
+    status, _, body = get(site, path)
+    assert status == 200, (path, status, body[:500])
+    return body.decode()
+
+
+def test_case_page_header_entries_and_documents(site):
+    page = page_html(site, urls.case(*CASE))
+    assert "<h1>U.S. WeChat Users Alliance v. Trump</h1>" in page
+    assert "Laurel Beeler" in page and "440 Civil Rights: Other" in page and "2020-08-21" in page
+    # the feed, in <head> and visibly
+    head = page.split("</head>")[0]
+    feed = urls.case_feed(*CASE)
+    assert f'<link rel="alternate" type="application/atom+xml"' in head and f'href="{feed}"' in head
+    assert re.search(rf'<a href="{re.escape(feed)}">[^<]*feed', page, re.I)
+    # entries in the court's order, each with its anchor
+    anchors = re.findall(r'<tr id="(entry-[^"]+)"', page)
+    assert anchors == ["entry-1", "entry-2", "entry-seq-130", "entry-3", "entry-4", "entry-5", "entry-6"]
+    assert urls.entry_anchor("seq-130") in anchors
+    # court text is escaped, never markup
+    assert "<script>alert" not in page
+    assert html.escape(SCRIPT, quote=False) in page or "&lt;script&gt;alert(" in page
+    # documents: PDF and text links, OCR marked, missing file said
+    assert f'href="{urls.stored_file(_path("cand", "complaint"))}"' in page
+    assert f'href="{urls.document_text(*CASE, "1", 0)}"' in page
+    assert f'href="{urls.document(*CASE, "1", 1)}"' in page
+    assert "OCR p. 2" in page and "no PDF in the archive (no_file)" in page
+    # parties and attorneys
+    assert "U.S. WeChat Users Alliance" in page and "Plaintiff" in page
+    assert "Michael W. Bien" in page and "Lead attorney" in page and "Donald J. Trump" in page
+    # the chart: inline SVG drawn on the server, a bar per court-month
+    assert "<svg" in page and page.count('class="bar"') >= 3
+
+
+def test_withheld_documents_show_why_and_nothing_else(site):
+    page = page_html(site, urls.case(*CASE))
+    for name in ("sealed", "redacted"):
+        assert urls.stored_file(_path("cand", name)) not in page
+    assert urls.document_text(*CASE, "3", 1) not in page
+    assert urls.document_text(*CASE, "4", 0) not in page
+    assert "withheld: sealed" in page and "withheld: bad redaction" in page
+    assert page.count("Its text and PDF are not published") == 2
+    doc = page_html(site, urls.document(*CASE, "3", 1))
+    assert "This document is withheld" in doc and "sealed secret words" not in doc
+    assert "ORDER sealing exhibit" in doc  # the entry stays
+    assert get(site, urls.document_text(*CASE, "3", 1))[0] == 404
+    assert get(site, urls.document_text(*CASE, "4", 0))[0] == 404
+    assert get(site, urls.stored_file(_path("cand", "sealed")))[0] == 404
+    assert get(site, urls.stored_file(_path("cand", "redacted")))[0] == 404
+    assert "secret words" not in page_html(site, urls.case(*CASE) + "?q=secret")
+
+
+def test_links_between_district_docket_and_appeal(site):
+    district = page_html(site, urls.case(*CASE))
+    assert f'href="{urls.case(*APPEAL)}"' in district and "Appeal:" in district
+    appeal = page_html(site, urls.case(*APPEAL))
+    assert f'href="{urls.case(*CASE)}"' in appeal and "Appealed from:" in appeal
+    assert "U.S. District Court for Northern California, San Francisco" in appeal
+    # the chart draws both courts
+    assert "cand 3:20-cv-05910" in district and "ca9 20-16908" in district.split("<svg")[1]
+    other = page_html(site, urls.case(*OTHER))
+    assert "No appeal of this case is in the archive" in other
+    assert courts_named("U.S. District Court for Northern California, San Francisco")[0] == "cand"
+    assert courts_named("District of Massachusetts, Boston") == ["mad"]
+    assert courts_named("S.D.N.Y . (NEW YORK CITY)")[0] == "nysd"
+    assert courts_named("Eastern District of Tennessee at Knoxville")[0] == "tned"
+    assert courts_named("Board of Immigration Appeals") == []
+
+
+def test_date_filter_and_search_within_the_case(site):
+    case = urls.case(*CASE)
+    page = page_html(site, case + "?from=2020-09-10&to=2020-09-30")
+    assert re.findall(r'<tr id="(entry-[^"]+)"', page) == ["entry-seq-130", "entry-3"]
+    page = page_html(site, case + "?to=2020-08")
+    assert re.findall(r'<tr id="(entry-[^"]+)"', page) == ["entry-1"]
+    page = page_html(site, case + "?q=tiktok")  # only in a document's text
+    assert re.findall(r'<tr id="(entry-[^"]+)"', page) == ["entry-1"]
+    assert "<mark>tiktok</mark>" in page
+    page = page_html(site, case + "?q=%22shorten+time%22")  # a phrase
+    assert re.findall(r'<tr id="(entry-[^"]+)"', page) == ["entry-2"]
+    for weird in ('%22', 'AND', 'NEAR%28', '*', 'a%22b', '-', '%29', 'OR+NOT', '%5E', 'x%3Ay',
+                  '%00', '%22%22%22'):
+        assert get(site, case + "?q=" + weird)[0] == 200, weird
+    page = page_html(site, case + "?from=yesterday")
+    assert "is not a date" in page and len(re.findall(r'<tr id="entry-', page)) == 7
+
+
+def test_unknown_case_and_document_are_404(site):
+    assert get(site, urls.case("cand", "9:99-cv-99999"))[0] == 404
+    assert get(site, "/cases/cand/3%3A20-cv-0591")[0] == 404
+    assert get(site, urls.document(*CASE, "99", 0))[0] == 404
+    assert get(site, urls.document_text(*CASE, "99", 0))[0] == 404
+    # a number as printed on filings, with the judge's initials, finds the case
+    status, headers, _ = raw_get(site, urls.case("cand", "3:20-CV-05910-LB"))
+    assert status == 302 and dict((k.lower(), v) for k, v in headers)["location"] == urls.case(*CASE)
+    status, _, body = get(site, urls.case("zz", "<b>x</b>"))
+    assert status == 404 and b"<b>x</b>" not in body
+
+
+def test_document_page_text_by_page_and_plain_text(site):
+    page = page_html(site, urls.document(*CASE, "1", 0))
+    assert split_pages(OCR_TEXT) == ["Page one has a text layer about WeChat.",
+                                     "Page two was a scan about tiktok."]
+    one = page.split('id="page-1"')[1].split("</section>")[0]
+    two = page.split('id="page-2"')[1].split("</section>")[0]
+    assert "text layer about WeChat" in one and "read by OCR" not in one
+    assert "scan about tiktok" in two and "read by OCR" in two
+    assert "3:20-cv-05910-LB" in page and "08/21/20" in page  # the header stamp
+    assert f'href="{urls.stored_file(_path("cand", "complaint"))}"' in page
+    assert f'href="{urls.case(*CASE)}"' in page and f'href="{urls.entry(*CASE, "1")}"' in page
+    status, headers, body = get(site, urls.document_text(*CASE, "1", 0))
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    assert body.decode() == OCR_TEXT
+    script = page_html(site, urls.document(*CASE, "2", 0))
+    assert "<script>alert" not in script and "&lt;script&gt;" in script
+
+
+def test_pdfs_are_the_recorded_bytes(site):
+    status, headers, body = get(site, urls.stored_file(_path("cand", "complaint")))
+    assert status == 200 and headers["content-type"] == "application/pdf"
+    assert hashlib.sha256(body).hexdigest() == hashlib.sha256(FILES["complaint"]).hexdigest()
+    status, headers, body = raw_get(site, urls.stored_file(_path("cand", "motion")), "HEAD")
+    assert status == 200 and {k.lower(): v for k, v in headers}["content-type"] == "application/pdf" and body == b""
+    # a file whose bytes are no longer the recorded ones is not served
+    assert get(site, urls.stored_file(_path("cand", "tampered")))[0] == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/files/../dockets.db", "/files/%2e%2e/dockets.db", "/files/cand/%2e%2e/%2e%2e/dockets.db",
+    "/files/..%2fdockets.db", "/files/%2Fetc%2Fpasswd", "/files//etc/passwd", "/files/cand/",
+    "/files/cand", "/files/cand/gov.uscourts.cand.1", "/files/a%00b.pdf",
+    "/files/" + _path("cand", "complaint") + "%00", "/files/./" + _path("cand", "complaint"),
+    "/files/" + _path("cand", "unlisted"),  # in the store, named by no document
+    "/files/" + _path("cand", "link"),      # a symlink out of the store
+    "/files/" + _path("cand", "complaint").replace("/", "%5c"),
+])
+def test_no_path_outside_the_store_no_listing(site, path):
+    status, _, body = raw_get(site, path)
+    assert status == 404, (path, status)
+    assert not body.startswith(b"%PDF") and b"SQLite" not in body
+
+
+def test_a_long_docket_shows_every_entry(site):
+    page = page_html(site, urls.case(*BIG))
+    assert len(re.findall(r'<tr id="entry-', page)) == 2000
+    assert 'id="entry-2000"' in page and "<svg" in page
+
+
+def test_in_the_browser(site):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1400})
+            dialogs = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(site + urls.case(*CASE))
+            assert page.locator("h1").inner_text() == "U.S. WeChat Users Alliance v. Trump"
+            assert page.locator("svg rect.bar").count() >= 3
+            box = page.locator("figure.chart svg").bounding_box()
+            assert box and box["width"] > 200 and box["height"] > 50
+            assert SCRIPT in page.locator("#entry-2").inner_text() and not dialogs
+            assert page.locator("link[rel=alternate][type='application/atom+xml']").get_attribute(
+                "href") == urls.case_feed(*CASE)
+            page.screenshot(path="/tmp/case.png")
+            href = page.locator("#entry-1 a.pdf").first.get_attribute("href")
+            result = page.evaluate("""async (href) => {
+                const r = await fetch(href);
+                const digest = await crypto.subtle.digest('SHA-256', await r.arrayBuffer());
+                return {type: r.headers.get('content-type'), status: r.status,
+                        sha: [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('')};
+            }""", href)
+            assert result == {"type": "application/pdf", "status": 200,
+                              "sha": hashlib.sha256(FILES["complaint"]).hexdigest()}
+            page.goto(site + "/files/..%2f..%2fdockets.db")
+            assert "No such file" in page.inner_text("body")
+            page.goto(site + urls.case(*CASE))
+            page.fill("input[name=q]", '"unbalanced')
+            page.press("input[name=q]", "Enter")
+            page.wait_for_load_state()
+            assert "q=" in page.url and page.locator("h1").count() == 1
+        finally:
+            browser.close()
+
+
+def test_s3_store_links_presigned_urls(archive, tmp_path):
+    from moto.server import ThreadedMotoServer
+    import boto3
+
+    db_path, store = archive
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its buckets in the process, across servers: start from none
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"))
+    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
+             "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}
+    proc = None
+    try:
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing-secret")
+        client.create_bucket(Bucket="dockets")
+        key = "archive/files/" + _path("cand", "complaint")
+        client.put_object(Bucket="dockets", Key=key, Body=FILES["complaint"])
+        copy = tmp_path / "dockets.db"
+        shutil.copy(db_path, copy)
+        proc, url = serve(copy, "--files", "s3://dockets/archive/files/", env=creds)
+        page = page_html(url, urls.case(*CASE))
+        links = [html.unescape(h) for h in re.findall(r'<a class="pdf" href="([^"]+)"', page)]
+        first = next(h for h in links if "complaint" in h)
+        assert first.startswith(endpoint + "/dockets/" + key) and "Signature" in first
+        with urllib.request.urlopen(first, timeout=20) as resp:
+            assert hashlib.sha256(resp.read()).hexdigest() == hashlib.sha256(FILES["complaint"]).hexdigest()
+        assert "sealed" not in " ".join(links)
+        status, headers, _ = raw_get(url, urls.stored_file(_path("cand", "complaint")))
+        assert status == 302 and {k.lower(): v for k, v in headers}["location"].startswith(endpoint)
+        assert raw_get(url, urls.stored_file(_path("cand", "sealed")))[0] == 404
+    finally:
+        if proc:
+            stop(proc)
+        moto.stop()
