@@ -5,7 +5,9 @@ document's PDF, an ACMS docket or MergePDFFiles). The spider marks it with
 ``meta["purchase"]`` (see :func:`purchase_meta`); ``PurchaseLedgerMiddleware``,
 next to the downloader, then:
 
-1. writes the ledger row ``started`` just before the request is sent;
+1. writes the ledger row ``started`` just as the request is sent
+   (``LedgerDownloadHandler``, Scrapy's HTTP handler; not earlier, while the
+   request may still wait in its download slot's queue);
 2. when the answer arrives, keeps its bytes in the spool (``PACER_SPOOL_DIR``,
    a private folder beside the archive) before anything else happens to it,
    and marks the row ``answered``, or settles it at once: ``charged``/``free``
@@ -37,6 +39,7 @@ import time
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.http import Response
 from scrapy.responsetypes import responsetypes
 
@@ -231,6 +234,7 @@ class PurchaseLedgerMiddleware:
         if not purchase:
             return None
         request.meta.pop("spooled", None)
+        request.meta.pop("ledger_row", None)
         kept = self.spool.get(purchase["key"])
         if kept is not None:
             info, body = kept
@@ -254,8 +258,18 @@ class PurchaseLedgerMiddleware:
                    job_id=getattr(spider, "job_id", None),
                    crawl_id=self.crawler.stats.get_value("archive/crawl_id"),
                    url=_no_query(request.url))
-        request.meta["ledger_id"] = adb.start_purchase(self._db(), row)
+        # written by LedgerDownloadHandler as the request goes on the wire, not
+        # here: it may wait in its download slot's queue first, and a crawl killed
+        # then has not asked PACER for anything
+        request.meta["ledger_row"] = row
+        request.meta.pop("ledger_id", None)
         return None
+
+    def sent(self, request) -> None:
+        """The purchase ``request`` is going to PACER now: its ``started`` row."""
+        row = request.meta.pop("ledger_row", None)
+        if row is not None:
+            request.meta["ledger_id"] = adb.start_purchase(self._db(), row)
 
     def _refuse_a_second_purchase(self, spider, purchase) -> None:
         """A document is bought once. Asked for again, it is one whose purchase a
@@ -316,6 +330,26 @@ class PurchaseLedgerMiddleware:
                                 message=f"no answer: {type(exception).__name__}: {exception}")
             request.meta.pop("ledger_id", None)  # a retry is a new attempt with its own row
         return None
+
+
+class LedgerDownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP handler, which first writes a purchase's ``started`` row:
+    the moment a request leaves for PACER is the moment it is sent, after any
+    wait in its download slot's queue, and only the handler sees that moment."""
+
+    async def download_request(self, request):
+        if request.meta.get("ledger_row") is not None:
+            ledger = _ledger_middleware(self._crawler)
+            if ledger is not None:
+                ledger.sent(request)
+        return await super().download_request(request)
+
+
+def _ledger_middleware(crawler):
+    for mw in crawler.engine.downloader.middleware.middlewares:
+        if isinstance(mw, PurchaseLedgerMiddleware):
+            return mw
+    return None
 
 
 def _no_query(url: str) -> str:

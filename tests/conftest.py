@@ -1,6 +1,7 @@
 """Shared test helpers: where ../shared is, and running the real `scrapy crawl`."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sqlite3
@@ -51,6 +52,29 @@ def run_crawl(spider, *, args=(), settings=None, env=None, db, files, timeout=30
     proc = subprocess.run(cmd, cwd=PROJECT, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
     return proc.returncode, proc.stdout + proc.stderr
+
+
+@contextlib.contextmanager
+def moto_s3(bucket: str):
+    """moto's S3 server on loopback with one empty ``bucket``: (endpoint, client, server).
+    moto keeps buckets in the process across its servers, so it is reset first."""
+    import urllib.request
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"))
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing-secret")
+        client.create_bucket(Bucket=bucket)
+        yield endpoint, client, server
+    finally:
+        server.stop()
 
 
 def rows(db_path, sql, params=()):

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import sqlite3
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-from tests.conftest import SHARED, free_port, run_crawl
+from tests.conftest import SHARED, moto_s3, run_crawl
 from tests.servers.cases import wechat_cases
 from tests.servers.courtlistener import CourtListenerServer
 
@@ -20,15 +18,8 @@ CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secre
 
 @pytest.fixture
 def s3():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing-secret")
-    client.create_bucket(Bucket="dockets")
-    yield endpoint, client
-    server.stop()
+    with moto_s3("dockets") as (endpoint, client, _):
+        yield endpoint, client
 
 
 def test_crawl_stores_pdfs_in_s3_once(s3, tmp_path):

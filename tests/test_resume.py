@@ -204,3 +204,32 @@ def test_killed_and_resumed_crawl_equals_a_clean_crawl(tmp_path, clean, rate, th
     statuses = [r["status"] for r in rows(db, "select status from crawls order by id")]
     assert statuses[-1] == "finished"
     assert "running" not in statuses[:-1]  # the killed crawls are marked as such
+
+
+def test_a_crawl_through_faults_equals_a_clean_crawl(tmp_path, clean):
+    """Resets, stalls past the download timeout, 5xx, 429 with and without Retry-After,
+    and damaged PDF bodies, at a steady rate: the crawl retries, records what it could
+    not get, and its reruns end with the clean crawl's archive."""
+    from tests.servers.faults import ALL, Chaos
+
+    db = tmp_path / "dockets.db"
+    with CourtListenerServer([_case()], token=TOKEN) as srv:
+        chaos = Chaos(rate=0.15, kinds=ALL, seed=7, stall_seconds=2.5)
+        srv.set_chaos(chaos)
+        settings = {**_settings(srv, tmp_path, db, 1200), "DOWNLOAD_TIMEOUT": "1.5",
+                    "RETRY_TIMES": "6", "RETRY_AFTER_DEFAULT": "1"}
+        for _ in range(4):  # a damaged PDF is fetched again by the next run
+            code, log = run_crawl("courtlistener", args=["court=cand", "pacer_case_id=900001"],
+                                  env={"COURTLISTENER_TOKEN": TOKEN}, db=db,
+                                  files=tmp_path / "files", settings=settings)
+            assert "Traceback" not in log
+            if code == 0 and not rows(db, "select 1 from documents where status = "
+                                          "'download_failed'"):
+                break
+        srv.set_chaos(None)
+    report = chaos.report()
+    assert report["faults"] >= 10 and len(report["by_kind"]) >= 5, report
+    assert code == 0, log[-3000:]
+    got = _archive(db, tmp_path / "files")
+    for table in ("dockets", "docket_entries", "documents", "files"):
+        assert got[table] == clean[table], table

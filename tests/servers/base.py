@@ -244,6 +244,17 @@ class ServerLifecycle:
         return self._server.base
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-request (a crawl killed, a reset) is no error of the server's."""
+
+    def handle_error(self, request, client_address):
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class LocalServer:
     """One listening socket on ``host:port`` (0 = a free port), served by a
     daemon thread. ``app(request) -> Response`` answers each request."""
@@ -326,7 +337,7 @@ class LocalServer:
             def do_OPTIONS(self):
                 self._answer()
 
-        httpd = ThreadingHTTPServer((self.host, self.port), Handler)
+        httpd = _QuietServer((self.host, self.port), Handler)
         httpd.daemon_threads = True
         self.httpd = httpd
         self.port = httpd.server_address[1]
