@@ -276,3 +276,10 @@ def test_a_release_is_served_immutable_and_limits_are_options(tmp_path):
         assert status == 400 and b"results too large" in body and b"<html" in body.lower()
         status, body = fetch(url + "/release/documents.json?_col=description")
         assert status == 200
+
+
+def test_robots_are_kept_to_the_pages(server):
+    status, body = fetch(server["url"] + "/robots.txt")
+    assert status == 200
+    text = body.decode()
+    assert "Allow: /$" in text and "Allow: /cases/" in text and "Disallow: /" in text

@@ -75,11 +75,25 @@ def extra_template_vars(view_name, database, datasette):
 def register_routes(datasette):
     return [(r"^/(?P<database>[^/.]+)\.db$", download),
             # lists the server's threads and asyncio tasks, with source file paths
-            (r"^/-/threads(\.json)?$", not_public)]
+            (r"^/-/threads(\.json)?$", not_public),
+            (r"^/robots\.txt$", robots)]
 
 
 async def not_public(request):
     raise NotFound("Not found")
+
+
+# Search engines may index the archive's pages (home, cases, documents), not
+# run its searches and SQL, page through its tables or download its files.
+ROBOTS = """User-agent: *
+Allow: /$
+Allow: /cases/
+Disallow: /
+"""
+
+
+async def robots(request):
+    return Response.text(ROBOTS)
 
 
 async def download(datasette, request):
