@@ -145,7 +145,8 @@ def direct_search(conn, q: str) -> float:
     params["q"] = fts
     hits = conn.execute("select kind, rid, score from (" + " union all ".join(parts) + ")"
                         f" order by score, kind, rid limit {search.PAGE_SIZE + 1}", params).fetchall()
-    conn.execute("select " + " + ".join(f"(select count(*) from ({p}))" for p in parts),
+    counted, _ = search._hits_sql(chosen, score=False)
+    conn.execute("select " + " + ".join(f"(select count(*) from ({p}))" for p in counted),
                  params).fetchall()
     for kind, sql in (("document", search.DOCUMENT_DETAILS), ("entry", search.ENTRY_DETAILS)):
         ids = [h[1] for h in hits if h[0] == kind][:search.PAGE_SIZE]

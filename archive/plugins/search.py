@@ -126,27 +126,32 @@ def _where(kind: str, chosen: dict) -> tuple[str, dict]:
     return "".join(" and " + c for c in clauses), params
 
 
-def _hits_sql(chosen: dict) -> tuple[list[str], dict]:
-    """One select per kind of hit searched: (kind, rid, score)."""
+def _hits_sql(chosen: dict, score: bool = True) -> tuple[list[str], dict]:
+    """One select per kind of hit searched: (kind, rid, score); without
+    ``score``, only the rows (for counting them). A table is joined only when a
+    filter needs its columns: on a word found in every document, joining each
+    hit costs more than ranking it."""
     parts, params = [], {}
     if chosen["type"] != "entry":
         where, p = _where("document", chosen)
         params.update(p)
-        join = (" left join docket_entries e on e.id = d.entry_id"
-                if chosen["date_from"] or chosen["date_to"] else "")
+        join = ""
+        if where:
+            join = " join documents d on d.rowid = documents_fts.rowid"
+            if chosen["date_from"] or chosen["date_to"]:
+                join += " left join docket_entries e on e.id = d.entry_id"
         parts.append(
-            "select 'document' as kind, documents_fts.rowid as rid,"
-            " bm25(documents_fts, 2.0, 1.0) as score"
-            " from documents_fts join documents d on d.rowid = documents_fts.rowid" + join +
-            " where documents_fts match :q" + where)
+            "select 'document' as kind, documents_fts.rowid as rid"
+            + (", bm25(documents_fts, 2.0, 1.0) as score" if score else "")
+            + " from documents_fts" + join + " where documents_fts match :q" + where)
     if chosen["type"] in ("", "entry"):
         where, p = _where("entry", chosen)
         params.update(p)
+        join = " join docket_entries e on e.rowid = docket_entries_fts.rowid" if where else ""
         parts.append(
-            "select 'entry' as kind, docket_entries_fts.rowid as rid,"
-            " bm25(docket_entries_fts) as score"
-            " from docket_entries_fts join docket_entries e on e.rowid = docket_entries_fts.rowid"
-            " where docket_entries_fts match :q" + where)
+            "select 'entry' as kind, docket_entries_fts.rowid as rid"
+            + (", bm25(docket_entries_fts) as score" if score else "")
+            + " from docket_entries_fts" + join + " where docket_entries_fts match :q" + where)
     return parts, params
 
 
@@ -217,8 +222,9 @@ async def run_search(db, q: str, chosen: dict, page: int) -> dict:
     hits = (await db.execute(
         "select kind, rid, score from (" + " union all ".join(parts) + ")"
         f" order by score, kind, rid limit {PAGE_SIZE + 1} offset {offset}", params)).rows
+    counted, _ = _hits_sql(chosen, score=False)
     total = (await db.execute(
-        "select " + " + ".join(f"(select count(*) from ({part}))" for part in parts),
+        "select " + " + ".join(f"(select count(*) from ({part}))" for part in counted),
         params)).rows[0][0]
     more = len(hits) > PAGE_SIZE
     hits = hits[:PAGE_SIZE]
