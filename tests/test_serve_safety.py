@@ -283,3 +283,18 @@ def test_robots_are_kept_to_the_pages(server):
     assert status == 200
     text = body.decode()
     assert "Allow: /$" in text and "Allow: /cases/" in text and "Disallow: /" in text
+
+
+def test_links_from_other_tables_find_their_rows(server):
+    """An entry's "rows from entry_id in documents" link works though its id holds '#'."""
+    import re
+
+    entry = f"cand/{CASE['docket_number']}#1"
+    tilde = entry.replace("/", "~2F").replace(":", "~3A").replace("#", "~23")
+    status, body = fetch(f"{server['url']}/dockets/docket_entries/{tilde}")
+    assert status == 200
+    link = re.search(r'href="(/dockets/documents\?entry_id=[^"]+)"', body.decode()).group(1)
+    assert "#" not in link
+    status, body = fetch(server["url"] + link.replace("documents?", "documents.json?")
+                         + "&_shape=array")
+    assert status == 200 and len(json.loads(body)) == 1

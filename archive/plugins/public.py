@@ -71,6 +71,34 @@ def extra_template_vars(view_name, database, datasette):
     return {}
 
 
+def _quoted_foreign_key_links():
+    """Datasette 0.65 builds a row page's "rows from entry_id in documents" link
+    as ``?entry_id=<id>`` with the id unescaped; the archive's ids hold ``#``
+    (``cand/3:20-cv-05910#48``), which a browser takes for a fragment, so the
+    link showed 0 rows. Its value is quoted here, as a query value must be."""
+    from urllib.parse import quote
+
+    from datasette.views.row import RowView
+
+    if getattr(RowView.foreign_key_tables, "quoted", False):
+        return
+    original = RowView.foreign_key_tables
+
+    async def foreign_key_tables(self, database, table, pk_values):
+        tables = await original(self, database, table, pk_values)
+        for fk in tables:
+            base, _, query = fk["link"].partition("?")
+            key = query.partition("=")[0]
+            fk["link"] = f"{base}?{key}={quote(','.join(map(str, pk_values)), safe='/:,')}"
+        return tables
+
+    foreign_key_tables.quoted = True
+    RowView.foreign_key_tables = foreign_key_tables
+
+
+_quoted_foreign_key_links()
+
+
 @hookimpl
 def register_routes(datasette):
     return [(r"^/(?P<database>[^/.]+)\.db$", download),
