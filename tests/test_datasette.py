@@ -1,7 +1,6 @@
 """The archive served by Datasette, checked in headless Chromium."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -10,9 +9,8 @@ import pytest
 
 from archive import db as adb
 from archive.cli import datasette_command
-from tests.conftest import PROJECT, free_port
+from tests.conftest import PROJECT, chromium, free_port
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -58,18 +56,8 @@ def datasette(archive_db):
 
 @pytest.fixture(scope="module")
 def page():
-    if not CHROMIUM:
-        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"])
+    with chromium() as browser:
         yield browser.new_page()
-        browser.close()
 
 
 def test_full_text_search_in_the_browser(datasette, page):

@@ -20,9 +20,8 @@ from archive import db as adb
 from archive import urls
 from archive.cli import datasette_command
 from archive.plugins.cases import courts_named, split_pages
-from tests.conftest import PROJECT, free_port
+from tests.conftest import PROJECT, chromium, free_port
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 CASE = ("cand", "3:20-cv-05910")
 APPEAL = ("ca9", "20-16908")
 OTHER = ("nysd", "1:21-cv-01234")
@@ -341,46 +340,35 @@ def test_a_long_docket_shows_every_entry(site):
 
 
 def test_in_the_browser(site):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1400})
-            dialogs = []
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.goto(site + urls.case(*CASE))
-            assert page.locator("h1").inner_text() == "U.S. WeChat Users Alliance v. Trump"
-            assert page.locator("svg rect.bar").count() >= 3
-            box = page.locator("figure.chart svg").bounding_box()
-            assert box and box["width"] > 200 and box["height"] > 50
-            assert SCRIPT in page.locator("#entry-2").inner_text() and not dialogs
-            assert page.locator("link[rel=alternate][type='application/atom+xml']").get_attribute(
-                "href") == urls.case_feed(*CASE)
-            page.screenshot(path="/tmp/case.png")
-            href = page.locator("#entry-1 a.pdf").first.get_attribute("href")
-            result = page.evaluate("""async (href) => {
-                const r = await fetch(href);
-                const digest = await crypto.subtle.digest('SHA-256', await r.arrayBuffer());
-                return {type: r.headers.get('content-type'), status: r.status,
-                        sha: [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('')};
-            }""", href)
-            assert result == {"type": "application/pdf", "status": 200,
-                              "sha": hashlib.sha256(FILES["complaint"]).hexdigest()}
-            page.goto(site + "/files/..%2f..%2fdockets.db")
-            assert "No such file" in page.inner_text("body")
-            page.goto(site + urls.case(*CASE))
-            page.fill("input[name=q]", '"unbalanced')
-            page.press("input[name=q]", "Enter")
-            page.wait_for_load_state()
-            assert "q=" in page.url and page.locator("h1").count() == 1
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(site + urls.case(*CASE))
+        assert page.locator("h1").inner_text() == "U.S. WeChat Users Alliance v. Trump"
+        assert page.locator("svg rect.bar").count() >= 3
+        box = page.locator("figure.chart svg").bounding_box()
+        assert box and box["width"] > 200 and box["height"] > 50
+        assert SCRIPT in page.locator("#entry-2").inner_text() and not dialogs
+        assert page.locator("link[rel=alternate][type='application/atom+xml']").get_attribute(
+            "href") == urls.case_feed(*CASE)
+        page.screenshot(path="/tmp/case.png")
+        href = page.locator("#entry-1 a.pdf").first.get_attribute("href")
+        result = page.evaluate("""async (href) => {
+            const r = await fetch(href);
+            const digest = await crypto.subtle.digest('SHA-256', await r.arrayBuffer());
+            return {type: r.headers.get('content-type'), status: r.status,
+                    sha: [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('')};
+        }""", href)
+        assert result == {"type": "application/pdf", "status": 200,
+                          "sha": hashlib.sha256(FILES["complaint"]).hexdigest()}
+        page.goto(site + "/files/..%2f..%2fdockets.db")
+        assert "No such file" in page.inner_text("body")
+        page.goto(site + urls.case(*CASE))
+        page.fill("input[name=q]", '"unbalanced')
+        page.press("input[name=q]", "Enter")
+        page.wait_for_load_state()
+        assert "q=" in page.url and page.locator("h1").count() == 1
 
 
 def test_s3_store_links_presigned_urls(archive, tmp_path):

@@ -10,7 +10,6 @@ import hashlib
 import html
 import json
 import re
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -22,11 +21,10 @@ import pytest
 from archive import db as adb
 from archive import urls
 from archive.cli import datasette_command
-from tests.conftest import PROJECT, free_port
+from tests.conftest import PROJECT, chromium, free_port
 
 feedparser = pytest.importorskip("feedparser", reason="feedparser is in requirements-test.txt")
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCRIPT = "<script>window.pwned = 1</script>"
 WECHAT = ("cand", "3:20-cv-05910")
 APPEAL = ("ca9", "20-16908")
@@ -376,17 +374,8 @@ def test_empty_archive_feed(empty_site):
 
 @pytest.fixture(scope="module")
 def page():
-    if not CHROMIUM:
-        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with chromium() as browser:
         yield browser.new_page()
-        browser.close()
 
 
 def test_home_and_search_in_the_browser(site, page):
