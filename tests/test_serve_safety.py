@@ -212,10 +212,11 @@ def test_serving_while_a_crawl_writes(tmp_path):
     db_path = make_archive(tmp_path / "dockets.db")
     new_entries = 150
     writer = f"""
-import sys
+import sys, time
 from archive import db as adb
 db = adb.open_db({str(db_path)!r})
 for number in range(1000, 1000 + {new_entries}):
+    time.sleep(0.03)  # as a crawl writes: a row now and then, over seconds
     adb.save_entry(db, {{"court_id": "cand", "docket_number": "3:20-cv-05910",
                         "entry_number": number, "description": "RSS entry %d" % number}}, None)
     adb.save_document(db, {{"court_id": "cand", "docket_number": "3:20-cv-05910",
