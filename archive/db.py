@@ -611,6 +611,15 @@ def committed(db, job_id: Optional[str] = None, since: Optional[str] = None) -> 
     return float(db.execute(sql, params).fetchone()[0])
 
 
+def file_sha256(path: str) -> str:
+    """The SHA-256 of a file, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def extraction_fields(result: dict) -> dict:
     """A document's fields from ``parsers.pdf.extract``'s result."""
     pages = result.get("pages") or []

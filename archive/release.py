@@ -40,6 +40,8 @@ import tempfile
 from typing import Callable, Optional
 from urllib.parse import quote, urlparse
 
+from archive.db import file_sha256
+
 PREFIX = "dockets"
 LATEST = "latest.json"
 
@@ -122,14 +124,6 @@ def _today() -> str:
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- the copy ---------------------------------------------------------------

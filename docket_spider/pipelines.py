@@ -339,7 +339,7 @@ class ExtractTextPipeline:
             if self.local_path is not None:
                 source = self.local_path(item.file_path)
                 if item.sha256 is None:
-                    item.sha256 = await asyncio.to_thread(_sha256_file, source)
+                    item.sha256 = await asyncio.to_thread(archive_db.file_sha256, source)
             else:
                 source = await asyncio.to_thread(self.read_bytes, item.file_path)
                 item.sha256 = item.sha256 or hashlib.sha256(source).hexdigest()
@@ -362,14 +362,6 @@ class ExtractTextPipeline:
         result = dict(result, extractor_version=result.get("extractor_version") or self.version)
         for name, value in archive_db.extraction_fields(result).items():
             setattr(item, name, value)
-
-
-def _sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class CaseLock:

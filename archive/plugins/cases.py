@@ -44,6 +44,7 @@ from datasette.utils.asgi import Response
 
 from archive import urls
 from archive.db import normalize_docket_number
+from archive.plugins.public import FileStream
 from archive.plugins.search import fts_query, highlight
 from archive.release import withheld_reason
 
@@ -624,33 +625,6 @@ def _open_stored(root: str, file_path: str, expected: set[str]):
         raise
 
 
-class _PdfStream:
-    def __init__(self, handle, filename, head):
-        self.handle, self.filename, self.head = handle, filename, head
-
-    async def asgi_send(self, send):
-        try:
-            size = os.fstat(self.handle.fileno()).st_size
-            name = re.sub(r'[^A-Za-z0-9._-]', "_", self.filename)
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"application/pdf"),
-                (b"content-length", str(size).encode()),
-                (b"content-disposition", f'inline; filename="{name}"'.encode()),
-                (b"x-content-type-options", b"nosniff"),
-                (b"cache-control", b"public, max-age=3600")]})
-            if self.head:
-                await send({"type": "http.response.body", "body": b""})
-                return
-            while True:
-                chunk = await asyncio.to_thread(self.handle.read, CHUNK)
-                await send({"type": "http.response.body", "body": chunk,
-                            "more_body": bool(chunk)})
-                if not chunk:
-                    break
-        finally:
-            self.handle.close()
-
-
 async def stored_file(datasette, request):
     missing = _Missing("No such file in the archive.")
     file_path = unquote(request.url_vars["path"])
@@ -673,7 +647,12 @@ async def stored_file(datasette, request):
     handle = await asyncio.to_thread(_open_stored, store, file_path, expected)
     if handle is None:
         raise missing
-    return _PdfStream(handle, os.path.basename(file_path), request.method == "HEAD")
+    name = re.sub(r'[^A-Za-z0-9._-]', "_", os.path.basename(file_path))
+    return FileStream(handle, [(b"content-type", b"application/pdf"),
+                               (b"content-disposition", f'inline; filename="{name}"'.encode()),
+                               (b"x-content-type-options", b"nosniff"),
+                               (b"cache-control", b"public, max-age=3600")],
+                      head=request.method == "HEAD")
 
 
 @hookimpl

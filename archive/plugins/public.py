@@ -143,7 +143,9 @@ async def download(datasette, request):
     except BaseException:
         _snapshots.release()
         raise
-    return _Stream(handle, filename)
+    return FileStream(handle, [(b"content-type", b"application/octet-stream"),
+                               (b"content-disposition", f'attachment; filename="{filename}"'.encode())],
+                      on_close=_snapshots.release)
 
 
 def _snapshot(path):
@@ -164,17 +166,21 @@ def _snapshot(path):
         os.unlink(tmp)
 
 
-class _Stream:
-    def __init__(self, handle, filename):
-        self.handle, self.filename = handle, filename
+class FileStream:
+    """An open file sent in chunks off the event loop (Datasette's
+    ``asgi_send`` protocol), closed when sent; ``on_close`` runs after."""
+
+    def __init__(self, handle, headers, head=False, on_close=None):
+        self.handle, self.headers, self.head, self.on_close = handle, headers, head, on_close
 
     async def asgi_send(self, send):
         try:
             size = os.fstat(self.handle.fileno()).st_size
             await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"application/octet-stream"),
-                (b"content-length", str(size).encode()),
-                (b"content-disposition", f'attachment; filename="{self.filename}"'.encode())]})
+                *self.headers, (b"content-length", str(size).encode())]})
+            if self.head:
+                await send({"type": "http.response.body", "body": b""})
+                return
             while True:
                 chunk = await asyncio.to_thread(self.handle.read, CHUNK)
                 await send({"type": "http.response.body", "body": chunk,
@@ -183,4 +189,5 @@ class _Stream:
                     break
         finally:
             self.handle.close()
-            _snapshots.release()
+            if self.on_close is not None:
+                self.on_close()
