@@ -62,6 +62,9 @@ DESCRIPTION_MARKS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\((?:Sealed|SEALED)\b"), "sealed"),
     (re.compile(r"^\W*SEALED\b"), "sealed"),
 ]
+# Every mark above holds one of these words: a text without them is not read
+# against each mark (the case page asks this of every document it lists).
+MAY_MARK = re.compile(r"seal|restrict", re.I)
 
 # Columns a withheld document loses in the release.
 WITHHELD_CLEARED = ("text", "clean_text", "file_path", "sha256", "error", "ocr_pages")
@@ -94,6 +97,8 @@ def withheld_reason(doc: dict, entry_description: Optional[str] = None) -> Optio
         reasons.append(f"restricted: status {doc['status']}")
     for label, text in (("its description", doc.get("description")),
                         ("its entry", entry_description)):
+        if not text or not MAY_MARK.search(text):
+            continue
         for pattern, kind in DESCRIPTION_MARKS:
             match = pattern.search(text or "")
             if match:

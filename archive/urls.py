@@ -12,13 +12,19 @@ search results link alike and links stay stable across crawls.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote
 
 SAFE = ":-._~"  # kept as they are in a path segment (docket numbers have ':' and '-')
 
 
+@lru_cache(maxsize=8192)
+def _quoted(text: str) -> str:
+    return quote(text, safe=SAFE)
+
+
 def segment(value) -> str:
-    return quote(str(value), safe=SAFE)
+    return _quoted(str(value))
 
 
 def case(court_id: str, docket_number: str) -> str:

@@ -196,3 +196,22 @@ def test_a_crawl_whose_process_is_gone_is_marked_killed():
     finally:
         later.kill()
         later.wait()
+
+
+def test_a_big_crawl_leaves_its_search_index_in_one_segment_a_small_one_leaves_it(tmp_path):
+    db = adb.open_db(str(tmp_path / "a.db"))
+    crawl = adb.start_crawl(db, "test", "cand", "1:1-cv-1", {})
+    for n in range(1, 41):  # one transaction each: one FTS segment each, merged by automerge
+        adb.save_document(db, {"court_id": "cand", "docket_number": "1:1-cv-1", "entry_number": n,
+                               "document_number": str(n), "clean_text": f"order number{n}"},
+                          crawl)
+    assert adb._fts_segments(db, "documents_fts") > 1
+    adb.finish_crawl(db, crawl, "finished", {})
+    assert adb._fts_segments(db, "documents_fts") == 1
+    assert [r["id"] for r in db["documents"].search("number7")] == ["cand/1:1-cv-1#7/0"]
+    small = adb.start_crawl(db, "test", "cand", "1:1-cv-1", {})
+    adb.save_document(db, {"court_id": "cand", "docket_number": "1:1-cv-1", "entry_number": 41,
+                           "document_number": "41", "clean_text": "order number41"}, small)
+    adb.finish_crawl(db, small, "finished", {})
+    assert adb._fts_segments(db, "documents_fts") == 2  # 1 of 41 rows: left to automerge
+    assert len(list(db["documents"].search("order"))) == 41

@@ -22,6 +22,7 @@
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -126,12 +127,15 @@ def _where(kind: str, chosen: dict) -> tuple[str, dict]:
     return "".join(" and " + c for c in clauses), params
 
 
-def _hits_sql(chosen: dict, score: bool = True) -> tuple[list[str], dict]:
+def _hits_sql(chosen: dict, score: bool = True, keep: int = 0) -> tuple[list[str], dict]:
     """One select per kind of hit searched: (kind, rid, score); without
     ``score``, only the rows (for counting them). A table is joined only when a
     filter needs its columns: on a word found in every document, joining each
-    hit costs more than ranking it."""
+    hit costs more than ranking it. With ``keep``, each select keeps only its
+    ``keep`` best hits (the page's hits are among them): ranking happens in
+    each table's own small top-k sort, not in one sort of every hit."""
     parts, params = [], {}
+    order = f" order by score, rid limit {int(keep)}" if keep and score else ""
     if chosen["type"] != "entry":
         where, p = _where("document", chosen)
         params.update(p)
@@ -143,7 +147,7 @@ def _hits_sql(chosen: dict, score: bool = True) -> tuple[list[str], dict]:
         parts.append(
             "select 'document' as kind, documents_fts.rowid as rid"
             + (", bm25(documents_fts, 2.0, 1.0) as score" if score else "")
-            + " from documents_fts" + join + " where documents_fts match :q" + where)
+            + " from documents_fts" + join + " where documents_fts match :q" + where + order)
     if chosen["type"] in ("", "entry"):
         where, p = _where("entry", chosen)
         params.update(p)
@@ -151,8 +155,24 @@ def _hits_sql(chosen: dict, score: bool = True) -> tuple[list[str], dict]:
         parts.append(
             "select 'entry' as kind, docket_entries_fts.rowid as rid"
             + (", bm25(docket_entries_fts) as score" if score else "")
-            + " from docket_entries_fts" + join + " where docket_entries_fts match :q" + where)
+            + " from docket_entries_fts" + join + " where docket_entries_fts match :q" + where
+            + order)
     return parts, params
+
+
+def search_statements(chosen: dict, q: str, offset: int = 0) -> tuple[str, str, dict]:
+    """The search page's two statements for the FTS query ``q``: the page's
+    ranked hits (PAGE_SIZE + 1 of them, to tell whether more follow) and the
+    count of all hits; and their parameters."""
+    keep = offset + PAGE_SIZE + 1
+    parts, params = _hits_sql(chosen, keep=keep)
+    params["q"] = q
+    ranked = ("select kind, rid, score from ("
+              + " union all ".join(f"select * from ({part})" for part in parts) + ")"
+              f" order by score, kind, rid limit {PAGE_SIZE + 1} offset {int(offset)}")
+    counted, _ = _hits_sql(chosen, score=False)
+    count = "select " + " + ".join(f"(select count(*) from ({part}))" for part in counted)
+    return ranked, count, params
 
 
 DOCUMENT_DETAILS = """
@@ -216,16 +236,10 @@ def _result(kind: str, row: dict, start: str, end: str) -> dict:
 
 async def run_search(db, q: str, chosen: dict, page: int) -> dict:
     """The page's results (dicts for search.html), their total and whether more follow."""
-    parts, params = _hits_sql(chosen)
-    params["q"] = q
-    offset = (page - 1) * PAGE_SIZE
-    hits = (await db.execute(
-        "select kind, rid, score from (" + " union all ".join(parts) + ")"
-        f" order by score, kind, rid limit {PAGE_SIZE + 1} offset {offset}", params)).rows
-    counted, _ = _hits_sql(chosen, score=False)
-    total = (await db.execute(
-        "select " + " + ".join(f"(select count(*) from ({part}))" for part in counted),
-        params)).rows[0][0]
+    ranked, count, params = search_statements(chosen, q, (page - 1) * PAGE_SIZE)
+    # ranked and counted at once, on two of Datasette's SQL threads
+    hits, total = await asyncio.gather(db.execute(ranked, params), db.execute(count, params))
+    hits, total = hits.rows, total.rows[0][0]
     more = len(hits) > PAGE_SIZE
     hits = hits[:PAGE_SIZE]
     # private-use characters no tokenizer keeps and escape() leaves alone, and a
