@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DB ?= archive/dockets.db
-APT_PACKAGES := tesseract-ocr tesseract-ocr-eng qpdf ghostscript chromium
+APT_PACKAGES := tesseract-ocr tesseract-ocr-eng qpdf ghostscript chromium redis-server
 
 .PHONY: archive serve test bench soak demo deps clean-venv
 
@@ -46,7 +46,7 @@ soak: $(VENV)/.test-installed
 demo: $(VENV)/.test-installed
 	$(PY) -m tests.servers.demo --db archive/demo.db
 
-## deps: Debian packages for OCR, PDF repair and the browser tests (needs root)
+## deps: Debian packages for OCR, PDF repair, the browser tests and the extraction queue (needs root)
 deps:
 	apt-get update -qq && apt-get install -y -qq $(APT_PACKAGES)
 

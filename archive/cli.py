@@ -128,7 +128,7 @@ def shape(db_path):
     click.echo(f"{db_path}: schema version {archive_db.SCHEMA_VERSION}")
 
 
-DOCKET_KINDS = ("district", "appellate", "acms", "ia", "rss")
+DOCKET_KINDS = ("district", "bankruptcy", "appellate", "acms", "ia", "rss")
 
 
 @cli.command("import")
@@ -176,22 +176,20 @@ def import_pages(kind, paths, court, db_path):
 @click.option("--workers", type=int, default=0, help="worker processes (0: one per core)")
 @click.option("--no-ocr", is_flag=True, help="skip OCR of pages with no usable text layer")
 @click.option("--force", is_flag=True, help="extract every stored document again")
+@click.option("--broker", metavar="redis://HOST:6379/0",
+              help="send the documents to Celery workers (default: EXTRACT_BROKER_URL)")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="an EXTRACT_* setting, as for scrapy crawl (e.g. -s EXTRACT_TIME_LIMIT=600)")
-def extract(db_path, files_store, workers, no_ocr, force, overrides):
+def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
     """Extract text again from stored PDFs (e.g. after an upgrade).
 
     Documents whose file (SHA-256) and extractor version are unchanged are
     skipped; --force extracts them all. The crawl's limits apply
     (EXTRACT_MEMORY_LIMIT_MB, EXTRACT_TIME_LIMIT, ... in docket_spider/settings.py).
     """
-    import hashlib
-    import tempfile
-
     from scrapy.settings import Settings
-    from tqdm import tqdm
 
-    from parsers.pdf import EXTRACTOR_VERSION, extract_many
+    from parsers.pdf import EXTRACTOR_VERSION
     from parsers.pdf_pool import Limits
 
     settings = Settings()
@@ -214,6 +212,78 @@ def extract(db_path, files_store, workers, no_ocr, force, overrides):
         return
     crawl = archive_db.start_crawl(db, "extract", None, None,
                                    {"force": force, "ocr": not no_ocr, "version": EXTRACTOR_VERSION})
+    from archive import extract_queue
+
+    broker = broker or extract_queue.broker_url(settings)
+    if broker:
+        sent, errors, missing = _extract_on_workers(db, todo, crawl, broker, limits, not no_ocr,
+                                                    files_store)
+    else:
+        sent, errors, missing = _extract_here(db, todo, crawl, files_store, workers, not no_ocr,
+                                              limits)
+    row = archive_db.finish_crawl(db, crawl, "finished",
+                                  {"documents_extracted": sent, "extraction_errors": errors},
+                                  f"{missing} stored files missing" if missing else "")
+    click.echo(f"{sent} documents extracted ({errors} errors, {missing} files missing), "
+               f"{row['rows_changed']} changed, by {EXTRACTOR_VERSION} -> {db_path}")
+
+
+@cli.command()
+@click.option("--broker", metavar="redis://HOST:6379/0",
+              help="the Redis broker (default: EXTRACT_BROKER_URL from the environment)")
+@click.option("--files", "files_store", default="archive/files", show_default=True,
+              help="the crawls' FILES_STORE as this machine reads it: a folder or s3://bucket/prefix/")
+@click.option("--concurrency", type=int, default=0, help="documents at once (0: one per core)")
+@click.option("--name", help="the worker's Celery name (default: extract-PID@HOST)")
+@click.option("--loglevel", default="INFO", show_default=True)
+@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="an EXTRACT_* limit, as for scrapy crawl (e.g. -s EXTRACT_TIME_LIMIT=600)")
+def worker(broker, files_store, concurrency, name, loglevel, overrides):
+    """Extract text for crawls on other machines: a Celery worker.
+
+    Crawls and `archive extract` with EXTRACT_BROKER_URL send it the stored
+    PDFs' paths and SHA-256s; it reads each file from --files, extracts it
+    within the crawl's limits (EXTRACT_MEMORY_LIMIT_MB, EXTRACT_TIME_LIMIT, ...)
+    and returns the text. Start as many as the files store and broker can
+    feed, on any machines that can read the store.
+    """
+    from scrapy.settings import Settings
+
+    from archive import extract_queue
+    from parsers.pdf_pool import Limits
+
+    settings = Settings()
+    settings.setmodule("docket_spider.settings", priority="project")
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("EXTRACT_"):
+            raise click.BadParameter(f"expected EXTRACT_NAME=VALUE, got {item!r}", param_hint="-s")
+        settings.set(key, value, priority="cmdline")
+    broker = broker or extract_queue.broker_url()
+    if not broker:
+        raise click.UsageError("give --broker redis://HOST:6379/0 (or EXTRACT_BROKER_URL)")
+    if not files_store.startswith("s3://") and not os.path.isdir(files_store):
+        raise click.ClickException(f"{files_store} is not a folder: give the crawls' FILES_STORE "
+                                   "with --files")
+    try:
+        limits = Limits.from_settings(settings)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-s") from None
+    concurrency = concurrency or settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
+    click.echo(f"Extraction worker: {concurrency} at once, files from {files_store}, "
+               f"queue {extract_queue.QUEUE} on {extract_queue.shown(broker)}", err=True)
+    extract_queue.run_worker(broker, files_store, concurrency, limits, loglevel.upper(), name)
+
+
+def _extract_here(db, todo, crawl, files_store, workers, ocr, limits):
+    """``archive extract`` in this machine's worker processes. Returns
+    (documents extracted, errors, files missing)."""
+    import tempfile
+
+    from tqdm import tqdm
+
+    from parsers.pdf import extract_many
+
     with tempfile.TemporaryDirectory() as tmp:
         fetch = _file_fetcher(files_store, tmp)
         paths, missing = [], 0
@@ -222,25 +292,79 @@ def extract(db_path, files_store, workers, no_ocr, force, overrides):
             if path is None:
                 missing += 1
                 archive_db.save_extraction(db, doc["id"], {
-                    "status": "error", "error": f"stored file not found: {doc['file_path']}"}, crawl_id=crawl)
+                    "status": "error", "error": f"stored file not found: {doc['file_path']}"},
+                    crawl_id=crawl)
             else:
                 paths.append((doc, path))
         errors = 0
-        results = extract_many([p for _, p in paths], workers=workers, ocr=not no_ocr, limits=limits)
+        results = extract_many([p for _, p in paths], workers=workers, ocr=ocr, limits=limits)
         for (doc, path), result in tqdm(zip(paths, results), total=len(paths), unit="doc",
                                         desc="extracting"):
-            with open(path, "rb") as fh:
-                sha256 = hashlib.sha256(fh.read()).hexdigest()
             fields = archive_db.extraction_fields(result)
-            archive_db.save_extraction(db, doc["id"], fields, sha256=sha256, crawl_id=crawl)
+            archive_db.save_extraction(db, doc["id"], fields, sha256=archive_db.file_sha256(path),
+                                       crawl_id=crawl)
             errors += fields["status"] in ("error", "too_large", "timeout")
             if fields["status"] in ("too_large", "timeout"):
                 click.echo(f"{doc['file_path']}: {fields['status']}: {fields['error']}", err=True)
-    row = archive_db.finish_crawl(db, crawl, "finished",
-                                  {"documents_extracted": len(paths), "extraction_errors": errors},
-                                  f"{missing} stored files missing" if missing else "")
-    click.echo(f"{len(paths)} documents extracted ({errors} errors, {missing} files missing), "
-               f"{row['rows_changed']} changed, by {EXTRACTOR_VERSION} -> {db_path}")
+    return len(paths), errors, missing
+
+
+def _extract_on_workers(db, todo, crawl, broker, limits, ocr, files_store):
+    """``archive extract`` on Celery workers: every document goes to the queue
+    at once (path and SHA-256), results are saved as they come, with a
+    progress bar. Returns (documents sent, errors, files missing)."""
+    import tempfile
+    import time
+
+    from tqdm import tqdm
+
+    from archive import extract_queue
+
+    client = extract_queue.QueueClient(broker, limits.time_limit)
+    where = extract_queue.shown(broker)
+    try:
+        workers = client.workers()
+    except ConnectionError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{len(todo)} documents to {len(workers)} worker(s) via {where}"
+               + ("" if workers else f": none answers yet (start `python -m archive worker "
+                  f"--broker {where} --files {files_store}`)"), err=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        fetch = _file_fetcher(files_store, tmp)
+        pending, missing = {}, 0
+        for doc in todo:
+            sha256 = doc.get("sha256")
+            if not sha256:  # an older row: hash the stored file once, here
+                path = fetch(doc["file_path"])
+                if path is None:
+                    missing += 1
+                    archive_db.save_extraction(db, doc["id"], {
+                        "status": "error", "error": f"stored file not found: {doc['file_path']}"},
+                        crawl_id=crawl)
+                    continue
+                sha256 = archive_db.file_sha256(path)
+            pending[doc["id"]] = (doc, sha256, client.send(doc["file_path"], sha256, ocr))
+    errors, sent = 0, len(pending)
+    started = time.monotonic()
+    with tqdm(total=sent, unit="doc", desc="extracting") as bar:
+        while pending:
+            for doc_id, (doc, sha256, result) in list(pending.items()):
+                waited = time.monotonic() - started > client.wait_limit
+                if not (result.ready() or waited):
+                    continue
+                answer = client._answer(result) if not waited else client._waited_too_long(
+                    client.wait_limit)
+                fields = archive_db.extraction_fields(answer)
+                archive_db.save_extraction(db, doc_id, fields, sha256=answer.get("sha256") or sha256,
+                                           crawl_id=crawl)
+                errors += fields["status"] in ("error", "too_large", "timeout")
+                if fields["status"] in ("error", "too_large", "timeout"):
+                    tqdm.write(f"{doc['file_path']}: {fields['status']}: {fields['error']}")
+                del pending[doc_id]
+                bar.update(1)
+            if pending:
+                time.sleep(client.POLL)
+    return sent, errors, missing
 
 
 def _file_fetcher(store: str, tmp: str):

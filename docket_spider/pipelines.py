@@ -22,6 +22,7 @@ from scrapy.pipelines.files import FilesPipeline
 from twisted.internet.defer import maybeDeferred
 
 from archive import db as archive_db
+from archive import extract_queue
 from archive.load import save_parsed_docket
 from docket_spider.files_store import AtomicFSFilesStore, AtomicS3FilesStore, check_pdf
 from docket_spider.items import (
@@ -294,6 +295,12 @@ class ExtractTextPipeline:
 
         self.limits = Limits.from_settings(settings)
         self.pool = None  # parsers.pdf_pool.ExtractionPool, started with the first PDF
+        # EXTRACT_BROKER_URL: the documents go to Celery workers (archive/extract_queue.py)
+        self.queue = None
+        url = extract_queue.broker_url(settings)
+        if url:
+            self.queue = extract_queue.QueueClient(url, self.limits.time_limit,
+                                                   settings.getfloat("EXTRACT_QUEUE_WAIT"))
         self.db = None
         try:
             from parsers.pdf import EXTRACTOR_VERSION
@@ -307,8 +314,22 @@ class ExtractTextPipeline:
 
     def open_spider(self):
         self.db = archive_db.open_db(self.db_path)
+        if self.queue is not None:
+            where = extract_queue.shown(self.queue.url)
+            workers = self.queue.workers()  # ConnectionError: the broker is down
+            if workers:
+                logger.info("Text extraction on %d Celery worker(s) via %s: %s", len(workers),
+                            where, ", ".join(workers))
+            else:
+                logger.warning(
+                    "No extraction worker answers on %s: documents wait in its queue until one "
+                    "starts (python -m archive worker --broker %s --files FILES_STORE), at most "
+                    "%.0f s each", where, where, self.queue.wait_limit)
 
     def close_spider(self):
+        if self.queue is not None:
+            for name, n in self.queue.stats.items():
+                self.crawler.stats.set_value(f"extract/queue_{name}", n)
         if self.pool is not None:
             self.pool.shutdown(wait=True)
             for name in ("workers_replaced", "timeouts", "crashes"):
@@ -345,7 +366,10 @@ class ExtractTextPipeline:
                 item.sha256 = item.sha256 or hashlib.sha256(source).hexdigest()
             # a worker over a limit or that dies costs only this document (an
             # answer with a status); the pool replaces it
-            result = await asyncio.wrap_future(self._pool().submit(source, self.ocr))
+            if self.queue is not None:  # the path and SHA-256 go, never the bytes
+                result = await self.queue.extract(item.file_path, item.sha256, self.ocr)
+            else:
+                result = await asyncio.wrap_future(self._pool().submit(source, self.ocr))
         except Exception as exc:  # never lose the crawl to one bad file
             result = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
         self._apply(item, result)

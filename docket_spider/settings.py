@@ -33,6 +33,14 @@ EXTRACT_PAGE_TIME_LIMIT = 300
 EXTRACT_OCR_MAX_PIXELS = 25_000_000
 # Characters, images and paths one page may hold before it is abandoned.
 EXTRACT_PAGE_MAX_OBJECTS = 100_000
+# Extraction on Celery workers (archive/extract_queue.py): a Redis URL, e.g.
+# redis://host:6379/0, switches it on (best given in the environment,
+# EXTRACT_BROKER_URL, when it holds a password); workers start with
+# `python -m archive worker --broker URL --files FILES_STORE`. A document waits at
+# most EXTRACT_QUEUE_WAIT seconds for its result (0: the visibility timeout,
+# EXTRACT_VISIBILITY_TIMEOUT in the environment, plus EXTRACT_TIME_LIMIT and 10 minutes).
+EXTRACT_BROKER_URL = None
+EXTRACT_QUEUE_WAIT = 0
 
 # `scrapy crawl` exits non-zero unless the crawl finished (docket_spider/commands/crawl.py).
 COMMANDS_MODULE = "docket_spider.commands"

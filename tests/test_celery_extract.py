@@ -1,0 +1,230 @@
+"""Text extraction on Celery workers (archive/extract_queue.py), for real:
+Debian's redis-server on loopback, `python -m archive worker` processes, and
+the real `scrapy crawl` with EXTRACT_BROKER_URL.
+
+- Two workers and a crawl make the archive a single-process crawl makes
+  (rows, SHA-256s, text).
+- A worker killed with SIGKILL mid-document: the other worker does that
+  document, and the archive has it once.
+- `archive extract --broker` re-extracts the whole store on the workers.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import PROJECT, SHARED, free_port, rows, run_crawl
+from tests.servers.cases import synthetic_case
+from tests.servers.courtlistener import CourtListenerServer
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
+                                reason="Debian's redis-server is not installed (.ci/run installs it)")
+
+TOKEN = "test-token-celery"
+N = 9
+VISIBILITY = 30  # seconds before a dead worker's task goes to another worker (longer
+# than any document here takes, or a document still being read would be handed out twice)
+
+
+@pytest.fixture(scope="module")
+def shared():
+    if not SHARED.exists():
+        pytest.skip(f"{SHARED} (the corpus PDFs) is not beside the checkout")
+    return SHARED
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+class Workers:
+    def __init__(self, url, files, tmp_path):
+        self.url, self.files, self.tmp_path = url, files, tmp_path
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name, concurrency=1):
+        log = open(self.tmp_path / f"{name}.log", "w")
+        env = {**os.environ, "EXTRACT_VISIBILITY_TIMEOUT": str(VISIBILITY)}
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "archive", "worker", "--broker", self.url, "--files",
+             str(self.files), "--concurrency", str(concurrency), "--name", f"{name}@test",
+             "-s", "EXTRACT_OCR=False"],
+            cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def log(self, name) -> str:
+        return (self.tmp_path / f"{name}.log").read_text()
+
+    def wait_ready(self, timeout=60):
+        from archive.extract_queue import QueueClient
+
+        client = QueueClient(self.url)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len(client.workers(timeout=0.5)) >= len(self.procs):
+                return
+            time.sleep(0.2)
+        raise AssertionError("the workers did not start: " + " | ".join(
+            self.log(n)[-800:] for n in self.procs))
+
+    def stop(self):
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def workers(redis_url, tmp_path):
+    files = tmp_path / "files"
+    files.mkdir()
+    group = Workers(redis_url, files, tmp_path)
+    yield group
+    group.stop()
+
+
+def _case(shared):
+    # text-layer PDFs (no OCR: seconds a page); the 17-page brief keeps a worker busy
+    return synthetic_case(shared, n_entries=N, pdfs=["recap_documents/ca1_00117684624.pdf",
+                                                     "recap_documents/ca4_17.pdf",
+                                                     "recap_documents/ca6_1-3.pdf"])
+
+
+def _crawl(srv, db, files, broker=None, timeout=400):
+    settings = {"COURTLISTENER_API_URL": srv.api_url, "COURTLISTENER_STORAGE_URL": srv.storage_url,
+                "COURTLISTENER_RATE_PER_MINUTE": "1200"}
+    env = {"COURTLISTENER_TOKEN": TOKEN}
+    if broker:
+        env["EXTRACT_BROKER_URL"] = broker
+    return run_crawl("courtlistener", args=["court=cand", "pacer_case_id=900001"], env=env,
+                     db=db, files=files, settings=settings, timeout=timeout)
+
+
+def _archive(db):
+    return {table: rows(db, f"select {cols} from {table} order by id") for table, cols in (
+        ("dockets", "id, case_name"),
+        ("docket_entries", "id, entry_number, date_filed, description"),
+        ("documents", "id, sha256, file_path, page_count, status, error, text, clean_text, "
+                      "extractor_version"))}
+
+
+def test_two_workers_make_the_archive_one_process_makes(shared, workers, tmp_path):
+    case = _case(shared)
+    with CourtListenerServer([case], token=TOKEN) as srv:
+        local_db = tmp_path / "local.db"
+        code, log = _crawl(srv, local_db, tmp_path / "local-files")
+        assert code == 0, log[-3000:]
+        workers.start("w1")
+        workers.start("w2")
+        workers.wait_ready()
+        db = tmp_path / "dockets.db"
+        code, log = _crawl(srv, db, workers.files, broker=workers.url)
+    assert code == 0, log[-3000:]
+    assert "Text extraction on 2 Celery worker(s)" in log
+    assert "Traceback" not in log
+    here, there = _archive(local_db), _archive(db)
+    assert len(there["documents"]) == N and all(d["text"] for d in there["documents"])
+    assert here == there
+    # both workers took documents, and each document was extracted once
+    done = {name: workers.log(name).count("extracted ") for name in ("w1", "w2")}
+    assert all(done.values()), done
+    assert sum(done.values()) == N
+    # the broker's password would never show: the log names the host only
+    crawl = rows(db, "select * from crawls")[0]
+    assert crawl["documents_extracted"] == N and crawl["status"] == "finished"
+
+
+def test_a_worker_killed_mid_document_costs_nothing(shared, workers, tmp_path):
+    case = _case(shared)
+    workers.start("w1")
+    workers.start("w2")
+    workers.wait_ready()
+    with CourtListenerServer([case], token=TOKEN) as srv:
+        db = tmp_path / "dockets.db"
+        import threading
+
+        result = {}
+        thread = threading.Thread(target=lambda: result.update(
+            zip(("code", "log"), _crawl(srv, db, workers.files, broker=workers.url))))
+        thread.start()
+        # kill w1 as soon as it has started a document it has not finished
+        victim, started = "w1", None
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            text = workers.log(victim)
+            begun = [line.split("extracting ", 1)[1].split(" ")[0]
+                     for line in text.splitlines() if "extracting " in line]
+            finished = {line.split("extracted ", 1)[1].split(":")[0]
+                        for line in text.splitlines() if "extracted " in line}
+            open_ones = [p for p in begun if p not in finished]
+            if open_ones:
+                started = open_ones[0]
+                os.killpg(workers.procs[victim].pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        assert started, "w1 never started a document"
+        thread.join(timeout=400)
+    assert result.get("code") == 0, result.get("log", "")[-3000:]
+    docs = rows(db, "select file_path, status, text from documents order by id")
+    assert len(docs) == N and all(d["text"] and d["status"] == "ok" for d in docs)
+    assert [d["file_path"] for d in docs].count(started) == 1
+    # the document w1 was killed on was extracted by w2
+    assert f"extracted {started}:" in workers.log("w2")
+    assert f"extracted {started}:" not in workers.log("w1")
+
+
+def test_archive_extract_fans_out_to_the_workers(shared, workers, tmp_path):
+    case = _case(shared)
+    with CourtListenerServer([case], token=TOKEN) as srv:
+        db = tmp_path / "dockets.db"
+        code, log = _crawl(srv, db, workers.files)
+        assert code == 0, log[-3000:]
+    before = {d["id"]: d["text"] for d in rows(db, "select id, text from documents")}
+    workers.start("w1", concurrency=2)
+    workers.wait_ready()
+    proc = subprocess.run([sys.executable, "-m", "archive", "extract", "--db", str(db),
+                           "--files", str(workers.files), "--force", "--no-ocr",
+                           "--broker", workers.url],
+                          cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{N} documents to 1 worker(s)" in proc.stderr
+    assert f"{N} documents extracted (0 errors" in proc.stdout
+    assert workers.log("w1").count("extracted ") == N
+    after = {d["id"]: d["text"] for d in rows(db, "select id, text from documents")}
+    assert after == before
+    crawls = rows(db, "select spider, status, documents_extracted from crawls order by id")
+    assert crawls[-1] == {"spider": "extract", "status": "finished", "documents_extracted": N}
+
+
+def test_a_crawl_with_no_broker_says_so(tmp_path):
+    port = free_port()  # nothing listens there
+    from archive.extract_queue import QueueClient
+
+    with pytest.raises(ConnectionError, match=f"127.0.0.1:{port}"):
+        QueueClient(f"redis://:secret@127.0.0.1:{port}/0").workers(timeout=0.5)
