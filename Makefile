@@ -37,6 +37,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/bench_parsers.py
 	$(PY) bench/bench_pdf.py
 	$(PY) bench/bench_site.py
+	$(PY) bench/bench_workers.py
 
 ## soak: crawls killed and restarted against servers injecting faults (a few minutes)
 soak: $(VENV)/.test-installed

@@ -35,7 +35,7 @@ SHARED = Path(os.environ.get("DOCKET_SHARED", PROJECT.parent / "shared")).resolv
 TOKEN = "bench-token"
 
 
-def run(server, workdir: Path, ocr: bool) -> dict:
+def run(server, workdir: Path, ocr: bool, env: dict | None = None) -> dict:
     cmd = [sys.executable, "-m", "scrapy", "crawl", "courtlistener",
            "-a", "court=cand", "-a", "pacer_case_id=900001",
            "-s", f"ARCHIVE_DB={workdir / 'bench.db'}", "-s", f"FILES_STORE={workdir / 'files'}",
@@ -44,7 +44,7 @@ def run(server, workdir: Path, ocr: bool) -> dict:
            # the pace is the account's limit, not the code's: measure the code
            "-s", "COURTLISTENER_RATE_PER_MINUTE=60000", "-s", f"EXTRACT_OCR={ocr}",
            "-s", "LOG_LEVEL=WARNING"]
-    env = dict(os.environ, COURTLISTENER_TOKEN=TOKEN)
+    env = dict(os.environ, COURTLISTENER_TOKEN=TOKEN, **(env or {}))
     api_before = server.log.tally(kind="api")
     storage_before = server.log.tally(kind="storage")
     started = time.perf_counter()
