@@ -47,6 +47,7 @@ def page_parser(func=None, *, kind=None):
 # kind -> module holding ``parse(text, court=None)``
 KINDS = {
     "district": "parsers.district",
+    "bankruptcy": "parsers.bankruptcy",
     "appellate": "parsers.appellate",
     "acms": "parsers.acms",
     "ia": "parsers.ia",

@@ -298,13 +298,17 @@ def titlecase_if_shouting(text: str) -> str:
     return text
 
 
+_RUN_TOGETHER_INITIALS = re.compile(r"^(?:[A-Za-z]\.){2,}$")
+
+
 def normalize_judge(text) -> str:
     """A judge's name without titles: ``"Magistrate Judge John A Kazen"`` ->
     ``"John A. Kazen"``.
 
     Drops titles (Judge, Magistrate, Chief, Senior, District, Hon.,
     Honorable ...), parenthesised notes (``(Settlement)``), clerk labels
-    (``Pro Se Law Clerk``) and commas before suffixes; adds a period to
+    (``Pro Se Law Clerk``), run-together initials (``H.W.``) and commas
+    before suffixes; adds a period to
     single-letter initials and to Jr/Sr; drops a leading lone ``J.`` that is
     followed by a full given name (``J. Randal Hall`` -> ``Randal Hall``, the
     CourtListener convention); title-cases names written in capitals.
@@ -323,6 +327,8 @@ def normalize_judge(text) -> str:
             continue
         if "(" in w or ")" in w or w.startswith(("-", "~")):
             continue
+        if _RUN_TOGETHER_INITIALS.match(w):
+            continue  # "Alan H.W. Shiff" is filed as "Alan Shiff"
         words.append(w)
     out = []
     for i, w in enumerate(words):

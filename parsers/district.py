@@ -6,14 +6,16 @@
      date_terminated, date_converted, date_discharged, assigned_to_str,
      referred_to_str, nature_of_suit, cause, jury_demand, jurisdiction,
      demand, mdl_status, federal_dn_*,
+     chapter, trustee_str,   # bankruptcy cases (None / "" otherwise)
      parties: [{name, type, extra_info, date_terminated,
                 attorneys: [{name, roles, contact}], criminal_data?}],
      docket_entries: [{document_number, date_filed, date_entered,
                        description, pacer_doc_id, pacer_seq_no}]}
 
-and raises :class:`parsers.ParseError` for anything that is not a docket
-report: login forms, CM/ECF error and warning pages, text-format reports,
-pages for other reports, truncated junk.
+(bankruptcy courts' own rules: :mod:`parsers.bankruptcy`) and raises
+:class:`parsers.ParseError` for anything that is not a docket report:
+login forms, CM/ECF error and warning pages, text-format reports, pages
+for other reports, truncated junk.
 
 The page is parsed once with lxml; everything after that walks elements
 directly (no per-row XPath from the root, no regex over the whole page).
@@ -23,6 +25,7 @@ from __future__ import annotations
 import re
 
 from . import ParseError, page_parser
+from . import bankruptcy as bk
 from .common import (
     UNKNOWN_CASE_TITLE, clean, court_from_links, cut_short, element_lines, find_date, go_dls_args, harmonize_case_name,
     html_tree, normalize_docket_number, docket_number_parts, normalize_judge,
@@ -59,6 +62,12 @@ ERROR_MESSAGES = [
     "Request Time-out",
 ]
 _ERROR_RX = re.compile("|".join(re.escape(m) for m in ERROR_MESSAGES), re.I)
+# CM/ECF prints this in place of the entries of a docket report when no entry
+# falls in the dates or numbers asked for: the page is still the docket
+# report (header, case facts, parties), so it is not refused for it.
+_NO_ENTRIES_IN_RANGE_RX = re.compile(
+    r"There\s+are\s+proceedings\s+for\s+case\s+\S+\s+but\s+none\s+satisfy\s+the\s+selection\s+criteria\.?",
+    re.I)
 
 _HEADER_RX = re.compile(
     r"(?:DOCKET\s+FOR\s+CASE\s*#|Bankruptcy\s+Petition\s*#|Adversary\s+Proceeding\s*#"
@@ -80,7 +89,7 @@ _FIELDS = {
     "assigned_to_str": re.compile(r"^Assigned\s+to\s*:\s*(.*)", re.I),
     "referred_to_str": re.compile(r"^Referred\s+to\s*:\s*(.*)", re.I),
     "cause": re.compile(r"^Cause\s*:\s*(.*)", re.I),
-    "nature_of_suit": re.compile(r"^Nature\s+of\s+Suit\s*:\s*(.*)", re.I),
+    "nature_of_suit": re.compile(r"^Natures?(?:\s*\[s\])?\s+of\s+Suit\s*:\s*(.*)", re.I),
     "jury_demand": re.compile(r"^Jury\s+Demand\s*:\s*(.*)", re.I),
     "jurisdiction": re.compile(r"^Jurisdiction\s*:\s*(.*)", re.I),
     "demand": re.compile(r"^Demand\s*:\s*(.*)", re.I),
@@ -219,6 +228,21 @@ def _case_name_from_lines(lines):
     return ""
 
 
+def _nature_of_suit_table(root, entry_table, party_tables):
+    """The natures of suit of an adversary proceeding, printed as a table of
+    their own between the case facts and the parties."""
+    stop = {id(t) for t in party_tables}
+    if entry_table is not None:
+        stop.add(id(entry_table))
+    for table in root.iter("table"):
+        if id(table) in stop:
+            break
+        found = bk.nature_of_suit_table(table)
+        if found:
+            return found
+    return None
+
+
 # ------------------------------------------------------------------ parties
 
 def _bold_name(cell):
@@ -335,10 +359,10 @@ def _attorneys(cell):
         for child in node:
             tag = child.tag if isinstance(child.tag, str) else ""
             if tag in ("b", "strong"):
-                name = clean(_tc(child))
-                if name:
-                    finish()
-                    current = {"name": name, "roles": [], "contact": ""}
+                # every bold name opens an attorney; an empty one is the
+                # blank slot CM/ECF prints after a pro se party's own listing
+                finish()
+                current = {"name": clean(_tc(child)), "roles": [], "contact": ""}
             elif tag in ("i", "em"):
                 flush_line()
                 role = clean(_tc(child))
@@ -369,8 +393,7 @@ def _attorneys(cell):
         buf.append(cell.text)
     walk(cell)
     finish()
-    # drop the non-attorney placeholders ("&nbsp;")
-    return [a for a in attorneys if a["name"]]
+    return attorneys
 
 
 def _see_above(parties):
@@ -385,11 +408,21 @@ def _see_above(parties):
                 known[atty["name"]] = contact  # the closest listing above
 
 
-def _parse_parties(tables, adversary=False):
+def _parse_parties(tables, adversary=False, bankruptcy=False):
+    """Parties of the party tables. Labels are normalized the district way,
+    or with ``bankruptcy`` by :func:`parsers.bankruptcy.party_type` (a label
+    over a rule of dashes, "Plaintiff<br>-------", as printed). A dash-rule
+    label on a row of its own heads every party below it up to the next
+    label, as do all labels of an adversary proceeding."""
+    def label(text, printed=False):
+        if bankruptcy:
+            return bk.party_type(text, printed=printed)
+        return normalize_party_type(re.split(r"-{3,}", clean(text))[0])
     parties = []
     seen = set()
     for table in tables:
         ptype = None
+        sticky = False  # ptype came from a dash-rule row of its own
         party = None
         section = None  # criminal sub-section of the current party
         for row in _rows(table):
@@ -412,11 +445,13 @@ def _parse_parties(tables, adversary=False):
                         section = ("complaints", None)
                     continue
                 section = None
-                ptype = normalize_party_type(header)
+                ptype = label(header)
+                sticky = False
                 continue
             if "-----" in row_text and len(cells) == 1:
                 # adversary proceedings: "Plaintiff ------------"
-                ptype = normalize_party_type(re.split(r"-{3,}", clean(_tc(c0)))[0])
+                ptype = label(_tc(c0), printed=True)
+                sticky = True
                 section = None
                 continue
             if section is not None and party is not None:
@@ -425,13 +460,20 @@ def _parse_parties(tables, adversary=False):
             name_el, name = _bold_name(c0)
             btype = _italic_type(c0, name_el) if name_el is not None else ""
             if not name:
-                if len(cells) >= 3 and party is not None and not clean(_tc(c0)):
+                if "-----" in clean(_tc(c0)):
+                    # a label row of its own, padded with empty cells
+                    ptype = label(_tc(c0), printed=True)
+                    sticky = True
+                    section = None
+                elif len(cells) >= 3 and party is not None and not clean(_tc(c0)):
                     party["attorneys"].extend(_attorneys(cells[-1]))
                 continue
             if "-----" in clean(_tc(c0)):
-                ptype = normalize_party_type(re.split(r"-{3,}", clean(_tc(c0)))[0])
+                ptype = label(_tc(c0), printed=True)
+                sticky = False
             if btype:
-                ptype = normalize_party_type(btype)
+                ptype = label(btype, printed="-----" in btype)
+                sticky = False
             extra = _extra_info(c0, name_el, btype)
             extra_info = "\n".join(extra)
             m = _TERMINATED_RX.search(extra_info)
@@ -453,7 +495,7 @@ def _parse_parties(tables, adversary=False):
                 continue
             seen.add(key)
             parties.append(party)
-            if not adversary:
+            if not (adversary or sticky):
                 # every party of a district docket has its own type header
                 ptype = None
     _see_above(parties)
@@ -552,6 +594,84 @@ def _number_of(text: str):
     return m.group(1) if m else None
 
 
+_SCRIPTS = ("script", "style", "noscript")
+
+
+def _visible_text(el, skip=()) -> str:
+    """The text of ``el`` without its scripts (CM/ECF puts a
+    ``DocLink('document...')`` call beside the links of some courts) and
+    without the elements in ``skip`` (their tails are kept)."""
+    if not skip and next(el.iter(*_SCRIPTS), None) is None:
+        return _tc(el)
+    parts: list[str] = []
+
+    def walk(node):
+        if node.text:
+            parts.append(node.text)
+        for child in node:
+            if not any(child is x for x in skip) and not (
+                    isinstance(child.tag, str) and child.tag in _SCRIPTS):
+                walk(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(el)
+    return "".join(parts)
+
+
+# "(3 pgs)", "(1 pg)", "(4 pgs; 2 docs)": the size of the entry's document
+_PAGE_COUNT_RX = re.compile(r"^\(\s*\d+\s*pgs?\s*(?:;\s*\d+\s*docs?\s*)?\)$", re.I)
+
+
+def _leading_number(cell):
+    """``(link, page count)`` when an entry's text starts with its number
+    (courts whose report has no '#' column print ``&nbsp; <a ..>12</a>
+    <nobr>(3 pgs)</nobr> Motion ...``); ``(None, None)`` otherwise. The page
+    count element is None when there is none."""
+    while not clean(cell.text) and len(cell) == 1 and isinstance(cell[0].tag, str) \
+            and cell[0].tag in ("font", "span", "div", "p", "nobr", "b") and not clean(cell[0].tail):
+        cell = cell[0]  # a wrapper around the whole text
+    if clean(cell.text):
+        return None, None
+    link = None
+    for child in cell:
+        scripted = not isinstance(child.tag, str) or child.tag in _SCRIPTS
+        if link is None:
+            if scripted:
+                pass
+            elif child.tag == "a" and re.fullmatch(r"\d{1,6}", clean(_tc(child))):
+                link = child
+            else:
+                return None, None
+        elif not scripted:
+            if _PAGE_COUNT_RX.match(clean(_tc(child))):
+                return link, child
+            return link, None
+        if clean(child.tail):
+            return link, None
+    return link, None
+
+
+_SHOW_DOC_RX = re.compile(r"[?&](caseid|de_seq_num)=(\d+)", re.I)
+
+
+def _document_link(a):
+    """``(pacer_doc_id, pacer_case_id, pacer_seq_no)`` of an entry's document
+    link, or None when ``a`` links no document. The case and sequence come
+    from its ``goDLS('/doc1/..', case, seq, ..)`` call, else from the URL's
+    ``caseid=`` and ``de_seq_num=`` (bankruptcy courts' ``/doc1/..?caseid=``
+    and ``show_doc.pl?caseid=..`` links, which have no document id)."""
+    href = a.get("href") or ""
+    doc_id = pacer_doc_id_from_url(href)
+    params = {k.lower(): v for k, v in _SHOW_DOC_RX.findall(href)}
+    if doc_id is None and "show_doc" not in href:
+        return None
+    args = go_dls_args(a.get("onclick"))
+    if len(args) > 2:
+        return doc_id, args[1] or None, args[2] or None
+    return doc_id, params.get("caseid"), params.get("de_seq_num")
+
+
 def _parse_entries(rows, header_row=None):
     entries = []
     case_ids = []
@@ -595,7 +715,12 @@ def _parse_entries(rows, header_row=None):
             num_cells = kept[1:-1]
             entered_cells = []
         date_text = _tc(date_cell)
-        description = _tidy(_tc(desc_cell))
+        lead_link = pages = None
+        if not num_cells and not (cols and "num" in cols):
+            # no number column: the number is the text's leading link
+            lead_link, pages = _leading_number(desc_cell)
+        description = _tidy(_visible_text(desc_cell, skip=tuple(
+            x for x in (lead_link, pages) if x is not None)))
         date_filed = find_date(date_text)
         if date_filed is None:
             if not clean(date_text):
@@ -613,20 +738,18 @@ def _parse_entries(rows, header_row=None):
                 break
         if number is not None:
             for c in num_cells:
-                for a in c.iter("a"):
-                    if clean(_tc(a)) != number:
-                        continue
-                    doc_id = pacer_doc_id_from_url(a.get("href") or "")
-                    if doc_id is None:
-                        continue
-                    args = go_dls_args(a.get("onclick"))
-                    if len(args) > 2:
-                        if args[1]:
-                            case_ids.append(args[1])
-                        seq = args[2] or None
+                link = next((a for a in c.iter("a") if clean(_tc(a)) == number
+                             and _document_link(a) is not None), None)
+                if link is not None:
+                    doc_id, case_id, seq = _document_link(link)
+                    if case_id:
+                        case_ids.append(case_id)
                     break
-                if doc_id is not None:
-                    break
+        if lead_link is not None:
+            number = clean(_tc(lead_link))
+            doc_id, case_id, seq = _document_link(lead_link) or (None, None, None)
+            if case_id:
+                case_ids.append(case_id)
         if seq is None and seq_from_box:
             seq = seq_from_box
         entered = None
@@ -654,6 +777,13 @@ def _parse_entries(rows, header_row=None):
 @page_parser
 def parse(text: str, court: str | None = None) -> dict:
     """Parse ``text``; ParseError when it is not this kind of page."""
+    return parse_report(text, court)
+
+
+def parse_report(text: str, court: str | None = None, bankruptcy: bool | None = None) -> dict:
+    """The docket report in ``text``. ``bankruptcy``: read it as a bankruptcy
+    court's report (True), a district court's (False), or tell from the page
+    header and the court id (None)."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("empty page, not a docket report")
     if text.lstrip()[:7].lower() == "<script":
@@ -678,7 +808,11 @@ def parse(text: str, court: str | None = None) -> dict:
             break
 
     party_tables = []
-    for mark in root.xpath("//b/u | //u/b | //i/b | //b/i | //strong/u | //i/strong"):
+    # party labels: <b><u> (district), <i><b> (bankruptcy), and a bold label
+    # over a rule of dashes, "Plaintiff<br>------" (adversary proceedings)
+    for mark in root.xpath("//b/u | //u/b | //i/b | //b/i | //strong/u | //i/strong"
+                           " | //b[text()[contains(., '-----')]]"
+                           " | //strong[text()[contains(., '-----')]]"):
         cell = mark.getparent()
         while cell is not None and cell.tag != "td":
             cell = cell.getparent()
@@ -704,7 +838,7 @@ def parse(text: str, court: str | None = None) -> dict:
     body = root.find("body")
     if entry_table is None and not party_tables:
         visible = " ".join(element_lines(body if body is not None else root))
-        if _ERROR_RX.search(visible):
+        if _ERROR_RX.search(_NO_ENTRIES_IN_RANGE_RX.sub(" ", visible)):
             _reject(text, root)
         for pre in root.iter("pre"):
             if _DATE_CELL_RX.match(_tc(pre) or ""):
@@ -730,30 +864,28 @@ def parse(text: str, court: str | None = None) -> dict:
                         if m:
                             values[key] = clean(m.group(1))
 
-    is_bankruptcy = bool(re.search(r"Bankruptcy\s+Petition|Adversary\s+Proceeding", header_text, re.I)) \
-        or bool(court and court.endswith("b") and court not in ("nmib",))
+    is_bankruptcy = bankruptcy if bankruptcy is not None else (
+        bool(re.search(r"Bankruptcy\s+Petition|Adversary\s+Proceeding", header_text, re.I))
+        or bool(court and court.endswith("b") and court not in ("nmib",)))
     after_hash = header_text.split("#", 1)[-1]
     docket_number = normalize_docket_number(after_hash, bankruptcy=is_bankruptcy)
     parts = docket_number_parts(after_hash)
+    if parts is None and is_bankruptcy:
+        bk_parts = bk.docket_number_parts(after_hash)
+        if bk_parts:
+            parts = {"office": bk_parts["office"], "case_type": None,
+                     "judges": bk_parts["judges"], "defendant_number": None}
 
     adversary = bool(re.search(r"Adversary\s+Proceeding", header_text, re.I))
-    parties = _parse_parties(party_tables, adversary)
+    parties = _parse_parties(party_tables, adversary, bankruptcy=is_bankruptcy)
     entries, case_ids = _parse_entries(entry_rows, entry_header)
 
     if is_bankruptcy:
-        case_name = ""
-        for p in parties:
-            if p["type"] in ("Debtor", "Debtor In Possession", "Debtor-In-Possession"):
-                case_name = p["name"]
-                break
-        if not case_name:
-            for line in lines:
-                m = re.match(r"^Lead\s+BK\s+Title\s*:?\s*(.*)", line, re.I)
-                if m:
-                    case_name = m.group(1)
-                    break
-        if re.search(r"Adversary\s+Proceeding", header_text, re.I):
-            case_name = _case_name_from_lines(lines) or case_name
+        case_name = bk.case_name(parties, lines, adversary)
+        # an adversary proceeding's natures of suit: a table, one a row
+        nos = _nature_of_suit_table(root, entry_table, party_tables)
+        if nos:
+            values["nature_of_suit"] = nos
     else:
         case_name = _case_name_from_lines(lines)
     if not case_name:
@@ -776,7 +908,8 @@ def parse(text: str, court: str | None = None) -> dict:
         "court_id": court or court_from_links(root),
         "pacer_case_id": pacer_case_id,
         "docket_number": docket_number,
-        "case_name": harmonize_case_name(case_name) or (UNKNOWN_CASE_TITLE if docket_number else ""),
+        "case_name": ((case_name if is_bankruptcy else harmonize_case_name(case_name))
+                      or (UNKNOWN_CASE_TITLE if docket_number else "")),
         "date_filed": None, "date_terminated": None,
         "date_converted": None, "date_discharged": None,
         "assigned_to_str": normalize_judge(values.get("assigned_to_str", "")),
@@ -792,6 +925,8 @@ def parse(text: str, court: str | None = None) -> dict:
         "federal_dn_judge_initials_assigned": (parts["judges"][0] if parts and parts["judges"] else None),
         "federal_dn_judge_initials_referred": (parts["judges"][1] if parts and len(parts["judges"]) > 1 else None),
         "federal_defendant_number": parts["defendant_number"] if parts else None,
+        "chapter": bk.chapter(lines) if is_bankruptcy else None,
+        "trustee_str": bk.trustee_name(parties) if is_bankruptcy else "",
         "parties": parties,
         "docket_entries": entries,
     }
