@@ -7,9 +7,11 @@ import re
 import time
 from urllib.parse import urlsplit
 
+from scrapy.downloadermiddlewares.cookies import CookiesMiddleware as ScrapyCookiesMiddleware
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware as ScrapyOffsiteMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
+from tldextract import TLDExtract
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +232,12 @@ class CredentialsMiddleware:
     middlewares see the request, so no request that is queued on disk
     (JOBDIR), retried, redirected, cached or logged ever carries a token, a
     password or a session cookie.
+
+    A request with its own cookie jar (``meta["cookiejar"]``: ACMS's session,
+    one jar per court) gets its ``Cookie`` header from Scrapy's
+    CookiesMiddleware; a session cookie given here is added to that header,
+    not put in its place, and the whole header is taken off again on the way
+    back like the others (the jar keeps the cookies, the request does not).
     """
 
     KEY = "_credential_headers"
@@ -246,18 +254,26 @@ class CredentialsMiddleware:
         return any(p.matches(url) for p in self.realms.get(realm, ()))
 
     def process_request(self, request):
+        names = []
+        if request.meta.get("cookiejar") is not None and b"Cookie" in request.headers:
+            names.append("Cookie")  # the jar's: sent, then taken off again
+            request.meta[self.KEY] = names
         realms = [realm for flag, realm in REALM_FLAGS.items() if request.meta.get(flag)]
         if not realms:
             return None
         refused = [realm for realm in realms if not self.allows(realm, request.url)]
         if refused:
+            self._strip(request)
             self._refuse(request, refused)
         provide = getattr(self.crawler.spider, "credential_headers", None)
-        names = []
         for realm in realms if provide else ():
             for name, value in (provide(request, realm) or {}).items():
+                if name.lower() == "cookie" and "Cookie" in names and b"Cookie" in request.headers:
+                    value = request.headers[b"Cookie"].decode("latin-1") + "; " + value
+                    name = "Cookie"
                 request.headers[name] = value
-                names.append(name)
+                if name not in names:
+                    names.append(name)
         if names:
             request.meta[self.KEY] = names
         return None
@@ -289,3 +305,32 @@ class CredentialsMiddleware:
     def process_exception(self, request, exception):
         self._strip(request)
         return None
+
+
+# The public suffix list that tldextract ships with; never fetched, never cached.
+_SHIPPED_SUFFIXES = TLDExtract(cache_dir=None, suffix_list_urls=(),
+                               include_psl_private_domains=True)
+
+
+class CookiesMiddleware(ScrapyCookiesMiddleware):
+    """Scrapy's cookie jars (``meta["cookiejar"]``: ACMS's session, one jar per
+    court), judging cookie domains by the public suffix list tldextract ships
+    with. Scrapy's own fetches that list from the internet the first time a
+    cookie arrives: a blocking request, in the middle of a crawl, to a host
+    that is none of the crawl's (and a traceback in the log without internet).
+    As Scrapy's: a cookie for a public suffix is kept only for the exact host
+    that set it."""
+
+    def _process_cookies(self, cookies, *, jar, request):
+        hostname = urlparse_cached(request).hostname
+        if hostname is None:
+            return
+        request_domain = hostname.lower()
+        for cookie in cookies:
+            cookie_domain = cookie.domain.removeprefix(".")
+            if cookie_domain and not _SHIPPED_SUFFIXES(cookie_domain).domain:
+                if cookie_domain != request_domain:
+                    continue
+                cookie.domain = request_domain
+            jar.set_cookie_if_ok(cookie, request)
+

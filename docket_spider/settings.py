@@ -91,6 +91,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "docket_spider.middlewares.HostsOffsiteMiddleware": 50,
     "docket_spider.middlewares.RetryAfterMiddleware": 540,
+    # Scrapy's cookie jars (ACMS's session), without fetching the public suffix list
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "docket_spider.middlewares.CookiesMiddleware": 700,
     # after the cache, retry and redirect middlewares on the way out, before
     # them on the way back: credentials exist only while a request is sent
     "docket_spider.middlewares.CredentialsMiddleware": 950,
@@ -107,6 +110,11 @@ HTTPCACHE_ENABLED = False
 HTTPCACHE_STORAGE = "docket_spider.httpcache.SafeFilesystemCacheStorage"
 HTTPCACHE_DIR = "httpcache"
 HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 429, 500, 502, 503, 504]
+
+# JOBDIR's queues as Scrapy's, but a request whose body is a secret (a login,
+# a SAML sign-in: meta["memory_only"]) is never written there (docket_spider/squeues.py)
+SCHEDULER_DISK_QUEUE = "docket_spider.squeues.PickleLifoDiskQueue"
+SCHEDULER_START_DISK_QUEUE = "docket_spider.squeues.PickleFifoDiskQueue"
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

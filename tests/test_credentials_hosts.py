@@ -107,6 +107,100 @@ def test_a_redirect_elsewhere_is_not_followed_and_says_so():
     assert not redirected.headers.get("Authorization")
 
 
+def test_acms_jar_cookies_travel_with_the_pacer_session_and_come_off_again():
+    """ACMS's / gets the court's jar cookies (Scrapy's CookiesMiddleware) and PACER's
+    session (CredentialsMiddleware) in one Cookie header; on the way back the
+    whole header goes, so a retried or queued request holds neither."""
+    from docket_spider.middlewares import CookiesMiddleware
+
+    crawler = get_crawler(settings_dict={"COOKIES_ENABLED": True})
+    jar_mw = CookiesMiddleware.from_crawler(crawler)
+    url = "https://ca9-showdoc.azurewebsites.us/"
+    meta = {"cookiejar": "acms:ca9", "pacer_session": True}
+    first = Request(url, meta=dict(meta))
+    jar_mw.process_request(first)
+    jar_mw.process_response(first, ScrapyResponse(url, headers={"Set-Cookie": [
+        "ARRAffinity=aff1;Path=/;HttpOnly;Secure;Domain=ca9-showdoc.azurewebsites.us",
+        ".AspNetCore.saml2C1=chunk-one; path=/; secure; httponly"]}))
+    mw = credentials_mw()
+    request = Request(url, meta=dict(meta))
+    jar_mw.process_request(request)
+    mw.process_request(request)
+    sent = request.headers[b"Cookie"].decode()
+    assert "ARRAffinity=aff1" in sent and ".AspNetCore.saml2C1=chunk-one" in sent
+    assert "NextGenCSO=session" in sent
+    mw.process_response(request, ScrapyResponse(url))
+    assert b"Cookie" not in request.headers
+    # the jar is the court's: ca2's has none of it, nor has a request without a jar
+    other = Request("https://ca9-showdoc.azurewebsites.us/", meta={"cookiejar": "acms:ca2"})
+    jar_mw.process_request(other)
+    assert b"Cookie" not in other.headers
+    # a jar's cookie alone also comes off again
+    alone = Request(url + "Home/IndexContent", meta={"cookiejar": "acms:ca9"})
+    jar_mw.process_request(alone)
+    mw.process_request(alone)
+    assert b"ARRAffinity" in alone.headers[b"Cookie"]
+    mw.process_exception(alone, IOError("down"))
+    assert b"Cookie" not in alone.headers
+
+
+def test_cookie_jars_never_fetch_the_public_suffix_list(monkeypatch):
+    """Scrapy's CookiesMiddleware fetches the public suffix list from the internet
+    the first time a cookie comes; the project's uses the list tldextract ships."""
+    import scrapy.downloadermiddlewares.cookies as scrapy_cookies
+
+    from docket_spider.middlewares import CookiesMiddleware
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the public suffix list was looked up the networked way")
+
+    monkeypatch.setattr(scrapy_cookies, "_split_domain", no_network)
+    assert project_settings.DOWNLOADER_MIDDLEWARES[
+        "scrapy.downloadermiddlewares.cookies.CookiesMiddleware"] is None
+    assert project_settings.DOWNLOADER_MIDDLEWARES["docket_spider.middlewares.CookiesMiddleware"] == 700
+    mw = CookiesMiddleware.from_crawler(get_crawler(settings_dict={"COOKIES_ENABLED": True}))
+    url = "https://ca9-showdoc.azurewebsites.us/Saml2/Acs"
+    request = Request(url, meta={"cookiejar": "acms:ca9"})
+    mw.process_response(request, ScrapyResponse(url, headers={"Set-Cookie": [
+        "a=1; Domain=ca9-showdoc.azurewebsites.us; Path=/",
+        "b=2; Domain=us; Path=/"]}))  # a public suffix: not for every .us host
+    again = Request("https://ca9-showdoc.azurewebsites.us/Home/IndexContent",
+                    meta={"cookiejar": "acms:ca9"})
+    mw.process_request(again)
+    assert again.headers[b"Cookie"] == b"a=1"
+
+
+def test_a_request_with_a_secret_body_stays_out_of_the_job_folder(tmp_path):
+    """PACER's login and ACMS's SAML POST (meta memory_only) are refused by the
+    disk queues, so Scrapy's scheduler keeps them in memory only."""
+    from scrapy import Spider
+
+    from docket_spider.squeues import PickleFifoDiskQueue, PickleLifoDiskQueue
+
+    class Job(Spider):
+        name = "job"
+
+        def parse(self, response):
+            pass
+
+    crawler = get_crawler(Job, settings_dict={})
+    crawler.spider = Job.from_crawler(crawler)
+    for queue_cls in (PickleLifoDiskQueue, PickleFifoDiskQueue):
+        folder = tmp_path / queue_cls.__name__
+        queue = queue_cls.from_crawler(crawler, str(folder))
+        queue.push(Request("https://ecf.cand.uscourts.gov/x", callback=crawler.spider.parse))
+        with pytest.raises(ValueError, match="memory only"):
+            queue.push(Request("https://ca9-showdoc.azurewebsites.us/Saml2/Acs", method="POST",
+                               body=b"SAMLResponse=s3cret-assertion",
+                               callback=crawler.spider.parse, meta={"memory_only": True}))
+        assert len(queue) == 1
+        queue.close()
+        assert not any(b"s3cret-assertion" in p.read_bytes()
+                       for p in folder.rglob("*") if p.is_file())
+    assert project_settings.SCHEDULER_DISK_QUEUE == "docket_spider.squeues.PickleLifoDiskQueue"
+    assert project_settings.SCHEDULER_START_DISK_QUEUE == "docket_spider.squeues.PickleFifoDiskQueue"
+
+
 def test_ports_count_for_local_servers():
     mw = credentials_mw(COURTLISTENER_API_URL="http://127.0.0.1:5001/api/rest/v4/")
     ok = Request("http://127.0.0.1:5001/api/rest/v4/dockets/", meta={"courtlistener_auth": True})

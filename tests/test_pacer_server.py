@@ -405,15 +405,97 @@ def test_corpus_appellate_docket(pacer, client):
 
 # --- ACMS ---------------------------------------------------------------------------------------------
 
-def acms_token(pacer, client):
-    status, _, body = client.request(pacer.acms_url + "23-2412")
+def acms_sign_in(pacer, client, court="ca9"):
+    """GET / (the SAML form) then POST /Saml2/Acs: the client's jar has the session."""
+    status, _, body = client.request(pacer.acms_url_for(court) + "23-2412")
     text = body.decode()
     form = re.search(r'action="([^"]+/Saml2/Acs)"', text)
     saml = re.search(r'name="SAMLResponse" value="([^"]+)"', text)
     assert status == 200 and form and saml
-    status, _, body = client.request(form.group(1), {"SAMLResponse": saml.group(1), "RelayState": "/23-2412"})
+    status, headers, body = client.request(form.group(1), {"SAMLResponse": saml.group(1),
+                                                           "RelayState": "/23-2412"})
     assert status == 200
-    return re.search(r'id="AuthToken" name="AuthToken" value="([^"]+)"', body.decode()).group(1)
+    return headers
+
+
+def acms_model(pacer, client, court="ca9"):
+    """The showDocViewModel of /Home/IndexContent (after signing in)."""
+    from parsers import acms_session
+
+    status, _, body = client.request(pacer.acms_url_for(court) + "Home/IndexContent")
+    assert status == 200
+    return acms_session.view_model(body.decode())
+
+
+def acms_token(pacer, client):
+    acms_sign_in(pacer, client)
+    return acms_model(pacer, client)["token"]
+
+
+def test_acms_sign_in_sets_chunked_session_cookies(pacer, client):
+    from parsers import acms_session
+
+    headers = acms_sign_in(pacer, client)
+    names = acms_session.saml_session_cookies(headers.get_all("Set-Cookie"))
+    assert names == [".AspNetCore.saml2", ".AspNetCore.saml2C1", ".AspNetCore.saml2C2"]
+    jar = client.cookies()
+    assert jar[".AspNetCore.saml2"] == "chunks-2" and jar["ARRAffinity"] and jar["ARRAffinitySameSite"]
+    assert jar[".AspNetCore.saml2C1"] + jar[".AspNetCore.saml2C2"] in pacer.acms_sessions
+    model = acms_model(pacer, client)
+    assert model["token"] in pacer.acms_tokens
+    assert model["cso_id"] == pacer.cso_id("user") and model["contact_type"] == "Pacer"
+    # the session is the court's: ca2's IndexContent does not know it
+    assert client.request(pacer.acms_url_for("ca2") + "Home/IndexContent")[0] == 401
+
+
+def test_acms_index_content_needs_every_chunk(pacer, client):
+    acms_sign_in(pacer, client)
+    url = pacer.acms_url_for("ca9") + "Home/IndexContent"
+    jar = client.cookies()
+    for missing in (".AspNetCore.saml2C2", ".AspNetCore.saml2"):
+        cookie = "; ".join("%s=%s" % (k, v) for k, v in jar.items() if k != missing)
+        status, _, body = Client().request(url, headers={"Cookie": cookie})
+        assert status == 401 and b"showDocViewModel" not in body
+    assert Client().request(url)[0] == 401
+
+
+def test_acms_without_pacer_session_answers_the_login_form(pacer, client):
+    pacer.expire_pacer_sessions()
+    status, _, body = client.request(pacer.acms_url)
+    assert status == 200 and b"SAMLResponse" not in body and b"PACER: Login" in body
+
+
+def test_acms_rejected_saml_is_200_with_affinity_only(pacer, client):
+    from parsers import acms_session
+
+    body = client.request(pacer.acms_url)[2].decode()
+    saml = re.search(r'name="SAMLResponse" value="([^"]+)"', body).group(1)
+    pacer.acms_reject_saml = True
+    fresh = Client()  # no ARRAffinity yet: the rejection hands it out
+    status, headers, page = fresh.request(pacer.acms_url + "Saml2/Acs", {"SAMLResponse": saml})
+    assert status == 200 and b"Sign in with PACER" in page
+    assert acms_session.saml_session_cookies(headers.get_all("Set-Cookie")) == []
+    assert sorted(fresh.cookies()) == ["ARRAffinity", "ARRAffinitySameSite"]
+    assert fresh.request(pacer.acms_url + "Home/IndexContent")[0] == 401
+
+
+def test_acms_token_expires_and_index_content_gives_a_new_one(pacer, client):
+    pacer.acms_token_uses = 1
+    token = acms_token(pacer, client)
+    url = pacer.acms_api_url + "CaseDetailsByCaseId/00000000-0000-0000-0000-000000000000"
+    auth = {"Authorization": "Bearer " + token}
+    assert client.request(url, headers=auth)[0] == 404  # its one call
+    assert client.request(url, headers=auth)[0] == 401  # then expired
+    again = acms_model(pacer, client)["token"]
+    assert again != token and client.request(url, headers={"Authorization": "Bearer " + again})[0] == 404
+    pacer.acms_token_uses = None
+    fresh = acms_model(pacer, client)["token"]
+    pacer.expire_acms_tokens()
+    assert client.request(url, headers={"Authorization": "Bearer " + fresh})[0] == 401
+    # a ca9 token is no good on ca2's API
+    other = acms_model(pacer, client)["token"]
+    assert client.request(pacer.acms_api_url_for("ca2") + "CaseDetailsByCaseId/x",
+                          headers={"Authorization": "Bearer " + other})[0] == 401
 
 
 @needs_shared
@@ -427,8 +509,11 @@ def test_acms_token_flow_and_api(pacer, client):
     details = json.loads(body)
     assert status == 200 and details["pcx_casenumber"] == "23-2412" and details["pcx_caseid"] == guid
     assert "caseNumber" not in details
+    assert client.request(api + "DocketEntriesByCaseId/" + guid,
+                          json.dumps({"csoId": 1, "contactType": "Pacer"}).encode(), auth)[0] == 400
     status, _, body = client.request(api + "DocketEntriesByCaseId/" + guid,
-                                     json.dumps({"csoId": 1, "contactType": "Pacer"}).encode(), auth)
+                                     json.dumps({"csoId": pacer.cso_id("user"),
+                                                 "contactType": "Pacer"}).encode(), auth)
     info = json.loads(body)
     assert status == 200 and len(info["matchingDocketEntries"]) == 8
     with_docs = next(e for e in info["matchingDocketEntries"] if e["documentCount"])
@@ -486,8 +571,13 @@ def test_acms_saml_response_is_single_use(pacer, client):
     body = client.request(pacer.acms_url)[2].decode()
     saml = re.search(r'name="SAMLResponse" value="([^"]+)"', body).group(1)
     acs = pacer.acms_url + "Saml2/Acs"
-    assert client.request(acs, {"SAMLResponse": saml})[0] == 200
-    assert client.request(acs, {"SAMLResponse": saml})[0] == 401
+    first = client.request(acs, {"SAMLResponse": saml})
+    second = client.request(acs, {"SAMLResponse": saml})
+    assert first[0] == second[0] == 200  # a rejected login answers 200 too...
+    # ...but only the first sets the session cookie
+    assert any(".AspNetCore.saml2C1=" in h for h in first[1].get_all("Set-Cookie"))
+    assert not any(".AspNetCore.saml2" in h for h in second[1].get_all("Set-Cookie") or [])
+    assert b"Sign in with PACER" in second[2]
 
 
 # --- failures and the log ---------------------------------------------------------------------------

@@ -6,11 +6,20 @@
     scrapy crawl pacer_appellate -a docket_number=23-2412 -a acms_case_id=<case GUID> -a max_cost=3
     scrapy crawl pacer_appellate -a documents=1 -a max_cost=10    # and the PDFs (CM/ECF cases)
 
-Cases opened since 2023-10-01 in the Ninth Circuit live in ACMS: a JSON API
-behind the PACER login and a SAML hand-off whose page carries the bearer
-token. ACMS finds a case by its GUID only (the id in the case's ACMS
-address): ``-a acms_case_id=<GUID>`` goes there directly. Without
-``-a max_cost=`` nothing is bought.
+Cases opened since 2023-10-01 in the Ninth Circuit (and the Second
+Circuit's) live in ACMS: a JSON API behind the PACER login. Signing in (the
+court's 2025 front end): PACER's login, then ACMS's ``/`` answers a SAML form
+that is posted to ``/Saml2/Acs``, which sets ACMS's session cookies
+(``.AspNetCore.saml2``, kept in one cookie jar per court); the API's bearer
+token and the user's CsoId then come from ``/Home/IndexContent``
+(docket_spider/acms.py; parsers/acms_session.py reads the pages). A token
+that expires (the API answers 401) is read again from there, once per expiry.
+
+ACMS finds a case by its GUID only. For a ca2/ca9 docket number the GUID is
+taken from ``-a acms_case_id=<GUID>``, else from the archive (an earlier
+crawl), else from CourtListener (an ACMS docket's pacer_case_id is its GUID);
+with a GUID the docket comes from ACMS, without one from CM/ECF, and the log
+says which. Without ``-a max_cost=`` nothing is bought.
 
 ``-a documents=1`` (CM/ECF cases): each entry's document not yet in the
 archive is priced on its Download Confirmation page (``docs1/<dls_id>``) and
@@ -19,6 +28,7 @@ bought, within the budget, by submitting that page's form (``ShowDoc``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from urllib.parse import quote, urlencode
@@ -26,6 +36,7 @@ from urllib.parse import quote, urlencode
 import scrapy
 
 import parsers
+from docket_spider.acms import ACMS_COURTS, AcmsSessionMixin
 from docket_spider.outcome import missed
 from archive import db as adb
 from docket_spider.items import ParsedDocketItem
@@ -36,14 +47,11 @@ from docket_spider.pacer import (
 from parsers import acms_api
 
 DEFAULT = {"court": "ca9", "docket_number": "20-16908"}
-TOKEN = re.compile(r"""AuthToken["']?\s*(?:[:=]|value=)\s*["']([^"']+)["']""", re.I)
-TOKEN_INPUT = re.compile(r"""name=["']AuthToken["'][^>]*value=["']([^"']+)["']""", re.I)
-VIEW_MODEL = re.compile(r"showDocViewModel\s*=\s*(\{.*?\})\s*;", re.S)
 CA9_CDN_HOST = "cdn.ca9.uscourts.gov"  # where the decisions feeds' PDFs are
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
-class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
+class PacerAppellateSpider(AcmsSessionMixin, PacerDocumentsMixin, scrapy.Spider):
     name = "pacer_appellate"
 
     def __init__(self, court=None, docket_number=None, max_cost=None, documents=None,
@@ -62,8 +70,8 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                            "max_cost": max_cost, "documents": documents, "full": full,
                            "acms_case_id": acms_case_id}
         self.pacer_case_id = None  # CM/ECF's own id of the case, read from its docket
-        self.bearer = None
-        self.acms_contact = {"csoId": None, "contactType": "Pacer"}
+        self.setup_acms()
+        self.acms_guid_from = "-a acms_case_id" if acms_case_id else None
         self.acms_files: set[str] = set()  # GetMergedFile URLs bought this crawl
         self.acms_candidates: list[dict] = []
         self.acms_listings = 0
@@ -84,6 +92,9 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         if self.acms_case_id and not GUID.match(self.acms_case_id):
             self.arg_error = (f"-a acms_case_id={self.acms_case_id!r} is not an ACMS case GUID "
                               "(like f9f5230d-a95c-ee11-a81c-001dd80ad0b3)")
+        elif self.acms_case_id and self.court not in ACMS_COURTS:
+            self.arg_error = (f"-a acms_case_id: {self.court} has no ACMS (only "
+                              f"{' and '.join(ACMS_COURTS)} do); its dockets are in CM/ECF")
         if not self.have_credentials():
             return
         yield self.login_request(self.first_requests)
@@ -101,6 +112,7 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         archived_guid = self.acms_guid_from_archive()
         if not self.use_acms and archived_guid:
             self.acms_case_id, self.use_acms = archived_guid, True
+            self.acms_guid_from = "the archive"
             self.logger.info("The archive knows %s as ACMS case %s", self.docket_number,
                              self.acms_case_id)
         if self.use_acms:  # ACMS has no date filter: CourtListener's copy would save nothing
@@ -109,10 +121,12 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             yield from self.courtlistener_first("docket_steps")
 
     def docket_steps(self):
-        if not self.use_acms and GUID.match(str(self.cl_case_id or "")):
+        if not self.use_acms and self.court in ACMS_COURTS and GUID.match(str(self.cl_case_id or "")):
             self.acms_case_id, self.use_acms = self.cl_case_id, True
+            self.acms_guid_from = "CourtListener"
             self.logger.info("CourtListener knows %s as ACMS case %s", self.docket_number,
                              self.acms_case_id)
+        self.log_court_system()
         what = "acms_docket" if self.use_acms else "appellate_docket"
         decision = self.budget.decide(what)
         label = f"{self.court} {self.docket_number}"
@@ -129,6 +143,33 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             yield from self.acms_start(decision)
         else:
             yield self.cmecf_request(decision)
+
+    def log_court_system(self):
+        """Which court system the docket is asked of, and why."""
+        if self.court not in ACMS_COURTS:
+            return
+        if self.use_acms:
+            self.logger.info("%s %s: ACMS case %s (from %s): asking ACMS", self.court,
+                             self.docket_number, self.acms_case_id, self.acms_guid_from)
+        else:
+            self.logger.info("%s %s: no ACMS case GUID known (%s): asking CM/ECF", self.court,
+                             self.docket_number, self.guid_sources_tried())
+
+    def guid_sources_tried(self) -> str:
+        if self.asks_courtlistener_first():
+            cl = "nor on CourtListener"
+        elif self.full:
+            cl = "CourtListener not asked with -a full=1"
+        else:
+            cl = "CourtListener not asked: COURTLISTENER_TOKEN is not set"
+        return f"none given with -a acms_case_id, none in the archive, {cl}"
+
+    def how_to_find_the_guid(self) -> str:
+        return (f"The GUID is in the names of the case's CourtListener/RECAP files "
+                f"(gov.uscourts.{self.court}.<GUID>.…, e.g. on storage.courtlistener.com or "
+                f"archive.org) and in the case's ACMS address "
+                f"(https://{self.court}-showdoc.azurewebsites.us/…); give it as "
+                "-a acms_case_id=<GUID>.")
 
     # --- CM/ECF appellate ---------------------------------------------------------
     def cmecf_request(self, decision):
@@ -164,25 +205,12 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         except parsers.ParseError as exc:
             self.budget.settle(decision, None)
             yield from self.not_billed(response, f"not a docket: {exc}")
-            if self.acms_case_id:
-                self.logger.info("CM/ECF has no docket %s (%s): trying ACMS", self.docket_number, exc)
-                self.use_acms = True
-                decision = self.budget.decide("acms_docket")
-                if decision.buy:
-                    yield from self.acms_start(decision)
-                else:
-                    self.log_decision(decision, "the ACMS docket of", self.docket_number)
-                    yield self.charge_item(self.court, "acms_docket", decision.status,
-                                           cost_c=decision.worst_cents or 0,
-                                           docket_number=self.docket_number,
-                                           description=f"docket report (worst case); {decision.reason}")
-            else:
-                asked = self.asks_courtlistener_first()
-                self.fail(f"CM/ECF has no docket {self.docket_number} in {self.court} ({exc}). "
-                          "Cases opened since 2023-10 are in ACMS, which finds a case by its GUID: "
-                          "give -a acms_case_id=<the GUID in the case's ACMS address>"
-                          + ("; CourtListener does not know it either." if asked else
-                             ", or set COURTLISTENER_TOKEN to look it up there."), close=False)
+            message = f"CM/ECF has no docket {self.docket_number} in {self.court} ({exc})."
+            if self.court in ACMS_COURTS:
+                message += (" Cases opened since 2023-10 are in ACMS, which finds a case by its "
+                            f"GUID only, and no GUID is known ({self.guid_sources_tried()}). "
+                            + self.how_to_find_the_guid())
+            self.fail(message, close=False)
             return
         yield from self.charged_report(decision, response, "appellate_docket", text)
         self.pacer_case_id = record.get("pacer_case_id") or self.pacer_case_id
@@ -238,75 +266,13 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                          record["docket_number"], len(entries), len(record.get("parties") or []))
         yield ParsedDocketItem(source="pacer", court_id=self.court, record=record)
 
-    # --- ACMS -----------------------------------------------------------------
+    # --- ACMS (signing in and the token: docket_spider.acms.AcmsSessionMixin) ------------
     def acms_start(self, decision):
-        url = self.acms_template.format(court=self.court)
-        yield self.pacer_request(url, self.parse_acms_landing, meta={"decision": decision})
-
-    def parse_acms_landing(self, response):
-        """The SAML hand-off: submit the SAMLResponse form to /Saml2/Acs if
-        there is one, then read the AuthToken the page carries."""
-        if self.needs_login(response):
-            yield from self.relogin(response)
-            return
-        token = self.find_token(response.text)
-        if token:
-            self.bearer = token
-            model = VIEW_MODEL.search(response.text)
-            if model:
-                try:
-                    data = json.loads(model.group(1))
-                    self.acms_contact = {"csoId": data.get("CsoId"),
-                                         "contactType": data.get("ContactType")}
-                except ValueError:
-                    pass
-            yield from self.acms_case(response.meta["decision"])
-            return
-        if response.xpath("//form[.//input[@name='SAMLResponse']]"):
-            yield scrapy.FormRequest.from_response(
-                response, formxpath="//form[.//input[@name='SAMLResponse']]",
-                callback=self.parse_acms_landing, errback=self.request_failed,
-                headers=self.with_session(), dont_filter=True,
-                meta={"dont_cache": True, "dont_merge_cookies": True, "pacer_session": True,
-                      "decision": response.meta["decision"],
-                      "saml_done": True})
-            return
-        if not response.meta.get("saml_done"):
-            yield self.pacer_request(response.urljoin("/Saml2/Acs"), self.parse_acms_landing,
-                                     meta={"decision": response.meta["decision"],
-                                           "saml_done": True})
-            return
-        self.budget.settle(response.meta["decision"], None)
-        self.fail("ACMS did not hand over a session token after the PACER login "
-                  "(no AuthToken on the SAML page).", close=False)
-
-    @staticmethod
-    def find_token(text):
-        for pattern in (TOKEN_INPUT, TOKEN):
-            m = pattern.search(text or "")
-            if m:
-                return m.group(1)
-        try:
-            data = json.loads(text)
-            if isinstance(data, dict):
-                return data.get("AuthToken") or data.get("authToken")
-        except ValueError:
-            pass
-        return None
-
-    def api_url(self, path):
-        return self.acms_api_template.format(court=self.court).rstrip("/") + "/" + path
-
-    def api_request(self, path, callback, *, method="GET", data=None, meta=None):
-        headers = {"Accept": "application/json"}  # the bearer token: credential_headers
-        body = None
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-            body = json.dumps(data)
-        return self.pacer_request(self.api_url(path), callback, method=method, body=body,
-                                  headers=headers, meta={**(meta or {}), "acms_bearer": True})
+        self.acms_pending = decision
+        yield from self.acms_session(functools.partial(self.acms_case, decision))
 
     def acms_case(self, decision):
+        self.acms_pending = None  # from here each step settles the docket's decision
         if not (self.acms_case_id and GUID.match(self.acms_case_id)):
             self.budget.settle(decision, None)
             self.fail("ACMS finds a case by its GUID only: give -a acms_case_id=<GUID> (the id in "
@@ -317,9 +283,12 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
 
     def parse_acms_details(self, response):
         decision = response.meta["decision"]
-        if response.status in (401, 403):
+        if self.acms_refused(response):
+            yield from self.acms_token_expired(response)
+            return
+        if response.status == 403:
             self.budget.settle(decision, None)
-            self.fail("ACMS refused the session token (HTTP %s)." % response.status, close=False)
+            self.fail(f"ACMS refused access to case {self.acms_case_id} (HTTP 403).", close=False)
             return
         try:
             details = json.loads(response.text)
@@ -342,6 +311,9 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
 
     def parse_acms_entries(self, response):
         decision = response.meta["decision"]
+        if self.acms_refused(response):
+            yield from self.acms_token_expired(response)
+            return
         try:
             info = json.loads(response.text)
         except ValueError:
@@ -376,7 +348,7 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
         """The ACMS case GUID the archive holds for this docket (from an earlier
         ACMS crawl, or from CourtListener, which keeps it as pacer_case_id)."""
         case_id = (self.known_docket or {}).get("pacer_case_id") or ""
-        return case_id if GUID.match(str(case_id)) else None
+        return case_id if self.court in ACMS_COURTS and GUID.match(str(case_id)) else None
 
     # --- ACMS documents ------------------------------------------------------------
     def acms_documents_phase(self, record, info):
@@ -406,6 +378,9 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
             self.logger.info("0 documents of %s are not in the archive yet", record["docket_number"])
 
     def parse_acms_entry_documents(self, response):
+        if self.acms_refused(response):
+            yield from self.acms_token_expired(response)
+            return
         entry = response.meta["entry"]
         docket_number = response.meta["docket_number"]
         try:
@@ -556,6 +531,9 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
 
     def parse_acms_merge(self, response):
         """202: ACMS accepted the purchase (billed) and prepares the file."""
+        if self.acms_refused(response):  # not billed: bought with the new token
+            yield from self.acms_token_expired(response)
+            return
         ctx, decision = response.meta["doc"], response.meta["decision"]
         label, pages, listed = response.meta["label"], response.meta["pages"], response.meta["listed"]
         try:
@@ -605,8 +583,11 @@ class PacerAppellateSpider(PacerDocumentsMixin, scrapy.Spider):
                              else file_guid.get("fileGuid") if isinstance(file_guid, dict) else "")
             url = self.api_url(f"GetMergedFile?fileGuid={quote(str(file_guid))}")
             self.acms_files.add(url)
-            yield self.document_item_for(ctx, "pacer", url,
-                                         page_count=_int(ctx["acms_doc"].get("pageCount")))
+            item = self.document_item_for(ctx, "pacer", url,
+                                          page_count=_int(ctx["acms_doc"].get("pageCount")))
+            # the files pipeline fetches it with the token of the moment: a fresh one
+            for out in self.acms_with_fresh_token(item, document_label(ctx)):
+                yield out
             return
         if status.lower() in ("", "pending", "running", "continuedasnew") and response.status in (200, 202) \
                 and poll < self.acms_poll_max:

@@ -188,3 +188,145 @@ def test_wire_helpers_never_crash_on_odd_input():
         "docketEntries": [{"endDate": "2024-01-02", "endDateFormatted": "01/02/2024"}]}
     both = acms_api.case_details({"pcx_casenumber": "1-1", "caseNumber": "2-2"})
     assert both == {"caseNumber": "2-2"}
+
+
+# --- ACMS's sign-in pages (parsers.acms_session) ------------------------------------------------
+
+SAML_PAGE = """<html><head><title>Working...</title></head><body onload="document.forms[0].submit()">
+<form method="POST" name="hiddenform" action="https://ca9-showdoc.azurewebsites.us/Saml2/Acs">
+<input type="hidden" name="SAMLResponse" value="PHNhbWxwOlJlc3BvbnNlPg==" />
+<input type="hidden" name="RelayState" value="/23-2412?a=1&amp;b=2" />
+<noscript><p>Script is disabled.</p><input type="submit" value="Submit" /></noscript>
+</form></body></html>"""
+
+
+def test_saml_form_reads_the_hidden_inputs():
+    from parsers.acms_session import saml_form
+
+    form = saml_form(SAML_PAGE)
+    assert form == {"action": "https://ca9-showdoc.azurewebsites.us/Saml2/Acs",
+                    "fields": {"SAMLResponse": "PHNhbWxwOlJlc3BvbnNlPg==",
+                               "RelayState": "/23-2412?a=1&b=2"}}
+    # inputs outside any form, the name in another case: still read
+    loose = '<div><input type=hidden name=samlresponse value="abc"><input name="RelayState" value=""></div>'
+    assert saml_form(loose) == {"action": None, "fields": {"samlresponse": "abc", "RelayState": ""}}
+
+
+@pytest.mark.parametrize("page", [
+    "", "   ", "<html><body>SAMLResponse</body></html>",
+    '<form><input type="hidden" name="SAMLResponse" value="" /></form>',  # empty: not one
+    '<form><input type="hidden" name="SAMLRequest" value="abc" /></form>',
+    "not html at all", "\x00\x01", "{}",
+])
+def test_saml_form_none_without_a_saml_response(page):
+    from parsers.acms_session import saml_form
+
+    assert saml_form(page) is None
+
+
+def test_saml_form_none_on_pacers_login_form():
+    from parsers.acms_session import saml_form
+
+    page = (Path(__file__).resolve().parents[1] / "fixtures" / "pacer" / "login.html").read_text()
+    assert saml_form(page) is None
+
+
+def test_saml_session_cookies():
+    import datetime as dt
+
+    from parsers.acms_session import saml_session_cookies
+
+    signed_in = [b".AspNetCore.saml2=chunks-2; path=/; secure; samesite=none; httponly",
+                 ".AspNetCore.saml2C1=CfDJ8aaa; path=/; secure; samesite=none; httponly",
+                 ".AspNetCore.saml2C2=bbb; path=/; secure; samesite=none; httponly",
+                 "ARRAffinity=0123abcd;Path=/;HttpOnly;Secure;Domain=ca9-showdoc.azurewebsites.us",
+                 "ARRAffinitySameSite=0123abcd;Path=/;HttpOnly;SameSite=None;Secure"]
+    assert saml_session_cookies(signed_in) == [".AspNetCore.saml2", ".AspNetCore.saml2C1",
+                                               ".AspNetCore.saml2C2"]
+    assert saml_session_cookies(signed_in[3:]) == []  # a rejected sign-in: ARRAffinity only
+    assert saml_session_cookies(None) == [] and saml_session_cookies([]) == []
+    now = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
+    deleted = [".AspNetCore.saml2=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/",
+               ".AspNetCore.saml2C1=x; max-age=0; path=/",
+               ".AspNetCore.saml2C2=x; expires=Sat, 31 May 2025 23:59:59 GMT; path=/"]
+    assert saml_session_cookies(deleted, now=now) == []
+    later = [".AspNetCore.saml2=abc; expires=Sun, 01 Jun 2025 01:00:00 GMT; path=/"]
+    assert saml_session_cookies(later, now=now) == [".AspNetCore.saml2"]
+    # another cookie whose name merely contains it is not the session
+    assert saml_session_cookies(["x.AspNetCore.saml2=1"]) == []
+
+
+MODEL = {"AuthToken": {"Token": "eyJ0eXAiOiJKV1Qi.payload.sig", "Expiration": "2025-03-01T12:00:00Z"},
+         "PacerUser": {"CsoId": 1234567, "ContactType": "Pacer", "FirstName": "A"},
+         "ApiUrl": "https://ca9-showdocservices.azurewebsites.us/api/"}
+
+
+def js_single_quoted(text):
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@pytest.mark.parametrize("script", [
+    "var showDocViewModel = %s;" % json.dumps(MODEL),
+    "window.showDocViewModel = %s\n" % json.dumps(MODEL, indent=2),
+    "const showDocViewModel = JSON.parse(%s);" % js_single_quoted(json.dumps(MODEL)),
+    "var showDocViewModel = %s;" % json.dumps(json.dumps(MODEL)),  # a JSON string holding it
+    "var showDocViewModel = '%s';" % json.dumps(MODEL).replace('"', "\\u0022"),
+    "var app = {showDocViewModel: %s};" % json.dumps(MODEL),
+    "var model = %s;" % js_single_quoted(json.dumps(MODEL)),  # the pre-2025 SAML answer's
+])
+def test_view_model(script):
+    import datetime as dt
+
+    from parsers.acms_session import view_model
+
+    page = f'<div id="showDocContent"><script type="text/javascript">\n{script}\n</script></div>'
+    got = view_model(page)
+    assert got == {"token": "eyJ0eXAiOiJKV1Qi.payload.sig", "cso_id": 1234567,
+                   "contact_type": "Pacer", "expires": "2025-03-01T12:00:00Z",
+                   "expires_at": dt.datetime(2025, 3, 1, 12, tzinfo=dt.timezone.utc)}
+
+
+def test_view_model_other_letter_cases_and_shapes():
+    from parsers.acms_session import view_model
+
+    camel = {"authToken": {"token": "t1"}, "pacerUser": {"csoId": "77", "contactType": "Attorney"}}
+    got = view_model("<script>var showDocViewModel = %s;</script>" % json.dumps(camel))
+    assert (got["token"], got["cso_id"], got["contact_type"], got["expires_at"]) == \
+        ("t1", "77", "Attorney", None)
+    flat = {"AuthToken": "t2", "CsoId": 5}  # a token given as a string, the user at the top
+    got = view_model("<script>showDocViewModel = %s</script>" % json.dumps(flat))
+    assert (got["token"], got["cso_id"], got["contact_type"]) == ("t2", 5, "Pacer")
+    odd = {"AuthToken": {"Token": "t3", "Expiration": "soon"}}
+    assert view_model("<script>var showDocViewModel=%s;</script>" % json.dumps(odd))["expires_at"] is None
+
+
+@pytest.mark.parametrize("page", [
+    "", "<html><body>Sign in with PACER</body></html>",
+    "<script>var showDocViewModel = {not json};</script>",
+    "<script>var showDocViewModel = %s;</script>" % json.dumps({"AuthToken": {"Token": ""}}),
+    "<script>var showDocViewModel = %s;</script>" % json.dumps({"PacerUser": {"CsoId": 1}}),
+    "<script>var showDocViewModel = 'unterminated</script>",
+    "<script>var showDocViewModel = [1, 2];</script>",
+])
+def test_view_model_without_a_token_is_a_parse_error(page):
+    from parsers.acms_session import view_model
+
+    with pytest.raises(ParseError):
+        view_model(page)
+
+
+def test_view_model_of_the_local_acms():
+    """The local server's IndexContent page reads as the spider needs it."""
+    from parsers.acms_session import view_model
+    from tests.servers.pacer import PacerServer
+
+    with PacerServer(None) as pacer:
+        pacer.acms_sessions["s" * 128] = {"user": "user", "court": "ca9"}
+        cookie = ".AspNetCore.saml2=chunks-2; .AspNetCore.saml2C1=%s; .AspNetCore.saml2C2=%s" % (
+            "s" * 64, "s" * 64)
+        import urllib.request
+
+        req = urllib.request.Request(pacer.acms_url + "Home/IndexContent", headers={"Cookie": cookie})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            got = view_model(resp.read().decode())
+    assert got["token"] in pacer.acms_tokens and got["cso_id"] == pacer.cso_id("user")
