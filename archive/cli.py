@@ -150,7 +150,7 @@ def import_pages(kind, paths, court, db_path):
     db = archive_db.open_db(db_path)
     crawl = archive_db.start_crawl(db, f"import:{kind}", court, None,
                                    {"kind": kind, "files": len(paths)})
-    loaded = failed = 0
+    loaded = failed = bad = 0
     for path in paths:
         try:
             with open(path, "rb") as fh:
@@ -158,14 +158,21 @@ def import_pages(kind, paths, court, db_path):
             for docket in dockets_in(record):
                 counts = save_parsed_docket(db, docket, source=f"import:{kind}",
                                             court_id=court, crawl_id=crawl)
-                click.echo(f"{path}: {docket.get('court_id') or court} "
-                           f"{docket.get('docket_number')}: {json.dumps(counts)}")
+                problems = counts.pop("problems", [])
+                bad += counts.get("bad", 0)
+                where = f"{docket.get('court_id') or court} {docket.get('docket_number')}"
+                click.echo(f"{path}: {where}: {json.dumps(counts)}")
+                for problem in problems:  # one bad record costs that record
+                    click.echo(f"{path}: {where}: skipped a bad record, {problem['what']}: "
+                               f"{problem['error']}", err=True)
             loaded += 1
         except (ParseError, ValueError, OSError) as exc:
             failed += 1
             click.echo(f"{path}: skipped: {exc}", err=True)
     status = "finished" if loaded else "failed"
-    archive_db.finish_crawl(db, crawl, status, {}, f"{loaded} loaded, {failed} skipped")
+    archive_db.finish_crawl(db, crawl, status, {"bad_records": bad},
+                            f"{loaded} loaded, {failed} skipped"
+                            + (f", {bad} bad records skipped" if bad else ""))
     click.echo(f"{loaded} loaded, {failed} skipped -> {db_path}")
 
 

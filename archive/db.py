@@ -37,6 +37,9 @@ TABLES: dict[str, dict[str, type]] = {
         "jurisdiction_type": str, "appeal_from_str": str, "panel_str": str,
         "courtlistener_id": int, "source": str, "source_url": str,
         "first_seen": str, "last_seen": str,
+        # bankruptcy cases: the chapter (7, 11, 13 ...), the case trustee, and
+        # when the case was converted to another chapter / the debtor discharged
+        "chapter": int, "trustee_str": str, "date_converted": str, "date_discharged": str,
     },
     "docket_entries": {
         "id": str, "docket_id": str, "court_id": str, "entry_number": int,
@@ -77,6 +80,8 @@ TABLES: dict[str, dict[str, type]] = {
         "documents_extracted": int, "extraction_errors": int, "rows_added": int,
         "rows_changed": int, "rows_unchanged": int, "message": str,
         "pid": int, "host": str,
+        # records a source sent in a shape they should not have: skipped, the rest kept
+        "bad_records": int,
     },
     "pacer_charges": {
         "id": int, "crawl_id": int, "at": str, "court_id": str, "docket_id": str,
@@ -109,6 +114,9 @@ FTS = {
 
 INDEXES = [
     ("docket_entries", ["docket_id", "entry_number"]),
+    # an entry found by its sequence number or its document's PACER id (save_entry)
+    ("docket_entries", ["docket_id", "pacer_sequence_number"]),
+    ("documents", ["docket_id", "pacer_doc_id"]),
     ("documents", ["entry_id"]),
     # covers the case page's listing, so it never reads past the long text columns
     ("documents", ["entry_id", "attachment_number", "id", "document_number", "description",
@@ -276,7 +284,15 @@ def docket_key(court_id: str, docket_number: str) -> str:
 
 
 def entry_key(entry: dict) -> str:
-    """A stable key for an entry within its docket: its number, else its sequence."""
+    """A stable key for an entry within its docket: its number, else its sequence,
+    else its date and description.
+
+    An RSS item without either (``published``: its publication time, not a
+    column) is keyed by that time to the second and its description (the
+    event names), and ``occurrence`` (the n-th item alike in every respect
+    in the same feed, n > 1): two entries of one day are two rows, and the
+    same item in a later feed is the same row.
+    """
     number = entry.get("entry_number")
     if number not in (None, ""):
         return str(int(number))
@@ -284,7 +300,26 @@ def entry_key(entry: dict) -> str:
         if entry.get(field) not in (None, ""):
             return f"seq-{entry[field]}"
     digest = hashlib.sha1((entry.get("description") or "").encode()).hexdigest()[:10]
+    published = _instant(entry.get("published"))
+    if published:
+        occurrence = int(entry.get("occurrence") or 1)
+        return f"rss-{published}-{digest}" + (f"-{occurrence}" if occurrence > 1 else "")
     return f"{entry.get('date_filed') or 'undated'}-{digest}"
+
+
+def _instant(value) -> Optional[str]:
+    """An ISO datetime as ``YYYYMMDDTHHMMSSZ`` (UTC; naive ones as they are), or None."""
+    if not value:
+        return None
+    text = str(value).strip()
+    try:
+        moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        digits = re.sub(r"\D", "", text)
+        return digits or None
+    if moment.tzinfo is not None:
+        return moment.astimezone(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return moment.strftime("%Y%m%dT%H%M%S")
 
 
 def _now() -> str:
@@ -356,20 +391,106 @@ def _record(db, crawl_id, table, row_id, action, fields) -> None:
 
 # --- save_* ---------------------------------------------------------------
 
-def save_docket(db, docket: dict, crawl_id: Optional[int] = None) -> tuple[str, str]:
+def save_docket(db, docket: dict, crawl_id: Optional[int] = None,
+                provisional: bool = False) -> tuple[str, str]:
+    """Save one docket; ``provisional`` (RSS: a case name cut short, a feed for
+    a source): its case name and source do not overwrite another source's."""
     row = dict(docket)
     row["docket_number"] = normalize_docket_number(row["docket_number"])
     row["id"] = docket_key(row["court_id"], row["docket_number"])
-    return row["id"], save_row(db, "dockets", row, crawl_id)
+    keep = ()
+    if provisional:
+        found = db.execute("select source from dockets where id = ?", [row["id"]]).fetchone()
+        if found and found[0] != row.get("source"):
+            keep = ("case_name", "source")
+    return row["id"], save_row(db, "dockets", row, crawl_id, keep=keep)
 
 
-def save_entry(db, entry: dict, crawl_id: Optional[int] = None) -> tuple[str, str]:
+# What a provisional source (RSS: event names, a publication time) says of an
+# entry that does not overwrite what another source said.
+PROVISIONAL_FIELDS = ("description", "date_filed", "date_entered", "source")
+
+
+def _entry_row(entry: dict) -> tuple[dict, list[str]]:
     row = dict(entry)
+    doc_ids = [str(d) for d in row.pop("pacer_doc_ids", None) or [] if d not in (None, "")]
     docket_id = docket_key(row["court_id"], row.pop("docket_number"))
     row["docket_id"] = docket_id
     row["entry_key"] = entry_key(row)
     row["id"] = f"{docket_id}#{row['entry_key']}"
-    return row["id"], save_row(db, "docket_entries", row, crawl_id)
+    return row, doc_ids
+
+
+def _known_entry(db, row: dict, doc_ids: list[str]) -> Optional[dict]:
+    """The archived row that is this entry: the one with its id, else the one
+    entry of the docket that shares its PACER sequence number or one of its
+    documents' PACER ids (when the entry has a number, an unnumbered row only:
+    an entry first known from an RSS item without its number)."""
+    found = db.execute("select id, entry_key, entry_number, source from docket_entries "
+                       "where id = ?", [row["id"]]).fetchone()
+    if found:
+        return dict(zip(("id", "entry_key", "entry_number", "source"), found))
+    numbered = row.get("entry_number") not in (None, "")
+    unnumbered = " and e.entry_number is null" if numbered else ""
+    ids = set()
+    seq = row.get("pacer_sequence_number")
+    if seq not in (None, ""):
+        ids.update(r[0] for r in db.execute(
+            "select e.id from docket_entries e where e.docket_id = ? and "
+            f"e.pacer_sequence_number = ?{unnumbered}", [row["docket_id"], str(seq)]))
+    if doc_ids:
+        marks = ", ".join("?" for _ in doc_ids)
+        ids.update(r[0] for r in db.execute(
+            "select distinct e.id from documents d join docket_entries e on e.id = d.entry_id "
+            f"where d.docket_id = ? and d.pacer_doc_id in ({marks}){unnumbered}",
+            [row["docket_id"], *doc_ids]))
+    if len(ids) != 1:
+        return None
+    found = db.execute("select id, entry_key, entry_number, source from docket_entries "
+                       "where id = ?", [ids.pop()]).fetchone()
+    return dict(zip(("id", "entry_key", "entry_number", "source"), found))
+
+
+def _rekey_entry(db, old_id: str, new_id: str, new_key: str) -> None:
+    """An entry archived without its number gets it: its row, and its documents'
+    rows, take the ids a numbered entry has."""
+    db.execute("update docket_entries set id = ?, entry_key = ? where id = ?",
+               [new_id, new_key, old_id])
+    for (doc_id,) in db.execute("select id from documents where entry_id = ?", [old_id]).fetchall():
+        new_doc_id = new_id + doc_id[len(old_id):]
+        if db.execute("select 1 from documents where id = ?", [new_doc_id]).fetchone():
+            # the numbered entry's row of that document exists: the old one is
+            # dropped unless it holds a file
+            db.execute("delete from documents where id = ? and file_path is null", [doc_id])
+            db.execute("update documents set entry_id = ? where id = ?", [new_id, doc_id])
+            continue
+        db.execute("update documents set id = ?, entry_id = ? where id = ?",
+                   [new_doc_id, new_id, doc_id])
+
+
+def save_entry(db, entry: dict, crawl_id: Optional[int] = None,
+               provisional: bool = False) -> tuple[str, str]:
+    """Save one entry; return (its row id, added/changed/unchanged).
+
+    The row that is this entry is found as :func:`_known_entry` says: an
+    entry first archived without its number (an RSS item) and now saved with
+    it keeps its row, re-keyed to the number; an unnumbered entry the archive
+    holds numbered is that row. Optional ``pacer_doc_ids`` (not a column): its
+    documents' PACER ids, to find it by. ``provisional``: what this source
+    says of ``PROVISIONAL_FIELDS`` does not overwrite what another source said.
+    """
+    row, doc_ids = _entry_row(entry)
+    with transaction(db):
+        known = _known_entry(db, row, doc_ids)
+        if known is not None and known["id"] != row["id"]:
+            if row.get("entry_number") not in (None, "") and known["entry_number"] is None:
+                _rekey_entry(db, known["id"], row["id"], row["entry_key"])
+            else:
+                row["id"], row["entry_key"] = known["id"], known["entry_key"]
+        keep = ()
+        if provisional and known is not None and known["source"] != row.get("source"):
+            keep = PROVISIONAL_FIELDS
+        return row["id"], save_row(db, "docket_entries", row, crawl_id, keep=keep)
 
 
 def document_key(document: dict) -> tuple[str, str, str]:
@@ -381,16 +502,25 @@ def document_key(document: dict) -> tuple[str, str, str]:
             key_source["entry_number"] = int(key_source["document_number"])
         except ValueError:
             pass
-    entry_id = f"{docket_id}#{entry_key(key_source)}"
+    # ``entry_id`` (as save_entry returned it) when the caller knows it
+    entry_id = document.get("entry_id") or f"{docket_id}#{entry_key(key_source)}"
     return docket_id, entry_id, f"{entry_id}/{int(document.get('attachment_number') or 0)}"
 
 
-def save_document(db, document: dict, crawl_id: Optional[int] = None) -> tuple[str, str]:
+def save_document(db, document: dict, crawl_id: Optional[int] = None,
+                  provisional: bool = False) -> tuple[str, str]:
+    """Save one document; ``provisional`` as for :func:`save_entry` (its
+    description and source do not overwrite another source's)."""
     row = dict(document)
     docket_id, entry_id, doc_id = document_key(row)
     row.update(docket_id=docket_id, entry_id=entry_id, id=doc_id)
+    keep = ()
+    if provisional:
+        found = db.execute("select source from documents where id = ?", [doc_id]).fetchone()
+        if found and found[0] != row.get("source"):
+            keep = ("description", "source")
     return doc_id, save_row(db, "documents", _flatten_stamp(row), crawl_id,
-                            clear=_stale_error(row))
+                            clear=_stale_error(row), keep=keep)
 
 
 def _stale_error(row: dict) -> tuple[str, ...]:
@@ -794,11 +924,65 @@ def dockets_in_court(db, court_id: str) -> list[dict]:
                          "where court_id = ? order by id", [court_id]))
 
 
+def _words(text) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", str(text or "")).casefold().split())
+
+
+def absorb_provisional_entries(db, docket_id: str, sources: Iterable[str],
+                               crawl_id: Optional[int] = None) -> int:
+    """Drop the unnumbered rows of provisional ``sources`` (RSS items without a
+    number or document) that one of the docket's numbered entries (from a
+    docket report) now stands for; returns how many.
+
+    Decided only when it is one to one: exactly one numbered entry not from
+    those sources, entered (or filed) on the item's publication day or the day
+    before (the feed's clock is UTC, the court's is behind it), whose text
+    begins with one of the item's event names and whose sequence number is
+    not another's, and no other such item matching that entry. Anything less
+    sure is left as it is: a duplicate row costs less than a lost entry.
+    """
+    sources = list(sources)
+    marks = ", ".join("?" for _ in sources) or "''"
+    provisional = db.execute(
+        "select id, date_filed, description, pacer_sequence_number from docket_entries e "
+        f"where docket_id = ? and entry_number is null and source in ({marks}) and not exists "
+        "(select 1 from documents d where d.entry_id = e.id)", [docket_id, *sources]).fetchall()
+    if not provisional:
+        return 0
+    numbered = db.execute(
+        "select id, date_filed, date_entered, description, pacer_sequence_number "
+        "from docket_entries where docket_id = ? and entry_number is not null "
+        f"and coalesce(source, '') not in ({marks})", [docket_id, *sources]).fetchall()
+    matches: dict[str, list[str]] = {}
+    claimed: dict[str, int] = {}
+    for row_id, day, description, seq in provisional:
+        try:
+            published = _dt.date.fromisoformat(str(day)[:10])
+        except ValueError:
+            continue
+        days = {published.isoformat(), (published - _dt.timedelta(days=1)).isoformat()}
+        events = [_words(e) for e in str(description or "").split(" AND ") if _words(e)]
+        found = [nid for nid, filed, entered, text, nseq in numbered
+                 if str(entered or "")[:10] in days or str(filed or "")[:10] in days
+                 if not (seq and nseq and str(seq) != str(nseq))
+                 if any(_words(text).startswith(e) for e in events)]
+        matches[row_id] = found
+        for nid in found:
+            claimed[nid] = claimed.get(nid, 0) + 1
+    absorbed = 0
+    for row_id, found in matches.items():
+        if len(found) == 1 and claimed[found[0]] == 1:
+            db.execute("delete from docket_entries where id = ?", [row_id])
+            _record(db, crawl_id, "docket_entries", row_id, "merged", [found[0]])
+            absorbed += 1
+    return absorbed
+
+
 def entry_exists(db, court_id: str, docket_number: str, entry: dict) -> bool:
-    """Whether the archive has this entry (``entry_number``/sequence/date+description)."""
-    docket_id = docket_key(court_id, docket_number)
-    row_id = f"{docket_id}#{entry_key(entry)}"
-    return bool(list(db.query("select 1 from docket_entries where id = ? limit 1", [row_id])))
+    """Whether the archive has this entry: the row :func:`save_entry` would save it in
+    (``entry_number``/sequence/date+description, or found by sequence or document)."""
+    row, doc_ids = _entry_row(dict(entry, court_id=court_id, docket_number=docket_number))
+    return _known_entry(db, row, doc_ids) is not None
 
 
 def documents_without_file(db, docket_id: str) -> list[dict]:

@@ -8,6 +8,15 @@ middleware's "gave up": a page that could not be downloaded, a callback that
 raised; or an HTTP error answer that no callback handled). A file that could not be downloaded is
 not lost: it is recorded as ``download_failed`` and fetched again next time.
 
+A record the source sent in a shape it should not have (an attorney whose
+party links are not objects, an entry that is not one, an RSS item without a
+docket number) is not lost by the crawl: the source holds it that way, and a
+new crawl would get it the same way. It costs that record only, never its
+page: a warning naming it and what was wrong (``bad_record``), a count in
+``crawls.bad_records``, and a note in the crawl's message; the crawl still
+``finished`` (exit status 0) unless something else went wrong. Whoever wants
+to act on them finds them by that count.
+
 The outcome is set on the spider (``crawl_failed``, ``crawl_message``), which
 the archive pipeline records in ``crawls``, and in the stats, from which the
 project's ``crawl`` command takes its exit status.
@@ -22,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 MISSED = "docket_archive/missed"
+BAD_RECORDS = "docket_archive/bad_records"
 
 
 def missed(spider, message: str, *args) -> None:
@@ -30,6 +40,17 @@ def missed(spider, message: str, *args) -> None:
     and the crawl will not count as ``finished``."""
     spider.logger.warning(message, *args)
     spider.crawler.stats.inc_value(MISSED)
+
+
+def bad_record(crawler, source_logger, what: str, why) -> None:
+    """One record of an unexpected shape was skipped, the others kept: logged
+    as a warning naming the record (``what``: the record's kind, its id or
+    name, where it came from: never a credential) and what was wrong
+    (``why``), and counted for ``crawls.bad_records``."""
+    if isinstance(why, BaseException):
+        why = f"{type(why).__name__}: {why}"
+    source_logger.warning("Skipped a bad record, %s: %s (the others are kept)", what, why)
+    crawler.stats.inc_value(BAD_RECORDS)
 
 
 class CrawlOutcome:

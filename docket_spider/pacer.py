@@ -395,8 +395,9 @@ class PacerSpiderMixin:
             self.login_url, method="POST", body=json.dumps(login_payload(self.creds)),
             headers={"Content-Type": "application/json", "Accept": "application/json"},
             callback=self.after_login, errback=self.request_failed, dont_filter=True,
+            # the password is in its body: never in JOBDIR's queue (docket_spider.squeues)
             meta={"dont_cache": True, "then": then, "handle_httpstatus_all": True,
-                  "dont_merge_cookies": True, **meta},
+                  "dont_merge_cookies": True, "memory_only": True, **meta},
         )
 
     def after_login(self, response):
@@ -497,7 +498,7 @@ class PacerSpiderMixin:
             headers = {k.decode(): b",".join(v).decode() for k, v in request.headers.items()
                        if k.lower() != b"cookie"}
             yield request.replace(headers=self.with_session(headers),
-                                  meta={**request.meta, "login_gen": self.login_gen,
+                                  meta={**resend_meta(request.meta), "login_gen": self.login_gen,
                                         "relogged": True})
 
         yield from self.not_billed(response, "PACER answered its login page")
@@ -584,6 +585,18 @@ class PacerSpiderMixin:
 
 
 # --- documents ------------------------------------------------------------------
+
+# What Scrapy's middlewares put in a request's meta about its own download
+# (latency, retries, redirects): not carried over to the request sent again.
+DOWNLOAD_META = frozenset({"download_latency", "retry_times", "redirect_times", "redirect_ttl",
+                           "redirect_urls", "redirect_reasons", "_dont_cache", "cache_timestamp",
+                           "_auth_proxy", "_scheme_proxy"})
+
+
+def resend_meta(meta) -> dict:
+    """``meta`` for sending a request again (after a new login or a new token)."""
+    return {k: v for k, v in meta.items() if k not in DOWNLOAD_META}
+
 
 def _int(value):
     try:
@@ -783,7 +796,8 @@ class PacerDocumentsMixin(PacerSpiderMixin):
                                   docket=ctx, entries=0)
 
     def parse_cl_entries(self, response):
-        from docket_spider.spiders.courtlistener import entry_items
+        from docket_spider.outcome import bad_record
+        from docket_spider.spiders.courtlistener import BAD_RECORD, entry_items
 
         meta = response.meta
         try:
@@ -791,12 +805,20 @@ class PacerDocumentsMixin(PacerSpiderMixin):
         except (ValueError, AttributeError):
             data = {}
         entries = meta["entries"]
-        for entry in data.get("results") or []:
+        results = data.get("results") if isinstance(data, dict) else None
+        for entry in results if isinstance(results, list) else []:
+            try:  # one entry of an unexpected shape costs that entry
+                day = str(entry.get("date_filed") or "")[:10]
+                items = list(entry_items(meta["docket"], entry, self.cl_storage_url))
+            except BAD_RECORD as exc:
+                what = entry.get("id") if isinstance(entry, dict) else type(entry).__name__
+                bad_record(self.crawler, self.logger,
+                           f"CourtListener docket entry {what} of {self.docket_number}", exc)
+                continue
             entries += 1
-            day = str(entry.get("date_filed") or "")[:10]
             if day and (self.cl_last_date is None or day > self.cl_last_date):
                 self.cl_last_date = day
-            for item in entry_items(meta["docket"], entry, self.cl_storage_url):
+            for item in items:
                 if isinstance(item, DocumentItem) and item.file_urls:
                     self.cl_taken.add(self.cl_key(vars(item)))
                 yield item

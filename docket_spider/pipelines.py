@@ -29,6 +29,7 @@ from docket_spider.items import (
     AttorneyItem, ChargeItem, DocketEntryItem, DocketItem, DocumentItem, ParsedDocketItem,
     PartyItem,
 )
+from docket_spider.outcome import BAD_RECORDS, bad_record
 
 logger = logging.getLogger(__name__)
 
@@ -480,7 +481,23 @@ class ArchivePipeline:
             self.db, spider.name, args.get("court"), args.get("docket_number"), args)
         self.crawler.stats.set_value("archive/crawl_id", self.crawl_id)  # for the PACER ledger
 
+    # items of one record each: one that cannot be saved (a shape the spider did
+    # not catch) costs that record, not the crawl
+    ONE_RECORD = (DocketEntryItem, DocumentItem, PartyItem, AttorneyItem)
+
     def process_item(self, item):
+        try:
+            return self._save(item)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            if not isinstance(item, self.ONE_RECORD):
+                raise
+            name = getattr(item, "name", None) or getattr(item, "entry_number", None)
+            bad_record(self.crawler, logger,
+                       f"{type(item).__name__} {name if name is not None else ''} of "
+                       f"{item.source} {item.court_id} {item.docket_number}", exc)
+            return item
+
+    def _save(self, item):
         data = asdict(item)
         crawl = self.crawl_id
         if isinstance(item, DocketItem):
@@ -510,6 +527,11 @@ class ArchivePipeline:
         elif isinstance(item, ParsedDocketItem):
             counts = save_parsed_docket(self.db, item.record, source=item.source,
                                         court_id=item.court_id, crawl_id=crawl)
+            counts.pop("bad", None)
+            where = (f"{item.source} {item.record.get('court_id') or item.court_id} "
+                     f"{item.record.get('docket_number')}")
+            for problem in counts.pop("problems", []):
+                bad_record(self.crawler, logger, f"{problem['what']} of {where}", problem["error"])
             for action, n in counts.items():
                 self._count([action] * n)
         elif isinstance(item, ChargeItem):
@@ -537,8 +559,13 @@ class ArchivePipeline:
             "documents_extracted": stats.get_value("extract/documents", 0),
             "extraction_errors": stats.get_value("extract/errors", 0),
             "rows_unchanged": self.actions.get("unchanged", 0),
+            "bad_records": stats.get_value(BAD_RECORDS, 0),
         }
         message = getattr(spider, "crawl_message", "") or ""
+        if counts["bad_records"]:
+            note = (f"{counts['bad_records']} bad record(s) skipped (a shape the source should "
+                    "not send: see the log's warnings); the rest were kept")
+            message = f"{message}; {note}" if message else note
         status = reason if not getattr(spider, "crawl_failed", False) else "failed"
         row = archive_db.finish_crawl(self.db, self.crawl_id, status, counts, message)
         summary = (
@@ -546,8 +573,9 @@ class ArchivePipeline:
             f"{row['rows_changed']} changed, {counts['rows_unchanged']} unchanged; "
             f"{counts['requests']} requests, {counts['pdfs_downloaded']} PDFs downloaded, "
             f"{counts['pdfs_already_stored']} already stored, "
-            f"{counts['documents_extracted']} extracted ({counts['extraction_errors']} errors) "
-            f"-> {self.db_path}")
+            f"{counts['documents_extracted']} extracted ({counts['extraction_errors']} errors)"
+            + (f", {counts['bad_records']} bad records skipped" if counts["bad_records"] else "")
+            + f" -> {self.db_path}")
         logger.info(summary)
         self.db.conn.close()
         self.db = None

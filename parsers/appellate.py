@@ -21,6 +21,17 @@ pacer_case_id (from the document links, when there are any).
 Unlike juriscraper, the originating court's "Date Disposed"/"Disposition"
 are read from that court's own table (not from the Prior Cases table), and
 an "Originating Judge" counts as the assigned judge.
+
+What makes a page this report is what every court's report has, not one
+court's wording: a case number (the stub's "<court> Docket #:" label, or any
+"Docket No./Case Number/Appeal No." label, or an unlabelled stub cell, the
+report form's ``caseNum`` or the page title "NN-NNNN Docket"), with a case
+stub (the "Case Stub" section, or a stub table of "Docketed:"/"Termed:") or
+a docket entries table (its section, the ``dktEntry`` form, or rows of a
+date, a number cell and a text stamped "[Entered: ...]"), and a caption (the
+stub's case name or the "Case Caption" section) unless the entries table is
+there. Anything less (a purchase confirmation, "Case Number Not Found", a
+login page, a district docket) is refused, saying what was missing.
 """
 from __future__ import annotations
 
@@ -54,6 +65,17 @@ _PARTY_FIELDS = {"terminated": "date_terminated"}
 _DOC_ONCLICK = re.compile(
     r"doDocPostURL\(\s*['\"](\d+)['\"](?:\s*,\s*['\"](\d+)['\"])?")
 _CASE_ID = re.compile(r"[?&]caseId=(\d+)", re.I)
+# an appellate case number: 21-1234, 18-90014, 2021-1234, a bankruptcy appellate
+# panel's NC-15-1074 (never a district court's 3:20-cv-05910 or 17-13421-CMA)
+_APPELLATE_NUMBER = re.compile(r"^(?:[A-Za-z]{1,3}-)?\d{2,4}-\d{1,6}[A-Za-z]?$")
+_NUMBER_LABEL = re.compile(r"\b(?:docket|case|appeal)\s*(?:#|no\.?|number)$", re.I)
+_TITLE_NUMBER = re.compile(r"^\s*((?:[A-Za-z]{1,3}-)?\d{2,4}-\d{1,6}[A-Za-z]?)\s+(?:docket|summary)\b",
+                           re.I)
+_ROLE_LINE = re.compile(
+    r"^(?:[-\s]*(?:plaintiffs?|defendants?|appellants?|appellees?|petitioners?|respondents?|"
+    r"debtors?|intervenors?|movants?|amic[iu]s|cross|claimants?|real party|party)\b[\w\s,/-]*)$",
+    re.I)
+_VERSUS_LINE = re.compile(r"^(?:v\.?|vs\.?|versus)$", re.I)
 
 
 @page_parser(kind=KIND)
@@ -86,16 +108,26 @@ def _parse(text, court):
         if label.endswith("Docket #") or label.endswith("Docket No."):
             docket_b = b
             break
-    if docket_b is None:
-        raise ParseError(_not_a_docket_message(root))
-    docket_number = label_value(docket_b)
-    if not docket_number:
-        raise ParseError(f"not an {KIND}: the case stub has no docket number")
+    if docket_b is not None:
+        docket_number = label_value(docket_b)
+        if not docket_number:
+            raise ParseError(f"not an {KIND}: the case stub has no docket number")
+        stub_table = ancestor(docket_b, "table")
+    else:
+        stub_table = _stub_table(sections, labels)
+        docket_number, docket_b = _case_number(root, labels, stub_table)
+    entry_rows = _entry_rows(sections.get("DOCKET ENTRIES"), root)
+    caption = _caption(sections.get("Case Caption"))
+    stub_name = _case_name(stub_table)
+    has_stub = stub_table is not None or "Case Stub" in sections
+    if (not docket_number or not (has_stub or entry_rows is not None)
+            or not (stub_name or caption or entry_rows is not None)):
+        raise ParseError(_not_a_docket_message(root, docket_number, has_stub,
+                                               entry_rows is not None, stub_name or caption))
     problem = cut_short(text)
     if problem:
         raise ParseError(f"{KIND}: {problem}")
 
-    stub_table = ancestor(docket_b, "table")
     stub_labels = {}
     if stub_table is not None:
         for b in stub_table.iter("b", "strong"):
@@ -117,7 +149,7 @@ def _parse(text, court):
     data = {
         "court_id": court or "",
         "docket_number": docket_number,
-        "case_name": harmonize(_case_name(stub_table)),
+        "case_name": harmonize(stub_name or _caption_name(caption)),
         "date_filed": value("Docketed", True),
         "date_terminated": value("Termed", True),
         "nature_of_suit": value("Nature of Suit"),
@@ -127,7 +159,7 @@ def _parse(text, court):
         "case_type_information": _case_type(labels.get("Case Type Information")),
         "originating_court_information": _ogc(labels.get("Originating Court Information")),
         "parties": _parties(sections.get("Party/Aty List")),
-        "docket_entries": _entries(sections.get("DOCKET ENTRIES"), root),
+        "docket_entries": _entries(entry_rows),
     }
     data["pacer_case_id"] = _case_id(root, data["docket_entries"])
     return data
@@ -145,14 +177,74 @@ def _case_id(root, entries):
     return None
 
 
-def _not_a_docket_message(root) -> str:
+def _not_a_docket_message(root, number="", has_stub=False, has_entries=False,
+                          caption="") -> str:
     title = ""
     for t in root.iter("title"):
         title = fold(text_of(t))
         break
     body = fold(text_of(root))[:80]
     what = title or body or "no text"
-    return f"not an {KIND}: no case stub with a 'Docket #' was found (page: {what!r})"
+    if not number:
+        why = "no case number was found"
+    else:
+        missing = []
+        if not has_stub and not has_entries:
+            missing.append("no case stub and no docket entries table")
+        if not caption and not has_entries:
+            missing.append("no caption")
+        why = f"case number {number} but {' and '.join(missing)}"
+    return (f"not an {KIND} (a CM/ECF appellate docket report has a case number, a case "
+            f"stub or docket entries, and a caption): {why} (page: {what!r})")
+
+
+def _stub_table(sections, labels):
+    """The case stub's table without its docket number label: the table after
+    the "Case Stub" section comment, else the one labelled "Docketed:"."""
+    comment = sections.get("Case Stub")
+    if comment is not None:
+        for sib in comment.itersiblings():
+            if not is_element(sib):
+                continue
+            if sib.tag == "table":
+                return sib
+            for table in sib.iter("table"):
+                return table
+            break
+    for label in ("Docketed", "Termed"):
+        b = labels.get(label)
+        if b is not None:
+            table = ancestor(b, "table")
+            if table is not None:
+                return table
+    return None
+
+
+def _case_number(root, labels, stub_table):
+    """(number, its label or None) for a report without a "Docket #" label: a
+    label naming the case number, an unlabelled stub cell, the report form's
+    ``caseNum``, the title -- only values shaped like an appellate number."""
+    for label, b in labels.items():
+        if _NUMBER_LABEL.search(label):
+            value = label_value(b)
+            if _APPELLATE_NUMBER.match(value):
+                return value, b
+    if stub_table is not None:
+        for td in stub_table.iter("td"):
+            value = clean(text_of(td))
+            if _APPELLATE_NUMBER.match(value):
+                return value, None
+    for node in root.iter("input"):
+        if (node.get("name") or "").lower() == "casenum":
+            value = clean(node.get("value"))
+            if _APPELLATE_NUMBER.match(value):
+                return value, None
+    for t in root.iter("title"):
+        m = _TITLE_NUMBER.match(fold(text_of(t)))
+        if m:
+            return m.group(1), None
+        break
+    return "", None
 
 
 def _case_name(stub_table) -> str:
@@ -162,9 +254,37 @@ def _case_name(stub_table) -> str:
         if any(True for _ in td.iter("b", "strong", "table")):
             continue
         name = clean(text_of(td))
-        if name:
+        if name and not _APPELLATE_NUMBER.match(name):
             return name
     return ""
+
+
+def _caption(comment) -> list:
+    """The lines of the "Case Caption" section's table (empty, none)."""
+    if comment is None:
+        return []
+    for sib in comment.itersiblings():
+        if not is_element(sib) or sib.tag in ("h1", "br", "hr", "p"):  # the page break
+            continue
+        if sib.tag != "table":
+            break
+        lines = [clean(t) for t, _label in br_lines(sib)]
+        return [line for line in lines if line and not set(line) <= {"-"}]
+    return []
+
+
+def _caption_name(lines) -> str:
+    """"A v. B" from a caption's lines: the name before and after "v.", each
+    the first line of its block that is not a role ("Appellant")."""
+    for i, line in enumerate(lines):
+        if not _VERSUS_LINE.match(line):
+            continue
+        before = [x for x in lines[:i] if not _ROLE_LINE.match(x)]
+        after = [x for x in lines[i + 1:] if not _ROLE_LINE.match(x)]
+        if before and after:
+            return f"{before[-1].rstrip(',')} v. {after[0].rstrip(',')}"
+    names = [x for x in lines if not _ROLE_LINE.match(x)]
+    return names[0].rstrip(",") if names else ""
 
 
 def _panel(b) -> list:
@@ -342,19 +462,29 @@ def _attorneys(td, contacts_seen) -> list:
     return attorneys
 
 
-def _entries(comment, root) -> list:
-    rows = None
+def _entry_rows(comment, root):
+    """The docket entries' rows: after the section comment, else in the
+    ``dktEntry`` form, else the table whose rows are a date, a number cell and
+    a text stamped "[Entered: ...]"; None when the page has no entries table."""
     if comment is not None:
         for sib in comment.itersiblings():
             if sib.tag in ("table", "form"):
-                rows = sib.iter("tr")
-                break
-    if rows is None:
-        # No section comment: fall back to the entries form if there is one.
-        for form in root.iter("form"):
-            if form.get("name") == "dktEntry":
-                rows = form.iter("tr")
-                break
+                return list(sib.iter("tr"))
+    for form in root.iter("form"):
+        if form.get("name") == "dktEntry":
+            return list(form.iter("tr"))
+    for tr in root.iter("tr"):
+        cells = [c for c in tr if c.tag == "td"]
+        if (len(cells) == 3 and iso_date(fold(text_of(cells[0])))
+                and "[Entered:" in text_of(cells[2])):
+            table = tr.getparent()
+            if table is not None and table.tag == "tbody":
+                table = table.getparent()
+            return list(table.iter("tr")) if table is not None else [tr]
+    return None
+
+
+def _entries(rows) -> list:
     if rows is None:
         return []
     entries = []

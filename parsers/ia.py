@@ -11,6 +11,10 @@ Each entry carries its main document's fields (``document_number``,
 the PDF in the archive item, so a spider can build
 ``https://archive.org/download/gov.uscourts.<court>.<pacer_case_id>/<ia_filename>``.
 
+A ``<document>`` or ``<party>`` that cannot be read (an attachment number
+that is no number...) costs only itself: it is listed in ``bad_records``
+(``{"what", "error"}``), the others are parsed.
+
 Raises :class:`parsers.ParseError` for anything that is not well-formed
 RECAP docket XML (HTML error pages, truncated downloads, other XML).
 """
@@ -69,51 +73,61 @@ def _date(text):
     return find_date(text)
 
 
-def _parties(root):
+def _parties(root, bad):
     parties = []
     seen = []
     known_contacts = {}
     plist = root.find("party_list")
     if plist is None:
         return parties
-    for pnode in plist.findall("party"):
-        name = _ctext(pnode, "name")
-        if not name:
+    for position, pnode in enumerate(plist.findall("party"), 1):
+        try:
+            party = _party(pnode, known_contacts)
+        except Exception as exc:  # noqa: BLE001 - one unreadable party costs that party
+            bad.append({"what": f"party {position}", "error": f"{type(exc).__name__}: {exc}"})
             continue
-        extra = _raw_lines(child_text(pnode, "extra_info"))
-        attorneys = []
-        alist = pnode.find("attorney_list")
-        for anode in (alist.findall("attorney") if alist is not None else []):
-            aname = _ctext(anode, "attorney_name")
-            if not aname:
-                continue
-            contact = _raw_lines(child_text(anode, "contact"))
-            roles = []
-            for role in child_text(anode, "attorney_role").splitlines():
-                role = clean(role)
-                if role and not role.lower().startswith(("bar status", "designation")):
-                    roles.append(role)
-            if "see above" in contact.lower():
-                contact = known_contacts.get(aname, "")
-            elif contact:
-                known_contacts[aname] = contact  # the closest listing above
-            attorneys.append({"name": aname, "roles": roles, "contact": contact})
-        m = _TERMINATED.search(extra)
-        party = {
-            "name": name,
-            "type": normalize_party_type(_ctext(pnode, "type")),
-            "extra_info": extra,
-            "date_terminated": find_date(m.group(1)) if m else None,
-            "attorneys": attorneys,
-        }
-        if party in seen:
+        if party is None or party in seen:
             continue
         seen.append(party)
         parties.append(party)
     return parties
 
 
-def _entries(root, court, pacer_case_id):
+def _party(pnode, known_contacts):
+    """One <party>: its fields and attorneys, or None when it has no name."""
+    name = _ctext(pnode, "name")
+    if not name:
+        return None
+    extra = _raw_lines(child_text(pnode, "extra_info"))
+    attorneys = []
+    alist = pnode.find("attorney_list")
+    for anode in (alist.findall("attorney") if alist is not None else []):
+        aname = _ctext(anode, "attorney_name")
+        if not aname:
+            continue
+        contact = _raw_lines(child_text(anode, "contact"))
+        roles = []
+        for role in child_text(anode, "attorney_role").splitlines():
+            role = clean(role)
+            if role and not role.lower().startswith(("bar status", "designation")):
+                roles.append(role)
+        if "see above" in contact.lower():
+            contact = known_contacts.get(aname, "")
+        elif contact:
+            known_contacts[aname] = contact  # the closest listing above
+        attorneys.append({"name": aname, "roles": roles, "contact": contact})
+    m = _TERMINATED.search(extra)
+    party = {
+        "name": name,
+        "type": normalize_party_type(_ctext(pnode, "type")),
+        "extra_info": extra,
+        "date_terminated": find_date(m.group(1)) if m else None,
+        "attorneys": attorneys,
+    }
+    return party
+
+
+def _entries(root, court, pacer_case_id, bad):
     dlist = root.find("document_list")
     if dlist is None:
         return []
@@ -124,6 +138,10 @@ def _entries(root, court, pacer_case_id):
         number = clean(dnode.get("doc_num"))
         att = clean(dnode.get("attachment_num")) or "0"
         if not number:
+            continue
+        if not att.isdigit():
+            bad.append({"what": f"document {number} attachment {att!r}",
+                        "error": "its attachment number is not a number"})
             continue
         date_filed = _date(child_text(dnode, "date_filed"))
         if date_filed:
@@ -206,6 +224,7 @@ def parse(text: str, court: str | None = None) -> dict:
     court_id = court or xml_court or None
     pacer_case_id = _ctext(details, "pacer_case_num") or None
     docket_number = _ctext(details, "docket_num")
+    bad: list[dict] = []
     data = {
         "court_id": court_id,
         "pacer_case_id": pacer_case_id,
@@ -223,8 +242,9 @@ def parse(text: str, court: str | None = None) -> dict:
         "jury_demand": _ctext(details, "jury_demand"),
         "jurisdiction": _ctext(details, "jurisdiction"),
         "demand": _ctext(details, "demand"),
-        "parties": _parties(root),
-        "docket_entries": _entries(root, xml_court or court, pacer_case_id),
+        "parties": _parties(root, bad),
+        "docket_entries": _entries(root, xml_court or court, pacer_case_id, bad),
+        "bad_records": bad,
     }
     if not data["docket_number"] and not data["docket_entries"] and not data["parties"]:
         raise ParseError("RECAP docket XML without a docket number, parties or entries")

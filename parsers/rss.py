@@ -7,11 +7,24 @@ one docket per feed ``<item>``, in feed order (a case with two new entries
 appears twice), each ``{court_id, docket_number, case_name, pacer_case_id,
 federal_dn_judge_initials_assigned, type, office, chapter, trustee_str,
 docket_entries: [{document_number, date_filed, description,
-short_description, pacer_doc_id, pacer_seq_no}]}``. ``date_filed`` of an
-entry is the item's publication time as an ISO datetime with its offset.
+short_description, pacer_doc_id, pacer_seq_no, guid_seq_no}]}``.
+``date_filed`` of an entry is the item's publication time as an ISO datetime
+with its offset; ``guid_seq_no`` is the entry's sequence number as the item's
+``<guid>`` names it (``DktRpt.pl?CASEID&SEQ`` or ``DktRpt.pl?CASEID-SEQ``),
+None when the guid is only the case's link (many feeds: shared by all the
+case's items) or names something else.
+
+One item is one docket entry, with one exception: a filing entered under
+several events (e.g. "Order" and "~Util - Set Deadlines") is announced once
+per event, as items of the same case, the same time and the same document
+(the same document link, or without one the same entry sequence number in the
+guid). Those are one entry whose ``short_description`` joins the events'
+(`` AND ``). Anything else is its own entry, even two items of one case
+minutes or seconds apart, or with the same guid, when they name no document.
 
 Items whose title carries no recognisable docket number cannot be tied to a
-case; they are listed in ``unparsed_items`` (title, link, pub_date) rather
+case, and an item that cannot be read costs only itself: both are listed in
+``unparsed_items`` (title, link, pub_date, and ``error`` saying why) rather
 than among the dockets.
 
 Raises :class:`parsers.ParseError` when the text is not an RSS feed.
@@ -37,6 +50,8 @@ _ANCHOR = re.compile(r"<a\s[^>]*href\s*=\s*['\"]([^'\"]*)['\"][^>]*>\s*([^<]*?)\
 _DOCS1 = re.compile(r"/docs1/(\d+)")
 _CASEID = re.compile(r"(?:caseid=|DktRpt\.pl\?)(\d+)", re.I)
 _SEQ = re.compile(r"de_seq_num=(\d+)", re.I)
+# a guid naming one entry: the case's docket link plus the entry's sequence number
+_GUID_SEQ = re.compile(r"DktRpt\.pl\?(\d+)(?:&|&amp;|-)(\d+)\s*$", re.I)
 _BK_FIELDS = re.compile(
     r"^\s*Type:\s*(?P<type>\S*)\s+Office:\s*(?P<office>\S*)\s+Chapter:\s*(?P<chapter>\S*)"
     r"(?:\s+Trustee:\s*(?P<trustee>.*?))?\s*(?=\[|$)", re.S)
@@ -61,7 +76,8 @@ def _item(item, court):
 
     m = _TITLE_DN.match(title)
     if not m:
-        return None, {"title": title, "link": link, "pub_date": pub}
+        return None, {"title": title, "link": link, "pub_date": pub,
+                      "error": "no docket number in the title"}
     raw_dn, case_name = m.group(1), m.group(2)
     parts = docket_number_parts(raw_dn)
     if parts:
@@ -97,6 +113,10 @@ def _item(item, court):
     if case_id is None:
         cm = _CASEID.search(link)
         case_id = cm.group(1) if cm else None
+    guid_seq = None
+    gm = _GUID_SEQ.search(clean(html.unescape(child_text(item, "guid"))))
+    if gm and (case_id is None or gm.group(1) == case_id):
+        guid_seq = gm.group(2)
     if number is not None and not number.isdigit():
         nm = re.match(r"\d+", number)
         number = nm.group(0) if nm else None
@@ -124,9 +144,23 @@ def _item(item, court):
             "short_description": short,
             "pacer_doc_id": doc_id,
             "pacer_seq_no": seq,
+            "guid_seq_no": guid_seq,
         }],
     }
     return docket, None
+
+
+def _same_entry(docket: dict):
+    """What makes two items one entry (see the module's docstring): the case,
+    the publication time and the document; None when the item names no
+    document (it then never merges with another)."""
+    entry = docket["docket_entries"][0]
+    document = (entry["document_number"], entry["pacer_doc_id"], entry["pacer_seq_no"])
+    if not any(document):
+        if not entry["guid_seq_no"]:
+            return None
+        document = ("guid", entry["guid_seq_no"])
+    return (docket["docket_number"], docket["pacer_case_id"], entry["date_filed"], document)
 
 
 @page_parser
@@ -141,23 +175,28 @@ def parse(text: str, court: str | None = None) -> dict:
         cm = re.search(r"ecf\.([a-z0-9]+)\.uscourts\.gov", link)
         court = cm.group(1) if cm else None
     dockets, unparsed = [], []
-    by_guid, kinds = {}, {}
+    entries, kinds = {}, {}
     for item in channel.iter("item"):
-        docket, bad = _item(item, court)
+        try:
+            docket, bad = _item(item, court)
+        except Exception as exc:  # noqa: BLE001 - one unreadable item costs that item
+            docket, bad = None, {"title": clean(child_text(item, "title")),
+                                 "link": clean(child_text(item, "link")), "pub_date": None,
+                                 "error": f"{type(exc).__name__}: {exc}"}
         if docket is None:
             unparsed.append(bad)
             continue
-        guid = clean(html.unescape(child_text(item, "guid")))
-        first = by_guid.get(guid) if guid else None
-        if first is not None and first["docket_number"] == docket["docket_number"]:
+        same = _same_entry(docket)
+        first = entries.get(same) if same is not None else None
+        if first is not None:
             # one docket entry announced once per event type: one entry
             entry = first["docket_entries"][0]
-            kinds[guid].append(docket["docket_entries"][0]["short_description"])
-            entry["short_description"] = " AND ".join(sorted(k for k in kinds[guid] if k))
+            kinds[same].append(docket["docket_entries"][0]["short_description"])
+            entry["short_description"] = " AND ".join(sorted(k for k in kinds[same] if k))
             continue
-        if guid:
-            by_guid[guid] = docket
-            kinds[guid] = [docket["docket_entries"][0]["short_description"]]
+        if same is not None:
+            entries[same] = docket
+            kinds[same] = [docket["docket_entries"][0]["short_description"]]
         dockets.append(docket)
     return {
         "court_id": court,

@@ -34,6 +34,22 @@ def test_shape_upgrades_an_older_archive():
     assert "sha256" in db["documents"].columns_dict
 
 
+def test_shape_adds_the_bankruptcy_columns_to_an_older_dockets_table():
+    db = sqlite_utils.Database(memory=True)
+    db["dockets"].create({"id": str, "court_id": str, "docket_number": str}, pk="id")
+    db["dockets"].insert({"id": "canb/09-31347", "court_id": "canb", "docket_number": "09-31347"})
+    adb.ensure_db_shape(db)
+    cols = db["dockets"].columns_dict
+    assert (cols["chapter"], cols["trustee_str"]) == (int, str)
+    assert (cols["date_converted"], cols["date_discharged"]) == (str, str)
+    # the row already there is kept, and takes the new facts when saved again
+    adb.save_docket(db, {"court_id": "canb", "docket_number": "09-31347", "chapter": 11,
+                         "trustee_str": "Jane Trustee", "date_converted": "2010-01-02"})
+    row = db["dockets"].get("canb/09-31347")
+    assert (row["chapter"], row["trustee_str"], row["date_converted"], row["date_discharged"]) == \
+        (11, "Jane Trustee", "2010-01-02", None)
+
+
 def test_docket_numbers_accept_judge_initials():
     assert adb.normalize_docket_number("3:20-cv-05910-LB") == "3:20-cv-05910"
     assert adb.normalize_docket_number("3:20-CV-05910") == "3:20-cv-05910"

@@ -280,3 +280,46 @@ def test_a_killed_crawl_leaves_no_extraction_workers(tmp_path):
         for p in alive:
             p.kill()
         assert not alive, "extraction workers outlived the killed crawl"
+
+
+def test_a_record_of_an_unexpected_shape_costs_only_that_record(server, tmp_path):
+    """An attorneys page whose first attorney's ``parties_represented`` holds URLs
+    (strings) instead of objects, an entries page with an entry number that is no
+    number, a parties page with a bare number among its objects: each costs that
+    record; every other record of those pages lands. A warning names the record
+    and what was wrong (never the token), ``crawls.bad_records`` counts them, and
+    the crawl finished (exit 0): the source holds them that way."""
+    case = next(c for c in server.cases if c.docket["court_id"] == "cand")
+    bad_attorney = case.attorneys[0]
+
+    def attorneys(results):
+        return [dict(a, parties_represented=[p["party"] for p in a["parties_represented"]])
+                if a["id"] == bad_attorney["id"] else a for a in results]
+
+    def entries(results):
+        if results and results[0]["id"] == case.entries[0]["id"]:
+            results = [dict(results[1], entry_number="2a"), *results[:1], *results[2:]]
+        return results
+
+    server.tamper = {"attorneys": attorneys, "docket-entries": entries,
+                     "parties": lambda results: [*results, 30155999]}
+    db = tmp_path / "dockets.db"
+    code, log = crawl(server, tmp_path, "court=cand", "docket_number=3:20-cv-05910",
+                      settings={"ITEM_PIPELINES": '{"docket_spider.pipelines.ArchivePipeline": 300}'})
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log and TOKEN not in log
+    assert f"Skipped a bad record, CourtListener attorney {bad_attorney['id']} " \
+           f"({bad_attorney['name']})" in log
+    assert "its parties_represented holds str" in log
+    assert "docket entry" in log and "its entry_number is '2a', not a number" in log
+    assert "CourtListener party #" in log and "int '30155999', not an object" in log
+    # every good record landed
+    names = {r["name"] for r in rows(db, "select name from attorneys")}
+    assert names == {a["name"] for a in case.attorneys if a is not bad_attorney}
+    assert rows(db, "select count(*) n from parties")[0]["n"] == len(case.parties)
+    assert rows(db, "select count(*) n from docket_entries")[0]["n"] == len(case.entries) - 1
+    assert rows(db, "select count(*) n from party_attorneys")[0]["n"] >= 1
+    crawl_row = rows(db, "select * from crawls")[0]
+    assert crawl_row["status"] == "finished"
+    assert crawl_row["bad_records"] == 3
+    assert "3 bad record(s) skipped" in crawl_row["message"]

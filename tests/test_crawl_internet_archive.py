@@ -102,3 +102,38 @@ def test_make_archive_without_a_token_uses_the_internet_archive(ia, tmp_path):
     assert "courtlistener.com/profile/api" in out
     assert "docket_entries" in out and "Traceback" not in out
     assert count(db, "select count(*) from docket_entries") > 5
+
+
+def test_a_record_of_an_unexpected_shape_costs_only_that_record(tmp_path):
+    """The WeChat docket XML with one <document> whose attachment number is no
+    number: that document is skipped, logged and counted in crawls.bad_records;
+    every other entry, document and party lands, and the crawl finished."""
+    from tests.servers.cases import FIXTURES
+
+    source = (FIXTURES / "internet_archive" / "cand_364733.xml").read_text(encoding="utf-8")
+    bad = '<document doc_num="1" attachment_num="2">'
+    assert source.count(bad) == 1
+    folder = tmp_path / "xml"
+    folder.mkdir()
+    (folder / "cand_364733.xml").write_text(source.replace(bad, bad.replace('"2"', '"2x"')),
+                                            encoding="utf-8")
+    good = InternetArchiveServer(None, extra_xml_dirs=[folder])
+    with InternetArchiveServer(None) as plain:
+        code, log = crawl(plain, tmp_path / "plain", "court=cand", "pacer_case_id=364733",
+                          settings=DOCKET_ONLY)
+    assert code == 0, log[-3000:]
+    with good:
+        code, log = crawl(good, tmp_path, "court=cand", "pacer_case_id=364733",
+                          settings=DOCKET_ONLY)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert ("Skipped a bad record, Internet Archive document 1 attachment '2x' of cand case "
+            "364733") in log
+    db, want = tmp_path / "dockets.db", tmp_path / "plain" / "dockets.db"
+    for table in ("docket_entries", "parties", "attorneys"):
+        assert count(db, f"select count(*) from {table}") == count(want, f"select count(*) from {table}")
+    assert count(db, "select count(*) from documents") == \
+        count(want, "select count(*) from documents") - 1
+    assert count(db, "select bad_records from crawls") == 1
+    assert count(db, "select status from crawls") == "finished"
+    assert "1 bad record(s) skipped" in count(db, "select message from crawls")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED, rows, run_crawl
+from tests.conftest import SHARED, rows, run_crawl, shared_or_skip
 from tests.servers.ca9 import Ca9Server
 from tests.servers.pacer import PacerServer, _parse_body
 
@@ -169,6 +169,33 @@ def test_buy_the_docket_then_only_new_entries(server, tmp_path):
     assert reports[2]["date_from"] == "" and reports[2]["documents_numbered_from_"] == ""
 
 
+def test_bankruptcy_court_docket_report(server, tmp_path):
+    """A bankruptcy court's DktRpt.pl is bought and stored like a district
+    court's, and the case's chapter, trustee and dates converted and
+    discharged land in its dockets row (real page: corpus txnb_300577)."""
+    shared_or_skip("corpus", "pacer", "bankruptcy", "txnb_300577.html")
+    db = tmp_path / "dockets.db"
+    code, log = crawl(server, tmp_path, "pacer_district", "court=txnb", "pacer_case_id=300577",
+                      "max_cost=5")
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert_ledger_matches(server, tmp_path)
+    [docket] = rows(db, "select * from dockets")
+    assert docket["id"] == "txnb/08-40814"
+    assert docket["case_name"] == "Mark A. Downs"
+    assert (docket["chapter"], docket["trustee_str"]) == (7, "Tim Truman")
+    assert (docket["date_converted"], docket["date_discharged"]) == ("2008-07-02", "2008-10-20")
+    assert docket["date_filed"] == "2008-02-25"
+    # the court prints entry numbers inside the docket text: they are read from there
+    entries = rows(db, "select * from docket_entries where docket_id = 'txnb/08-40814'")
+    numbers = {e["entry_number"] for e in entries}
+    assert {1, 2, 3, 5, 8} <= numbers
+    first = next(e for e in entries if e["entry_number"] == 1)
+    assert first["description"].startswith("Chapter 13 Voluntary Petition (case upload)")
+    types = {r["party_type"] for r in rows(db, "select party_type from parties")}
+    assert {"Debtor", "Trustee", "U.S. Trustee"} <= types
+
+
 def test_documents_within_budget(server, tmp_path):
     budget = 4.00
     code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733",
@@ -284,6 +311,11 @@ def test_appellate_cmecf(server, tmp_path):
     code, log = crawl(server, tmp_path, "pacer_appellate", "max_cost=3")
     assert code == 0, log[-3000:]
     assert "Traceback" not in log
+    # no GUID known for ca9 20-16908: CM/ECF, and the log says so
+    assert ("ca9 20-16908: no ACMS case GUID known (none given with -a acms_case_id, none in "
+            "the archive, CourtListener not asked: COURTLISTENER_TOKEN is not set): asking CM/ECF"
+            ) in log
+    assert server.log.tally(kind="acms") == 0 and server.log.tally(kind="acms_api") == 0
     assert_ledger_matches(server, tmp_path)
     assert [c["what"] for c in server.charges] == ["appellate_docket"]
     docket = rows(tmp_path / "dockets.db", "select * from dockets")
@@ -307,8 +339,14 @@ def test_appellate_acms(server, tmp_path):
                       f"acms_case_id={guid}", "max_cost=3")
     assert code == 0, log[-3000:]
     assert "Traceback" not in log
+    # one PACER login, then ACMS's sign-in: / (the SAML form), /Saml2/Acs, /Home/IndexContent
+    assert server.log.tally(kind="login") == 1
+    assert server.log.tally(kind="acms") == 1
     assert server.log.tally(kind="acms_saml") == 1
+    assert server.log.tally(kind="acms_index") == 1
     assert server.log.tally(kind="acms_api") == 2
+    assert f"ca9 {case.docket_number}: ACMS case {guid} (from -a acms_case_id): asking ACMS" in log
+    assert "Signed in to ACMS (ca9)" in log and "ACMS (ca9) gave an API token" in log
     entries = rows(tmp_path / "dockets.db", "select * from docket_entries")
     assert len(entries) == len(case.data["docketInfo"]["docketEntries"])
     # the budget still holds: the ACMS docket was priced at its byte count
@@ -360,7 +398,12 @@ def test_courtlistener_first_for_documents(server, tmp_path):
 
 def test_appellate_case_not_in_cmecf_says_how_to_find_it(server, tmp_path):
     code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=23-9999", "max_cost=3")
+    assert code == 1
     assert "CM/ECF has no docket 23-9999" in log and "acms_case_id" in log
+    assert "ca9 23-9999: no ACMS case GUID known" in log and "asking CM/ECF" in log
+    # how to find the GUID: a CourtListener/RECAP file name, or the case's ACMS address
+    assert "gov.uscourts.ca9.<GUID>" in log and "https://ca9-showdoc.azurewebsites.us/" in log
+    assert "-a acms_case_id=<GUID>" in log
     assert "Traceback" not in log
     assert server.charges == []
     assert ledger(tmp_path) == []
@@ -586,6 +629,7 @@ def test_acms_case_id_from_courtlistener(server, tmp_path):
     assert code == 0, log[-3000:]
     assert "Traceback" not in log and token not in log
     assert f"CourtListener knows 23-2412 as ACMS case {case.case_id}" in log
+    assert f"ca9 23-2412: ACMS case {case.case_id} (from CourtListener): asking ACMS" in log
     assert server.log.tally(kind="appellate_docket") == 0
     entries = rows(tmp_path / "dockets.db", "select * from docket_entries")
     assert len(entries) == len(case.data["docketInfo"]["docketEntries"])
@@ -673,3 +717,339 @@ def test_acms_listing_that_fails_does_not_stop_the_others(server, tmp_path):
     bought = [c for c in server.charges if c["what"] == "document"]
     assert len(bought) == sum(e["documentCount"] for e in entries[1:])
     assert_ledger_matches(server, tmp_path)
+
+
+# --- ACMS's sign-in (the 2025 flow) ------------------------------------------------------------
+
+def acms_crawl(server, tmp_path, case, *args, **kwargs):
+    return crawl(server, tmp_path, "pacer_appellate", f"court={case.court}",
+                 f"docket_number={case.docket_number}", f"acms_case_id={case.case_id}",
+                 "max_cost=3", *args, **kwargs)
+
+
+def assert_acms_docket_stored(tmp_path, case):
+    entries = rows(tmp_path / "dockets.db", "select * from docket_entries")
+    assert len(entries) == len(case.data["docketInfo"]["docketEntries"])
+
+
+def test_acms_sign_in_answered_with_a_redirect(server, tmp_path):
+    """/Saml2/Acs answering 303 (to the RelayState) with the cookies signs in as well."""
+    case = acms_case(server, "23-2412")
+    server.acms_acs_redirect = True
+    code, log = acms_crawl(server, tmp_path, case)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert server.log.tally(kind="acms_saml") == 1 and server.log.tally(kind="acms_index") == 1
+    assert server.log.tally(kind="acms") == 1  # the redirect was not followed back to /
+    assert_acms_docket_stored(tmp_path, case)
+
+
+def test_acms_second_circuit(server, tmp_path):
+    found = [c for c in server.acms.values() if c.court == "ca2"]
+    if not found:
+        pytest.skip("../shared not found: the ACMS dockets served are the corpus's")
+    code, log = acms_crawl(server, tmp_path, found[0])
+    assert code == 0, log[-3000:]
+    assert "Signed in to ACMS (ca2)" in log
+    assert all("/acms/ca2/" in r["path"] for r in server.log.snapshot()
+               if r["kind"] in ("acms", "acms_saml", "acms_index"))
+    assert_acms_docket_stored(tmp_path, found[0])
+
+
+def test_acms_rejected_saml_sign_in_fails_clearly(server, tmp_path):
+    """ACMS answers 200 with its own sign-in page and ARRAffinity cookies only:
+    no .AspNetCore.saml2 cookie means not signed in, whatever the status."""
+    case = acms_case(server, "23-2412")
+    server.acms_reject_saml = True
+    code, log = acms_crawl(server, tmp_path, case)
+    assert code == 1, log[-3000:]
+    assert "Traceback" not in log
+    assert "ACMS (ca9) rejected the SAML sign-in" in log and ".AspNetCore.saml2" in log
+    assert server.log.tally(kind="acms_saml") == 1
+    assert server.log.tally(kind="acms_index") == 0 and server.log.tally(kind="acms_api") == 0
+    assert server.charges == [] and ledger(tmp_path) == []
+    assert rows(tmp_path / "dockets.db", "select status from crawls")[-1]["status"] == "failed"
+
+
+def test_acms_expired_pacer_session_logs_in_again_once(server, tmp_path):
+    """ACMS's / answers PACER's login form (no SAMLResponse) once: one new PACER
+    login, and the sign-in goes on."""
+    case = acms_case(server, "23-2412")
+    original = server._acms
+    state = {"expired": False}
+
+    def acms(request, court, parts):
+        if not parts and not state["expired"]:
+            state["expired"] = True
+            server.expire_pacer_sessions()
+        return original(request, court, parts)
+
+    server._acms = acms
+    code, log = acms_crawl(server, tmp_path, case)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert "answered without a SAMLResponse: PACER's session is no longer valid" in log
+    assert server.log.tally(kind="login") == 2
+    assert server.log.tally(kind="acms") == 2 and server.log.tally(kind="acms_saml") == 1
+    assert_acms_docket_stored(tmp_path, case)
+    assert_ledger_matches(server, tmp_path)
+
+
+def test_acms_pacer_session_never_accepted_fails_after_one_new_login(server, tmp_path):
+    case = acms_case(server, "23-2412")
+    original = server._acms
+
+    def acms(request, court, parts):
+        if not parts:
+            server.expire_pacer_sessions()
+        return original(request, court, parts)
+
+    server._acms = acms
+    code, log = acms_crawl(server, tmp_path, case)
+    assert code == 1, log[-3000:]
+    assert "Traceback" not in log
+    assert "still answers without a SAMLResponse (HTTP 200) after a new PACER login" in log
+    assert server.log.tally(kind="login") == 2 and server.log.tally(kind="acms") == 2
+    assert server.log.tally(kind="acms_saml") == 0 and server.log.tally(kind="acms_api") == 0
+    assert server.charges == [] and ledger(tmp_path) == []
+
+
+def test_acms_expired_token_is_read_again_and_the_call_repeated(server, tmp_path):
+    """A token good for one call: the next answers 401, IndexContent gives a new
+    one (no new sign-in), and the call is made again."""
+    case = acms_case(server, "23-2412")
+    server.acms_token_uses = 1
+    code, log = acms_crawl(server, tmp_path, case)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert log.count("its token expired") == 1
+    assert server.log.tally(kind="acms_index") == 2
+    assert server.log.tally(kind="acms") == 1 and server.log.tally(kind="acms_saml") == 1
+    assert server.log.tally(kind="acms_api") == 3
+    assert server.log.tally(kind="acms_api", status=401) == 1
+    assert [c["what"] for c in server.charges] == ["acms_docket"]
+    assert_acms_docket_stored(tmp_path, case)
+    assert_ledger_matches(server, tmp_path)
+    assert [r["what"] for r in ledger(tmp_path, "not_billed")] == ["acms_docket"]
+
+
+def expire_tokens_at_first(server, action):
+    """Every ACMS token expires as the first ``action`` call comes in."""
+    original = server._acms_api
+    state = {"expired": False}
+
+    def api(request, court, parts):
+        if parts and parts[0] == action and not state["expired"]:
+            state["expired"] = True
+            server.expire_acms_tokens()
+        return original(request, court, parts)
+
+    server._acms_api = api
+
+
+def test_acms_token_expiring_under_many_requests_is_read_once(server, tmp_path):
+    """Every token expires while the documents are listed: all the calls in
+    flight are refused, one new token is read, each call is made again."""
+    case = acms_case(server, "22-21")
+    expire_tokens_at_first(server, "DocketEntryDocumentsByDocketId")
+    code, log = buy_acms_documents(server, tmp_path, case)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log and "WARNING: PacerAppellateSpider yielded" not in log
+    assert server.log.tally(kind="acms_index") == 2 and log.count("its token expired") == 1
+    assert server.log.tally(kind="acms_documents", status=401) >= 1
+    n_docs = sum(e["documentCount"] for e in with_documents(case))
+    assert len([c for c in server.charges if c["what"] == "document"]) == n_docs
+    assert_ledger_matches(server, tmp_path)
+
+
+def test_acms_token_near_its_expiry_is_replaced_before_a_file_is_fetched(server, tmp_path):
+    """The files pipeline fetches a bought file (GetMergedFile) with the token of
+    the moment and cannot ask for another: a token within two minutes of its
+    AuthToken.Expiration is replaced first, so no bought file meets a 401."""
+    case = acms_case(server, "22-21")
+    server.acms_token_ttl = 60
+    code, log = buy_acms_documents(server, tmp_path, case)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert "reading a new one before fetching document" in log
+    n_docs = sum(e["documentCount"] for e in with_documents(case))
+    assert 2 <= server.log.tally(kind="acms_index") <= 1 + n_docs
+    assert server.log.tally(kind="acms_file", status=200) == n_docs
+    assert server.log.tally(status=401) == 0
+    assert rows(tmp_path / "dockets.db", "select count(*) as n from documents "
+                                         "where file_path is not null")[0]["n"] == n_docs
+    assert_ledger_matches(server, tmp_path)
+
+
+def test_acms_session_ended_signs_in_again(server, tmp_path):
+    """The token expired and ACMS's cookie session with it: IndexContent answers
+    401, so the spider signs in again (/ and /Saml2/Acs) and goes on."""
+    case = acms_case(server, "22-21")
+    original = server._acms_api
+    state = {"expired": False}
+
+    def api(request, court, parts):
+        if parts and parts[0] == "DocketEntriesByCaseId" and not state["expired"]:
+            state["expired"] = True
+            server.expire_acms_tokens()
+            server.acms_sessions.clear()
+        return original(request, court, parts)
+
+    server._acms_api = api
+    code, log = acms_crawl(server, tmp_path, case)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert "ACMS's session has ended (Home/IndexContent: HTTP 401): signing in again" in log
+    assert server.log.tally(kind="acms") == 2 and server.log.tally(kind="acms_saml") == 2
+    assert server.log.tally(kind="acms_index") == 3
+    assert server.log.tally(kind="login") == 1
+    assert_acms_docket_stored(tmp_path, case)
+    assert_ledger_matches(server, tmp_path)
+
+
+def test_acms_token_refused_again_stops_without_a_loop(server, tmp_path):
+    case = acms_case(server, "23-2412")
+    server.acms_token_uses = 0  # every token is refused at once
+    code, log = acms_crawl(server, tmp_path, case)
+    assert code == 1, log[-3000:]
+    assert "Traceback" not in log
+    assert "refused (HTTP 401) the token ACMS had just given" in log
+    assert server.log.tally(kind="acms_index") == 2 and server.log.tally(kind="acms_api") == 2
+    assert server.charges == []
+
+
+def test_acms_case_guid_argument_then_archive_before_courtlistener(server, tmp_path):
+    """The GUID comes from -a acms_case_id first, then from the archive; CourtListener
+    (which here would name another case) is not asked for it."""
+    from tests.servers.cases import synthetic_case
+    from tests.servers.courtlistener import CourtListenerServer
+
+    case = acms_case(server, "22-21")
+    other = acms_case(server, "22-22")
+    listed = synthetic_case(SHARED, n_entries=0, court="ca9", pacer_case_id=other.case_id)
+    listed.docket["docket_number"] = "22-21"
+    token = "cl-token-for-guid-order"
+    with CourtListenerServer([listed], token=token) as cl:
+        env, settings = {"COURTLISTENER_TOKEN": token}, {**cl.settings(), **CL_FAST}
+        code, log = acms_crawl(server, tmp_path, case, env=env, settings=settings)
+        assert code == 0, log[-3000:]
+        assert f"ACMS case {case.case_id} (from -a acms_case_id): asking ACMS" in log
+        code, log = crawl(server, tmp_path, "pacer_appellate", "docket_number=22-21",
+                          "max_cost=3", env=env, settings=settings)
+        assert code == 0, log[-3000:]
+        assert f"The archive knows 22-21 as ACMS case {case.case_id}" in log
+        assert f"ACMS case {case.case_id} (from the archive): asking ACMS" in log
+        assert cl.log.tally(path_contains="/dockets/") == 0
+    assert "Traceback" not in log and token not in log
+    assert server.log.tally(kind="appellate_docket") == 0
+    asked = [r["path"] for r in server.log.snapshot() if r["kind"] == "acms_api"]
+    assert asked and not any(other.case_id in p for p in asked)
+
+
+def test_acms_secrets_appear_nowhere(server, tmp_path):
+    """PACER's password and session, the SAMLResponse, ACMS's session cookies
+    (.AspNetCore.saml2 and its chunks, ARRAffinity) and every bearer token (one
+    refreshed on the way): in no log line, stat, item, cache or job file."""
+    case = acms_case(server, "22-21")
+    expire_tokens_at_first(server, "DocketEntryDocumentsByDocketId")
+    cache = tmp_path / "httpcache"
+    code, log = buy_acms_documents(
+        server, tmp_path, case,
+        settings={**FAST_POLL, "HTTPCACHE_ENABLED": "True", "HTTPCACHE_DIR": str(cache),
+                  "JOBDIR": str(tmp_path / "job")})
+    assert code == 0, log[-3000:]
+    assert server.log.tally(kind="acms_index") >= 2, "a token was refreshed on the way"
+    secrets = [PASSWORD] + list(server.sessions) + server.acms_secrets()
+    assert server.acms_sessions and server.saml_responses and server.acms_affinity
+    assert len(secrets) > 8
+    for secret in secrets:
+        assert secret not in log
+    blobs = [p.read_bytes() for p in Path(tmp_path).rglob("*") if p.is_file()
+             and p.suffix != ".pdf"]
+    assert blobs
+    for blob in blobs:
+        for secret in secrets:
+            assert secret.encode() not in blob
+
+
+
+def test_rss_every_distinct_entry_lands_once(server, tmp_path):
+    """A district feed whose <guid> is the case's link (every item of the case has
+    it): two entries minutes apart without document links, two alike-named ones
+    of the same day, and a filing entered under two events. Every distinct entry
+    is one row, the feed read again adds none, and the docket report then merges
+    what it can tell for sure."""
+    import datetime as dt
+
+    db = tmp_path / "dockets.db"
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=3")
+    assert code == 0, log[-3000:]
+    before = rows(db, "select count(*) as n from docket_entries")[0]["n"]
+    server.rss_guid = "case"
+
+    def at(hour, minute):
+        return dt.datetime(2020, 11, 3, hour, minute, 4, tzinfo=dt.timezone.utc)
+
+    add = server.add_entry
+    add("cand", "364733", 97, "2020-11-03", "ORDER GRANTING 12 MOTION FOR EXTENSION OF TIME.",
+        published=at(19, 52), events=["Order on Motion for Extension of Time"])
+    add("cand", "364733", 98, "2020-11-03", "SCHEDULING ORDER: Case Management Conference set "
+        "for 12/3/2020.", published=at(19, 55), events=["Scheduling Order"])
+    add("cand", "364733", 99, "2020-11-03", "ORDER re Status Report. Signed by Judge Beeler.",
+        doc_id="035019400001", published=at(20, 1), events=["Order", "~Util - Set Deadlines"])
+    add("cand", "364733", 100, "2020-11-03", "CLERK'S NOTICE of hearing.", published=at(20, 10),
+        events=["Clerk's Notice"])
+    add("cand", "364733", 101, "2020-11-03", "CLERK'S NOTICE continuing hearing.",
+        published=at(20, 30), events=["Clerk's Notice"])
+    code, log = crawl(server, tmp_path, "pacer_rss", "court=cand", user=None, password=None)
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert "cand 3:20-cv-05910: 5 new entries" in log
+    got = rows(db, "select * from docket_entries where source = 'pacer_rss' order by id")
+    assert len(got) == 5
+    assert rows(db, "select count(*) as n from docket_entries")[0]["n"] == before + 5
+    assert sorted(e["description"] for e in got) == [
+        "Clerk's Notice", "Clerk's Notice", "Order AND ~Util - Set Deadlines",
+        "Order on Motion for Extension of Time", "Scheduling Order"]
+    assert [e["entry_number"] for e in got if e["entry_number"]] == [99]
+    crawl_row = rows(db, "select * from crawls order by id desc limit 1")[0]
+    assert crawl_row["status"] == "finished" and crawl_row["bad_records"] == 0
+
+    # the feed again (feeds overlap): the same rows, nothing new
+    code, log = crawl(server, tmp_path, "pacer_rss", "court=cand", user=None, password=None)
+    assert code == 0 and "cand 3:20-cv-05910: 0 new entries" in log
+    assert rows(db, "select count(*) as n from docket_entries")[0]["n"] == before + 5
+
+    # the docket report: every entry numbered, once; the RSS rows it stands for
+    # for sure are gone (99 by its number, the Scheduling Order by day and text);
+    # those it cannot tell apart for sure stay beside them, nothing is lost
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=3")
+    assert code == 0, log[-3000:]
+    numbered = rows(db, "select entry_number, count(*) as n from docket_entries "
+                        "where entry_number between 97 and 101 group by entry_number")
+    assert [(r["entry_number"], r["n"]) for r in numbered] == [(n, 1) for n in range(97, 102)]
+    left = rows(db, "select description from docket_entries where entry_number is null "
+                    "and source = 'pacer_rss' order by description")
+    assert [r["description"] for r in left] == [
+        "Clerk's Notice", "Clerk's Notice", "Order on Motion for Extension of Time"]
+
+
+def test_rss_an_unreadable_item_is_a_counted_bad_record(server, tmp_path):
+    """wvsd's real feed has an item whose title carries no docket number: a
+    warning and crawls.bad_records, the crawl still finished."""
+    if "wvsd" not in server.rss_feeds():
+        pytest.skip("../shared not found: the feeds served are the corpus's")
+    code, log = crawl(server, tmp_path, "pacer_rss", "court=wvsd", user=None, password=None)
+    assert code == 0, log[-3000:]
+    assert "Skipped a bad record, RSS item '5:18-~gr-00001'" in log
+    assert "no docket number in the title" in log
+    crawl_row = rows(tmp_path / "dockets.db", "select * from crawls")[0]
+    assert crawl_row["status"] == "finished" and crawl_row["bad_records"] == 1
+
+
+def test_acms_case_id_for_a_court_without_acms_is_refused(server, tmp_path):
+    code, log = crawl(server, tmp_path, "pacer_appellate", "court=ca1", "docket_number=23-1001",
+                      "acms_case_id=f9f5230d-a95c-ee11-a81c-001dd80ad0b3", "max_cost=3")
+    assert code == 1
+    assert "ca1 has no ACMS (only ca2 and ca9 do)" in log and "Traceback" not in log
+    assert server.log.tally() == 0

@@ -9,6 +9,11 @@ The token comes from the environment (COURTLISTENER_TOKEN), never from a
 setting or argument, so it appears in no log line. API calls go through one
 download slot paced at COURTLISTENER_RATE_PER_MINUTE; PDFs come from the
 storage host, which is not an API call and is not held to that pace.
+
+A record of an unexpected shape (an attorney whose ``parties_represented``
+holds strings, an entry that is not an object, an entry number that is no
+number...) costs that record only: it is logged as a bad record (outcome.py),
+counted in the crawl's ``bad_records``, and the rest of its page is kept.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from docket_spider.items import (
     AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem,
 )
 from docket_spider.middlewares import allowed_hosts, same_origin
+from docket_spider.outcome import bad_record, missed
 
 API_SLOT = "courtlistener-api"
 API_PAGE_SIZE = 20  # what the v4 API gives without asking
@@ -44,6 +50,42 @@ ROLES = {
 
 def _str(value):
     return None if value in (None, "") else str(value)
+
+
+# What turning a record of an unexpected shape into items raises.
+BAD_RECORD = (AttributeError, KeyError, TypeError, ValueError, IndexError)
+
+
+def _int(value, what):
+    """An integer field: None, an int, or digits; anything else is a bad record."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(f"{what} is {type(value).__name__} {str(value)[:40]!r}, not a number")
+    if isinstance(value, str) and not value.strip().isdigit():
+        raise ValueError(f"{what} is {value[:40]!r}, not a number")
+    return int(value)
+
+
+def _text(value, what):
+    """A text field: None or a string (a number is taken as its digits)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"{what} is {type(value).__name__}, not text")
+
+
+def _objects(value, what) -> list:
+    """A list of JSON objects (None: none); anything else is a bad record."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        sample = value if not isinstance(value, list) else next(
+            v for v in value if not isinstance(v, dict))
+        raise TypeError(f"{what} holds {type(sample).__name__} {str(sample)[:60]!r}, "
+                        "not objects")
+    return value
 
 
 class CourtListenerSpider(scrapy.Spider):
@@ -162,6 +204,33 @@ class CourtListenerSpider(scrapy.Spider):
             self.crawl_message, self.crawl_failed = message, True
         return True
 
+    def _results(self, response, data, kind):
+        """The page's ``results``: each one a JSON object, else a bad record."""
+        results = data.get("results")
+        if results in (None, ""):
+            return
+        if not isinstance(results, list):
+            # not one record: the whole page's are missing (the crawl is incomplete)
+            missed(self, "CourtListener's %s page %s is not a list of results (%s): "
+                   "none of its records could be read", kind, response.url.split("?")[0],
+                   type(results).__name__)
+            return
+        for position, record in enumerate(results, 1):
+            if isinstance(record, dict):
+                yield record
+            else:
+                self._bad(response, f"{kind} #{position}", None,
+                          f"{type(record).__name__} {str(record)[:60]!r}, not an object")
+
+    def _bad(self, response, kind, record, why):
+        """Log and count one record that is skipped (never the token: it is in no URL)."""
+        ident = record.get("id") if isinstance(record, dict) else None
+        name = record.get("name") if isinstance(record, dict) else None
+        what = kind + (f" {ident}" if ident is not None else "") + (
+            f" ({str(name)[:60]})" if isinstance(name, str) and name else "")
+        bad_record(self.crawler, self.logger,
+                   f"CourtListener {what} on {response.url.split('?')[0]}", why)
+
     def _json(self, response) -> dict:
         """The answer's JSON; a page that is not (maintenance, proxy error) stops the crawl."""
         try:
@@ -200,25 +269,42 @@ class CourtListenerSpider(scrapy.Spider):
             self.crawl_message, self.crawl_failed = message, True
             return
         for docket in results:
-            item = docket_item(docket)
+            try:
+                if not isinstance(docket, dict):
+                    raise TypeError(f"{type(docket).__name__}, not an object")
+                item = docket_item(docket)
+                docket_id = _int(docket.get("id"), "its id")
+            except BAD_RECORD as exc:
+                # the docket asked for cannot be read: its entries cannot be fetched
+                self._bad(response, "docket", docket, exc)
+                self.crawl_failed = True
+                self.crawl_message = (f"CourtListener's docket record for {target['court']} "
+                                      f"{target.get('docket_number') or wanted_case} could not "
+                                      f"be read: {exc}")
+                continue
             yield item
             context = {"court_id": item.court_id, "docket_number": item.docket_number,
                        "pacer_case_id": item.pacer_case_id}
             self.logger.info("Found %s %s (CourtListener docket %s): fetching entries",
-                             item.court_id, item.docket_number, docket["id"])
+                             item.court_id, item.docket_number, docket_id)
             yield self.api_request(
                 "docket-entries/", self.parse_entries,
-                {"docket": docket["id"], "order_by": "id", "page_size": self.page_size,
+                {"docket": docket_id, "order_by": "id", "page_size": self.page_size,
                  "omit": "recap_documents__plain_text"},
-                docket=context, docket_cl_id=docket["id"])
+                docket=context, docket_cl_id=docket_id)
 
     def parse_entries(self, response):
         if self._refused(response):
             return
         ctx = response.meta["docket"]
         data = self._json(response)
-        for entry in data.get("results") or []:
-            yield from entry_items(ctx, entry, self.storage_url)
+        for entry in self._results(response, data, "docket entry"):
+            try:
+                items = list(entry_items(ctx, entry, self.storage_url))
+            except BAD_RECORD as exc:
+                self._bad(response, "docket entry", entry, exc)
+                continue
+            yield from items
         link = self.next_page(response, data)
         if link:
             yield self.api_request(link, self.parse_entries, **self._carry(response))
@@ -238,18 +324,14 @@ class CourtListenerSpider(scrapy.Spider):
             return
         ctx = response.meta["docket"]
         data = self._json(response)
-        for party in data.get("results") or []:
-            self._party_names[party.get("id")] = party.get("name")
-            types = party.get("party_types") or []
-            names = list(dict.fromkeys(t.get("name") for t in types if t.get("name")))
-            terminated = next((t.get("date_terminated") for t in types
-                               if t.get("date_terminated")), None)
-            yield PartyItem(
-                source="courtlistener", court_id=ctx["court_id"],
-                docket_number=ctx["docket_number"], name=party.get("name") or "",
-                party_type=", ".join(names) or None, extra_info=party.get("extra_info") or None,
-                date_terminated=terminated, courtlistener_id=party.get("id"),
-            )
+        for party in self._results(response, data, "party"):
+            try:
+                item = party_item(ctx, party)
+            except BAD_RECORD as exc:
+                self._bad(response, "party", party, exc)
+                continue
+            self._party_names[item.courtlistener_id] = item.name
+            yield item
         link = self.next_page(response, data)
         if link:
             yield self.api_request(link, self.parse_parties, **self._carry(response))
@@ -265,24 +347,13 @@ class CourtListenerSpider(scrapy.Spider):
             return
         ctx = response.meta["docket"]
         data = self._json(response)
-        for attorney in data.get("results") or []:
-            parties: dict[str, list[str]] = {}
-            for link in attorney.get("parties_represented") or []:
-                party_id = link.get("party_id") or _id_from_url(link.get("party"))
-                name = self._party_names.get(party_id)
-                if not name:
-                    continue
-                role = link.get("role")
-                parties.setdefault(name, []).append(ROLES.get(role, str(role)) if role else None)
-            yield AttorneyItem(
-                source="courtlistener", court_id=ctx["court_id"],
-                docket_number=ctx["docket_number"], name=attorney.get("name") or "",
-                contact_raw=attorney.get("contact_raw") or None,
-                phone=attorney.get("phone") or None, fax=attorney.get("fax") or None,
-                email=attorney.get("email") or None, courtlistener_id=attorney.get("id"),
-                parties=[{"party": name, "roles": [r for r in roles if r]}
-                         for name, roles in parties.items()],
-            )
+        for attorney in self._results(response, data, "attorney"):
+            try:
+                item = attorney_item(ctx, attorney, self._party_names)
+            except BAD_RECORD as exc:
+                self._bad(response, "attorney", attorney, exc)
+                continue
+            yield item
         link = self.next_page(response, data)
         if link:
             yield self.api_request(link, self.parse_attorneys, **self._carry(response))
@@ -297,6 +368,54 @@ def _id_from_url(url):
         return int(str(url).rstrip("/").rsplit("/", 1)[-1])
     except ValueError:
         return None
+
+
+def party_item(ctx, party: dict) -> PartyItem:
+    """A parties result; a bad record (BAD_RECORD) when it is not of the API's shape."""
+    name = _text(party.get("name"), "its name")
+    if not name:
+        raise ValueError("it has no name")
+    types = _objects(party.get("party_types"), "its party_types")
+    names = list(dict.fromkeys(_text(t.get("name"), "a party type") for t in types
+                               if t.get("name")))
+    terminated = next((t.get("date_terminated") for t in types if t.get("date_terminated")), None)
+    return PartyItem(
+        source="courtlistener", court_id=ctx["court_id"],
+        docket_number=ctx["docket_number"], name=name,
+        party_type=", ".join(names) or None,
+        extra_info=_text(party.get("extra_info"), "its extra_info") or None,
+        date_terminated=_text(terminated, "its date_terminated"),
+        courtlistener_id=_int(party.get("id"), "its id"),
+    )
+
+
+def attorney_item(ctx, attorney: dict, party_names: dict) -> AttorneyItem:
+    """An attorneys result, linked to the parties (``party_names``: id -> name)
+    it represents; a bad record (BAD_RECORD) when it is not of the API's shape
+    (``parties_represented`` must hold objects with a ``party`` link and a role)."""
+    name = _text(attorney.get("name"), "its name")
+    if not name:
+        raise ValueError("it has no name")
+    parties: dict[str, list[str]] = {}
+    for link in _objects(attorney.get("parties_represented"), "its parties_represented"):
+        party_id = _int(link.get("party_id"), "a party_id") or _id_from_url(
+            _text(link.get("party"), "a party link"))
+        party = party_names.get(party_id)
+        if not party:
+            continue
+        role = link.get("role")
+        parties.setdefault(party, []).append(ROLES.get(role, str(role)) if role else None)
+    return AttorneyItem(
+        source="courtlistener", court_id=ctx["court_id"],
+        docket_number=ctx["docket_number"], name=name,
+        contact_raw=_text(attorney.get("contact_raw"), "its contact_raw") or None,
+        phone=_text(attorney.get("phone"), "its phone") or None,
+        fax=_text(attorney.get("fax"), "its fax") or None,
+        email=_text(attorney.get("email"), "its email") or None,
+        courtlistener_id=_int(attorney.get("id"), "its id"),
+        parties=[{"party": party, "roles": [r for r in roles if r]}
+                 for party, roles in parties.items()],
+    )
 
 
 # --- CourtListener JSON -> items (also used by the PACER spiders' free-first step) ---
@@ -330,36 +449,45 @@ def docket_item(d) -> DocketItem:
 
 
 def entry_items(ctx, entry, storage_url):
-    """A docket-entries result: the entry, then its RECAP documents."""
+    """A docket-entries result: the entry, then its RECAP documents.
+
+    A generator: a caller that wants the entry whole or not at all (a bad
+    record: BAD_RECORD raised) takes ``list()`` of it first."""
+    documents = _objects(entry.get("recap_documents"), "its recap_documents")
     yield DocketEntryItem(
         source="courtlistener", court_id=ctx["court_id"],
-        docket_number=ctx["docket_number"], entry_number=entry.get("entry_number"),
-        date_filed=entry.get("date_filed"), time_filed=entry.get("time_filed"),
-        description=entry.get("description"),
+        docket_number=ctx["docket_number"],
+        entry_number=_int(entry.get("entry_number"), "its entry_number"),
+        date_filed=_text(entry.get("date_filed"), "its date_filed"),
+        time_filed=_text(entry.get("time_filed"), "its time_filed"),
+        description=_text(entry.get("description"), "its description"),
         pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
         recap_sequence_number=_str(entry.get("recap_sequence_number")),
-        courtlistener_id=entry.get("id"),
+        courtlistener_id=_int(entry.get("id"), "its id"),
     )
-    for doc in entry.get("recap_documents") or []:
+    for doc in documents:
         yield document_item(ctx, entry, doc, storage_url)
 
 
 def document_item(ctx, entry, doc, storage_url) -> DocumentItem:
-    filepath = doc.get("filepath_local")
+    filepath = _text(doc.get("filepath_local"), "a document's filepath_local")
     available = bool(doc.get("is_available"))
     urls = [urljoin(storage_url, filepath.lstrip("/"))] if available and filepath else []
-    attachment = doc.get("attachment_number")
+    attachment = _int(doc.get("attachment_number"), "a document's attachment_number")
     return DocumentItem(
         source="courtlistener", court_id=ctx["court_id"],
         docket_number=ctx["docket_number"], pacer_case_id=ctx.get("pacer_case_id"),
-        entry_number=entry.get("entry_number"),
+        entry_number=_int(entry.get("entry_number"), "its entry_number"),
         pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
         recap_sequence_number=_str(entry.get("recap_sequence_number")),
         document_number=_str(doc.get("document_number")) or _str(entry.get("entry_number")),
-        attachment_number=int(attachment) if attachment not in (None, "") else None,
-        document_type=doc.get("document_type"), description=doc.get("description"),
+        attachment_number=attachment,
+        document_type=_int(doc.get("document_type"), "a document's document_type"),
+        description=_text(doc.get("description"), "a document's description"),
         pacer_doc_id=_str(doc.get("pacer_doc_id")), is_available=available,
-        is_sealed=doc.get("is_sealed"), page_count=doc.get("page_count"),
-        file_size=doc.get("file_size"), sha1=doc.get("sha1") or None,
-        courtlistener_id=doc.get("id"), file_urls=urls,
+        is_sealed=doc.get("is_sealed"),
+        page_count=_int(doc.get("page_count"), "a document's page_count"),
+        file_size=_int(doc.get("file_size"), "a document's file_size"),
+        sha1=_text(doc.get("sha1"), "a document's sha1") or None,
+        courtlistener_id=_int(doc.get("id"), "a document's id"), file_urls=urls,
     )

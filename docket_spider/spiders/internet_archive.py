@@ -6,6 +6,10 @@
 Items are named ``gov.uscourts.<court>.<pacer_case_id>``; the docket XML is
 ``<item>.docket.xml`` and each available PDF ``<item>.<doc>.<att>.pdf``.
 The base URL is the setting INTERNET_ARCHIVE_URL.
+
+A ``<document>`` or ``<party>`` of an unexpected shape costs only itself:
+logged as a bad record (outcome.py), counted in the crawl's ``bad_records``,
+and the rest of the docket is kept.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import scrapy
 from docket_spider.cases import default_cases
 from docket_spider.items import DocketEntryItem, DocketItem, DocumentItem, PartyItem
 from docket_spider.middlewares import allowed_hosts
+from docket_spider.outcome import bad_record
 from parsers import ParseError, parse
 
 ARCHIVE_ORG = "archive.org"  # downloads are redirected to its ia*.us.archive.org hosts
@@ -21,6 +26,10 @@ ARCHIVE_ORG = "archive.org"  # downloads are redirected to its ia*.us.archive.or
 
 def _str(value):
     return None if value in (None, "") else str(value)
+
+
+# What turning a record of an unexpected shape into items raises.
+BAD_RECORD = (AttributeError, KeyError, TypeError, ValueError, IndexError)
 
 
 class InternetArchiveSpider(scrapy.Spider):
@@ -110,42 +119,65 @@ class InternetArchiveSpider(scrapy.Spider):
             cause=docket.get("cause") or None, jury_demand=docket.get("jury_demand") or None,
             jurisdiction_type=docket.get("jurisdiction") or None, source_url=response.url,
         )
+        where = f"{court} case {case_id} ({response.url})"
+        for problem in docket.get("bad_records") or []:
+            bad_record(self.crawler, self.logger, f"Internet Archive {problem['what']} of {where}",
+                       problem["error"])
         for entry in docket.get("docket_entries") or []:
-            entry_number = entry.get("document_number")
             try:
-                entry_number = int(entry_number) if entry_number not in (None, "") else None
-            except ValueError:
-                entry_number = None
-            yield DocketEntryItem(
-                source="internet_archive", court_id=court, docket_number=number,
-                entry_number=entry_number, date_filed=entry.get("date_filed"),
-                date_entered=entry.get("date_entered"), description=entry.get("description"),
-                pacer_sequence_number=_str(entry.get("pacer_seq_no")),
-            )
-            for doc in entry.get("recap_documents") or []:
-                attachment = doc.get("attachment_number")
-                attachment = int(attachment) if attachment not in (None, "") else 0
-                doc_number = _str(doc.get("document_number")) or _str(entry_number)
-                available = bool(doc.get("is_available"))
-                urls = ([self.item_url(court, case_id, f"{doc_number}.{attachment}.pdf")]
-                        if available and doc_number else [])
-                yield DocumentItem(
-                    source="internet_archive", court_id=court, docket_number=number,
-                    pacer_case_id=case_id, entry_number=entry_number,
-                    pacer_sequence_number=_str(entry.get("pacer_seq_no")),
-                    document_number=doc_number, attachment_number=attachment,
-                    document_type=2 if attachment else 1,
-                    description=doc.get("description"), pacer_doc_id=_str(doc.get("pacer_doc_id")),
-                    is_available=available, page_count=doc.get("page_count"),
-                    sha1=doc.get("sha1") or None, file_urls=urls,
-                )
+                items = list(self.entry_items(entry, court, number, case_id))
+            except BAD_RECORD as exc:
+                label = entry.get("document_number") if isinstance(entry, dict) else entry
+                bad_record(self.crawler, self.logger,
+                           f"Internet Archive docket entry {label} of {where}", exc)
+                continue
+            yield from items
         for party in docket.get("parties") or []:
-            yield PartyItem(
+            try:
+                item = PartyItem(
+                    source="internet_archive", court_id=court, docket_number=number,
+                    name=party.get("name") or "", party_type=party.get("type") or None,
+                    extra_info=party.get("extra_info") or None,
+                    date_terminated=party.get("date_terminated"),
+                    attorneys=[{"name": a.get("name"), "roles": list(a.get("roles") or []),
+                                "contact": a.get("contact")}
+                               for a in party.get("attorneys") or [] if a.get("name")],
+                )
+            except BAD_RECORD as exc:
+                label = party.get("name") if isinstance(party, dict) else party
+                bad_record(self.crawler, self.logger,
+                           f"Internet Archive party {str(label)[:60]} of {where}", exc)
+                continue
+            yield item
+
+    def entry_items(self, entry, court, number, case_id):
+        """One parsed entry: its item, then its documents' (BAD_RECORD when it
+        is not of the expected shape)."""
+        entry_number = entry.get("document_number")
+        try:
+            entry_number = int(entry_number) if entry_number not in (None, "") else None
+        except ValueError:
+            entry_number = None
+        yield DocketEntryItem(
+            source="internet_archive", court_id=court, docket_number=number,
+            entry_number=entry_number, date_filed=entry.get("date_filed"),
+            date_entered=entry.get("date_entered"), description=entry.get("description"),
+            pacer_sequence_number=_str(entry.get("pacer_seq_no")),
+        )
+        for doc in entry.get("recap_documents") or []:
+            attachment = doc.get("attachment_number")
+            attachment = int(attachment) if attachment not in (None, "") else 0
+            doc_number = _str(doc.get("document_number")) or _str(entry_number)
+            available = bool(doc.get("is_available"))
+            urls = ([self.item_url(court, case_id, f"{doc_number}.{attachment}.pdf")]
+                    if available and doc_number else [])
+            yield DocumentItem(
                 source="internet_archive", court_id=court, docket_number=number,
-                name=party.get("name") or "", party_type=party.get("type") or None,
-                extra_info=party.get("extra_info") or None,
-                date_terminated=party.get("date_terminated"),
-                attorneys=[{"name": a.get("name"), "roles": a.get("roles") or [],
-                            "contact": a.get("contact")}
-                           for a in party.get("attorneys") or [] if a.get("name")],
+                pacer_case_id=case_id, entry_number=entry_number,
+                pacer_sequence_number=_str(entry.get("pacer_seq_no")),
+                document_number=doc_number, attachment_number=attachment,
+                document_type=2 if attachment else 1,
+                description=doc.get("description"), pacer_doc_id=_str(doc.get("pacer_doc_id")),
+                is_available=available, page_count=doc.get("page_count"),
+                sha1=doc.get("sha1") or None, file_urls=urls,
             )

@@ -7,6 +7,12 @@
 day of recent entries (the channel description says which kinds). Only
 entries of cases already in the archive are recorded (matched by docket
 number); the crawl logs how many new entries it found per case.
+
+Every distinct entry of the feed is its own row (parsers/rss.py says which
+items are one entry; archive.load.entry_rows how an entry without a number is
+keyed), and an item seen again in a later feed (feeds overlap) is the same
+row. An item that cannot be read (no docket number in its title...) is a bad
+record: logged, counted in the crawl's ``bad_records``, the others kept.
 """
 from __future__ import annotations
 
@@ -14,16 +20,11 @@ import scrapy
 
 import parsers
 from archive import db as adb
+from archive.load import entry_rows
 from docket_spider.items import ParsedDocketItem
 from docket_spider.middlewares import allowed_hosts
+from docket_spider.outcome import bad_record
 from docket_spider.pacer import strip_query
-
-
-def _int(value):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 class PacerRssSpider(scrapy.Spider):
@@ -69,6 +70,10 @@ class PacerRssSpider(scrapy.Spider):
             self.crawl_message, self.crawl_failed = f"not an RSS feed: {exc}", True
             self.logger.error("The answer of %s is not an RSS feed: %s", strip_query(response.url), exc)
             return
+        for bad in feed.get("unparsed_items") or []:
+            bad_record(self.crawler, self.logger,
+                       f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of {self.court}'s feed",
+                       bad.get("error") or "not tied to a case")
         db = adb.open_db(self.db_path)
         try:
             known = {adb.normalize_docket_number(d["docket_number"]): d
@@ -83,14 +88,14 @@ class PacerRssSpider(scrapy.Spider):
                     "court_id": self.court, "docket_number": docket["docket_number"],
                     "pacer_case_id": docket.get("pacer_case_id") or item.get("pacer_case_id"),
                     "docket_entries": [], "new": 0})
-                for entry in item.get("docket_entries") or []:
-                    key = {"entry_number": _int(entry.get("document_number")),
-                           "pacer_sequence_number": entry.get("pacer_seq_no"),
-                           "date_filed": str(entry.get("date_filed") or "")[:10] or None,
-                           "description": entry.get("description") or entry.get("short_description")}
-                    if not adb.entry_exists(db, self.court, docket["docket_number"], key):
-                        case["new"] += 1
-                    case["docket_entries"].append(entry)
+                case["docket_entries"].extend(item.get("docket_entries") or [])
+            for case in cases.values():
+                # the rows the archive pipeline will save them in, alike items told apart
+                new = {adb.entry_key(row) for _, row, error in
+                       entry_rows(case, source=self.name, court_id=self.court)
+                       if error is None and not adb.entry_exists(db, self.court,
+                                                                 case["docket_number"], row)}
+                case["new"] = len(new)
         finally:
             db.conn.close()
         self.logger.info("RSS feed of %s: %s items, %s of them for %s archived cases",

@@ -297,3 +297,68 @@ def test_cli_prints_error_for_non_docket(tmp_path):
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert "error" in lines[0]
     assert lines[1]["docket_number"] == "21-1234" and lines[1]["court_id"] == "ca9"
+
+
+# ------------------------------------------------- other courts' layouts (self-made)
+# tests/parsers/pages/cavc_*.html: self-made pages (no court's own) laid out as a
+# special court of appeals might print its CM/ECF report, without the stub's
+# "Docket #" label, each beside the record it holds (written for it).
+
+from .conftest import PAGES  # noqa: E402
+
+CAVC_PAGES = sorted(PAGES.glob("cavc_*.html"))
+
+
+@pytest.mark.parametrize("path", CAVC_PAGES, ids=lambda p: p.name)
+def test_a_report_without_the_docket_label_is_read(path):
+    want = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    got = parse("appellate", path.read_bytes(), court="cavc")
+    assert got == want
+
+
+@pytest.mark.parametrize("path", CAVC_PAGES, ids=lambda p: p.name)
+def test_a_report_without_the_docket_label_is_no_attachment_page(path):
+    with pytest.raises(ParseError):
+        parse("appellate_attachment", path.read_bytes(), court="cavc")
+
+
+def test_the_caption_names_the_case_when_the_stub_does_not():
+    text = (PAGES / "cavc_case_number_label.html").read_text(encoding="utf-8")
+    row = "<tr><td>Harold B. Example v. Denis McDonough</td></tr>"
+    assert text.count(row) == 1
+    got = parse_appellate(text.replace(row, ""), court="cavc")
+    assert got["case_name"] == "HAROLD B. EXAMPLE v. DENIS MCDONOUGH, Secretary of Veterans Affairs"
+    assert len(got["docket_entries"]) == 4
+
+
+def test_entries_without_a_stub_are_a_report():
+    """A report printed without its stub (number from the report form, entries
+    stamped [Entered: ...]) is still one."""
+    text = (PAGES / "cavc_no_sections.html").read_text(encoding="utf-8")
+    start, end = text.index("<table width=\"100%\" cellpadding=\"4\""), text.index("<br>\n<table")
+    got = parse_appellate(text[:start] + text[end:], court="cavc")
+    assert got["docket_number"] == "24-1122" and len(got["docket_entries"]) == 3
+
+
+@pytest.mark.parametrize("text, why", [
+    # a purchase confirmation names the case (caseNum) but is no report
+    ('<html><head><title>Download Confirmation</title></head><body><form>'
+     '<input type="hidden" name="caseNum" value="17-2229"><input type="submit" '
+     'value="Accept Charges and Retrieve"></form></body></html>',
+     "case number 17-2229 but no case stub and no docket entries table and no caption"),
+    ("<html><head><title>17-2160 Summary</title></head><body>17-2160 Case Number Not Found"
+     "</body></html>", "case number 17-2160 but no case stub"),
+    # a district docket: its number is no appellate number, its entries say (Entered: ...)
+    ("<html><body><h3>U.S. District Court</h3><b>Case #: 3:20-cv-05910-LB</b><table>"
+     "<tr><td>08/21/2020</td><td>1</td><td>COMPLAINT (Entered: 08/21/2020)</td></tr></table>"
+     "</body></html>", "no case number was found"),
+    # a bankruptcy case number, with a stub-like table but no appellate report
+    ("<html><body><table><tr><td><b>Bankruptcy Petition #: 17-13421-CMA</b></td></tr>"
+     "<tr><td><b>Docketed:</b> 01/02/2017</td></tr></table></body></html>",
+     "no case number was found"),
+])
+def test_what_is_not_a_report_is_refused_saying_why(text, why):
+    with pytest.raises(ParseError) as caught:
+        parse_appellate(text)
+    assert why in str(caught.value)
+    assert "a CM/ECF appellate docket report has a case number" in str(caught.value)

@@ -81,3 +81,69 @@ def test_not_rss(text):
 def test_empty_feed_is_not_an_error():
     got = parse("rss", "<rss version='2.0'><channel><title>x</title></channel></rss>", "cand")
     assert got["dockets"] == []
+
+
+# ---------------------------------------------------------------- one entry, or two?
+# Self-made feeds (tests/parsers/pages/rss_*.xml) built from PACER's feed
+# format: which items are one docket entry.
+
+from .conftest import PAGES  # noqa: E402
+
+
+def _entries(name):
+    got = parse("rss", (PAGES / name).read_bytes(), None)
+    return [(d["docket_number"], e["date_filed"], e["document_number"], e["short_description"])
+            for d in got["dockets"] for e in d["docket_entries"]]
+
+
+def test_entries_of_one_case_minutes_apart_without_links_are_each_kept():
+    """The guid is the case's link (every item of the case has it) and no item
+    names a document: every item is its own entry, none is lost."""
+    got = _entries("rss_same_case_no_links.xml")
+    assert [(when[11:19], what) for _, when, _, what in got] == [
+        ("19:55:04", "Scheduling Order"),
+        ("19:52:41", "Order on Motion for Extension of Time"),
+        ("18:30:00", "Order"),
+        ("17:05:12", "Order"),
+        # alike in every respect, but nothing says they are one entry
+        ("16:00:00", "Clerk's Notice"),
+        ("16:00:00", "Clerk's Notice"),
+    ]
+    assert all(number is None for _, _, number, _ in got)
+
+
+def test_a_multi_event_entry_is_one_entry():
+    """Same case, same time, same document: one filing entered under two events."""
+    got = _entries("rss_multi_event.xml")
+    assert got == [
+        ("3:20-cv-05910", "2020-11-03T22:33:59+00:00", "101", "Order AND ~Util - Set Deadlines"),
+        # the same case and time, another document: another entry
+        ("3:20-cv-05910", "2020-11-03T22:33:59+00:00", "102", "Certificate of Service"),
+        # the same document in another case: that case's entry
+        ("3:20-cv-05911", "2020-11-03T22:33:59+00:00", "30", "Order"),
+        # no document link, but the guid names one entry (sequence 25) at one time
+        ("20-30123", "2020-11-03T21:17:25+00:00", None, "Add Judge AND Add Trustee"),
+    ]
+    feed = parse("rss", (PAGES / "rss_multi_event.xml").read_bytes(), None)
+    entry = feed["dockets"][0]["docket_entries"][0]
+    assert (entry["pacer_doc_id"], entry["pacer_seq_no"], entry["guid_seq_no"]) == \
+        ("035019400010", "420", None)  # the guid is the case link: it names no entry
+    assert feed["dockets"][-1]["docket_entries"][0]["guid_seq_no"] == "25"
+
+
+def test_same_document_at_another_time_is_another_item():
+    """Only the same time merges: an entry announced again later is its own item
+    (the archive keys both by their number: one row)."""
+    second = "<pubDate>Fri, 28 Aug 2020 10:00:00 GMT</pubDate></item>\n<item><title>3:20-~gr"
+    assert FEED.count(second) == 1
+    later = FEED.replace(second, second.replace("10:00:00", "10:07:00"))
+    dockets = parse("rss", later, None)["dockets"]
+    assert [d["docket_entries"][0]["short_description"] for d in dockets[:2]] == \
+        ["Motion for Preliminary Injunction", "~Util - Set Deadlines"]
+    assert [d["docket_entries"][0]["document_number"] for d in dockets[:2]] == ["17", "17"]
+
+
+def test_an_unreadable_item_costs_only_itself():
+    got = parse("rss", FEED, None)
+    bad = got["unparsed_items"][0]
+    assert bad["title"] == "3:20-~gr-00001" and bad["error"] == "no docket number in the title"

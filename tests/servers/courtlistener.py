@@ -475,6 +475,9 @@ class CourtListenerServer(ServerLifecycle):
     ``rate_per_minute``: also answer 429 past this many API requests in any
     60 seconds (None = no cap). ``page_size_max``: the largest ``page_size``
     honoured. ``storage_dir``: serve also any file under this folder.
+
+    ``tamper``: endpoint -> function(results) -> results, applied to each list
+    page served (a test's way to serve a record of an unexpected shape).
     """
 
     def __init__(self, cases, token: str = "test-token", throttle_every: int = 0, retry_after: int = 1,
@@ -500,6 +503,7 @@ class CourtListenerServer(ServerLifecycle):
         self._api_count = 0
         self._just_throttled = False
         self._recent = []  # times of served API requests, for rate_per_minute
+        self.tamper: dict = {}  # endpoint -> function(results) -> results
         self._api = LocalServer(self._answer_api, lambda r: "api", self.log, host, port)
         self._storage = LocalServer(self._answer_storage, lambda r: "storage", self.log,
                                     storage_host or host, storage_port)
@@ -687,6 +691,8 @@ class CourtListenerServer(ServerLifecycle):
             if nested and nested_docket is not None:
                 obj = _nested_for_docket(endpoint, obj, nested_docket)
             results.append(shape(obj, fields, omit))
+        if endpoint in self.tamper:
+            results = self.tamper[endpoint](results)
         envelope["results"] = results
         return self._render(envelope)
 

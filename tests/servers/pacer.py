@@ -1,8 +1,9 @@
 """A local PACER for the PACER spiders' tests: central login (cso-auth), the
 district CM/ECF pages (possible case numbers, docket report form and report,
 documents behind purchase confirmation pages, attachment pages, RSS), the
-Ninth Circuit's CM/ECF (CaseSummary.jsp, ShowDoc) and its ACMS (SAML hand-off
-then a JSON API with a Bearer token). Standard library only.
+Ninth Circuit's CM/ECF (CaseSummary.jsp, ShowDoc) and its ACMS (the 2025
+sign-in: SAML hand-off, ``.AspNetCore.saml2`` cookies, the bearer token in
+``/Home/IndexContent``; then a JSON API with that token). Standard library only.
 
     with PacerServer() as pacer:
         pacer.settings()   # PACER_LOGIN_URL, PACER_ECF_URL_TEMPLATE, PACER_ACMS_URL_TEMPLATE, ...
@@ -17,8 +18,28 @@ URL layout (one port stands for every host):
 - ``/acms/<court>/...``: ``https://<court>-showdoc.azurewebsites.us/...``.
 - ``/acms-api/<court>/api/...``: ``https://<court>-showdocservices.azurewebsites.us/api/...``.
 
+ACMS sign-in, as the real one since 2025 (``/acms/<court>/``):
+
+- ``GET /`` (any page but the two below) with a valid PACER session cookie:
+  an auto-submitting form with hidden ``SAMLResponse`` and ``RelayState``;
+  without one, PACER's login form.
+- ``POST /Saml2/Acs``: a valid, unused ``SAMLResponse`` issued for this court
+  sets the session cookies ``.AspNetCore.saml2`` (``chunks-2``),
+  ``.AspNetCore.saml2C1``, ``.AspNetCore.saml2C2`` and Azure's ``ARRAffinity``
+  and ``ARRAffinitySameSite`` (``acms_acs_redirect``: answered 303 to the
+  RelayState, else 200). A rejected one (``acms_reject_saml`` rejects all):
+  200 with ACMS's sign-in page and the ARRAffinity cookies only.
+- ``GET /Home/IndexContent`` with the session cookies (all chunks): the web
+  app's content, whose ``showDocViewModel`` script object holds
+  ``AuthToken.Token`` and ``PacerUser`` (``CsoId``, ``ContactType``...);
+  without them 401.
+- The API wants ``Authorization: Bearer <Token>``, of this court; a token
+  lives ``acms_token_ttl`` seconds (its ``AuthToken.Expiration``) and answers
+  ``acms_token_uses`` calls (None: any number), then 401, as an expired one;
+  ``expire_acms_tokens()`` expires them all.
+
 Pages served are the real ones in ``<shared>/corpus/pacer/`` (district
-dockets, appellate dockets, ACMS JSON, attachment pages, confirmation pages,
+and bankruptcy dockets, appellate dockets, ACMS JSON, attachment pages, confirmation pages,
 possible case numbers, RSS) plus the hand-written ``tests/fixtures/pacer/``
 (the WeChat case, cand 364733 and ca9 20-16908, whose documents are the same
 files the local CourtListener serves). Absolute links to
@@ -225,8 +246,16 @@ class PacerServer(ServerLifecycle):
         self.accounts: dict[str, dict] = {}
         self.add_account(username, password, mfa=mfa, otp_code=otp_code, client_code=client_code)
         self.sessions: dict[str, str] = {}  # token -> username
-        self.acms_tokens: dict[str, str] = {}  # AuthToken -> username
-        self._saml: dict[str, str] = {}  # SAMLResponse -> username
+        self.acms_tokens: dict[str, dict] = {}  # AuthToken.Token -> {user, court, uses}
+        self.acms_sessions: dict[str, dict] = {}  # .AspNetCore.saml2 value -> {user, court}
+        self.acms_affinity: list[str] = []  # ARRAffinity values handed out
+        self._saml: dict[str, tuple] = {}  # SAMLResponse -> (username, court)
+        self.saml_responses: list[str] = []  # every SAMLResponse issued (for secret checks)
+        self.acms_reject_saml = False  # /Saml2/Acs rejects every SAMLResponse
+        self.acms_acs_redirect = False  # a good sign-in answers 303 to the RelayState (else 200)
+        self.acms_token_uses: Optional[int] = None  # API calls a token answers before it expires
+        self.acms_token_ttl = 3600.0  # seconds a token lives (its AuthToken.Expiration)
+        self.acms_tokens_issued: list[str] = []  # every token handed out, expired ones too
         self.district: dict[tuple, DistrictCase] = {}
         self.appellate: dict[tuple, AppellateCase] = {}
         self.acms: dict[tuple, AcmsCase] = {}
@@ -242,6 +271,10 @@ class PacerServer(ServerLifecycle):
         # pages that are not dockets, answered in place of a report: (court, case id or number) -> path
         self.not_dockets: dict[tuple, Path] = {}
         self.added: list[dict] = []  # entries added at runtime (also fed to RSS)
+        # an RSS item's <guid>: "entry" the case's link and the entry's sequence
+        # number (DktRpt.pl?CASE&SEQ, as nysd's), "case" the case's link only (as
+        # many district feeds: every item of a case has the same guid)
+        self.rss_guid = "entry"
         self._pool = None
         self._load()
         self._server = LocalServer(self._answer, self._kind, self.log, host, port)
@@ -291,10 +324,38 @@ class PacerServer(ServerLifecycle):
                                    "client_code": client_code, "state": state}
 
     def expire_sessions(self) -> None:
-        """Forget every session (as when PACER times one out): pages answer the login form."""
+        """Forget every session (as when PACER times one out): pages answer the login form;
+        ACMS's cookie sessions and tokens go too."""
         with self._lock:
             self.sessions.clear()
             self.acms_tokens.clear()
+            self.acms_sessions.clear()
+
+    def expire_pacer_sessions(self) -> None:
+        """Forget PACER's sessions only (ACMS's own cookie session and token stay)."""
+        with self._lock:
+            self.sessions.clear()
+
+    def expire_acms_tokens(self) -> None:
+        """Every ACMS bearer token expires (the API answers 401); the cookie sessions
+        stay, so /Home/IndexContent hands out a new one."""
+        with self._lock:
+            self.acms_tokens.clear()
+
+    def acms_secrets(self) -> list[str]:
+        """Every ACMS secret handed out: SAMLResponses, session cookie values and
+        their chunks, ARRAffinity values, bearer tokens."""
+        with self._lock:
+            out = list(self.saml_responses) + list(self.acms_tokens) + list(self.acms_affinity)
+            for value in self.acms_sessions:
+                out += [value] + list(_chunks(value))
+            out += list(self.acms_tokens_issued)
+        return out
+
+    @staticmethod
+    def cso_id(user: str) -> int:
+        """The PACER account's CsoId (stable per user name)."""
+        return int(hashlib.md5(user.encode()).hexdigest()[:7], 16) % 10 ** 7
 
     def total_cost(self) -> float:
         return round(sum(c["cost"] for c in self.charges), 2)
@@ -308,8 +369,10 @@ class PacerServer(ServerLifecycle):
     def _load(self) -> None:
         c = self.corpus
         if c is not None:
-            for path in sorted((c / "district").glob("*.html")):
-                self._index_district(path)
+            # bankruptcy courts' docket reports are DktRpt.pl pages like district ones
+            for folder in ("district", "bankruptcy"):
+                for path in sorted((c / folder).glob("*.html")):
+                    self._index_district(path)
             for path in sorted((c / "appellate").glob("*.html")):
                 ref = self._reference(path)
                 court = path.name.split("_")[0].split(".")[0]
@@ -455,8 +518,13 @@ class PacerServer(ServerLifecycle):
     # -- tests change the world --
     def add_entry(self, court: str, case_id: str, number, date: str, description: str,
                   doc_id: Optional[str] = None, pdf=None, page_count: Optional[int] = None,
-                  transcript: bool = False) -> dict:
+                  transcript: bool = False, published: Optional[dt.datetime] = None,
+                  events: Optional[list] = None) -> dict:
         """Docket a new entry (appended to the case's docket report; also in RSS).
+
+        RSS: ``published`` its pubDate (default now); ``events`` the event names
+        it was entered under, one feed item each (default: the description's
+        first 60 characters), as CM/ECF announces a multi-event entry.
 
         ``date``: YYYY-MM-DD or MM/DD/YYYY. ``doc_id``: its document's pacer_doc_id
         (None: an entry without a document); ``pdf``: bytes, a PdfFile or None
@@ -494,7 +562,8 @@ class PacerServer(ServerLifecycle):
             case.html = text[:span[1]] + row + text[span[1]:]
         record = {"court": court, "case_id": str(case_id), "number": number, "date": day.isoformat(),
                   "description": description, "doc_id": doc_id, "docket_number": case.docket_number,
-                  "title": case.title, "added_at": dt.datetime.now(dt.timezone.utc)}
+                  "title": case.title, "added_at": published or dt.datetime.now(dt.timezone.utc),
+                  "seq": seq, "events": list(events or [description[:60]])}
         with self._lock:
             self.added.append(record)
         return record
@@ -633,8 +702,12 @@ class PacerServer(ServerLifecycle):
             if "/DocketEntryDocumentsByDocketId/" in p:
                 return "acms_documents"
             return "acms_api"
-        if p.startswith("/acms/"):
-            return "acms_saml" if "Saml2" in p else "acms"
+        if p.startswith("/acms/") or p.startswith("/Saml2/"):
+            if "/Saml2/" in p:
+                return "acms_saml"
+            if p.endswith("/Home/IndexContent"):
+                return "acms_index"
+            return "acms"
         return "other"
 
     def _answer(self, request: Request) -> Response:
@@ -900,17 +973,23 @@ class PacerServer(ServerLifecycle):
         if path is not None:
             feed = path.read_bytes().decode("iso-8859-1")
         items = []
-        for rec in reversed([r for r in self.added if r["court"] == court]):
+        added = sorted((r for r in self.added if r["court"] == court), key=lambda r: r["added_at"])
+        for rec in reversed(added):  # newest first, as PACER's
             ecf = "https://ecf.%s.uscourts.gov" % court
             link = ""
             if rec["doc_id"]:
-                link = ' (<a href="%s/doc1/%s" >%s</a>)' % (ecf, rec["doc_id"], rec["number"] or "")
-            items.append(
-                "<item>\n<title>%s %s</title>\n<link>%s/cgi-bin/DktRpt.pl?%s</link>\n<description>%s</description>\n"
-                "<guid isPermaLink=\"true\">%s/cgi-bin/DktRpt.pl?%s&amp;%s</guid>\n<pubDate>%s</pubDate>\n</item>\n"
-                % (html.escape(rec["docket_number"]), html.escape(rec["title"]), ecf, rec["case_id"],
-                   html.escape("[%s]%s" % (rec["description"][:60], link)), ecf, rec["case_id"], len(items),
-                   rec["added_at"].strftime("%a, %d %b %Y %H:%M:%S GMT")))
+                link = ' (<a href="%s/doc1/%s?caseid=%s&de_seq_num=%s" >%s</a>)' % (
+                    ecf, rec["doc_id"], rec["case_id"], rec["seq"], rec["number"] or "")
+            guid = "%s/cgi-bin/DktRpt.pl?%s" % (ecf, rec["case_id"])
+            if self.rss_guid == "entry":
+                guid += "&amp;%s" % rec["seq"]
+            for event in rec["events"]:
+                items.append(
+                    "<item>\n<title>%s %s</title>\n<link>%s/cgi-bin/DktRpt.pl?%s</link>\n<description>%s</description>\n"
+                    "<guid isPermaLink=\"true\">%s</guid>\n<pubDate>%s</pubDate>\n</item>\n"
+                    % (html.escape(rec["docket_number"]), html.escape(rec["title"]), ecf, rec["case_id"],
+                       html.escape("[%s]%s" % (event, link)), guid,
+                       rec["added_at"].astimezone(dt.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")))
         if feed is None:
             feed = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n\n<rss version="2.0">\n\n<channel>\n'
                     "<title>%s - Recent Entries</title>\n<link>https://ecf.%s.uscourts.gov</link>\n"
@@ -1031,31 +1110,25 @@ Search Criteria:</font></th><td align="LEFT">
 
     # ACMS
     def _acms(self, request: Request, court: str, parts: list) -> Response:
+        """ACMS's web app (``<court>-showdoc.azurewebsites.us``): the SAML sign-in
+        and the page content holding the API's bearer token."""
+        cookies = _cookies(request)
+        affinity = self._affinity_cookies(court, cookies)
         if parts[:2] == ["Saml2", "Acs"]:
-            fields = dict(request.query)
-            if request.method == "POST":
-                fields.update(_parse_body(request))
-            saml = fields.get("SAMLResponse", "")
-            with self._lock:
-                user = self._saml.pop(saml, None)
-            if user is None:
-                return Response.text("<html><body><h1>Unauthorized</h1><p>Invalid SAML response.</p></body></html>", 401)
-            token = secrets.token_urlsafe(48)
-            with self._lock:
-                self.acms_tokens[token] = user
-            page = ("<!DOCTYPE html>\n<html><head><title>ACMS - Case Documents</title></head><body>\n"
-                    "<div id=\"app\"></div>\n<input type=\"hidden\" id=\"AuthToken\" name=\"AuthToken\" value=\"%s\" />\n"
-                    "<script>window.showDocViewModel = %s;</script>\n</body></html>\n"
-                    % (token, json.dumps({"AuthToken": token, "ApiUrl": self.acms_api_url_for(court),
-                                          "CsoId": abs(hash(user)) % 10 ** 7, "ContactType": "Pacer"})))
-            return Response.text(page)
+            return self._acms_acs(request, court, affinity)
+        if parts == ["Home", "IndexContent"]:
+            return self._acms_index(court, cookies, affinity)
         user = self.session_user(request)
         if user is None:
             return self.login_page()
-        saml = base64.b64encode(("<samlp:Response ID=\"_%s\"><saml:NameID>%s</saml:NameID></samlp:Response>"
-                                 % (secrets.token_hex(16), html.escape(user))).encode()).decode()
+        saml = base64.b64encode((
+            "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_%s\" "
+            "Destination=\"%sSaml2/Acs\"><saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">"
+            "<saml:NameID>%s</saml:NameID></saml:Assertion></samlp:Response>"
+            % (secrets.token_hex(16), self.acms_url_for(court), html.escape(user))).encode()).decode()
         with self._lock:
-            self._saml[saml] = user
+            self._saml[saml] = (user, court)
+            self.saml_responses.append(saml)
         acs = self.acms_url_for(court) + "Saml2/Acs"
         page = ("<html><head><title>Working...</title></head><body onload=\"document.forms[0].submit()\">\n"
                 "<form method=\"POST\" name=\"hiddenform\" action=\"%s\">\n"
@@ -1063,15 +1136,117 @@ Search Criteria:</font></th><td align="LEFT">
                 "<input type=\"hidden\" name=\"RelayState\" value=\"/%s\" />\n"
                 "<noscript><p>Script is disabled. Click Submit to continue.</p><input type=\"submit\" value=\"Submit\" />"
                 "</noscript></form></body></html>\n" % (acs, saml, html.escape("/".join(parts))))
-        return Response.text(page)
+        return Response.text(page, headers={"Set-Cookie": affinity} if affinity else None)
+
+    def _affinity_cookies(self, court: str, cookies: dict) -> list:
+        """Azure's ARRAffinity cookies, set on a client that has none yet."""
+        if cookies.get("ARRAffinity"):
+            return []
+        value = secrets.token_hex(32)
+        with self._lock:
+            self.acms_affinity.append(value)
+        path = "/acms/%s/" % court
+        return ["ARRAffinity=%s;Path=%s;HttpOnly" % (value, path),
+                "ARRAffinitySameSite=%s;Path=%s;HttpOnly;SameSite=None" % (value, path)]
+
+    def _acms_sign_in_page(self, court: str, headers=None, status: int = 200) -> Response:
+        page = ("<!DOCTYPE html>\n<html><head><title>Sign In - ACMS</title></head><body>\n"
+                "<h1>Appellate Case Management System</h1>\n"
+                "<p>Your session has ended or your sign-in could not be completed.</p>\n"
+                "<p><a href=\"%s\">Sign in with PACER</a></p>\n</body></html>\n" % self.acms_url_for(court))
+        return Response.text(page, status, headers=headers)
+
+    def _acms_acs(self, request: Request, court: str, affinity: list) -> Response:
+        fields = dict(request.query)
+        if request.method == "POST":
+            fields.update(_parse_body(request))
+        saml = fields.get("SAMLResponse", "")
+        with self._lock:
+            issued = self._saml.pop(saml, None)
+        if issued is None or issued[1] != court or self.acms_reject_saml:
+            # rejected: ACMS's own sign-in page, 200, and no session cookie
+            return self._acms_sign_in_page(court, headers={"Set-Cookie": affinity} if affinity else None)
+        user = issued[0]
+        value = secrets.token_urlsafe(96)  # 128 characters: two chunks
+        with self._lock:
+            self.acms_sessions[value] = {"user": user, "court": court}
+        path = "/acms/%s/" % court
+        chunks = _chunks(value)
+        cookies = ["%s=chunks-%d; path=%s; samesite=none; httponly" % (ACMS_COOKIE, len(chunks), path)]
+        cookies += ["%sC%d=%s; path=%s; samesite=none; httponly" % (ACMS_COOKIE, n, chunk, path)
+                    for n, chunk in enumerate(chunks, 1)]
+        headers = {"Set-Cookie": cookies + affinity}
+        relay = fields.get("RelayState") or "/"
+        if self.acms_acs_redirect:
+            headers["Location"] = self.acms_url_for(court) + relay.lstrip("/")
+            return Response.text("", 303, headers=headers)
+        page = ("<!DOCTYPE html>\n<html><head><title>ACMS - Case Documents</title></head><body>\n"
+                "<div id=\"showDocApp\" data-content=\"%sHome/IndexContent\"></div>\n"
+                "<script src=\"/js/showdoc.js\"></script>\n</body></html>\n" % self.acms_url_for(court))
+        return Response.text(page, headers=headers)
+
+    def acms_session_user(self, court: str, cookies: dict) -> Optional[str]:
+        """The user of the request's ``.AspNetCore.saml2`` session (all its chunks), for ``court``."""
+        base = cookies.get(ACMS_COOKIE, "")
+        m = re.fullmatch(r"chunks-(\d+)", base)
+        if m:
+            parts = [cookies.get("%sC%d" % (ACMS_COOKIE, n)) for n in range(1, int(m.group(1)) + 1)]
+            if not all(parts):
+                return None
+            base = "".join(parts)
+        session = self.acms_sessions.get(base)
+        if session is None or session["court"] != court:
+            return None
+        return session["user"]
+
+    def _acms_index(self, court: str, cookies: dict, affinity: list) -> Response:
+        """The web app's page content: its showDocViewModel holds the bearer token."""
+        user = self.acms_session_user(court, cookies)
+        headers = {"Set-Cookie": affinity} if affinity else None
+        if user is None:
+            return self._acms_sign_in_page(court, headers=headers, status=401)
+        token = secrets.token_urlsafe(48)
+        until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.acms_token_ttl)
+        with self._lock:
+            self.acms_tokens[token] = {"user": user, "court": court, "uses": self.acms_token_uses,
+                                       "until": until}
+            self.acms_tokens_issued.append(token)
+        expires = until.strftime("%Y-%m-%dT%H:%M:%SZ")
+        model = {"AuthToken": {"Token": token, "Expiration": expires, "TokenType": "Bearer"},
+                 "PacerUser": {"CsoId": self.cso_id(user), "ContactType": "Pacer", "LoginId": user,
+                               "FirstName": "Test", "LastName": "User"},
+                 "ApiUrl": self.acms_api_url_for(court), "CourtId": court}
+        page = ("<div class=\"container-fluid\" id=\"showDocContent\">\n"
+                "<div id=\"caseSearch\"></div>\n"
+                "<script type=\"text/javascript\">\n"
+                "    var showDocViewModel = %s;\n"
+                "    ShowDoc.init(showDocViewModel);\n"
+                "</script>\n</div>\n" % json.dumps(model))
+        return Response.text(page, headers=headers)
+
+    def acms_token_user(self, request: Request, court: str) -> Optional[str]:
+        """The user whose bearer token the API request carries (one use of it), or None."""
+        auth = request.headers.get("Authorization") or ""
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        with self._lock:
+            known = self.acms_tokens.get(token)
+            if known is None or known["court"] != court:
+                return None
+            if known["until"] <= dt.datetime.now(dt.timezone.utc):
+                del self.acms_tokens[token]
+                return None
+            if known["uses"] is not None:
+                if known["uses"] <= 0:
+                    del self.acms_tokens[token]
+                    return None
+                known["uses"] -= 1
+            return known["user"]
 
     def _acms_api(self, request: Request, court: str, parts: list) -> Response:
         """ACMS's API. Answers use its wire names (``pcx_casenumber``,
         ``matchingDocketEntries``, ``acms_pagecount``...), not the camelCase of the
         corpus samples (the ACMS web app's names), as the real service does."""
-        auth = request.headers.get("Authorization") or ""
-        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        user = self.acms_tokens.get(token)
+        user = self.acms_token_user(request, court)
         if user is None:
             return Response.json({"message": "Authorization has been denied for this request."}, 401,
                                  headers={"WWW-Authenticate": "Bearer"})
@@ -1095,6 +1270,9 @@ Search Criteria:</font></th><td align="LEFT">
             case = self.acms.get((court, ident))
             if case is None:
                 return Response.json({"message": "Case not found."}, 404)
+            asked = _parse_body(request)
+            if str(asked.get("csoId")) != str(self.cso_id(user)):
+                return Response.json({"message": "The contact is not valid for this user."}, 400)
             info = case.data.get("docketInfo") or {}
             body = json.dumps(_wire_docket_info(info)).encode("utf-8")
             pages = report_pages(int(info.get("byteCount") or len(body)))
@@ -1207,6 +1385,15 @@ Search Criteria:</font></th><td align="LEFT">
         if running:
             return Response.json(state, 202, headers={"Location": request.url})
         return Response.json(state)
+
+
+ACMS_COOKIE = ".AspNetCore.saml2"
+CHUNK = 64  # characters of an ACMS session cookie chunk (ASP.NET's are ~4,000)
+
+
+def _chunks(value: str) -> list:
+    """A long cookie value split as ASP.NET's chunking cookie manager does (…C1, …C2)."""
+    return [value[i:i + CHUNK] for i in range(0, len(value), CHUNK)] or [""]
 
 
 def _utc_now() -> str:
