@@ -194,22 +194,9 @@ def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
     skipped; --force extracts them all. The crawl's limits apply
     (EXTRACT_MEMORY_LIMIT_MB, EXTRACT_TIME_LIMIT, ... in docket_spider/settings.py).
     """
-    from scrapy.settings import Settings
-
     from parsers.pdf import EXTRACTOR_VERSION
-    from parsers.pdf_pool import Limits
 
-    settings = Settings()
-    settings.setmodule("docket_spider.settings", priority="project")
-    for item in overrides:
-        name, sep, value = item.partition("=")
-        if not sep or not name.startswith("EXTRACT_"):
-            raise click.BadParameter(f"expected EXTRACT_NAME=VALUE, got {item!r}", param_hint="-s")
-        settings.set(name, value, priority="cmdline")
-    try:
-        limits = Limits.from_settings(settings)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="-s") from None
+    settings, limits = _extract_settings(overrides)
     workers = workers or settings.getint("EXTRACT_WORKERS") or None
 
     db = archive_db.open_db(db_path)
@@ -254,32 +241,39 @@ def worker(broker, files_store, concurrency, name, loglevel, overrides):
     and returns the text. Start as many as the files store and broker can
     feed, on any machines that can read the store.
     """
-    from scrapy.settings import Settings
-
     from archive import extract_queue
-    from parsers.pdf_pool import Limits
 
-    settings = Settings()
-    settings.setmodule("docket_spider.settings", priority="project")
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key.startswith("EXTRACT_"):
-            raise click.BadParameter(f"expected EXTRACT_NAME=VALUE, got {item!r}", param_hint="-s")
-        settings.set(key, value, priority="cmdline")
+    settings, limits = _extract_settings(overrides)
     broker = broker or extract_queue.broker_url()
     if not broker:
         raise click.UsageError("give --broker redis://HOST:6379/0 (or EXTRACT_BROKER_URL)")
     if not files_store.startswith("s3://") and not os.path.isdir(files_store):
         raise click.ClickException(f"{files_store} is not a folder: give the crawls' FILES_STORE "
                                    "with --files")
-    try:
-        limits = Limits.from_settings(settings)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="-s") from None
     concurrency = concurrency or settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
     click.echo(f"Extraction worker: {concurrency} at once, files from {files_store}, "
                f"queue {extract_queue.QUEUE} on {extract_queue.shown(broker)}", err=True)
     extract_queue.run_worker(broker, files_store, concurrency, limits, loglevel.upper(), name)
+
+
+def _extract_settings(overrides):
+    """The project's settings with ``-s EXTRACT_NAME=VALUE`` overrides, and
+    the extraction limits they make (parsers.pdf_pool.Limits)."""
+    from scrapy.settings import Settings
+
+    from parsers.pdf_pool import Limits
+
+    settings = Settings()
+    settings.setmodule("docket_spider.settings", priority="project")
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("EXTRACT_"):
+            raise click.BadParameter(f"expected EXTRACT_NAME=VALUE, got {item!r}", param_hint="-s")
+        settings.set(name, value, priority="cmdline")
+    try:
+        return settings, Limits.from_settings(settings)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-s") from None
 
 
 def _extract_here(db, todo, crawl, files_store, workers, ocr, limits):

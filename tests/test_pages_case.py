@@ -26,6 +26,7 @@ CASE = ("cand", "3:20-cv-05910")
 APPEAL = ("ca9", "20-16908")
 OTHER = ("nysd", "1:21-cv-01234")
 BIG = ("txsd", "4:19-cv-00001")
+BANKRUPTCY = ("canb", "19-30088")
 SCRIPT = '<script>alert("court text")</script> MOTION to shorten time'
 OCR_TEXT = "Page one has a text layer about WeChat.\n\f\nPage two was a scan about tiktok."
 
@@ -117,6 +118,11 @@ def build(folder):
 
     court, number = OTHER
     adb.save_docket(db, {"court_id": court, "docket_number": number, "case_name": "Other v. Case"})
+    # a bankruptcy case (PG&E's lives in canb): chapter, trustee, conversion, discharge
+    adb.save_docket(db, {"court_id": BANKRUPTCY[0], "docket_number": BANKRUPTCY[1],
+                         "case_name": "PG&E Corporation", "chapter": 11,
+                         "trustee_str": "Office of the U.S. Trustee / SF",
+                         "date_converted": "2019-03-01", "date_discharged": "2020-07-01"})
     adb.save_entry(db, {"court_id": court, "docket_number": number, "entry_number": 1,
                         "date_filed": "2021-02-03", "description": "COMPLAINT"})
 
@@ -223,6 +229,14 @@ def test_case_page_header_entries_and_documents(site):
     assert "Michael W. Bien" in page and "Lead attorney" in page and "Donald J. Trump" in page
     # the chart: inline SVG drawn on the server, a bar per court-month
     assert "<svg" in page and page.count('class="bar"') >= 3
+
+
+def test_a_bankruptcy_case_shows_its_chapter_trustee_and_dates(site):
+    page = page_html(site, urls.case(*BANKRUPTCY))
+    assert "<h1>PG&amp;E Corporation</h1>" in page
+    for label, value in (("Chapter", "11"), ("Trustee", "Office of the U.S. Trustee / SF"),
+                         ("Converted", "2019-03-01"), ("Discharged", "2020-07-01")):
+        assert f"<dt>{label}</dt><dd>{value}</dd>" in page
 
 
 def test_withheld_documents_show_why_and_nothing_else(site):

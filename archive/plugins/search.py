@@ -160,19 +160,24 @@ def _hits_sql(chosen: dict, score: bool = True, keep: int = 0) -> tuple[list[str
     return parts, params
 
 
-def search_statements(chosen: dict, q: str, offset: int = 0) -> tuple[str, str, dict]:
-    """The search page's two statements for the FTS query ``q``: the page's
-    ranked hits (PAGE_SIZE + 1 of them, to tell whether more follow) and the
-    count of all hits; and their parameters."""
-    keep = offset + PAGE_SIZE + 1
-    parts, params = _hits_sql(chosen, keep=keep)
+def search_statements(chosen: dict, q: str, offset: int = 0) -> tuple[list[str], str, dict]:
+    """The search page's statements for the FTS query ``q``: one per index
+    searched (documents, entries), each giving its best ``offset + PAGE_SIZE
+    + 1`` hits as (kind, rid, score), which :func:`merge_hits` makes the page's
+    hits; the count of all hits; and their parameters."""
+    parts, params = _hits_sql(chosen, keep=offset + PAGE_SIZE + 1)
     params["q"] = q
-    ranked = ("select kind, rid, score from ("
-              + " union all ".join(f"select * from ({part})" for part in parts) + ")"
-              f" order by score, kind, rid limit {PAGE_SIZE + 1} offset {int(offset)}")
     counted, _ = _hits_sql(chosen, score=False)
     count = "select " + " + ".join(f"(select count(*) from ({part}))" for part in counted)
-    return ranked, count, params
+    return parts, count, params
+
+
+def merge_hits(ranked: list, offset: int = 0) -> list:
+    """The page's hits (PAGE_SIZE + 1 at most, to tell whether more follow)
+    from each index's best ones, best first: by score, then kind and rowid."""
+    hits = sorted((hit for rows in ranked for hit in rows),
+                  key=lambda hit: (hit[2], hit[0], hit[1]))
+    return hits[offset:offset + PAGE_SIZE + 1]
 
 
 DOCUMENT_DETAILS = """
@@ -236,10 +241,14 @@ def _result(kind: str, row: dict, start: str, end: str) -> dict:
 
 async def run_search(db, q: str, chosen: dict, page: int) -> dict:
     """The page's results (dicts for search.html), their total and whether more follow."""
-    ranked, count, params = search_statements(chosen, q, (page - 1) * PAGE_SIZE)
-    # ranked and counted at once, on two of Datasette's SQL threads
-    hits, total = await asyncio.gather(db.execute(ranked, params), db.execute(count, params))
-    hits, total = hits.rows, total.rows[0][0]
+    offset = (page - 1) * PAGE_SIZE
+    parts, count, params = search_statements(chosen, q, offset)
+    # each index ranked, and all hits counted, at once on Datasette's SQL
+    # threads (SQLite lets go of the GIL while it works: one core each)
+    *ranked, total = await asyncio.gather(*(db.execute(part, params) for part in parts),
+                                          db.execute(count, params))
+    hits = merge_hits([answer.rows for answer in ranked], offset)
+    total = total.rows[0][0]
     more = len(hits) > PAGE_SIZE
     hits = hits[:PAGE_SIZE]
     # private-use characters no tokenizer keeps and escape() leaves alone, and a
