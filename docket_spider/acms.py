@@ -30,7 +30,8 @@ and has ``court``, ``acms_template`` (PACER_ACMS_URL_TEMPLATE) and the
 PacerSpiderMixin session; it starts with ``acms_session(then)`` and each API
 callback begins ``if self.acms_refused(response): yield from
 self.acms_token_expired(response); return``; ``acms_pending`` is the budget
-decision to settle if signing in fails.
+decision to settle if signing in fails. What is asked of the API once signed
+in (the case, its docket, its documents) is docket_spider.acms_docket.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ import json
 import scrapy
 
 import parsers
-from docket_spider.pacer import resend_meta, strip_query
+from docket_spider.pacer.session import resend_meta, strip_query
 from parsers import acms_session
 
 ACMS_COURTS = ("ca2", "ca9")  # the courts of appeals with ACMS

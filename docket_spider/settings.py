@@ -122,7 +122,7 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False  # it would print a console password into the log
 
-# --- PACER (costs money: see docket_spider/pacer.py) ---------------------------
+# --- PACER (costs money: see docket_spider/pacer/fees.py) ----------------------
 # Credentials come from the environment only: PACER_USERNAME, PACER_PASSWORD,
 # optional PACER_CLIENT_CODE and PACER_OTP. The budget is a spider argument
 # (-a max_cost=5.00); without it the PACER spiders buy nothing.

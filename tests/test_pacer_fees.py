@@ -1,4 +1,4 @@
-"""PACER fee rules and the hard budget (docket_spider/pacer.py): pure arithmetic."""
+"""PACER fee rules and the hard budget (docket_spider/pacer/): pure arithmetic."""
 from __future__ import annotations
 
 import json

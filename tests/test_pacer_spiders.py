@@ -1,4 +1,4 @@
-"""The real `scrapy crawl pacer_*` against a local PACER (tests/servers/pacer.py).
+"""The real `scrapy crawl pacer_*` against a local PACER (tests/servers/pacer/).
 
 The server bills every answer as PACER would (``server.charges``); the
 spiders' own ledger (``pacer_charges``) must agree with it, and must never go
