@@ -15,15 +15,18 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
+import logging
 import os
 import re
 import socket
 import sqlite3
 import time
-from typing import Any, Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 import sqlite_utils
 from sqlite_utils.db import NotFoundError
+
+from parsers.common import docket_number_key
 
 SCHEMA_VERSION = 1
 
@@ -215,13 +218,15 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
 
 
 def ensure_db_shape(db: sqlite_utils.Database) -> None:
-    """Create or upgrade tables, foreign keys, indexes, FTS and views. Idempotent.
+    """Create or upgrade tables, foreign keys, indexes, FTS and views, and give
+    dockets keyed under an older rule their id (:func:`rekey_dockets`). Idempotent.
 
     All in one ``BEGIN IMMEDIATE`` transaction: two processes opening a new
     file at once take turns, and the second finds the shape made.
     """
     with transaction(db):
         _apply_shape(db)
+        rekey_dockets(db)
 
 
 def _apply_shape(db: sqlite_utils.Database) -> None:
@@ -263,24 +268,149 @@ def _apply_shape(db: sqlite_utils.Database) -> None:
 
 # --- keys -----------------------------------------------------------------
 
-_JUDGE_SUFFIX = re.compile(r"^(\d{1,2}:\d{2}-[a-zA-Z]{1,5}-\d{1,6})(?:-[A-Za-z]{1,5})+$")
-
-
-def normalize_docket_number(docket_number: str) -> str:
-    """``3:20-cv-05910-LB`` -> ``3:20-cv-05910``; appellate numbers as they are."""
-    text = " ".join(str(docket_number).split())
-    match = _JUDGE_SUFFIX.match(text)
-    if match:
-        text = match.group(1)
-    parts = text.split("-")
-    if len(parts) >= 3 and ":" in parts[0]:
-        parts[1] = parts[1].lower()
-        text = "-".join(parts)
-    return text
+# The one docket-number key is parsers.common.docket_number_key (also
+# ``archive.db.docket_number_key``).
 
 
 def docket_key(court_id: str, docket_number: str) -> str:
-    return f"{court_id}/{normalize_docket_number(docket_number)}"
+    """A docket's id: ``court/<docket_number_key(number)>`` (``cand/3:20-cv-05910``)."""
+    return f"{court_id}/{docket_number_key(docket_number)}"
+
+
+# --- re-keying dockets made under an older key rule ------------------------
+
+log = logging.getLogger(__name__)
+
+# the tables whose rows' ids are made of their docket's id ("<docket id>#...")
+_DOCKET_ROW_TABLES = ("docket_entries", "documents", "parties", "attorneys", "party_attorneys")
+
+
+def rekey_dockets(db) -> list[str]:
+    """Give every docket whose id is not ``docket_key(court_id, docket_number)``
+    (an archive written under an older docket-number rule) that id, and its
+    number the key's form, with every row that names it: its entries,
+    documents, parties, attorneys and their links (ids and foreign keys), the
+    ``changes`` records of those rows and its ``pacer_charges``.
+
+    When the new id is already a docket (one case archived as two), the old
+    one is merged into it: a row whose new id is free moves there; a row whose
+    new id is taken gives the row there the values it lacks (NULL columns;
+    a link's roles are joined; the earliest ``first_seen``, the latest
+    ``last_seen``) and is then dropped. Each docket re-keyed is logged, with
+    the rows merged. Returns those log lines; run again, it finds nothing to do.
+    Call it inside a transaction (:func:`ensure_db_shape` does).
+    """
+    notes: list[str] = []
+    for _ in range(3):  # a merge settles the survivor's number too: one pass does it
+        todo = []
+        for old_id, court_id, number in db.execute(
+                "select id, court_id, docket_number from dockets "
+                "where court_id is not null and docket_number is not null").fetchall():
+            key = docket_number_key(number)
+            if old_id != f"{court_id}/{key}" or number != key:
+                todo.append((old_id, f"{court_id}/{key}", key))
+        if not todo:
+            break
+        db.execute("PRAGMA defer_foreign_keys = ON")
+        for old_id, new_id, key in todo:
+            notes.append(_rekey_docket(db, old_id, new_id, key))
+        _rename_in_changes(db, [(old, new) for old, new, _ in todo if old != new])
+    for note in notes:
+        log.warning("%s", note)
+    return notes
+
+
+def _renamed(row_id: Optional[str], old_id: str, new_id: str) -> Optional[str]:
+    """``row_id`` with its docket id ``old_id`` (its start) made ``new_id``."""
+    if row_id == old_id:
+        return new_id
+    if row_id and row_id.startswith(old_id + "#"):
+        return new_id + row_id[len(old_id):]
+    return row_id
+
+
+def _rekey_docket(db, old_id: str, new_id: str, key: str) -> str:
+    """Move (or merge) one docket and its rows; says what it did."""
+    if old_id == new_id:
+        db.execute("update dockets set docket_number = ? where id = ?", [key, old_id])
+        return f"docket {old_id}: its number is now {key!r}"
+    into = bool(db.execute("select 1 from dockets where id = ?", [new_id]).fetchone())
+    _move_row(db, "dockets", old_id, new_id, {"docket_number": key})
+    moved, merged = 0, []
+    for table in _DOCKET_ROW_TABLES:
+        refs = [c for c in ("entry_id", "party_id", "attorney_id") if c in TABLES[table]]
+        for row_id, *values in db.execute(
+                f"select id, {', '.join(['docket_id', *refs])} from [{table}] where docket_id = ?",
+                [old_id]).fetchall():
+            fields = {"docket_id": new_id}
+            fields.update((c, _renamed(v, old_id, new_id)) for c, v in zip(refs, values[1:]))
+            if table == "party_attorneys" and row_id == f"{values[1]}|{values[2]}":
+                to_id = f"{fields['party_id']}|{fields['attorney_id']}"
+            else:
+                to_id = _renamed(row_id, old_id, new_id)
+            if _move_row(db, table, row_id, to_id, fields):
+                merged.append(f"{table} {row_id}")
+            else:
+                moved += 1
+    db.execute("update pacer_charges set docket_id = ? where docket_id = ?", [new_id, old_id])
+    if not into:
+        return f"docket {old_id} is now {new_id}: {moved} row(s) re-keyed with it"
+    return (f"docket {old_id} is now {new_id} (merged into the docket already there): "
+            f"{moved} row(s) moved; " + (f"merged into rows already there: {', '.join(merged)}"
+                                          if merged else "no row of it was there already"))
+
+
+def _move_row(db, table: str, row_id: str, to_id: str, fields: dict) -> bool:
+    """Give row ``row_id`` of ``table`` the id ``to_id`` and ``fields``; when a
+    row ``to_id`` exists (and is another), merge into it and drop this one.
+    Returns whether it merged."""
+    if to_id == row_id or not db.execute(f"select 1 from [{table}] where id = ?", [to_id]).fetchone():
+        sets = dict(fields, id=to_id)
+        db.execute(f"update [{table}] set " + ", ".join(f"[{c}] = ?" for c in sets) + " where id = ?",
+                   [*sets.values(), row_id])
+        return False
+    cursor = db.execute(f"select * from [{table}] where id in (?, ?)", [row_id, to_id])
+    names = [d[0] for d in cursor.description]
+    rows = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+    old, new = rows[row_id], rows[to_id]
+    gaps = {c: v for c, v in old.items() if c != "id" and c not in fields
+            and v is not None and new.get(c) is None}
+    if old.get("first_seen") and new.get("first_seen") and old["first_seen"] < new["first_seen"]:
+        gaps["first_seen"] = old["first_seen"]
+    if old.get("last_seen") and new.get("last_seen") and old["last_seen"] > new["last_seen"]:
+        gaps["last_seen"] = old["last_seen"]
+    if table == "party_attorneys" and old.get("roles") and new.get("roles"):
+        roles = {r for text in (old["roles"], new["roles"]) for r in text.split(", ") if r}
+        gaps["roles"] = ", ".join(sorted(roles))
+    gaps.update((c, v) for c, v in fields.items() if new.get(c) != v)
+    if gaps:
+        db.execute(f"update [{table}] set " + ", ".join(f"[{c}] = ?" for c in gaps) + " where id = ?",
+                   [*gaps.values(), to_id])
+    db.execute(f"delete from [{table}] where id = ?", [row_id])
+    return True
+
+
+def _rename_in_changes(db, dockets: list[tuple[str, str]]) -> None:
+    """The ``changes`` records of re-keyed dockets and of their rows (those
+    still there and those since dropped) name them by their new ids, as does
+    the ``merged`` record of an RSS entry the entry it was merged into: one
+    pass over ``changes`` each, however many dockets moved."""
+    if not dockets:
+        return
+    db.execute("create temp table if not exists _rekeyed (old text primary key, new text)")
+    db.execute("delete from _rekeyed")
+    db.conn.executemany("insert or replace into _rekeyed values (?, ?)", dockets)
+    db.execute("update changes set row_id = (select m.new from _rekeyed m where m.old = changes.row_id) "
+               "where table_name = 'dockets' and row_id in (select old from _rekeyed)")
+    rows = ", ".join(f"'{t}'" for t in _DOCKET_ROW_TABLES)
+    for column, which in (("row_id", f"table_name in ({rows})"),
+                          ("fields", "table_name = 'docket_entries' and action = 'merged'")):
+        # a row's id begins with its docket's, up to the first "#" (a link's id holds two)
+        docket = f"substr(changes.{column}, 1, instr(changes.{column}, '#') - 1)"
+        db.execute(f"update changes set {column} = (select replace(changes.{column}, m.old || '#', "
+                   f"m.new || '#') from _rekeyed m where m.old = {docket}) "
+                   f"where {which} and instr({column}, '#') and {docket} in (select old from _rekeyed)")
+    db.execute("drop table _rekeyed")
 
 
 def entry_key(entry: dict) -> str:
@@ -396,7 +526,7 @@ def save_docket(db, docket: dict, crawl_id: Optional[int] = None,
     """Save one docket; ``provisional`` (RSS: a case name cut short, a feed for
     a source): its case name and source do not overwrite another source's."""
     row = dict(docket)
-    row["docket_number"] = normalize_docket_number(row["docket_number"])
+    row["docket_number"] = docket_number_key(row["docket_number"])
     row["id"] = docket_key(row["court_id"], row["docket_number"])
     keep = ()
     if provisional:

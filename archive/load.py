@@ -244,7 +244,7 @@ def dockets_in(record: dict) -> list[dict]:
         return [record]
     cases: dict = {}
     for docket in record["dockets"]:
-        key = (docket.get("court_id"), adb.normalize_docket_number(docket.get("docket_number") or ""))
+        key = (docket.get("court_id"), adb.docket_number_key(docket.get("docket_number") or ""))
         case = cases.get(key)
         if case is None:
             cases[key] = dict(docket, docket_entries=list(docket.get("docket_entries") or []))

@@ -397,7 +397,7 @@ class CaseLock:
     def __init__(self, db_path: str, spider: str, args: dict):
         number = args.get("docket_number")
         parts = [spider, args.get("court") or "default",
-                 archive_db.normalize_docket_number(number) if number else "",
+                 archive_db.docket_number_key(number) if number else "",
                  str(args.get("pacer_case_id") or "")]
         key = "-".join(_safe_name(str(p)) for p in parts if p)
         if len(key) > 120:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from .common import two_digit_year
+
 # A case number: district "8:16-cv-01261-DOC-KES" / "1:13-cv-01234" / "2:15-cr-4",
 # appellate "21-2728", "12-2209", "2022-1234" (cafc long form).
 _CASE = r"(?:\d{1,2}:\d{2}-[a-zA-Z]{1,5}-\d{1,6}(?:-[A-Za-z0-9]{1,6})*|\d{2,4}-\d{1,6}(?:-[A-Za-z]{1,5}\b)?)"
@@ -50,7 +52,7 @@ def _iso(m: re.Match) -> str | None:
     month, day, year = int(m.group(1)), int(m.group(2)), m.group(3)
     y = int(year)
     if len(year) == 2:
-        y += 2000 if y < 70 else 1900
+        y = two_digit_year(y)
     try:
         return date(y, month, day).isoformat()
     except ValueError:

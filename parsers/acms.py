@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 from . import ParseError, page_parser
-from ._appellate_html import br_lines, entered, fold, iso_date, json_str, norm_label, parse_html
+from .common import br_lines, clean, entered, find_date, html_tree, json_str, norm_label
 from .appellate_attachment import html_text
 
 KIND = "ACMS docket"
@@ -28,7 +28,7 @@ def parse(text: str, court: str | None = None) -> dict:
 
 def _day(value):
     value = json_str(value)
-    return iso_date(value) if value else None
+    return find_date(value) if value else None
 
 
 def _parse(text, court):
@@ -60,7 +60,7 @@ def _parse(text, court):
         "court_id": court or "",
         "pacer_case_id": json_str(case.get("caseId")),
         "docket_number": docket_number,
-        "case_name": fold(json_str(case.get("name"))),
+        "case_name": clean(json_str(case.get("name"))),
         "date_filed": _day(case.get("caseOpened")),
         "appeal_from": json_str(court_json.get("name")) or "",
         "fee_status": json_str(case.get("feeStatus")) or "",
@@ -144,7 +144,7 @@ def _parties(html) -> list:
     if not isinstance(html, str) or "<" not in html:
         return []
     try:
-        root = parse_html(html, "party list")
+        root = html_tree(html, "party list")
     except ParseError:
         return []
     parties = []
@@ -152,7 +152,7 @@ def _parties(html) -> list:
         cells = [c for c in tr if c.tag == "td"]
         if len(cells) < 2:
             continue
-        lines = [(fold(t), raw, label) for raw, label in br_lines(cells[0])
+        lines = [(clean(t), raw, label) for raw, label in br_lines(cells[0])
                  for t in (raw,)]
         lines = [line for line in lines if line[0]]
         if not lines:
@@ -164,9 +164,9 @@ def _parties(html) -> list:
         for text, raw, label in lines[1:-1]:
             if label:
                 key = norm_label(label).lower()
-                value = text[len(fold(label)):].strip() if text.startswith(fold(label)) else text
+                value = text[len(clean(label)):].strip() if text.startswith(clean(label)) else text
                 if key == "terminated":
-                    party["date_terminated"] = iso_date(value)
+                    party["date_terminated"] = find_date(value)
                 else:
                     party[key.replace(" ", "_")] = value
             else:
@@ -184,7 +184,7 @@ def _attorneys(td) -> list:
         blocks = [td]
     attorneys = []
     for block in blocks:
-        lines = [fold(t) for t, _label in br_lines(block)]
+        lines = [clean(t) for t, _label in br_lines(block)]
         lines = [line for line in lines if line]
         if not lines:
             continue

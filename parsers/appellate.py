@@ -41,11 +41,10 @@ from lxml import etree
 
 from . import ParseError, page_parser
 from .appellate_attachment import attachment_rows
-from .common import cut_short
-from ._appellate_html import (
-    ancestor, br_lines, clean, court_id_from_url, doc_id_from_url, entered,
-    fold, harmonize, is_element, iso_date, judge_name, label_value,
-    norm_label, parse_html, text_of,
+from .common import (
+    ancestor, br_lines, clean, court_id_from_url, cut_short, doc_id_from_url, entered, find_date,
+    harmonize_case_name, html_tree, is_element, label_value, norm_label, normalize_judge,
+    text_content, text_of,
 )
 
 KIND = "appellate docket"
@@ -84,7 +83,7 @@ def parse(text: str, court: str | None = None) -> dict:
 
 
 def _parse(text, court):
-    root = parse_html(text, KIND)
+    root = html_tree(text, KIND, comments=True)
 
     sections = {}
     for comment in root.iter(etree.Comment):
@@ -99,7 +98,7 @@ def _parse(text, court):
 
     labels = {}
     for b in root.iter("b", "strong"):
-        label = norm_label(text_of(b))
+        label = norm_label(text_content(b))
         if label and label not in labels:
             labels[label] = b
 
@@ -131,7 +130,7 @@ def _parse(text, court):
     stub_labels = {}
     if stub_table is not None:
         for b in stub_table.iter("b", "strong"):
-            label = norm_label(text_of(b))
+            label = norm_label(text_content(b))
             if label and label not in stub_labels:
                 stub_labels[label] = b
 
@@ -143,13 +142,13 @@ def _parse(text, court):
             return None if date else ""
         v = label_value(b)
         if date:
-            return iso_date(v)
+            return find_date(v)
         return "" if v.lower() in _NULLS else v
 
     data = {
         "court_id": court or "",
         "docket_number": docket_number,
-        "case_name": harmonize(stub_name or _caption_name(caption)),
+        "case_name": harmonize_case_name(stub_name or _caption_name(caption)),
         "date_filed": value("Docketed", True),
         "date_terminated": value("Termed", True),
         "nature_of_suit": value("Nature of Suit"),
@@ -181,9 +180,9 @@ def _not_a_docket_message(root, number="", has_stub=False, has_entries=False,
                           caption="") -> str:
     title = ""
     for t in root.iter("title"):
-        title = fold(text_of(t))
+        title = text_of(t)
         break
-    body = fold(text_of(root))[:80]
+    body = text_of(root)[:80]
     what = title or body or "no text"
     if not number:
         why = "no case number was found"
@@ -231,16 +230,16 @@ def _case_number(root, labels, stub_table):
                 return value, b
     if stub_table is not None:
         for td in stub_table.iter("td"):
-            value = clean(text_of(td))
+            value = clean(text_content(td), commas=True)
             if _APPELLATE_NUMBER.match(value):
                 return value, None
     for node in root.iter("input"):
         if (node.get("name") or "").lower() == "casenum":
-            value = clean(node.get("value"))
+            value = clean(node.get("value"), commas=True)
             if _APPELLATE_NUMBER.match(value):
                 return value, None
     for t in root.iter("title"):
-        m = _TITLE_NUMBER.match(fold(text_of(t)))
+        m = _TITLE_NUMBER.match(text_of(t))
         if m:
             return m.group(1), None
         break
@@ -253,7 +252,7 @@ def _case_name(stub_table) -> str:
     for td in stub_table.iter("td"):
         if any(True for _ in td.iter("b", "strong", "table")):
             continue
-        name = clean(text_of(td))
+        name = clean(text_content(td), commas=True)
         if name and not _APPELLATE_NUMBER.match(name):
             return name
     return ""
@@ -268,7 +267,7 @@ def _caption(comment) -> list:
             continue
         if sib.tag != "table":
             break
-        lines = [clean(t) for t, _label in br_lines(sib)]
+        lines = [clean(t, commas=True) for t, _label in br_lines(sib)]
         return [line for line in lines if line and not set(line) <= {"-"}]
     return []
 
@@ -306,7 +305,7 @@ def _case_type(b) -> str:
     for node in table.iter("b", "strong"):
         if node is b:
             continue
-        tail = clean(node.tail)
+        tail = clean(node.tail, commas=True)
         if tail and tail.lower() not in _NULLS:
             parts.append(tail)
     return ", ".join(parts)
@@ -323,7 +322,7 @@ def _ogc(b) -> dict:
     for node in table.iter("b", "strong"):
         if node is b:
             continue
-        label = norm_label(text_of(node))
+        label = norm_label(text_content(node))
         if label and label not in labels:
             labels[label] = node
     if not labels:
@@ -354,11 +353,11 @@ def _ogc(b) -> dict:
         return label_value(node) if node is not None else ""
 
     judge = v("Trial Judge") or v("Originating Judge")
-    info["assigned_to"] = judge_name(judge)
-    info["ordering_judge"] = judge_name(v("Ordering Judge"))
+    info["assigned_to"] = normalize_judge(judge)
+    info["ordering_judge"] = normalize_judge(v("Ordering Judge"))
     info["court_reporter"] = v("Court Reporter")
-    info["date_filed"] = iso_date(v("Date Filed"))
-    info["date_disposed"] = iso_date(v("Date Disposed"))
+    info["date_filed"] = find_date(v("Date Filed"))
+    info["date_disposed"] = find_date(v("Date Disposed"))
     info["disposition"] = v("Disposition")
 
     # The dates row: a row of bold labels, then a row of values beneath.
@@ -366,7 +365,7 @@ def _ogc(b) -> dict:
         cells = [c for c in tr if c.tag == "td"]
         if not cells or not all(any(True for _ in c.iter("b")) for c in cells):
             continue
-        names = [norm_label(text_of(c)).lower() for c in cells]
+        names = [norm_label(text_content(c)).lower() for c in cells]
         if not any(n in _OGC_DATE_LABELS for n in names):
             continue
         nxt = tr.getnext()
@@ -374,11 +373,11 @@ def _ogc(b) -> dict:
             nxt = nxt.getnext()
         if nxt is None:
             break
-        values = [text_of(c) for c in nxt if c.tag == "td"]
+        values = [text_content(c) for c in nxt if c.tag == "td"]
         for name, val in zip(names, values):
             key = _OGC_DATE_LABELS.get(name)
             if key and key not in info:
-                info[key] = iso_date(val)
+                info[key] = find_date(val)
         break
     return info
 
@@ -408,7 +407,7 @@ def _parties(comment) -> list:
 
 
 def _party_cell(td):
-    lines = [(fold(t), label) for t, label in br_lines(td)]
+    lines = [(clean(t), label) for t, label in br_lines(td)]
     lines = [(t, label) for t, label in lines if t]
     if not lines:
         return None
@@ -419,10 +418,10 @@ def _party_cell(td):
     for text, label in lines[1:-1]:
         if label:
             key = norm_label(label)
-            val = fold(text[len(fold(label)):]) if text.startswith(fold(label)) else text
+            val = clean(text[len(clean(label)):]) if text.startswith(clean(label)) else text
             field = _PARTY_FIELDS.get(key.lower())
             if field:
-                party[field] = iso_date(val)
+                party[field] = find_date(val)
             else:
                 party[key.lower().replace(" ", "_")] = val
         else:
@@ -437,7 +436,7 @@ def _attorneys(td, contacts_seen) -> list:
     attorneys = []
     block = []
     for text, _label in br_lines(td) + [["", None]]:
-        line = fold(text)
+        line = clean(text)
         if line:
             block.append(line)
             continue
@@ -475,8 +474,8 @@ def _entry_rows(comment, root):
             return list(form.iter("tr"))
     for tr in root.iter("tr"):
         cells = [c for c in tr if c.tag == "td"]
-        if (len(cells) == 3 and iso_date(fold(text_of(cells[0])))
-                and "[Entered:" in text_of(cells[2])):
+        if (len(cells) == 3 and find_date(text_of(cells[0]))
+                and "[Entered:" in text_content(cells[2])):
             table = tr.getparent()
             if table is not None and table.tag == "tbody":
                 table = table.getparent()
@@ -491,7 +490,7 @@ def _entries(rows) -> list:
     for tr in rows:
         cells = [c for c in tr if c.tag == "td"]
         if len(cells) < 3:
-            if len(cells) == 1 and fold(text_of(cells[0])) == "No docket entries found.":
+            if len(cells) == 1 and text_of(cells[0]) == "No docket entries found.":
                 break
             continue
         entry = _entry(cells)
@@ -506,7 +505,7 @@ def _entries(rows) -> list:
 
 
 def _entry(cells):
-    date_filed = iso_date(text_of(cells[0]))
+    date_filed = find_date(text_content(cells[0]))
     if date_filed is None:
         return None
     num_cell = cells[1]
@@ -544,7 +543,7 @@ def _entry(cells):
                     t = el.tail.strip()
                     if t.isdigit() and t.isascii():
                         number = t
-    description = clean(text_of(cells[2]))
+    description = clean(text_content(cells[2]), commas=True)
     entry = {
         "document_number": number or pacer_doc_id,
         "date_filed": date_filed,

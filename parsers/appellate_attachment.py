@@ -22,9 +22,7 @@ import re
 import unicodedata
 
 from . import ParseError, page_parser
-from ._appellate_html import (
-    clean, doc_id_from_url, fold, iso_date, json_str, parse_html, text_of,
-)
+from .common import clean, doc_id_from_url, find_date, html_tree, json_str, text_content, text_of
 
 KIND = "appellate attachment page"
 
@@ -61,7 +59,7 @@ def _doc_link(td):
 
 
 def _int(text):
-    text = fold(text).replace(",", "")
+    text = clean(text).replace(",", "")
     return int(text) if text.isdigit() and text.isascii() else None
 
 
@@ -81,7 +79,7 @@ def attachment_row(tr):
         return None
     number = None
     for td in cells[:link_i]:
-        n = _int(text_of(td))
+        n = _int(text_content(td))
         if n is not None:
             number = n
     if number is None:
@@ -89,9 +87,9 @@ def attachment_row(tr):
     rest = cells[link_i + 1:]
     row = {
         "attachment_number": number,
-        "description": clean(text_of(rest[0])) if rest else "",
+        "description": clean(text_content(rest[0]), commas=True) if rest else "",
         "pacer_doc_id": doc_id,
-        "page_count": _int(text_of(rest[1])) if len(rest) > 1 else None,
+        "page_count": _int(text_content(rest[1])) if len(rest) > 1 else None,
     }
     for inp in tr.iter("input"):
         m = _SUM_DOC.search(inp.get("onclick") or "")
@@ -103,7 +101,7 @@ def attachment_row(tr):
             row["pacer_seq_no"] = value[0]
         break
     if len(rest) > 2:
-        size = fold(text_of(rest[2]))
+        size = text_of(rest[2])
         if size:
             row["file_size_str"] = size
     return row
@@ -120,19 +118,19 @@ def attachment_rows(container) -> list:
 
 
 def _parse_html(text):
-    root = parse_html(text, KIND)
+    root = html_tree(text, KIND)
     for b in root.iter("b"):
-        if fold(text_of(b)).rstrip(":").strip().endswith("Docket #"):
+        if text_of(b).rstrip(":").strip().endswith("Docket #"):
             raise ParseError(f"not an {KIND}: this is a docket report")
     header = None
     for th in root.iter("th"):
-        label = fold(text_of(th)).lower()
+        label = text_of(th).lower()
         if label == "description":
             header = th.getparent()
             break
     whole = None
     if header is None:
-        whole = fold(text_of(root))
+        whole = text_of(root)
         if not _ATTACHED.search(whole):
             raise ParseError(f"not an {KIND}: no table of attached documents found")
     table = header.getparent() if header is not None else root
@@ -167,7 +165,7 @@ def _date(value):
     value = json_str(value)
     if not value:
         return None
-    return iso_date(value)
+    return find_date(value)
 
 
 def html_text(fragment) -> str:
@@ -177,10 +175,10 @@ def html_text(fragment) -> str:
     if "<" not in fragment and "&" not in fragment:
         return fragment
     try:
-        root = parse_html(fragment, "fragment")
+        root = html_tree(fragment, "fragment")
     except ParseError:
         return fragment
-    return text_of(root)
+    return text_content(root)
 
 
 def _description(name: str) -> str:

@@ -1,15 +1,21 @@
-"""Shared helpers for the page parsers (district and appellate alike).
+"""The one toolkit of the page parsers: district, bankruptcy, appellate, ACMS,
+RSS, RECAP and the small pages all use these helpers, and none keeps its own
+copy of one (one ``clean``, one ``text_of``, one two-digit-year rule, one
+docket-number key).
 
-Everything here is a pure function over strings or lxml elements; nothing
-raises anything but :class:`parsers.ParseError` (and only the ``*_tree``
-loaders do that). The functions are a stable interface: other parser modules
-import them, so change their behaviour only compatibly.
+Everything here is a pure function over strings or lxml elements (plain
+``etree`` elements: lxml.html's element classes are slower); nothing raises
+anything but :class:`parsers.ParseError` (and only the ``*_tree`` loaders do
+that): helpers return ``None`` or ``""`` when a value is absent or malformed.
+The functions are a stable interface: other parser modules import them, so
+change their behaviour only compatibly.
 
 Conventions used throughout the parsers:
 
 * dates come out as ISO 8601 strings (``YYYY-MM-DD``), datetimes as
   ``YYYY-MM-DDTHH:MM:SS`` with an offset when the source gives one;
-  unknown or unparseable dates are ``None``;
+  unknown or unparseable dates are ``None``; a two-digit year is read by
+  :func:`two_digit_year`;
 * text values are whitespace-folded (runs of spaces, tabs, newlines and
   non-breaking spaces become one space) unless documented otherwise;
 * missing text values are ``""`` and missing numbers/ids are ``None``.
@@ -26,12 +32,15 @@ from . import ParseError
 
 UNKNOWN_CASE_TITLE = "Unknown Case Title"  # CourtListener's placeholder
 
-__all__ = ["UNKNOWN_CASE_TITLE", 
-    "clean", "clean_lines", "parse_date", "parse_datetime", "find_date",
-    "normalize_docket_number", "docket_number_parts", "normalize_judge",
+__all__ = [
+    "UNKNOWN_CASE_TITLE", "clean", "clean_lines", "to_int", "to_float", "json_str",
+    "two_digit_year", "parse_date", "parse_datetime", "find_date", "entered",
+    "normalize_docket_number", "docket_number_parts", "docket_number_key", "normalize_judge",
     "normalize_party_type", "harmonize_case_name", "titlecase_if_shouting",
-    "pacer_doc_id_from_url", "go_dls_args", "html_tree", "xml_tree", "xml_page_root", "child_text",
-    "element_lines", "text_content", "text_of", "court_from_links", "to_int", "to_float",
+    "pacer_doc_id_from_url", "doc_id_from_url", "go_dls_args", "court_from_links",
+    "court_id_from_url", "html_tree", "cut_short", "xml_tree", "xml_page_root", "child_text",
+    "element_lines", "text_content", "text_of", "is_element", "ancestor", "br_lines",
+    "label_value", "norm_label",
 ]
 
 # ---------------------------------------------------------------- text
@@ -41,8 +50,10 @@ __all__ = ["UNKNOWN_CASE_TITLE",
 _CONTROL_RX = re.compile("[\x00-\x08\x0e-\x1b\x7f\u200b\ufeff]")
 
 
-def clean(value) -> str:
-    """Fold every run of whitespace (incl. NBSP) to one space and strip.
+def clean(value, commas: bool = False) -> str:
+    """Fold every run of whitespace (incl. NBSP, control characters) to one
+    space and strip; with ``commas``, no space before a comma either (PACER
+    leaves one after an empty tag: ``"Smith , Jones"`` -> ``"Smith, Jones"``).
 
     ``None`` becomes ``""``; non-strings are converted with ``str``.
     """
@@ -52,7 +63,10 @@ def clean(value) -> str:
         value = str(value)
     if _CONTROL_RX.search(value):
         value = _CONTROL_RX.sub(" ", value)
-    return " ".join(value.split())
+    value = " ".join(value.split())
+    if commas and " ," in value:
+        value = value.replace(" ,", ",")
+    return value
 
 
 def clean_lines(lines) -> list[str]:
@@ -91,6 +105,15 @@ def to_float(value):
         return None
 
 
+def json_str(value):
+    """A JSON scalar as text (numbers too); None for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 # ---------------------------------------------------------------- dates
 
 _MONTHS = {m: i for i, m in enumerate(
@@ -104,9 +127,23 @@ _DATE_WORDS_DMY = re.compile(
     r"\b(\d{1,2})\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(\d{4})\b", re.I)
 
 
+def two_digit_year(yy: int, today: _dt.date | None = None) -> int:
+    """The year a docket means by a two-digit year ``yy`` (0..99).
+
+    A docket's dates are when things were filed, entered, terminated or are
+    set for: in the past, or at most the year after this one. So ``yy`` is
+    the latest year ending in those two digits that is not more than one year
+    after ``today``'s (default: the current date); any later one is the
+    previous century's. In 2026: ``"26"`` -> 2026, ``"27"`` -> 2027, ``"28"``
+    -> 1928, ``"69"`` -> 1969, ``"99"`` -> 1999, ``"05"`` -> 2005.
+    """
+    latest = (today or _dt.date.today()).year + 1
+    return latest - (latest - yy) % 100
+
+
 def _mk_date(y: int, m: int, d: int):
-    if y < 100:  # two-digit years: 69..99 -> 1900s, else 2000s
-        y += 1900 if y >= 69 else 2000
+    if y < 100:
+        y = two_digit_year(y)
     try:
         return _dt.date(y, m, d).isoformat()
     except ValueError:
@@ -202,13 +239,47 @@ def parse_datetime(text):
     return None
 
 
+_ENTERED = re.compile(
+    r"\[Entered:\s*(\d{1,2})/(\d{1,2})/(\d{4})"
+    r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
+
+
+def entered(text, with_time: bool = False) -> str | None:
+    """The ``[Entered: MM/DD/YYYY hh:mm AM]`` stamp of an appellate docket
+    text as ``YYYY-MM-DD`` (``with_time``: ``YYYY-MM-DDTHH:MM:SS``, midnight
+    when the stamp has no time); None when there is none."""
+    if not text or "Entered" not in text:
+        return None
+    m = _ENTERED.search(text)
+    if not m:
+        return None
+    try:
+        day = _dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+    except ValueError:
+        return None
+    if not with_time:
+        return day.isoformat()
+    if m.group(4) is None:
+        return day.isoformat() + "T00:00:00"
+    hour, minute, second = int(m.group(4)), int(m.group(5)), int(m.group(6) or 0)
+    ampm = (m.group(7) or "").upper()
+    if ampm == "PM" and hour < 12:
+        hour += 12
+    elif ampm == "AM" and hour == 12:
+        hour = 0
+    try:
+        return _dt.datetime.combine(day, _dt.time(hour, minute, second)).isoformat()
+    except ValueError:
+        return day.isoformat() + "T00:00:00"
+
+
 # ---------------------------------------------------------------- docket numbers
 
 _DN_DISTRICT = re.compile(
     r"(?<![\w])(?:(\d{1,2})\s*:\s*)?(\d{2})\s*-\s*([A-Za-z]{1,4})\s*-\s*(\d{1,10})"
     r"((?:-[A-Za-z0-9]{1,6})*)(?![A-Za-z0-9])")
 _DN_BANKR = re.compile(r"(?<![\w:])(?:(\d{1,2})\s*[-:]\s*)?(\d{2})\s*-\s*(\d{3,6})(?!\d)")
-_DN_MDL = re.compile(r"\bMDL\s+No\.?\s*(\d+)", re.I)
+_DN_MDL = re.compile(r"\bMDL(?:\s*No\.?|\s*#|\s*-)?\s*(\d+)", re.I)
 _DN_APPELLATE = re.compile(r"(?<!\d)(\d{2})-(\d{1,6})(?!\d)")
 
 
@@ -218,7 +289,10 @@ def docket_number_parts(text):
     ``"1:08-cv-00901-WKW-SRW"`` -> ``{"docket_number": "1:08-cv-00901",
     "office": "1", "year": "08", "case_type": "cv", "number": "00901",
     "judges": ["WKW", "SRW"], "defendant_number": None}``. A trailing
-    all-digit part (``-1`` on criminal cases) is the defendant number.
+    all-digit part (``-1`` on criminal cases) is the defendant number. In
+    ``docket_number`` the case type is lower case and the case's own number
+    has CM/ECF's five digits (``"2:16-CV-1152"`` -> ``"2:16-cv-01152"``, the
+    form of PACER's case-number lookup and of an appeal's originating case).
     Returns ``None`` when ``text`` holds no district-style number.
     """
     if not text:
@@ -234,7 +308,7 @@ def docket_number_parts(text):
             defendant = p
         elif not p.isdigit():
             judges.append(p)
-    dn = f"{year}-{ctype.lower()}-{number}"
+    dn = f"{year}-{ctype.lower()}-{int(number):05d}"
     if office:
         dn = f"{office}:{dn}"
     return {"docket_number": dn, "office": office, "year": year,
@@ -245,11 +319,15 @@ def docket_number_parts(text):
 def normalize_docket_number(text, bankruptcy: bool = False):
     """The court's docket number without judge initials or defendant suffix.
 
-    District: ``"3:08-cv-00159-WHA"`` -> ``"3:08-cv-00159"``. Bankruptcy
-    (``bankruptcy=True`` or no district-style number present):
-    ``"17-80033-CRJ7"`` -> ``"17-80033"``, ``"8:18-bk-00997-CED"`` ->
-    ``"8:18-bk-00997"``. JPML: ``"MDL No. 2168"``. Appellate-style
-    ``"20-16908"`` is returned as is. ``None`` when nothing looks like one.
+    District: ``"3:08-cv-00159-WHA"`` -> ``"3:08-cv-00159"``,
+    ``"1:13-cr-00123-1"`` -> ``"1:13-cr-00123"`` (see
+    :func:`docket_number_parts`). Bankruptcy (``bankruptcy=True`` or no
+    district-style number present): ``"17-80033-CRJ7"`` -> ``"17-80033"``,
+    ``"07-02023-8-RDD"`` -> ``"07-02023"``, ``"8:18-bk-00997-CED"`` ->
+    ``"8:18-bk-00997"``. JPML: ``"MDL No. 2168"`` (also from ``"MDL 2168"``).
+    Appellate-style ``"20-16908"`` is returned as is, found in any text
+    (``"CASE 22-1234"`` -> ``"22-1234"``). ``None`` when nothing looks like
+    one; :func:`docket_number_key` is the form that never is None.
     """
     if not text:
         return None
@@ -265,6 +343,32 @@ def normalize_docket_number(text, bankruptcy: bool = False):
         office, year, number = m.groups()
         return f"{office}-{year}-{number}" if office else f"{year}-{number}"
     return None
+
+
+# numbers already in the key's form (district, bankruptcy, appellate): the
+# key of each is itself, as the full rules would find
+_DN_KEY_FORM = re.compile(r"(?:\d{1,2}:)?\d{2}-[a-z]{1,4}-\d{5}|(?:\d{1,2}-)?\d{2}-\d{3,6}")
+
+
+def docket_number_key(text) -> str:
+    """The one key of a case's docket number, the same for every source's
+    form of one case; the archive's ``dockets.id`` is ``court/<key>``.
+
+    It is :func:`normalize_docket_number`'s number (judges' initials, a
+    defendant number and a bankruptcy judge's suffix dropped, the case type
+    lower case, the case's number five digits, whitespace folded):
+    CourtListener's ``3:20-cv-05910``, the docket report's
+    ``3:20-CV-05910-LB``, an RSS title's ``3:20-cv-05910-LB Doe v. Roe``, a
+    lookup's ``3:20-cv-5910`` are all ``3:20-cv-05910``; ``17-80033-CRJ7`` ->
+    ``17-80033``; appellate (ACMS too) ``20-16908`` and ``MDL No. 2168`` are
+    kept. A number the rules do not read (the Federal Circuit's
+    ``2020-1234``, a short appellate ``22-21``) or any other text is kept,
+    whitespace folded, so nothing is lost; ``None`` gives ``""``. Applying it
+    again changes nothing.
+    """
+    if isinstance(text, str) and _DN_KEY_FORM.fullmatch(text):
+        return text  # the key's own form, as an archive holds it: the fast way
+    return normalize_docket_number(text) or clean(text)
 
 
 # ---------------------------------------------------------------- names
@@ -452,6 +556,32 @@ def court_from_links(root, limit: int = 200):
     return None
 
 
+_COURT_HOST = re.compile(r"//(?:[a-z0-9-]+\.)?([a-z0-9]+)\.uscourts\.gov", re.I)
+
+
+def court_id_from_url(url) -> str:
+    """The court id of one ``uscourts.gov`` URL:
+    ``https://ecf.hid.uscourts.gov/...`` -> ``hid`` (``""`` when none)."""
+    if not url:
+        return ""
+    m = _COURT_HOST.search(url)
+    return m.group(1).lower() if m else ""
+
+
+def doc_id_from_url(url, zero_fourth: bool = False) -> str | None:
+    """The document id at the end of an appellate ``/docs1/<id>`` link, or
+    None; ``zero_fourth``: with its fourth digit 0, as for
+    :func:`pacer_doc_id_from_url`."""
+    if not url:
+        return None
+    tail = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    if not tail.isdigit() or not tail.isascii():
+        return None
+    if zero_fourth and len(tail) > 4:
+        tail = tail[:3] + "0" + tail[4:]
+    return tail
+
+
 _GODLS = re.compile(r"goDLS\s*\(([^)]*)\)")
 
 
@@ -475,16 +605,20 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # the recursive walkers below exceed Python's recursion limit.
 _HTML_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True,
                                 no_network=True)
+# the appellate report's sections are opened by comments: this one keeps them
+_HTML_PARSER_COMMENTS = etree.HTMLParser(encoding="utf-8", no_network=True)
 
 
-def html_tree(text: str, what: str = "page"):
+def html_tree(text: str, what: str = "page", comments: bool = False):
     """Parse ``text`` as HTML with lxml (plain ``etree`` elements, lower-case
-    tags); ParseError when there is nothing. Use :func:`text_content` for an
-    element's text."""
+    tags; comments and processing instructions dropped unless ``comments``);
+    ParseError when there is nothing. Use :func:`text_content` or
+    :func:`text_of` for an element's text."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError(f"empty {what}")
+    parser = _HTML_PARSER_COMMENTS if comments else _HTML_PARSER
     try:
-        root = etree.fromstring(text.encode("utf-8", "replace"), parser=_HTML_PARSER)
+        root = etree.fromstring(text.encode("utf-8", "replace"), parser=parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError, TypeError) as exc:
         raise ParseError(f"{what} is not parseable HTML: {exc}") from None
     if root is None:
@@ -601,5 +735,67 @@ def child_text(node, tag) -> str:
 
 
 def text_of(el) -> str:
-    """Whitespace-folded text content of an element ("" for None)."""
+    """Whitespace-folded text content of an element ("" for None); its raw
+    text is :func:`text_content`."""
     return clean(text_content(el))
+
+
+def is_element(el) -> bool:
+    """Whether ``el`` is an element (not a comment or processing instruction)."""
+    return isinstance(el.tag, str)
+
+
+def ancestor(el, tag):
+    """Nearest ancestor of ``el`` with ``tag``, or None."""
+    for anc in el.iterancestors(tag):
+        return anc
+    return None
+
+
+def br_lines(el) -> list:
+    """Split the content of ``el`` at ``<br>`` into lines.
+
+    Returns a list of ``[text, label]`` pairs: the line's raw text, and the
+    text of the first ``<b>``/``<strong>`` in the line (a field label such as
+    ``Terminated:``) or None.
+    """
+    lines = [[[], None]]
+    _walk_lines(el, lines, 0)
+    return [["".join(parts), label] for parts, label in lines]
+
+
+def _walk_lines(el, lines, depth):
+    if el.text and is_element(el):
+        lines[-1][0].append(el.text)
+    if depth > 200:
+        return
+    for child in el:
+        tag = child.tag
+        if tag == "br":
+            lines.append([[], None])
+        elif isinstance(tag, str):
+            if (tag == "b" or tag == "strong") and lines[-1][1] is None:
+                lines[-1][1] = text_content(child)
+            _walk_lines(child, lines, depth + 1)
+        if child.tail:
+            lines[-1][0].append(child.tail)
+
+
+def label_value(b) -> str:
+    """The text after a ``<b>Label:</b>`` up to the next ``<br>`` or ``<b>``
+    (folded, no space before a comma)."""
+    parts = [b.tail or ""]
+    for sib in b.itersiblings():
+        tag = sib.tag
+        if tag == "br" or tag == "b" or tag == "strong":
+            break
+        if isinstance(tag, str):
+            parts.append(text_content(sib))
+        if sib.tail:
+            parts.append(sib.tail)
+    return clean("".join(parts), commas=True)
+
+
+def norm_label(text) -> str:
+    """A field label without its colon: ``" Docketed: "`` -> ``"Docketed"``."""
+    return clean(text).rstrip(":").strip()

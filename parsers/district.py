@@ -123,7 +123,7 @@ def _rows(table):
 def _tidy(text) -> str:
     """Docket text as CourtListener stores it: whitespace folded, no space
     before a comma (CM/ECF leaves one after empty <i></i> tags)."""
-    return clean(text).replace(" ,", ",")
+    return clean(text, commas=True)
 
 
 # ------------------------------------------------------------------ checks

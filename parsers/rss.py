@@ -36,8 +36,8 @@ import re
 
 from . import ParseError, page_parser
 from .common import (
-    UNKNOWN_CASE_TITLE, clean, docket_number_parts, harmonize_case_name, normalize_docket_number,
-    child_text, pacer_doc_id_from_url, parse_datetime, xml_page_root,
+    UNKNOWN_CASE_TITLE, child_text, clean, docket_number_key, docket_number_parts,
+    harmonize_case_name, pacer_doc_id_from_url, parse_datetime, xml_page_root,
 )
 
 _TITLE_DN = re.compile(
@@ -93,7 +93,7 @@ def _item(item, court):
             docket_number = "-".join(bits[:2])
             rest = bits[2:]
         judge = next((b for b in rest if not b.isdigit()), None)
-        docket_number = normalize_docket_number(docket_number, bankruptcy=True) or docket_number
+        docket_number = docket_number_key(docket_number)
 
     short = ""
     bm = _BRACKET.search(desc)

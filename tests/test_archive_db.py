@@ -2,6 +2,7 @@
 import sqlite_utils
 
 from archive import db as adb
+from parsers.common import docket_number_key
 
 
 def fresh():
@@ -51,11 +52,180 @@ def test_shape_adds_the_bankruptcy_columns_to_an_older_dockets_table():
 
 
 def test_docket_numbers_accept_judge_initials():
-    assert adb.normalize_docket_number("3:20-cv-05910-LB") == "3:20-cv-05910"
-    assert adb.normalize_docket_number("3:20-CV-05910") == "3:20-cv-05910"
-    assert adb.normalize_docket_number("1:13-cr-00123-ABC-DEF") == "1:13-cr-00123"
-    assert adb.normalize_docket_number("20-16908") == "20-16908"
+    assert adb.docket_number_key is docket_number_key  # the one key, parsers' rules
+    assert not hasattr(adb, "normalize_docket_number")  # no second rule left
+    assert docket_number_key("3:20-cv-05910-LB") == "3:20-cv-05910"
+    assert docket_number_key("3:20-CV-05910") == "3:20-cv-05910"
+    assert docket_number_key("1:13-cr-00123-ABC-DEF") == "1:13-cr-00123"
+    assert docket_number_key("20-16908") == "20-16908"
     assert adb.docket_key("cand", "3:20-cv-05910-LB") == "cand/3:20-cv-05910"
+
+
+def test_one_case_is_one_docket_whatever_form_its_number_comes_in():
+    db = fresh()
+    for number in ("1:13-cr-00123", "1:13-cr-00123-1", "1:13-CR-123-ABC", "1:13-cr-00123-ABC-1"):
+        adb.save_docket(db, {"court_id": "cand", "docket_number": number, "source": "test"})
+    for number in ("17-80033", "17-80033-CRJ7", "CASE 17-80033"):
+        adb.save_docket(db, {"court_id": "alnb", "docket_number": number, "source": "test"})
+    assert [(r["id"], r["docket_number"]) for r in db.query("select * from dockets order by id")] == [
+        ("alnb/17-80033", "17-80033"), ("cand/1:13-cr-00123", "1:13-cr-00123")]
+
+
+# --- an archive written under the old key rule (archive.db's own
+# normalize_docket_number kept "-1", bankruptcy suffixes and "CASE ...")
+
+def _old_archive():
+    """Rows written directly, keyed the old way: the case cand 1:13-cr-00123 split
+    in two (the old "-1" docket and the new one), a bankruptcy case keyed with its
+    judge's suffix, one whose number is not the key's form, and one already right."""
+    db = fresh()
+    crawl = adb.start_crawl(db, "test", "cand", None, {})
+    old, new, bk = "cand/1:13-cr-00123-1", "cand/1:13-cr-00123", "alnb/17-80033-CRJ7"
+    db["dockets"].insert_all([
+        {"id": old, "court_id": "cand", "docket_number": "1:13-cr-00123-1", "case_name": "USA v. Doe",
+         "pacer_case_id": "111", "first_seen": "2020-01-01T00:00:00", "last_seen": "2020-02-01T00:00:00",
+         "source": "pacer"},
+        {"id": new, "court_id": "cand", "docket_number": "1:13-cr-00123", "case_name": "United States v. Doe",
+         "first_seen": "2021-01-01T00:00:00", "last_seen": "2021-02-01T00:00:00", "source": "courtlistener"},
+        {"id": bk, "court_id": "alnb", "docket_number": "17-80033-CRJ7", "case_name": "In re Roe"},
+        # its id right, its number not in the key's form
+        {"id": "cand/3:20-cv-05910", "court_id": "cand", "docket_number": "3:20-cv-05910-LB"},
+        {"id": "ca9/20-16908", "court_id": "ca9", "docket_number": "20-16908"},
+    ])
+    db["docket_entries"].insert_all([
+        # entry 1 is in both halves: the new one lacks its date entered
+        {"id": f"{old}#1", "docket_id": old, "court_id": "cand", "entry_number": 1, "entry_key": "1",
+         "description": "INDICTMENT", "date_entered": "2013-03-02", "source": "pacer"},
+        {"id": f"{new}#1", "docket_id": new, "court_id": "cand", "entry_number": 1, "entry_key": "1",
+         "description": "Indictment", "source": "courtlistener"},
+        {"id": f"{old}#2", "docket_id": old, "court_id": "cand", "entry_number": 2, "entry_key": "2",
+         "description": "ARREST", "source": "pacer"},
+        {"id": f"{bk}#1", "docket_id": bk, "court_id": "alnb", "entry_number": 1, "entry_key": "1",
+         "description": "Petition"},
+        {"id": f"{bk}#rss-20170101T000000Z-abc", "docket_id": bk, "court_id": "alnb",
+         "entry_key": "rss-20170101T000000Z-abc", "description": "Notice", "source": "pacer_rss"},
+    ])
+    db["documents"].insert_all([
+        {"id": f"{old}#1/0", "docket_id": old, "entry_id": f"{old}#1", "court_id": "cand",
+         "document_number": "1", "attachment_number": 0, "file_path": "cand/111/1.pdf",
+         "clean_text": "the grand jury charges", "sha256": "aa"},
+        {"id": f"{new}#1/0", "docket_id": new, "entry_id": f"{new}#1", "court_id": "cand",
+         "document_number": "1", "attachment_number": 0, "description": "Indictment"},
+        {"id": f"{old}#2/0", "docket_id": old, "entry_id": f"{old}#2", "court_id": "cand",
+         "document_number": "2", "attachment_number": 0, "clean_text": "warrant for arrest"},
+        {"id": f"{bk}#1/0", "docket_id": bk, "entry_id": f"{bk}#1", "court_id": "alnb",
+         "document_number": "1", "attachment_number": 0},
+    ])
+    db["parties"].insert_all([
+        {"id": f"{old}#john doe", "docket_id": old, "name": "John Doe", "party_type": "Defendant"},
+        {"id": f"{new}#john doe", "docket_id": new, "name": "John Doe"},
+        {"id": f"{old}#usa", "docket_id": old, "name": "USA", "party_type": "Plaintiff"},
+    ])
+    db["attorneys"].insert_all([
+        {"id": f"{old}#ann lawyer", "docket_id": old, "name": "Ann Lawyer", "phone": "555"},
+        {"id": f"{new}#ann lawyer", "docket_id": new, "name": "Ann Lawyer", "email": "ann@example.com"},
+    ])
+    db["party_attorneys"].insert_all([
+        {"id": f"{old}#john doe|{old}#ann lawyer", "docket_id": old, "party_id": f"{old}#john doe",
+         "attorney_id": f"{old}#ann lawyer", "roles": "LEAD ATTORNEY"},
+        {"id": f"{new}#john doe|{new}#ann lawyer", "docket_id": new, "party_id": f"{new}#john doe",
+         "attorney_id": f"{new}#ann lawyer", "roles": "ATTORNEY TO BE NOTICED"},
+        {"id": f"{old}#usa|{old}#ann lawyer", "docket_id": old, "party_id": f"{old}#usa",
+         "attorney_id": f"{old}#ann lawyer"},
+    ])
+    db["changes"].insert_all([
+        {"crawl_id": crawl, "at": "2020-01-01", "table_name": "dockets", "row_id": old, "action": "added"},
+        {"crawl_id": crawl, "at": "2020-01-01", "table_name": "docket_entries", "row_id": f"{old}#2",
+         "action": "added"},
+        {"crawl_id": crawl, "at": "2020-01-01", "table_name": "documents", "row_id": f"{old}#2/0",
+         "action": "added"},
+        {"crawl_id": crawl, "at": "2020-01-01", "table_name": "docket_entries",
+         "row_id": f"{bk}#rss-x", "action": "merged", "fields": f"{bk}#1"},
+        {"crawl_id": crawl, "at": "2020-01-01", "table_name": "dockets", "row_id": "ca9/20-16908",
+         "action": "added"},
+    ])
+    db["pacer_charges"].insert({"crawl_id": crawl, "court_id": "cand", "docket_id": old,
+                                "what": "docket", "cost": 0.3, "status": "charged"})
+    return db
+
+
+def _everything(db) -> dict:
+    return {table: [dict(r) for r in db.query(f"select * from [{table}] order by 1")]
+            for table in adb.TABLES}
+
+
+def test_an_archive_keyed_the_old_way_is_rekeyed_and_its_split_case_merged(caplog):
+    db = _old_archive()
+    caplog.set_level("WARNING", logger="archive.db")
+    adb.ensure_db_shape(db)
+    new, bk = "cand/1:13-cr-00123", "alnb/17-80033"
+    # every docket's id is its key, and the number is the key's form
+    dockets = {r["id"]: r for r in db.query("select * from dockets")}
+    assert sorted(dockets) == [bk, "ca9/20-16908", new, "cand/3:20-cv-05910"]
+    for row in dockets.values():
+        assert row["id"] == adb.docket_key(row["court_id"], row["docket_number"])
+    assert dockets[bk]["docket_number"] == "17-80033" and dockets[bk]["case_name"] == "In re Roe"
+    assert dockets["cand/3:20-cv-05910"]["docket_number"] == "3:20-cv-05910"
+    # the merged docket keeps its own values and takes what it lacked from the old one
+    merged = dockets[new]
+    assert (merged["case_name"], merged["source"], merged["pacer_case_id"]) == \
+        ("United States v. Doe", "courtlistener", "111")
+    assert (merged["first_seen"], merged["last_seen"]) == ("2020-01-01T00:00:00", "2021-02-01T00:00:00")
+    # rows: moved where their new id was free, merged where it was taken
+    entries = {r["id"]: r for r in db.query("select * from docket_entries")}
+    assert sorted(entries) == [f"{bk}#1", f"{bk}#rss-20170101T000000Z-abc", f"{new}#1", f"{new}#2"]
+    assert (entries[f"{new}#1"]["description"], entries[f"{new}#1"]["date_entered"]) == \
+        ("Indictment", "2013-03-02")
+    docs = {r["id"]: r for r in db.query("select * from documents")}
+    assert sorted(docs) == [f"{bk}#1/0", f"{new}#1/0", f"{new}#2/0"]
+    assert (docs[f"{new}#1/0"]["description"], docs[f"{new}#1/0"]["file_path"]) == \
+        ("Indictment", "cand/111/1.pdf")
+    assert docs[f"{new}#2/0"]["entry_id"] == f"{new}#2"
+    parties = {r["id"]: r for r in db.query("select * from parties")}
+    assert sorted(parties) == [f"{new}#john doe", f"{new}#usa"]
+    assert parties[f"{new}#john doe"]["party_type"] == "Defendant"
+    attorneys = {r["id"]: r for r in db.query("select * from attorneys")}
+    assert list(attorneys) == [f"{new}#ann lawyer"]
+    assert (attorneys[f"{new}#ann lawyer"]["phone"], attorneys[f"{new}#ann lawyer"]["email"]) == \
+        ("555", "ann@example.com")
+    links = {r["id"]: r for r in db.query("select * from party_attorneys")}
+    assert sorted(links) == [f"{new}#john doe|{new}#ann lawyer", f"{new}#usa|{new}#ann lawyer"]
+    assert links[f"{new}#john doe|{new}#ann lawyer"]["roles"] == "ATTORNEY TO BE NOTICED, LEAD ATTORNEY"
+    # every foreign key and every id names a row that is there
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    for table in ("docket_entries", "documents", "parties", "attorneys", "party_attorneys"):
+        for row in db.query(f"select * from [{table}]"):
+            assert row["docket_id"] in dockets and row["id"].startswith(row["docket_id"] + "#")
+    for row in db.query("select * from party_attorneys"):
+        assert row["id"] == f"{row['party_id']}|{row['attorney_id']}"
+    for row in db.query("select * from documents"):
+        assert row["entry_id"] in entries and row["id"].startswith(row["entry_id"] + "/")
+    assert [r["docket_id"] for r in db.query("select * from pacer_charges")] == [new]
+    assert [(r["table_name"], r["row_id"], r["fields"]) for r in db.query("select * from changes order by id")] == [
+        ("dockets", new, None), ("docket_entries", f"{new}#2", None), ("documents", f"{new}#2/0", None),
+        ("docket_entries", f"{bk}#rss-x", f"{bk}#1"), ("dockets", "ca9/20-16908", None)]
+    # the full-text index follows the documents it indexes
+    db.execute("insert into documents_fts(documents_fts) values('integrity-check')")
+    assert [r["id"] for r in db.query(
+        "select d.id from documents_fts f join documents d on d.rowid = f.rowid "
+        "where documents_fts match 'grand'")] == [f"{new}#1/0"]
+    # what was merged is logged
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"docket cand/1:13-cr-00123-1 is now {new} (merged into the docket already there)" in logged
+    assert "docket_entries cand/1:13-cr-00123-1#1" in logged and f"alnb/17-80033-CRJ7 is now {bk}" in logged
+
+
+def test_rekeying_twice_changes_nothing():
+    db = _old_archive()
+    adb.ensure_db_shape(db)
+    once = _everything(db)
+    adb.ensure_db_shape(db)
+    assert _everything(db) == once
+    assert adb.rekey_dockets(db) == []
+    # a save under the new key finds the merged docket's rows
+    adb.save_entry(db, {"court_id": "cand", "docket_number": "1:13-cr-00123-1", "entry_number": 2,
+                        "description": "ARREST", "source": "pacer"})
+    assert db["docket_entries"].count == len(once["docket_entries"])
 
 
 def test_saves_are_idempotent_and_record_changes():

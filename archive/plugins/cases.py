@@ -45,10 +45,10 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from archive import urls
-from archive.db import normalize_docket_number
 from archive.plugins.public import FileStream
 from archive.plugins.search import fts_query, highlight
 from archive.release import withheld_reason
+from parsers.common import docket_number_key
 
 PLUGIN = "docket-archive"
 PRESIGN_SECONDS = 3600
@@ -203,8 +203,9 @@ def _same_name(a, b) -> bool:
 
 
 def _same_number(a, b) -> bool:
+    """Whether two docket numbers are one case's: the same key, leading zeros aside."""
     def norm(number):
-        parts = (number or "").casefold().strip().split("-")
+        parts = docket_number_key(number).casefold().split("-")
         return "-".join(p.lstrip("0") or "0" if p.isdigit() else p for p in parts)
     return bool(a) and bool(b) and norm(a) == norm(b)
 
@@ -509,7 +510,7 @@ async def case_page(datasette, request):
         data = await db.execute_fn(lambda conn: _case_data(conn, docket_id, "", dates))
     if data is None:
         # a number as printed on filings (3:20-cv-05910-LB): the archive's own form
-        normal = normalize_docket_number(docket_number)
+        normal = docket_number_key(docket_number)
         if normal != docket_number and (await db.execute(
                 "select 1 from dockets where id = ?", [f"{court_id}/{normal}"])).rows:
             return Response.redirect(urls.case(court_id, normal))

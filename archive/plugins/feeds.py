@@ -27,7 +27,7 @@ from datasette.utils.asgi import NotFound, Response
 from lxml import etree
 
 from archive import urls
-from archive.db import normalize_docket_number
+from parsers.common import docket_number_key
 
 ATOM = "http://www.w3.org/2005/Atom"
 TAG = "tag:docket-archive,2024:"  # never change: every id in every reader's feed hangs on it
@@ -166,7 +166,7 @@ async def case_feed(datasette, request):
         "select * from dockets where court_id = :court and docket_number in (:number, :normal)"
         " order by docket_number = :number desc limit 1",
         {"court": court_id, "number": docket_number,
-         "normal": normalize_docket_number(docket_number)})).rows
+         "normal": docket_number_key(docket_number)})).rows
     if not found:
         raise NotFound("No such case in the archive")
     docket = dict(found[0])

@@ -24,13 +24,13 @@ from urllib.parse import urlencode, urljoin
 import scrapy
 from scrapy.exceptions import CloseSpider
 
-from archive.db import normalize_docket_number
 from docket_spider.cases import default_cases
 from docket_spider.items import (
     AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem,
 )
 from docket_spider.middlewares import allowed_hosts, same_origin
 from docket_spider.outcome import bad_record, missed
+from parsers.common import docket_number_key
 
 API_SLOT = "courtlistener-api"
 API_PAGE_SIZE = 20  # what the v4 API gives without asking
@@ -173,7 +173,7 @@ class CourtListenerSpider(scrapy.Spider):
             if target.get("pacer_case_id") and not target.get("docket_number"):
                 params["pacer_case_id"] = target["pacer_case_id"]
             else:
-                params["docket_number"] = normalize_docket_number(target["docket_number"])
+                params["docket_number"] = docket_number_key(target["docket_number"])
             yield self.api_request("dockets/", self.parse_dockets, params, target=target,
                                    tried=params.get("docket_number"))
 

@@ -20,6 +20,7 @@ from docket_spider.items import DocketEntryItem, DocketItem, DocumentItem, Party
 from docket_spider.middlewares import allowed_hosts
 from docket_spider.outcome import bad_record
 from parsers import ParseError, parse
+from parsers.common import docket_number_key
 
 ARCHIVE_ORG = "archive.org"  # downloads are redirected to its ia*.us.archive.org hosts
 
@@ -46,10 +47,8 @@ class InternetArchiveSpider(scrapy.Spider):
         else:
             cases = default_cases(court)
             if docket_number:
-                from archive.db import normalize_docket_number
-
-                wanted = normalize_docket_number(docket_number)
-                cases = [c for c in cases if c["docket_number"] == wanted]
+                wanted = docket_number_key(docket_number)
+                cases = [c for c in cases if docket_number_key(c["docket_number"]) == wanted]
             self.targets = [c for c in cases if c.get("pacer_case_id")]
             self.skipped = [c for c in cases if not c.get("pacer_case_id")]
             if not self.targets and not self.skipped:

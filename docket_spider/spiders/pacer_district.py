@@ -56,7 +56,7 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         if self.pacer_case_id:
             yield from self.courtlistener_first("docket_report_steps", self.pacer_case_id)
             return
-        number = adb.normalize_docket_number(self.docket_number)
+        number = adb.docket_number_key(self.docket_number)
         url = self.ecf_url(self.court, "cgi-bin/possible_case_numbers.pl?" + quote(number, safe=":-"))
         yield self.pacer_request(url, self.parse_possible_cases)
 

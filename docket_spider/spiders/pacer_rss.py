@@ -76,11 +76,11 @@ class PacerRssSpider(scrapy.Spider):
                        bad.get("error") or "not tied to a case")
         db = adb.open_db(self.db_path)
         try:
-            known = {adb.normalize_docket_number(d["docket_number"]): d
+            known = {adb.docket_number_key(d["docket_number"]): d
                      for d in adb.dockets_in_court(db, self.court)}
             cases: dict[str, dict] = {}
             for item in feed.get("dockets") or []:
-                number = adb.normalize_docket_number(item.get("docket_number") or "")
+                number = adb.docket_number_key(item.get("docket_number") or "")
                 docket = known.get(number)
                 if docket is None:
                     continue

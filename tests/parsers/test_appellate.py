@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from parsers import ParseError, parse
-from parsers._appellate_html import harmonize, iso_date, judge_name
+from parsers.common import find_date, harmonize_case_name, normalize_judge
 from parsers.appellate import parse as parse_appellate
 from parsers.appellate_attachment import parse as parse_attachment
 
@@ -277,12 +277,14 @@ def test_not_an_attachment_page(text):
 
 
 def test_helpers():
-    assert iso_date("13/45/2020") is None and iso_date("") is None
-    assert iso_date("1/2/99") == "1999-01-02"
-    assert harmonize("U.S.A. vs. Smith et al.") == "United States v. Smith"
-    assert harmonize("In re: Sealed Case") == "In re: Sealed Case"
-    assert judge_name("Derrick Kahala Watson, District Judge") == "Derrick Kahala Watson"
-    assert judge_name("") == ""
+    # the appellate parsers use the one toolkit's helpers (parsers.common)
+    assert find_date("13/45/2020") is None and find_date("") is None
+    assert find_date("1/2/99") == "1999-01-02"
+    assert harmonize_case_name("U.S.A. vs. Smith et al.") == "United States v. Smith"
+    assert harmonize_case_name("In re: Sealed Case") == "In re: Sealed Case"
+    assert normalize_judge("Derrick Kahala Watson, District Judge") == "Derrick Kahala Watson"
+    assert normalize_judge("F. Dennis Saylor, IV, U.S. District Judge") == "F. Dennis Saylor IV"
+    assert normalize_judge("") == ""
 
 
 def test_cli_prints_error_for_non_docket(tmp_path):
