@@ -43,7 +43,7 @@ def run_crawl(spider, *, args=(), settings=None, env=None, db, files, timeout=30
     # OCR (seconds a page) is left to the tests about it: test_pdf, and the
     # end-to-end crawls that ask for it with EXTRACT_OCR=True
     all_settings = {"ARCHIVE_DB": str(db), "FILES_STORE": str(files), "LOG_LEVEL": "INFO",
-                    "AUTOTHROTTLE_ENABLED": "False", "EXTRACT_WORKERS": "2",
+                    "AUTOTHROTTLE_ENABLED": "False", "EXTRACT_WORKERS": "1",
                     "EXTRACT_OCR": "False", "TELNETCONSOLE_ENABLED": "False", **(settings or {})}
     for key, value in all_settings.items():
         cmd += ["-s", f"{key}={value}"]

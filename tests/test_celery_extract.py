@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
 
 TOKEN = "test-token-celery"
 N = 9
-VISIBILITY = 30  # seconds before a dead worker's task goes to another worker (longer
+VISIBILITY = 15  # seconds before a dead worker's task goes to another worker (longer
 # than any document here takes, or a document still being read would be handed out twice)
 
 
