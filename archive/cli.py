@@ -276,6 +276,13 @@ def _extract_settings(overrides):
         raise click.BadParameter(str(exc), param_hint="-s") from None
 
 
+def _file_missing(db, doc, crawl) -> int:
+    """Record that a document's stored file is gone (its extraction is an error); 1."""
+    archive_db.save_extraction(db, doc["id"], {
+        "status": "error", "error": f"stored file not found: {doc['file_path']}"}, crawl_id=crawl)
+    return 1
+
+
 def _extract_here(db, todo, crawl, files_store, workers, ocr, limits):
     """``archive extract`` in this machine's worker processes. Returns
     (documents extracted, errors, files missing)."""
@@ -291,10 +298,7 @@ def _extract_here(db, todo, crawl, files_store, workers, ocr, limits):
         for doc in todo:
             path = fetch(doc["file_path"])
             if path is None:
-                missing += 1
-                archive_db.save_extraction(db, doc["id"], {
-                    "status": "error", "error": f"stored file not found: {doc['file_path']}"},
-                    crawl_id=crawl)
+                missing += _file_missing(db, doc, crawl)
             else:
                 paths.append((doc, path))
         errors = 0
@@ -338,10 +342,7 @@ def _extract_on_workers(db, todo, crawl, broker, limits, ocr, files_store):
             if not sha256:  # an older row: hash the stored file once, here
                 path = fetch(doc["file_path"])
                 if path is None:
-                    missing += 1
-                    archive_db.save_extraction(db, doc["id"], {
-                        "status": "error", "error": f"stored file not found: {doc['file_path']}"},
-                        crawl_id=crawl)
+                    missing += _file_missing(db, doc, crawl)
                     continue
                 sha256 = archive_db.file_sha256(path)
             pending[doc["id"]] = (doc, sha256, client.send(doc["file_path"], sha256, ocr))
