@@ -208,6 +208,7 @@ class QueueClient:
     """Sends documents to the workers and waits for their results (asyncio)."""
 
     POLL = 0.2
+    POLL_MAX = 2.0
 
     def __init__(self, url: str, time_limit: float = 0, wait_limit: float = 0):
         self.url = url
@@ -256,10 +257,15 @@ class QueueClient:
     async def extract(self, file_path: str, sha256: str, ocr: bool) -> dict:
         result = await asyncio.to_thread(self.send, file_path, sha256, ocr)
         started = time.monotonic()
+        # an extraction takes seconds: ask less often the longer it takes (a
+        # crawl has up to CONCURRENT_ITEMS documents waiting, and every question
+        # is the crawl's CPU, taken from the workers on the same machine)
+        pause = self.POLL
         while not await asyncio.to_thread(result.ready):
             if time.monotonic() - started > self.wait_limit:
                 return self._waited_too_long(self.wait_limit)
-            await asyncio.sleep(self.POLL)
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, self.POLL_MAX)
         return await asyncio.to_thread(self._answer, result)
 
     def _answer(self, result) -> dict:
