@@ -319,7 +319,6 @@ def _extract_on_workers(db, todo, crawl, broker, limits, ocr, files_store):
     at once (path and SHA-256), results are saved as they come, with a
     progress bar. Returns (documents sent, errors, files missing)."""
     import tempfile
-    import time
 
     from tqdm import tqdm
 
@@ -347,25 +346,17 @@ def _extract_on_workers(db, todo, crawl, broker, limits, ocr, files_store):
                 sha256 = archive_db.file_sha256(path)
             pending[doc["id"]] = (doc, sha256, client.send(doc["file_path"], sha256, ocr))
     errors, sent = 0, len(pending)
-    started = time.monotonic()
+    tasks = {doc_id: task for doc_id, (_, _, task) in pending.items()}
     with tqdm(total=sent, unit="doc", desc="extracting") as bar:
-        while pending:
-            for doc_id, (doc, sha256, result) in list(pending.items()):
-                waited = time.monotonic() - started > client.wait_limit
-                if not (result.ready() or waited):
-                    continue
-                answer = client._answer(result) if not waited else client._waited_too_long(
-                    client.wait_limit)
-                fields = archive_db.extraction_fields(answer)
-                archive_db.save_extraction(db, doc_id, fields, sha256=answer.get("sha256") or sha256,
-                                           crawl_id=crawl)
-                errors += fields["status"] in ("error", "too_large", "timeout")
-                if fields["status"] in ("error", "too_large", "timeout"):
-                    tqdm.write(f"{doc['file_path']}: {fields['status']}: {fields['error']}")
-                del pending[doc_id]
-                bar.update(1)
-            if pending:
-                time.sleep(client.POLL)
+        for doc_id, answer in client.as_done(tasks):
+            doc, sha256, _ = pending[doc_id]
+            fields = archive_db.extraction_fields(answer)
+            archive_db.save_extraction(db, doc_id, fields, sha256=answer.get("sha256") or sha256,
+                                       crawl_id=crawl)
+            errors += fields["status"] in ("error", "too_large", "timeout")
+            if fields["status"] in ("error", "too_large", "timeout"):
+                tqdm.write(f"{doc['file_path']}: {fields['status']}: {fields['error']}")
+            bar.update(1)
     return sent, errors, missing
 
 

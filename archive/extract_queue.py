@@ -245,14 +245,23 @@ class QueueClient:
         self.stats["sent"] += 1
         return result
 
-    def wait(self, result, timeout: Optional[float] = None) -> dict:
-        """The result of a task sent (blocking; for ``archive extract``)."""
-        started = time.monotonic()
-        while not result.ready():
-            if time.monotonic() - started > (timeout or self.wait_limit):
-                return self._waited_too_long(timeout or self.wait_limit)
-            time.sleep(self.POLL)
-        return self._answer(result)
+    def as_done(self, pending: dict):
+        """(key, answer) for each of ``pending`` (key -> a task sent) as it
+        finishes, blocking (for ``archive extract``); asked less often the
+        longer they take, as :meth:`extract` does; what no worker finished
+        within the wait limit is answered as an error."""
+        pending = dict(pending)
+        started, pause = time.monotonic(), self.POLL
+        while pending:
+            late = time.monotonic() - started > self.wait_limit
+            for key, result in list(pending.items()):
+                if late or result.ready():
+                    del pending[key]
+                    yield key, (self._waited_too_long(self.wait_limit) if late
+                                else self._answer(result))
+            if pending:
+                time.sleep(pause)
+                pause = min(pause * 1.5, self.POLL_MAX)
 
     async def extract(self, file_path: str, sha256: str, ocr: bool) -> dict:
         result = await asyncio.to_thread(self.send, file_path, sha256, ocr)

@@ -362,7 +362,7 @@ class ExtractTextPipeline:
                 source = self.local_path(item.file_path)
                 if item.sha256 is None:
                     item.sha256 = await asyncio.to_thread(archive_db.file_sha256, source)
-            else:
+            elif self.queue is None or item.sha256 is None:  # the queue needs only the hash
                 source = await asyncio.to_thread(self.read_bytes, item.file_path)
                 item.sha256 = item.sha256 or hashlib.sha256(source).hexdigest()
             # a worker over a limit or that dies costs only this document (an
