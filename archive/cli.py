@@ -256,6 +256,52 @@ def worker(broker, files_store, concurrency, name, loglevel, overrides):
     extract_queue.run_worker(broker, files_store, concurrency, limits, loglevel.upper(), name)
 
 
+@cli.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True,
+              type=click.Path(dir_okay=False), help="the archive it writes (the only process that does)")
+@click.option("--queue", "url", metavar="redis://HOST:6379/0",
+              help="the Redis the crawls send to (default: ARCHIVE_QUEUE_URL from the environment)")
+@click.option("--stream", default=None, help="the stream's name (default: ARCHIVE_QUEUE_STREAM "
+              "or docket_archive)")
+@click.option("--until-idle", is_flag=True, help="stop when the stream has nothing new for a second")
+@click.option("--batch", type=int, default=500, show_default=True,
+              help="messages per transaction at most")
+@click.option("--loglevel", default="INFO", show_default=True)
+def writer(db_path, url, stream, until_idle, batch, loglevel):
+    """The one writer of an archive fed by crawls on several processes or
+    machines (crawls run with ARCHIVE_QUEUE_URL=redis://...).
+
+    It applies their items in order, in transactions, each once (a replayed
+    message changes nothing), and acknowledges a message only after its
+    transaction commits; it answers the crawls' questions (what the archive
+    has, what was spent) from the file. Stop it with Ctrl-C or SIGTERM: what
+    it has not applied stays in the queue for the next start.
+    """
+    import logging
+
+    from archive import access
+    from archive import writer as archive_writer
+
+    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s [%(name)s] %(levelname)s: "
+                        "%(message)s")
+    url = url or access.queue_url()
+    if not url:
+        raise click.UsageError("give --queue redis://HOST:6379/0 (or ARCHIVE_QUEUE_URL)")
+    stream = stream or os.environ.get("ARCHIVE_QUEUE_STREAM") or access.DEFAULT_STREAM
+    click.echo(f"Archive writer: {access.shown(url)} stream {stream} -> {db_path}", err=True)
+    try:
+        stats = archive_writer.run_writer(db_path, url, stream, until_idle=until_idle, batch=batch)
+    except Exception as exc:
+        import redis
+
+        if isinstance(exc, redis.ConnectionError):
+            raise click.ClickException(f"the queue {access.shown(url)} does not answer: {exc}")
+        raise
+    click.echo(f"{stats['messages']} messages applied ({stats['items']} items, {stats['calls']} "
+               f"calls, {stats['replayed']} already applied, {stats['rejected']} rejected)",
+               err=True)
+
+
 def _extract_settings(overrides):
     """The project's settings with ``-s EXTRACT_NAME=VALUE`` overrides, and
     the extraction limits they make (parsers.pdf_pool.Limits)."""

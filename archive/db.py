@@ -707,8 +707,9 @@ def _save_link(db, docket_id, party_id, attorney_id, roles, crawl_id) -> str:
 # --- crawls ---------------------------------------------------------------
 
 def start_crawl(db, spider: str, court_id: Optional[str], docket_number: Optional[str],
-                args: dict) -> int:
-    """Record a crawl as ``running`` with this process's pid and host.
+                args: dict, pid: Optional[int] = None, host: Optional[str] = None) -> int:
+    """Record a crawl as ``running`` with its process's pid and host (this
+    process's, unless the archive writer records another's).
 
     First, any crawl still ``running`` whose process is gone (killed: it
     never wrote its end) is marked ``killed``.
@@ -718,7 +719,8 @@ def start_crawl(db, spider: str, court_id: Optional[str], docket_number: Optiona
         table = db["crawls"]
         table.insert({"spider": spider, "court_id": court_id, "docket_number": docket_number,
                       "args": json.dumps(args, sort_keys=True), "started": _now(),
-                      "status": "running", "pid": os.getpid(), "host": socket.gethostname()})
+                      "status": "running", "pid": pid or os.getpid(),
+                      "host": host or socket.gethostname()})
         return table.last_pk
 
 
@@ -895,6 +897,11 @@ def earlier_purchase(db, purchase_key: str) -> Optional[dict]:
         "('interrupted', 'charged', 'free') order by id desc limit 1", [purchase_key])), None)
 
 
+def pacer_charge(db, ledger_id) -> Optional[dict]:
+    """One row of the PACER ledger."""
+    return next(iter(db.query("select * from pacer_charges where id = ?", [ledger_id])), None)
+
+
 def purchases_in_flight(db) -> list[dict]:
     """``started`` rows: requests sent whose answer has not been recorded."""
     return list(db.query("select * from pacer_charges where status = 'started' order by id"))
@@ -924,6 +931,72 @@ def committed(db, job_id: Optional[str] = None, since: Optional[str] = None) -> 
         sql += " and at >= ?"
         params.append(since)
     return float(db.execute(sql, params).fetchone()[0])
+
+
+# --- the archive writer (archive/writer.py) ------------------------------------
+
+# Its own tables, made by the writer only: where it is in each stream (moved in
+# the transaction of what it applied, so an item is applied once), the answers
+# it owes (kept until sent: a writer killed between its commit and its answer
+# sends them when it starts again) and the messages it could not apply.
+WRITER_TABLES = {
+    "writer_position": {"id": str, "last_id": str, "applied": int, "at": str},
+    "writer_replies": {"id": str, "reply_key": str, "answer": str},
+    "writer_rejects": {"id": str, "stream": str, "message": str, "error": str, "at": str},
+}
+
+
+def ensure_writer_shape(db) -> None:
+    with transaction(db):
+        for name, columns in WRITER_TABLES.items():
+            if not db[name].exists():
+                db[name].create(columns, pk="id", not_null={"id"})
+
+
+def writer_position(db, stream: str) -> str:
+    """The last stream id the writer applied (``0-0``: none)."""
+    row = db.execute("select last_id from writer_position where id = ?", [stream]).fetchone()
+    return row[0] if row else "0-0"
+
+
+def move_writer(db, stream: str, last_id: str, applied: int,
+                replies: Iterable[tuple[str, str, str]] = (),
+                rejects: Iterable[tuple[str, str, str]] = ()) -> None:
+    """Inside the writer's transaction: its new position, the answers it owes
+    (``(entry id, reply key, JSON)``) and the messages it rejected
+    (``(entry id, message JSON, error)``)."""
+    db.execute("insert into writer_position (id, last_id, applied, at) values (?, ?, ?, ?) "
+               "on conflict(id) do update set last_id = excluded.last_id, "
+               "applied = coalesce(applied, 0) + excluded.applied, at = excluded.at",
+               [stream, last_id, applied, _now()])
+    db.conn.executemany("insert or replace into writer_replies (id, reply_key, answer) values (?, ?, ?)",
+                   list(replies))
+    db.conn.executemany("insert or replace into writer_rejects (id, stream, message, error, at) "
+                   "values (?, ?, ?, ?, ?)", [(i, stream, m, e, _now()) for i, m, e in rejects])
+
+
+def owed_replies(db) -> list[tuple[str, str, str]]:
+    return [tuple(r) for r in db.execute(
+        "select id, reply_key, answer from writer_replies order by id").fetchall()]
+
+
+def replies_sent(db, ids: Iterable[str]) -> None:
+    ids = list(ids)
+    if ids:
+        with transaction(db):
+            db.conn.executemany("delete from writer_replies where id = ?", [(i,) for i in ids])
+
+
+def add_crawl_tally(db, crawl_id: int, unchanged: int = 0, bad: int = 0) -> None:
+    """Inside the writer's transaction: rows left unchanged and bad records of
+    a crawl whose items it applied (the crawl cannot count them itself)."""
+    db.execute("update crawls set rows_unchanged = coalesce(rows_unchanged, 0) + ?, "
+               "bad_records = coalesce(bad_records, 0) + ? where id = ?",
+               [unchanged, bad, crawl_id])
+
+
+def crawl_row(db, crawl_id: int) -> Optional[dict]:
+    return next(iter(db.query("select * from crawls where id = ?", [crawl_id])), None)
 
 
 def file_sha256(path: str) -> str:

@@ -251,3 +251,82 @@ def dockets_in(record: dict) -> list[dict]:
         else:
             case["docket_entries"].extend(docket.get("docket_entries") or [])
     return list(cases.values())
+
+
+# --- a crawl's items -----------------------------------------------------------
+
+# Each kind of item a crawl yields (docket_spider/items.py, as a plain dict) and
+# how it becomes rows: the archive.db function that saves it, and the fields the
+# crawl needs but the archive does not keep. ArchivePipeline (one process) and
+# the archive writer (archive/writer.py, items from a queue) both save through
+# :func:`save_item`.
+ITEMS = {
+    "DocketItem": {"save": "save_docket"},
+    "DocketEntryItem": {"save": "save_entry"},
+    "DocumentItem": {"save": "save_document",
+                     "transient": ("file_urls", "files", "file_request", "extraction_skipped")},
+    "PartyItem": {"save": "save_party"},
+    "AttorneyItem": {"save": "save_attorney"},
+    "ChargeItem": {"save": "save_charge"},
+    "ParsedDocketItem": {"save": "save_parsed_docket"},
+}
+# A document whose file was not extracted again (unchanged) keeps what the archive has.
+EXTRACTION_FIELDS = ("text", "clean_text", "status", "error", "extracted_by_ocr", "ocr_pages",
+                     "stamp", "bad_redactions", "extractor_version")
+# Items of one record each: one that cannot be saved costs that record, not the crawl.
+ONE_RECORD = ("DocketEntryItem", "DocumentItem", "PartyItem", "AttorneyItem")
+
+
+def item_label(kind: str, data: dict) -> str:
+    """The record an item is, for a warning."""
+    if kind == "ParsedDocketItem":
+        record = data.get("record") or {}
+        return (f"{data.get('source')} {record.get('court_id') or data.get('court_id')} "
+                f"{record.get('docket_number')}")
+    name = data.get("name") or data.get("entry_number")
+    return (f"{kind} {name if name is not None else ''} of {data.get('source')} "
+            f"{data.get('court_id')} {data.get('docket_number')}")
+
+
+def save_item(db, kind: str, data: dict, crawl_id: Optional[int] = None) -> dict:
+    """Save one item (``kind`` is its class's name, ``data`` its fields).
+
+    Returns ``{"actions": {added/changed/unchanged: n}, "problems": [{what,
+    error}]}``: the parts of a parsed docket that were left out, or the item
+    itself when it is a single record of a shape that cannot be saved (an
+    unexpected shape of a docket, or of anything else, raises).
+    """
+    spec = ITEMS.get(kind)
+    if spec is None:
+        raise ValueError(f"{kind!r} is not a kind of item the archive keeps")
+    data = dict(data)
+    skipped, status = data.get("extraction_skipped"), data.get("status")
+    for name in spec.get("transient", ()):
+        data.pop(name, None)
+    actions: collections.Counter = collections.Counter()
+    problems: list[dict] = []
+    try:
+        if kind == "ParsedDocketItem":
+            counts = save_parsed_docket(db, data["record"], source=data["source"],
+                                        court_id=data.get("court_id"), crawl_id=crawl_id)
+            counts.pop("bad", None)
+            where = item_label(kind, data)
+            problems = [{"what": f"{p['what']} of {where}", "error": p["error"]}
+                        for p in counts.pop("problems", [])]
+            actions.update(counts)
+        elif kind == "ChargeItem":
+            adb.save_charge(db, dict(data, crawl_id=crawl_id))
+        else:
+            if kind == "DocumentItem":
+                if skipped or status is None:
+                    for name in EXTRACTION_FIELDS:
+                        data.pop(name, None)
+                if data.get("file_path") is None and status is None:
+                    data["status"] = "no_file" if not data.get("is_available") else None
+            _, out = getattr(adb, spec["save"])(db, data, crawl_id)
+            actions.update([out] if isinstance(out, str) else out)
+    except BAD_RECORD as exc:
+        if kind not in ONE_RECORD:
+            raise
+        problems = [{"what": item_label(kind, data), "error": f"{type(exc).__name__}: {exc}"}]
+    return {"actions": dict(actions), "problems": problems}

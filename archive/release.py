@@ -70,7 +70,7 @@ MAY_MARK = re.compile(r"seal|restrict", re.I)
 WITHHELD_CLEARED = ("text", "clean_text", "file_path", "sha256", "error", "ocr_pages")
 # Columns of crawls that are the operator's own (paths, host, process, errors).
 CRAWL_PRIVATE = ("args", "message", "pid", "host")
-PRIVATE_TABLES = ("pacer_charges",)
+PRIVATE_TABLES = ("pacer_charges", "writer_position", "writer_replies", "writer_rejects")
 
 MULTIPART_THRESHOLD = 256 * 1024 * 1024
 PART_SIZE = 64 * 1024 * 1024

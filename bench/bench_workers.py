@@ -33,29 +33,13 @@ sys.path.insert(0, str(PROJECT / "bench"))
 import bench_crawl  # noqa: E402
 from tests.servers.cases import synthetic_case  # noqa: E402
 from tests.servers.courtlistener import CourtListenerServer  # noqa: E402
+from tests.servers.redis_server import start_redis  # noqa: E402
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def start_redis(folder: Path):
-    port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", str(folder)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            return proc, url
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise SystemExit("redis-server did not start")
 
 
 def start_workers(n: int, url: str, files: Path, ocr: bool, logs: Path) -> list:

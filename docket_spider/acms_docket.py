@@ -167,27 +167,24 @@ class AcmsDocketMixin:
             page = {"attachments": []}
         page = {"description": None, "date_end": None, **page}
         by_guid = {d.get("docketDocumentDetailsId"): d for d in docs}
-        db = self.archive()
-        try:
-            for att in page["attachments"]:
-                doc = by_guid.get(att.get("acms_document_guid"))
-                if not doc:
-                    continue
-                attachment = (att.get("attachment_number") or 0) if len(docs) > 1 else 0
-                ctx = {"docket_number": docket_number, "entry_number": number,
-                       "document_number": str(number) if number is not None else None,
-                       "attachment_number": attachment, "pacer_doc_id": entry["docketEntryId"],
-                       "description": att.get("description") if attachment else None,
-                       "entry_text": page.get("description"),
-                       "date_filed": page.get("date_end") or page.get("date_filed"),
-                       "acms_doc": doc}
-                key = adb.document_key({"court_id": self.court, **ctx})[2]
-                if adb.document_stored(db, self.court, doc_id=key):
-                    self.crawler.stats.inc_value("pacer/documents_already_stored")
-                    continue
-                self.acms_candidates.append(ctx)
-        finally:
-            db.conn.close()
+        archive = self.archive()
+        for att in page["attachments"]:
+            doc = by_guid.get(att.get("acms_document_guid"))
+            if not doc:
+                continue
+            attachment = (att.get("attachment_number") or 0) if len(docs) > 1 else 0
+            ctx = {"docket_number": docket_number, "entry_number": number,
+                   "document_number": str(number) if number is not None else None,
+                   "attachment_number": attachment, "pacer_doc_id": entry["docketEntryId"],
+                   "description": att.get("description") if attachment else None,
+                   "entry_text": page.get("description"),
+                   "date_filed": page.get("date_end") or page.get("date_filed"),
+                   "acms_doc": doc}
+            key = adb.document_key({"court_id": self.court, **ctx})[2]
+            if archive.document_stored(self.court, doc_id=key):
+                self.crawler.stats.inc_value("pacer/documents_already_stored")
+                continue
+            self.acms_candidates.append(ctx)
         yield from self.acms_listing_done(response.meta)
 
     def acms_listing_done(self, meta):
@@ -283,9 +280,10 @@ class AcmsDocketMixin:
                 file_guid = (file_guid[0] if isinstance(file_guid, list) and file_guid
                              else file_guid.get("fileGuid") if isinstance(file_guid, dict) else "")
             url = self.api_url(f"GetMergedFile?fileGuid={quote(str(file_guid))}")
-            self.acms_files.add(url)
-            item = self.document_item_for(ctx, "pacer", url,
-                                          page_count=_int(ctx["acms_doc"].get("pageCount")))
+            item = self.document_item_for(
+                ctx, "pacer", url, page_count=_int(ctx["acms_doc"].get("pageCount")),
+                file_request={"meta": {"acms_bearer": True, "dont_cache": True,
+                                       "dont_merge_cookies": True, "expect_pdf": True}})
             # the files pipeline fetches it with the token of the moment: a fresh one
             for out in self.acms_with_fresh_token(item, document_label(ctx)):
                 yield out
@@ -303,10 +301,3 @@ class AcmsDocketMixin:
         missed(self, "ACMS did not deliver %s of %s (status %r after %s checks, HTTP %s); "
                      "it was charged: ask ACMS for it again or check your PACER bill",
                document_label(ctx), ctx["docket_number"], status or None, poll, response.status)
-
-    def media_request(self, item, request):
-        if request.url in self.acms_files:
-            return scrapy.Request(request.url, callback=request.callback, dont_filter=True,
-                                  meta={**request.meta, "acms_bearer": True, "dont_cache": True,
-                                        "dont_merge_cookies": True, "expect_pdf": True})
-        return super().media_request(item, request)

@@ -72,6 +72,10 @@ class DocumentItem:
     # FilesPipeline's fields: the URL to fetch and what it stored.
     file_urls: list[str] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
+    # How the files pipeline asks for file_urls[0] when a plain GET will not do:
+    # {"url", "formdata" (a POST), "meta" (flags such as pacer_session)}. Never a
+    # cookie or token: CredentialsMiddleware adds those as the request is sent.
+    file_request: dict[str, Any] = field(default_factory=dict)
     # Set by the pipelines.
     file_path: Optional[str] = None
     sha256: Optional[str] = None

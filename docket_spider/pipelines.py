@@ -4,7 +4,11 @@
    in FILES_STORE (a folder or s3://bucket/prefix/), at most once.
 2. ExtractTextPipeline: text of each new PDF, in worker processes off the
    reactor thread.
-3. ArchivePipeline: rows into the SQLite archive via ``archive.db``.
+3. ArchivePipeline: rows into the SQLite archive via ``archive.load``, or, with
+   ARCHIVE_QUEUE_URL, onto the queue of the one archive writer (archive/writer.py).
+
+What they need to know of the archive (is this document stored? extracted by
+this version?) they ask ``archive.access``; they never call the spider.
 """
 from __future__ import annotations
 
@@ -16,19 +20,18 @@ import re
 from dataclasses import asdict
 from urllib.parse import urlparse
 
+import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, ResponseDataLossError
 from scrapy.pipelines.files import FilesPipeline
 from twisted.internet.defer import maybeDeferred
 
+from archive import access
 from archive import db as archive_db
 from archive import extract_queue
-from archive.load import save_parsed_docket
+from archive.load import save_item
 from docket_spider.files_store import AtomicFSFilesStore, AtomicS3FilesStore, check_pdf
-from docket_spider.items import (
-    AttorneyItem, ChargeItem, DocketEntryItem, DocketItem, DocumentItem, ParsedDocketItem,
-    PartyItem,
-)
+from docket_spider.items import DocumentItem, ParsedDocketItem
 from docket_spider.outcome import BAD_RECORDS, bad_record
 
 logger = logging.getLogger(__name__)
@@ -101,23 +104,27 @@ class DocumentFilesPipeline(FilesPipeline):
         super().__init__(*args, **kwargs)
         self._sha256: dict[str, str] = {}
         self._errors: dict[str, str] = {}
-        self._db = None
-
-    def close_spider(self, spider=None):
-        if self._db is not None:
-            self._db.conn.close()
-            self._db = None
 
     def get_media_requests(self, item, info):
         requests = super().get_media_requests(item, info)
+        if isinstance(item, DocumentItem) and item.file_request and requests:
+            requests = [self._as_asked(item.file_request, requests[0])] + requests[1:]
         for request in requests:  # the bytes as stored, so Content-Length can be checked
             request.headers.setdefault("Accept-Encoding", "identity")
-        # A spider may build the request itself (e.g. PACER's purchase: a POST
-        # with the session), so items carry URLs only, never cookies.
-        hook = getattr(getattr(self.crawler, "spider", None), "media_request", None)
-        if hook is None or not isinstance(item, DocumentItem):
-            return requests
-        return [hook(item, request) or request for request in requests]
+        return requests
+
+    @staticmethod
+    def _as_asked(how: dict, request):
+        """The request for the item's first file as the item says to make it
+        (e.g. PACER's purchase: a POST of the confirmation form, in the
+        session). Items carry a URL, a form and flags, never a cookie or a
+        token: CredentialsMiddleware adds those as the request is sent."""
+        meta = {**request.meta, **(how.get("meta") or {})}
+        url = how.get("url") or request.url
+        if how.get("formdata") is not None:
+            return scrapy.FormRequest(url, formdata=how["formdata"], meta=meta,
+                                      callback=request.callback, dont_filter=True)
+        return request.replace(url=url, meta=meta, dont_filter=True)
 
     def file_path(self, request, response=None, info=None, *, item=None):
         if isinstance(item, DocumentItem):
@@ -139,9 +146,8 @@ class DocumentFilesPipeline(FilesPipeline):
         """Why a free source's document must be downloaded even if a file is stored."""
         if item.source not in self.FREE_SOURCES:
             return None
-        if self._db is None:
-            self._db = archive_db.open_db(self.crawler.settings.get("ARCHIVE_DB"))
-        state = archive_db.document_state(self._db, archive_db.document_key(asdict(item))[2])
+        state = access.for_crawler(self.crawler).document_state(
+            archive_db.document_key(asdict(item))[2])
         if not state:
             return None
         if state.get("status") == "download_failed":
@@ -302,7 +308,6 @@ class ExtractTextPipeline:
         if url:
             self.queue = extract_queue.QueueClient(url, self.limits.time_limit,
                                                    settings.getfloat("EXTRACT_QUEUE_WAIT"))
-        self.db = None
         try:
             from parsers.pdf import EXTRACTOR_VERSION
         except ImportError:  # pragma: no cover - parsers.pdf always ships
@@ -314,7 +319,6 @@ class ExtractTextPipeline:
         return cls(crawler)
 
     def open_spider(self):
-        self.db = archive_db.open_db(self.db_path)
         if self.queue is not None:
             where = extract_queue.shown(self.queue.url)
             workers = self.queue.workers()  # ConnectionError: the broker is down
@@ -349,7 +353,7 @@ class ExtractTextPipeline:
             return item
         stats = self.crawler.stats
         _, _, doc_id = archive_db.document_key(asdict(item))
-        state = archive_db.document_state(self.db, doc_id)
+        state = await asyncio.to_thread(access.for_crawler(self.crawler).document_state, doc_id)
         file_status = item.files[0].get("status") if item.files else None
         if (state and file_status != "downloaded" and state.get("file_path") == item.file_path
                 and state.get("extractor_version") == self.version and state.get("status")):
@@ -395,6 +399,12 @@ class CaseLock:
     The kernel lets go of it when the process dies, however it dies."""
 
     def __init__(self, db_path: str, spider: str, args: dict):
+        self.path = f"{os.path.abspath(db_path)}.crawl-{self.key(spider, args)}.lock"
+        self.fd: int | None = None
+
+    @staticmethod
+    def key(spider: str, args: dict) -> str:
+        """The case a crawl is of: spider, court, docket number, PACER case id."""
         number = args.get("docket_number")
         parts = [spider, args.get("court") or "default",
                  archive_db.docket_number_key(number) if number else "",
@@ -402,8 +412,7 @@ class CaseLock:
         key = "-".join(_safe_name(str(p)) for p in parts if p)
         if len(key) > 120:
             key = f"{key[:100]}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
-        self.path = f"{os.path.abspath(db_path)}.crawl-{key}.lock"
-        self.fd: int | None = None
+        return key
 
     def try_acquire(self) -> bool:
         import fcntl
@@ -438,6 +447,10 @@ class ArchivePipeline:
 
     A crawl of a case that another crawl is crawling waits for it (CaseLock)
     before anything is requested, then finds everything it stored.
+
+    With ARCHIVE_QUEUE_URL the items go, in order, to the archive writer's
+    Redis stream (``archive.access.QueueArchive``) and the file is never
+    opened here; the writer records the crawl and counts its rows.
     """
 
     LOCK_POLL_SECONDS = 0.5
@@ -446,8 +459,9 @@ class ArchivePipeline:
         self.crawler = crawler
         self.db_path = crawler.settings.get("ARCHIVE_DB")
         self.db = None
+        self.archive: access.Archive | None = None
         self.crawl_id = None
-        self.lock: CaseLock | None = None
+        self.lock = None  # CaseLock, or access.QueueCaseLock with the queue
         self.closed = False
         self.actions = {"added": 0, "changed": 0, "unchanged": 0}
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -456,19 +470,27 @@ class ArchivePipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    @property
+    def queued(self) -> bool:
+        return self.archive is not None and self.archive.queued
+
     async def open_spider(self):
         spider = self.crawler.spider
         args = {k: v for k, v in getattr(spider, "crawl_args", {}).items()
                 if not SECRET_ARG.search(k)}
-        self.lock = CaseLock(self.db_path, spider.name, args)
-        if not self.lock.try_acquire():
+        self.archive = access.for_crawler(self.crawler)
+        if self.archive.queued:
+            self.lock = access.QueueCaseLock(self.archive, CaseLock.key(spider.name, args))
+        else:
+            self.lock = CaseLock(self.db_path, spider.name, args)
+        if not await asyncio.to_thread(self.lock.try_acquire):
             import time
 
             logger.info("Another crawl of this case (process %s) is running: waiting for it to "
                         "end, then only what it has not stored is fetched (lock %s)",
                         self.lock.holder(), self.lock.path)
             began = time.monotonic()
-            while not self.lock.try_acquire():
+            while not await asyncio.to_thread(self.lock.try_acquire):
                 if self.closed:  # Ctrl-C while waiting
                     logger.info("Stopped while waiting for the other crawl of this case: "
                                 "nothing was fetched or recorded")
@@ -476,66 +498,50 @@ class ArchivePipeline:
                 await asyncio.sleep(self.LOCK_POLL_SECONDS)
             logger.info("The other crawl of this case has ended (waited %.1f s)",
                         time.monotonic() - began)
-        self.db = archive_db.open_db(self.db_path)
-        self.crawl_id = archive_db.start_crawl(
-            self.db, spider.name, args.get("court"), args.get("docket_number"), args)
+        if self.archive.queued:
+            try:
+                self.crawl_id = await asyncio.to_thread(
+                    self.archive.start_crawl, spider.name, args.get("court"),
+                    args.get("docket_number"), args)
+            except access.ArchiveUnavailable as exc:
+                self._cannot_start(spider, str(exc))
+                return
+            logger.info("Items go to the archive writer on %s (crawl %s)",
+                        access.shown(self.archive.url), self.crawl_id)
+        else:
+            self.db = archive_db.open_db(self.db_path)
+            self.crawl_id = archive_db.start_crawl(
+                self.db, spider.name, args.get("court"), args.get("docket_number"), args)
         self.crawler.stats.set_value("archive/crawl_id", self.crawl_id)  # for the PACER ledger
 
-    # items of one record each: one that cannot be saved (a shape the spider did
-    # not catch) costs that record, not the crawl
-    ONE_RECORD = (DocketEntryItem, DocumentItem, PartyItem, AttorneyItem)
+    def _cannot_start(self, spider, why: str) -> None:
+        """No archive to record the crawl in: nothing is fetched, and it fails."""
+        logger.error("Cannot start the crawl: %s", why)
+        spider.crawl_failed, spider.crawl_message = True, why
+        self.closed = True
+        engine = self.crawler.engine
+        asyncio.get_running_loop().call_soon(
+            lambda: asyncio.ensure_future(engine.close_spider_async(reason="archive_unavailable")))
 
     def process_item(self, item):
-        try:
-            return self._save(item)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            if not isinstance(item, self.ONE_RECORD):
-                raise
-            name = getattr(item, "name", None) or getattr(item, "entry_number", None)
-            bad_record(self.crawler, logger,
-                       f"{type(item).__name__} {name if name is not None else ''} of "
-                       f"{item.source} {item.court_id} {item.docket_number}", exc)
-            return item
+        if self.crawl_id is None and self.closed:  # the crawl is stopping: see _cannot_start
+            from scrapy.exceptions import DropItem
 
-    def _save(self, item):
-        data = asdict(item)
-        crawl = self.crawl_id
-        if isinstance(item, DocketItem):
-            _, action = archive_db.save_docket(self.db, data, crawl)
-            self._count([action])
-        elif isinstance(item, DocketEntryItem):
-            _, action = archive_db.save_entry(self.db, data, crawl)
-            self._count([action])
-        elif isinstance(item, DocumentItem):
-            for transient in ("file_urls", "files", "extraction_skipped"):
+            raise DropItem("no archive to record it in")
+        kind = type(item).__name__
+        data = ({"source": item.source, "court_id": item.court_id, "record": item.record}
+                if isinstance(item, ParsedDocketItem) else asdict(item))
+        if self.queued:
+            for transient in ("file_request", "files", "file_urls"):
                 data.pop(transient, None)
-            if item.extraction_skipped or item.status is None:
-                # keep what the archive has: text is not re-extracted for an unchanged file
-                for key in ("text", "clean_text", "status", "error", "extracted_by_ocr",
-                            "ocr_pages", "stamp", "bad_redactions", "extractor_version"):
-                    data.pop(key, None)
-            if item.file_path is None and item.status is None:
-                data["status"] = "no_file" if not item.is_available else None
-            _, action = archive_db.save_document(self.db, data, crawl)
-            self._count([action])
-        elif isinstance(item, PartyItem):
-            _, actions = archive_db.save_party(self.db, data, crawl)
-            self._count(actions)
-        elif isinstance(item, AttorneyItem):
-            _, actions = archive_db.save_attorney(self.db, data, crawl)
-            self._count(actions)
-        elif isinstance(item, ParsedDocketItem):
-            counts = save_parsed_docket(self.db, item.record, source=item.source,
-                                        court_id=item.court_id, crawl_id=crawl)
-            counts.pop("bad", None)
-            where = (f"{item.source} {item.record.get('court_id') or item.court_id} "
-                     f"{item.record.get('docket_number')}")
-            for problem in counts.pop("problems", []):
-                bad_record(self.crawler, logger, f"{problem['what']} of {where}", problem["error"])
-            for action, n in counts.items():
-                self._count([action] * n)
-        elif isinstance(item, ChargeItem):
-            archive_db.save_charge(self.db, dict(data, crawl_id=crawl))
+            self.archive.send(kind, data, self.crawl_id)
+            self.crawler.stats.inc_value("archive/items_queued")
+            return item
+        out = save_item(self.db, kind, data, self.crawl_id)
+        for problem in out["problems"]:
+            bad_record(self.crawler, logger, problem["what"], problem["error"])
+        for action, n in out["actions"].items():
+            self._count([action] * n)
         return item
 
     def _count(self, actions):
@@ -545,7 +551,7 @@ class ArchivePipeline:
 
     def spider_closed(self, spider, reason):
         self.closed = True
-        if self.db is None:
+        if self.crawl_id is None:
             if self.lock is not None:
                 self.lock.release()
             return
@@ -558,26 +564,42 @@ class ArchivePipeline:
             "pdfs_already_stored": stats.get_value("file_status_count/uptodate", 0),
             "documents_extracted": stats.get_value("extract/documents", 0),
             "extraction_errors": stats.get_value("extract/errors", 0),
-            "rows_unchanged": self.actions.get("unchanged", 0),
             "bad_records": stats.get_value(BAD_RECORDS, 0),
         }
+        if not self.queued:  # the writer counts these for a queued crawl
+            counts["rows_unchanged"] = self.actions.get("unchanged", 0)
         message = getattr(spider, "crawl_message", "") or ""
         if counts["bad_records"]:
             note = (f"{counts['bad_records']} bad record(s) skipped (a shape the source should "
                     "not send: see the log's warnings); the rest were kept")
             message = f"{message}; {note}" if message else note
         status = reason if not getattr(spider, "crawl_failed", False) else "failed"
-        row = archive_db.finish_crawl(self.db, self.crawl_id, status, counts, message)
+        try:
+            if self.queued:
+                row = self.archive.finish_crawl(self.crawl_id, status, counts, message)
+                where = f"the archive writer on {access.shown(self.archive.url)}"
+            else:
+                row = archive_db.finish_crawl(self.db, self.crawl_id, status, counts, message)
+                where = self.db_path
+        except access.ArchiveUnavailable as exc:
+            logger.error("Crawl %s (%s) %s, but its end is not recorded yet: %s", self.crawl_id,
+                         spider.name, status, exc)
+            self._release()
+            return
         summary = (
             f"Crawl {self.crawl_id} ({spider.name}) {status}: {row['rows_added']} rows added, "
-            f"{row['rows_changed']} changed, {counts['rows_unchanged']} unchanged; "
+            f"{row['rows_changed']} changed, {row.get('rows_unchanged') or 0} unchanged; "
             f"{counts['requests']} requests, {counts['pdfs_downloaded']} PDFs downloaded, "
             f"{counts['pdfs_already_stored']} already stored, "
             f"{counts['documents_extracted']} extracted ({counts['extraction_errors']} errors)"
-            + (f", {counts['bad_records']} bad records skipped" if counts["bad_records"] else "")
-            + f" -> {self.db_path}")
+            + (f", {row['bad_records']} bad records skipped" if row.get("bad_records") else "")
+            + f" -> {where}")
         logger.info(summary)
-        self.db.conn.close()
-        self.db = None
+        self._release()
+
+    def _release(self) -> None:
+        if self.db is not None:
+            self.db.conn.close()
+            self.db = None
         if self.lock is not None:
             self.lock.release()

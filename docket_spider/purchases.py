@@ -43,7 +43,7 @@ from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.http import Response
 from scrapy.responsetypes import responsetypes
 
-from archive import db as adb
+from archive import access
 from docket_spider.resume import pid_alive
 
 logger = logging.getLogger(__name__)
@@ -176,9 +176,7 @@ class PurchaseLedgerMiddleware:
     def __init__(self, crawler):
         self.crawler = crawler
         settings = crawler.settings
-        self.db_path = settings.get("ARCHIVE_DB")
         self.spool = PurchaseSpool.from_settings(settings)
-        self.db = None
         self.used: set[str] = set()  # spool keys this run wrote or answered from
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -187,20 +185,20 @@ class PurchaseLedgerMiddleware:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def _db(self):
-        if self.db is None:
-            self.db = adb.open_db(self.db_path)
-        return self.db
+    def _archive(self):
+        """The ledger's rows, written (committed) before each call returns:
+        archive.access, to the file or to the archive writer."""
+        return access.for_crawler(self.crawler)
 
     def spider_opened(self, spider):
         if getattr(spider, "budget", None) is None:
             return  # not a PACER spider: nothing is ever bought
-        db = self._db()
-        for row in adb.purchases_in_flight(db):
+        archive = self._archive()
+        for row in archive.purchases_in_flight():
             if row.get("pid") and (row["pid"] == os.getpid() or pid_alive(row["pid"])):
                 continue  # another crawl's purchase, still in flight
-            adb.settle_purchase(
-                db, row["id"], "interrupted",
+            archive.settle_purchase(
+                row["id"], "interrupted",
                 message="the crawl was killed while this request was in flight, so its answer "
                         "never arrived; PACER may have billed it (check the account's billing "
                         "history). What it was for is bought again when still missing.")
@@ -212,22 +210,18 @@ class PurchaseLedgerMiddleware:
         if reason == "finished":
             for key in self.used:  # everything they held is stored by now
                 self.spool.remove(key)
-            if self.db is not None:
+            if getattr(spider, "budget", None) is not None:
                 self._drop_stored(spider)
 
     def _drop_stored(self, spider) -> None:
         """Answers kept by a killed crawl whose document was stored before the kill."""
         self.spool.drop_partial()
+        archive = self._archive()
         for info in self.spool.entries():
-            row = next(iter(self.db.query("select * from pacer_charges where id = ?",
-                                          [info.get("ledger_id")])), None)
+            row = archive.pacer_charge(info.get("ledger_id"))
             if (row and row["what"] in ONCE and row["document_id"]
-                    and adb.document_stored(self.db, row["court_id"],
-                                            pacer_doc_id=row["document_id"])):
+                    and archive.document_stored(row["court_id"], pacer_doc_id=row["document_id"])):
                 self.spool.remove(info["key"])
-        if self.db is not None:
-            self.db.conn.close()
-            self.db = None
 
     def process_request(self, request):
         purchase = request.meta.get("purchase")
@@ -269,13 +263,13 @@ class PurchaseLedgerMiddleware:
         """The purchase ``request`` is going to PACER now: its ``started`` row."""
         row = request.meta.pop("ledger_row", None)
         if row is not None:
-            request.meta["ledger_id"] = adb.start_purchase(self._db(), row)
+            request.meta["ledger_id"] = self._archive().start_purchase(row)
 
     def _refuse_a_second_purchase(self, spider, purchase) -> None:
         """A document is bought once. Asked for again, it is one whose purchase a
         killed crawl interrupted (PACER may have billed it) or whose bought file
         could not be stored: buying it again only when asked (``-a rebuy=1``)."""
-        earlier = adb.earlier_purchase(self._db(), purchase["key"])
+        earlier = self._archive().earlier_purchase(purchase["key"])
         if earlier is None or getattr(spider, "rebuy", False):
             return
         why = ("was interrupted by a killed crawl, and PACER may have billed it"
@@ -296,13 +290,13 @@ class PurchaseLedgerMiddleware:
                 self._settle_direct(purchase, ledger_id, response)
             return response
         if response.status >= 400:
-            adb.settle_purchase(self._db(), ledger_id, "not_billed",
+            self._archive().settle_purchase(ledger_id, "not_billed",
                                 message=f"PACER answered HTTP {response.status}")
             request.meta.pop("ledger_id", None)  # settled; a retry is a new attempt
             return response
         self.spool.put(purchase["key"], response, ledger_id)
         self.used.add(purchase["key"])
-        adb.settle_purchase(self._db(), ledger_id, "answered")
+        self._archive().settle_purchase(ledger_id, "answered")
         if purchase.get("settle"):
             self._settle_direct(purchase, ledger_id, response)
         return response
@@ -315,10 +309,10 @@ class PurchaseLedgerMiddleware:
         if billed:
             pacer_cost = purchase.get("pacer_cost")
             status = "free" if pacer_cost is not None and round(pacer_cost * 100) == 0 else "charged"
-            adb.settle_purchase(self._db(), ledger_id, status, pacer_cost=pacer_cost,
+            self._archive().settle_purchase(ledger_id, status, pacer_cost=pacer_cost,
                                 cost=purchase.get("cost"))
         else:
-            adb.settle_purchase(self._db(), ledger_id, "not_billed",
+            self._archive().settle_purchase(ledger_id, "not_billed",
                                 message="PACER's answer was not the document (an error or "
                                         "login page), which it does not bill")
             self.spool.remove(purchase["key"])
@@ -326,7 +320,7 @@ class PurchaseLedgerMiddleware:
     def process_exception(self, request, exception):
         ledger_id = request.meta.get("ledger_id")
         if request.meta.get("purchase") and ledger_id is not None and not request.meta.get("spooled"):
-            adb.settle_purchase(self._db(), ledger_id, "failed",
+            self._archive().settle_purchase(ledger_id, "failed",
                                 message=f"no answer: {type(exception).__name__}: {exception}")
             request.meta.pop("ledger_id", None)  # a retry is a new attempt with its own row
         return None

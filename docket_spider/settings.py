@@ -16,6 +16,13 @@ ADDONS = {}
 ARCHIVE_DB = "archive/dockets.db"
 # Local folder or s3://bucket/prefix/ (with AWS_ENDPOINT_URL etc. for any S3-compatible store).
 FILES_STORE = "archive/files"
+# Several crawls, one writer (archive/writer.py): with a Redis URL the crawl
+# never opens ARCHIVE_DB; its items and questions go to the stream
+# ARCHIVE_QUEUE_STREAM, applied by `python -m archive writer --db FILE --queue URL`.
+# A question waits at most ARCHIVE_QUEUE_WAIT seconds for the writer's answer.
+ARCHIVE_QUEUE_URL = None
+ARCHIVE_QUEUE_STREAM = "docket_archive"
+ARCHIVE_QUEUE_WAIT = 120
 FILES_EXPIRES = 36500  # a stored court filing does not change: never fetch it again
 MEDIA_ALLOW_REDIRECTS = True  # archive.org answers downloads with a redirect
 # Text extraction worker processes (0 = one per core).

@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import PROJECT, SHARED, free_port, rows, run_crawl
 from tests.servers.cases import synthetic_case
 from tests.servers.courtlistener import CourtListenerServer
+from tests.servers.redis_server import start_redis, stop_redis
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
                                 reason="Debian's redis-server is not installed (.ci/run installs it)")
@@ -41,23 +42,9 @@ def shared():
 
 @pytest.fixture
 def redis_url(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
+    proc, url = start_redis(tmp_path)
     yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_redis(proc)
 
 
 class Workers:

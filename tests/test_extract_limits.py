@@ -22,6 +22,7 @@ import psutil
 import pytest
 from scrapy.utils.test import get_crawler
 
+from archive import access
 from archive import db as adb
 from docket_spider.items import DocumentItem
 from docket_spider.pipelines import ExtractTextPipeline
@@ -248,7 +249,7 @@ def test_pipeline_limits_each_document_and_goes_on(tmp_path):
         out = {name: item for (name, _), item in zip(docs, asyncio.run(run_all()))}
         stats = dict(pipe.pool.stats)
         pipe.close_spider()
-    pipe.db.conn.close()
+    access.for_crawler(crawler).close()
 
     for n in (1, 2, 3, 4, 5, 6):
         assert out[f"good{n}"].status == "ok", out[f"good{n}"].error

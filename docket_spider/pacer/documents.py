@@ -14,7 +14,7 @@ import scrapy
 from lxml import html as lxml_html
 
 import parsers
-from archive import db as adb
+from archive import access
 from docket_spider.items import DocumentItem
 from docket_spider.middlewares import allowed_hosts, same_origin
 from docket_spider.pacer.fees import Decision, cents
@@ -41,7 +41,7 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
     (the spider's own: district ``doc1/``, appellate ``docs1/``), whose
     confirmation page goes to :meth:`buy_document`: priced, bought only when
     the budget allows, then the purchase POST is made by the files pipeline
-    (:meth:`media_request`) so the PDF is stored and extracted.
+    (the item's ``file_request``) so the PDF is stored and extracted.
 
     The spider sets ``court``, ``pacer_case_id`` (or None), and calls
     ``read_document_settings`` in ``from_crawler``.
@@ -65,14 +65,14 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         self.db_path = settings.get("ARCHIVE_DB")
         self.cl_api_url = settings.get("COURTLISTENER_API_URL").rstrip("/") + "/"
         self.cl_storage_url = settings.get("COURTLISTENER_STORAGE_URL").rstrip("/") + "/"
-        self.purchases: dict[str, dict] = {}  # confirmation URL -> form of its page
         self.cl_docs: dict[tuple, dict] = {}  # (pacer_doc_id, attachment) -> CourtListener RECAP document
         self.cl_taken: set[tuple] = set()  # (pacer_doc_id, attachment) already taken from CourtListener
         self.cl_last_date: Optional[str] = None  # last entry CourtListener had of the docket
         self.cl_case_id: Optional[str] = None  # its pacer_case_id there (an ACMS case: a GUID)
 
     def archive(self):
-        return adb.open_db(self.db_path)
+        """What the archive has (archive.access: the file read-only, or the writer)."""
+        return access.for_crawler(self.crawler)
 
     def document_request(self, ctx) -> scrapy.Request:
         raise NotImplementedError
@@ -106,36 +106,33 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
 
     def document_candidates(self, docket_number, entries) -> list[dict]:
         out: dict[str, dict] = {}
-        db = self.archive()
-        try:
-            for entry in entries:
-                doc_id = entry.get("pacer_doc_id")
-                if doc_id:
-                    number = entry.get("document_number")
-                    out.setdefault(doc_id, {
-                        "docket_number": docket_number, "entry_number": number,
-                        "document_number": str(number) if number else None,
-                        "attachment_number": 0, "pacer_doc_id": doc_id,
-                        "description": entry.get("description"),
-                        "date_filed": str(entry.get("date_filed") or "")[:10] or None})
-            docket = adb.find_docket(db, self.court, docket_number, self.pacer_case_id)
-            if docket:
-                for doc in adb.documents_without_file(db, docket["id"]):
-                    out.setdefault(doc["pacer_doc_id"], {
-                        "docket_number": docket["docket_number"],
-                        "entry_number": doc["entry_number"],
-                        "document_number": doc["document_number"],
-                        "attachment_number": doc["attachment_number"] or 0,
-                        "pacer_doc_id": doc["pacer_doc_id"], "description": doc["description"]})
-            kept = []
-            for ctx in out.values():
-                if adb.document_stored(db, self.court, pacer_doc_id=ctx["pacer_doc_id"]):
-                    self.crawler.stats.inc_value("pacer/documents_already_stored")
-                    continue
-                kept.append(ctx)
-            return kept
-        finally:
-            db.conn.close()
+        archive = self.archive()
+        for entry in entries:
+            doc_id = entry.get("pacer_doc_id")
+            if doc_id:
+                number = entry.get("document_number")
+                out.setdefault(doc_id, {
+                    "docket_number": docket_number, "entry_number": number,
+                    "document_number": str(number) if number else None,
+                    "attachment_number": 0, "pacer_doc_id": doc_id,
+                    "description": entry.get("description"),
+                    "date_filed": str(entry.get("date_filed") or "")[:10] or None})
+        docket = archive.find_docket(self.court, docket_number, self.pacer_case_id)
+        if docket:
+            for doc in archive.documents_without_file(docket["id"]):
+                out.setdefault(doc["pacer_doc_id"], {
+                    "docket_number": docket["docket_number"],
+                    "entry_number": doc["entry_number"],
+                    "document_number": doc["document_number"],
+                    "attachment_number": doc["attachment_number"] or 0,
+                    "pacer_doc_id": doc["pacer_doc_id"], "description": doc["description"]})
+        kept = []
+        for ctx in out.values():
+            if archive.document_stored(self.court, pacer_doc_id=ctx["pacer_doc_id"]):
+                self.crawler.stats.inc_value("pacer/documents_already_stored")
+                continue
+            kept.append(ctx)
+        return kept
 
     def document_requests(self, candidates):
         for ctx in candidates:
@@ -175,16 +172,20 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         counted = "free" if free else "charged"
         self.charges_count[counted] = self.charges_count.get(counted, 0) + 1
         form = self.purchase_form(response, text)
-        form["purchase"] = self.purchase(
+        purchase = self.purchase(
             f"doc/{ctx['pacer_doc_id']}/{ctx.get('attachment_number') or 0}", "document", decision,
             settle="pdf", pacer_cost=float(pacer_cost) if pacer_cost is not None else None,
             pages=pages, docket_number=ctx["docket_number"], pacer_case_id=self.pacer_case_id,
             document_id=ctx["pacer_doc_id"],
             description=label + (" (free on PACER: an opinion)" if free else ""))
-        self.purchases[response.url] = form
-        yield self.document_item_for(ctx, "pacer", response.url, page_count=pages)
+        # the files pipeline POSTs the form in the session (no cookie in the item)
+        yield self.document_item_for(ctx, "pacer", response.url, page_count=pages, file_request={
+            "url": form["url"], "formdata": form["fields"],
+            "meta": {"dont_cache": True, "pacer_session": True, "dont_merge_cookies": True,
+                     "expect_pdf": True, "purchase": purchase}})
 
-    def document_item_for(self, ctx, source, url, *, page_count=None, default_description=None):
+    def document_item_for(self, ctx, source, url, *, page_count=None, default_description=None,
+                          file_request=None):
         """The DocumentItem of a document ``ctx`` (a candidate) fetched from ``url``."""
         attachment = ctx.get("attachment_number") or 0
         return DocumentItem(
@@ -194,7 +195,8 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
             document_type=2 if attachment else 1,
             description=ctx.get("description") or default_description,
             pacer_doc_id=ctx["pacer_doc_id"],
-            is_available=True, page_count=page_count, file_urls=[url])
+            is_available=True, page_count=page_count, file_urls=[url],
+            file_request=file_request or {})
 
     @staticmethod
     def purchase_form(response, text) -> dict:
@@ -229,15 +231,3 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
             fields.setdefault("got_receipt", "1")
             fields.setdefault("pdf_header", "1")
         return {"url": action, "fields": fields}
-
-    def media_request(self, item, request):
-        """DocumentFilesPipeline asks: the purchase of a PDF is a POST with the session."""
-        purchase = self.purchases.get(request.url)
-        if purchase is None:
-            return None
-        return scrapy.FormRequest(purchase["url"], formdata=purchase["fields"],
-                                  headers=self.with_session(),
-                                  meta={**request.meta, "dont_cache": True, "pacer_session": True,
-                                        "dont_merge_cookies": True, "expect_pdf": True,
-                                        "purchase": purchase["purchase"]},
-                                  callback=request.callback, dont_filter=True)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import scrapy
 from scrapy.exceptions import CloseSpider
 
-from archive import db as adb
+from archive import access
 from docket_spider.items import ChargeItem
 from docket_spider.purchases import PurchaseSpool, purchase_meta
 from docket_spider.middlewares import allowed_hosts
@@ -218,12 +218,9 @@ class PacerSpiderMixin:
                               "nothing over -a max_cost is bought", monthly)
         job_id = getattr(self, "job_id", None)
         month = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-01")
-        db = adb.open_db(settings.get("ARCHIVE_DB"))
-        try:
-            prior = cents(adb.committed(db, job_id=job_id)) if job_id else 0
-            month_prior = cents(adb.committed(db, since=month)) if monthly_c is not None else 0
-        finally:
-            db.conn.close()
+        archive = access.for_crawler(self.crawler)
+        prior = cents(archive.committed(job_id=job_id)) if job_id else 0
+        month_prior = cents(archive.committed(since=month)) if monthly_c is not None else 0
         self.budget.count_ledger(prior, monthly_c, month_prior)
         if prior:
             self.logger.info("This crawl already committed %s in earlier runs (resumed): it "

@@ -36,7 +36,6 @@ import re
 import scrapy
 
 import parsers
-from archive import db as adb
 from docket_spider.acms import ACMS_COURTS, AcmsSessionMixin
 from docket_spider.acms_docket import GUID, AcmsDocketMixin
 from docket_spider.cmecf_appellate import CmecfAppellateMixin
@@ -70,7 +69,6 @@ class PacerAppellateSpider(CmecfAppellateMixin, AcmsDocketMixin, AcmsSessionMixi
         self.pacer_case_id = None  # CM/ECF's own id of the case, read from its docket
         self.setup_acms()
         self.acms_guid_from = "-a acms_case_id" if acms_case_id else None
-        self.acms_files: set[str] = set()  # GetMergedFile URLs bought this crawl
         self.acms_candidates: list[dict] = []
         self.acms_listings = 0
 
@@ -99,14 +97,11 @@ class PacerAppellateSpider(CmecfAppellateMixin, AcmsDocketMixin, AcmsSessionMixi
 
     def first_requests(self):
         self.known_docket = self.last = None
-        db = adb.open_db(self.db_path)
-        try:
-            self.known_docket = adb.find_docket(db, self.court, self.docket_number)
-            if self.known_docket:
-                self.last = adb.last_entry(db, self.known_docket["id"])
-                self.pacer_case_id = self.known_docket.get("pacer_case_id") or None
-        finally:
-            db.conn.close()
+        archive = self.archive()
+        self.known_docket = archive.find_docket(self.court, self.docket_number)
+        if self.known_docket:
+            self.last = archive.last_entry(self.known_docket["id"])
+            self.pacer_case_id = self.known_docket.get("pacer_case_id") or None
         archived_guid = self.acms_guid_from_archive()
         if not self.use_acms and archived_guid:
             self.acms_case_id, self.use_acms = archived_guid, True

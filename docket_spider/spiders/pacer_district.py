@@ -90,12 +90,9 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
             "terminated_parties": "on", "pdf_header": "1", "output_format": "html",
             "sort1": "oldest date first",
         }
-        db = self.archive()
-        try:
-            docket = adb.find_docket(db, self.court, self.docket_number, self.pacer_case_id)
-            last = adb.last_entry(db, docket["id"]) if docket else None
-        finally:
-            db.conn.close()
+        archive = self.archive()
+        docket = archive.find_docket(self.court, self.docket_number, self.pacer_case_id)
+        last = archive.last_entry(docket["id"]) if docket else None
         self.known_docket = docket
         if self.cl_last_date and not self.full and (
                 not last or str(last.get("date_filed") or "")[:10] < self.cl_last_date):
@@ -267,31 +264,28 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
                                 "attachment menu (%s)", ctx["document_number"], exc)
             return
         main = dict(ctx)
-        db = self.archive()
-        try:
-            targets = [main]
-            if menu.get("pacer_doc_id") and menu["pacer_doc_id"] != ctx["pacer_doc_id"]:
-                main["pacer_doc_id"] = menu["pacer_doc_id"]
-            for att in menu.get("attachments") or []:
-                if not att.get("pacer_doc_id"):
+        archive = self.archive()
+        targets = [main]
+        if menu.get("pacer_doc_id") and menu["pacer_doc_id"] != ctx["pacer_doc_id"]:
+            main["pacer_doc_id"] = menu["pacer_doc_id"]
+        for att in menu.get("attachments") or []:
+            if not att.get("pacer_doc_id"):
+                continue
+            targets.append(dict(ctx, attachment_number=att.get("attachment_number") or 0,
+                                pacer_doc_id=att["pacer_doc_id"],
+                                description=att.get("description")))
+        for target in targets:
+            if archive.document_stored(self.court, pacer_doc_id=target["pacer_doc_id"]):
+                continue
+            copy = self.cl_copy(target)
+            if copy is not None:
+                yield self.cl_document(target, copy)
+                continue
+            url_id = target["pacer_doc_id"]
+            if target is main:
+                # CM/ECF: a 4th digit 1 asks for the document itself, not the menu
+                url_id = url_id[:3] + "1" + url_id[4:] if len(url_id) > 4 else url_id
+                if url_id == ctx.get("url_id"):
                     continue
-                targets.append(dict(ctx, attachment_number=att.get("attachment_number") or 0,
-                                    pacer_doc_id=att["pacer_doc_id"],
-                                    description=att.get("description")))
-            for target in targets:
-                if adb.document_stored(db, self.court, pacer_doc_id=target["pacer_doc_id"]):
-                    continue
-                copy = self.cl_copy(target)
-                if copy is not None:
-                    yield self.cl_document(target, copy)
-                    continue
-                url_id = target["pacer_doc_id"]
-                if target is main:
-                    # CM/ECF: a 4th digit 1 asks for the document itself, not the menu
-                    url_id = url_id[:3] + "1" + url_id[4:] if len(url_id) > 4 else url_id
-                    if url_id == ctx.get("url_id"):
-                        continue
-                yield self.pacer_request(self.ecf_url(self.court, f"doc1/{url_id}"),
-                                         self.parse_doc1, meta={"doc": dict(target, url_id=url_id)})
-        finally:
-            db.conn.close()
+            yield self.pacer_request(self.ecf_url(self.court, f"doc1/{url_id}"),
+                                     self.parse_doc1, meta={"doc": dict(target, url_id=url_id)})

@@ -19,6 +19,7 @@ from __future__ import annotations
 import scrapy
 
 import parsers
+from archive import access
 from archive import db as adb
 from archive.load import entry_rows
 from docket_spider.items import ParsedDocketItem
@@ -58,6 +59,10 @@ class PacerRssSpider(scrapy.Spider):
         self.logger.error("Could not read the RSS feed of %s: %s", self.court, message)
         self.crawl_message, self.crawl_failed = message, True
 
+    def archive(self):
+        """What the archive has (archive.access: the file read-only, or the writer)."""
+        return access.for_crawler(self.crawler)
+
     def parse_feed(self, response):
         if response.status == 404:
             self.crawl_message, self.crawl_failed = f"{self.court} has no RSS feed", True
@@ -74,30 +79,27 @@ class PacerRssSpider(scrapy.Spider):
             bad_record(self.crawler, self.logger,
                        f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of {self.court}'s feed",
                        bad.get("error") or "not tied to a case")
-        db = adb.open_db(self.db_path)
-        try:
-            known = {adb.docket_number_key(d["docket_number"]): d
-                     for d in adb.dockets_in_court(db, self.court)}
-            cases: dict[str, dict] = {}
-            for item in feed.get("dockets") or []:
-                number = adb.docket_number_key(item.get("docket_number") or "")
-                docket = known.get(number)
-                if docket is None:
-                    continue
-                case = cases.setdefault(number, {
-                    "court_id": self.court, "docket_number": docket["docket_number"],
-                    "pacer_case_id": docket.get("pacer_case_id") or item.get("pacer_case_id"),
-                    "docket_entries": [], "new": 0})
-                case["docket_entries"].extend(item.get("docket_entries") or [])
-            for case in cases.values():
-                # the rows the archive pipeline will save them in, alike items told apart
-                new = {adb.entry_key(row) for _, row, error in
-                       entry_rows(case, source=self.name, court_id=self.court)
-                       if error is None and not adb.entry_exists(db, self.court,
-                                                                 case["docket_number"], row)}
-                case["new"] = len(new)
-        finally:
-            db.conn.close()
+        archive = self.archive()
+        known = {adb.docket_number_key(d["docket_number"]): d
+                 for d in archive.dockets_in_court(self.court)}
+        cases: dict[str, dict] = {}
+        for item in feed.get("dockets") or []:
+            number = adb.docket_number_key(item.get("docket_number") or "")
+            docket = known.get(number)
+            if docket is None:
+                continue
+            case = cases.setdefault(number, {
+                "court_id": self.court, "docket_number": docket["docket_number"],
+                "pacer_case_id": docket.get("pacer_case_id") or item.get("pacer_case_id"),
+                "docket_entries": [], "new": 0})
+            case["docket_entries"].extend(item.get("docket_entries") or [])
+        for case in cases.values():
+            # the rows the archive pipeline will save them in, alike items told apart
+            new = {adb.entry_key(row) for _, row, error in
+                   entry_rows(case, source=self.name, court_id=self.court)
+                   if error is None
+                   and not archive.entry_exists(self.court, case["docket_number"], row)}
+            case["new"] = len(new)
         self.logger.info("RSS feed of %s: %s items, %s of them for %s archived cases",
                          self.court, len(feed.get("dockets") or []),
                          sum(len(c["docket_entries"]) for c in cases.values()), len(cases))
