@@ -25,7 +25,7 @@ DOCKET_FIELDS = {  # parsed name -> archive column
     "date_last_filing": "date_last_filing", "assigned_to_str": "assigned_to_str",
     "referred_to_str": "referred_to_str", "nature_of_suit": "nature_of_suit", "cause": "cause",
     "jury_demand": "jury_demand", "jurisdiction": "jurisdiction_type",
-    "appeal_from": "appeal_from_str",
+    "appeal_from": "appeal_from_str", "source_url": "source_url",
     # bankruptcy dockets
     "chapter": "chapter", "trustee_str": "trustee_str",
     "date_converted": "date_converted", "date_discharged": "date_discharged",

@@ -9,7 +9,9 @@ import logging
 
 import pytest
 
-from docket_spider.items import DocketEntryItem, DocketItem, DocumentItem, PartyItem
+from docket_spider.items import (
+    DocketEntryItem, DocketItem, DocumentItem, ParsedDocketItem, PartyItem,
+)
 from docket_spider.outcome import BAD_RECORDS
 from docket_spider.spiders.courtlistener import CourtListenerSpider
 from docket_spider.spiders.internet_archive import InternetArchiveSpider
@@ -59,18 +61,26 @@ def test_the_default_case_is_asked_for_and_the_appellate_one_skipped(net, ia, ca
         make_spider(InternetArchiveSpider, "court=nysd", settings=net.settings())
 
 
-def test_the_docket_xml_becomes_items():
+def test_the_docket_xml_becomes_the_docket_record_and_its_files():
     spider = make_spider(InternetArchiveSpider, *CASE)
     request = start_requests(spider).requests[0]
     out = run_callback(response_for(request, file=WECHAT_XML))
     assert out.requests == []
-    [docket] = out.of(DocketItem)
-    assert (docket.source, docket.court_id, docket.docket_number, docket.pacer_case_id) == (
+    # one docket record, as every source's parser makes it (archive/load.py maps it to rows)
+    [parsed] = out.of(ParsedDocketItem)
+    docket = parsed.record
+    assert (parsed.source, parsed.court_id, docket["docket_number"], docket["pacer_case_id"]) == (
         "internet_archive", "cand", "3:20-cv-05910", "364733")
-    assert docket.case_name.startswith("U.S. WeChat Users Alliance")
-    assert docket.source_url == request.url
-    entries, docs = out.of(DocketEntryItem), out.of(DocumentItem)
-    assert len(entries) > 5 and len(docs) == WECHAT_XML.read_text().count("<document ")
+    assert docket["case_name"].startswith("U.S. WeChat Users Alliance")
+    assert docket["source_url"] == request.url
+    assert len(docket["docket_entries"]) > 5
+    alliance = next(p for p in docket["parties"] if p["name"] == "U.S. WeChat Users Alliance")
+    assert alliance["type"] == "Plaintiff"
+    assert [a["name"] for a in alliance["attorneys"]] == ["Michael W. Bien", "Angel Chi-Hsin Chen"]
+    assert alliance["attorneys"][0]["roles"] and "Rosen Bien" in alliance["attorneys"][0]["contact"]
+    # then each document, with its PDF's URL for the files pipeline
+    docs = out.of(DocumentItem)
+    assert len(docs) == WECHAT_XML.read_text().count("<document ")
     for doc in docs:
         if doc.is_available:
             assert doc.file_urls == [spider.item_url(
@@ -79,11 +89,7 @@ def test_the_docket_xml_becomes_items():
             assert doc.file_urls == []
         assert doc.document_type == (2 if doc.attachment_number else 1)
     assert any(d.is_available for d in docs) and any(not d.is_available for d in docs)
-    parties = out.of(PartyItem)
-    alliance = next(p for p in parties if p.name == "U.S. WeChat Users Alliance")
-    assert alliance.party_type == "Plaintiff"
-    assert [a["name"] for a in alliance.attorneys] == ["Michael W. Bien", "Angel Chi-Hsin Chen"]
-    assert alliance.attorneys[0]["roles"] and "Rosen Bien" in alliance.attorneys[0]["contact"]
+    assert not out.of(DocketItem, DocketEntryItem, PartyItem)
     assert spider.crawler.stats.get_value("internet_archive/api_requests") == 1
 
 

@@ -30,7 +30,9 @@ from docket_spider.items import (
 )
 from docket_spider.middlewares import allowed_hosts, same_origin
 from docket_spider.outcome import bad_record, missed
+from parsers import courtlistener as cl
 from parsers.common import docket_number_key
+from parsers.courtlistener import BAD_RECORD, _int
 
 API_SLOT = "courtlistener-api"
 API_PAGE_SIZE = 20  # what the v4 API gives without asking
@@ -40,54 +42,6 @@ TOKEN_HELP = (
     "https://www.courtlistener.com/profile/api/ and run `export COURTLISTENER_TOKEN=...`. "
     "Without one, `scrapy crawl internet_archive` fetches the Internet Archive's RECAP copy."
 )
-# CourtListener's attorney role codes (cl.people_db.models.Role).
-ROLES = {
-    1: "Attorney to be noticed", 2: "Lead attorney", 3: "Attorney in sealed group",
-    4: "Pro hac vice", 5: "Self-terminated", 6: "Terminated", 7: "Suspended",
-    8: "Inactive", 9: "Disbarred", 10: "Unknown",
-}
-
-
-def _str(value):
-    return None if value in (None, "") else str(value)
-
-
-# What turning a record of an unexpected shape into items raises.
-BAD_RECORD = (AttributeError, KeyError, TypeError, ValueError, IndexError)
-
-
-def _int(value, what):
-    """An integer field: None, an int, or digits; anything else is a bad record."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TypeError(f"{what} is {type(value).__name__} {str(value)[:40]!r}, not a number")
-    if isinstance(value, str) and not value.strip().isdigit():
-        raise ValueError(f"{what} is {value[:40]!r}, not a number")
-    return int(value)
-
-
-def _text(value, what):
-    """A text field: None or a string (a number is taken as its digits)."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise TypeError(f"{what} is {type(value).__name__}, not text")
-
-
-def _objects(value, what) -> list:
-    """A list of JSON objects (None: none); anything else is a bad record."""
-    if value in (None, ""):
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        sample = value if not isinstance(value, list) else next(
-            v for v in value if not isinstance(v, dict))
-        raise TypeError(f"{what} holds {type(sample).__name__} {str(sample)[:60]!r}, "
-                        "not objects")
-    return value
-
-
 class CourtListenerSpider(scrapy.Spider):
     name = "courtlistener"
 
@@ -361,64 +315,8 @@ class CourtListenerSpider(scrapy.Spider):
             self.logger.info("Finished %s %s", ctx["court_id"], ctx["docket_number"])
 
 
-def _id_from_url(url):
-    if not url:
-        return None
-    try:
-        return int(str(url).rstrip("/").rsplit("/", 1)[-1])
-    except ValueError:
-        return None
-
-
-def party_item(ctx, party: dict) -> PartyItem:
-    """A parties result; a bad record (BAD_RECORD) when it is not of the API's shape."""
-    name = _text(party.get("name"), "its name")
-    if not name:
-        raise ValueError("it has no name")
-    types = _objects(party.get("party_types"), "its party_types")
-    names = list(dict.fromkeys(_text(t.get("name"), "a party type") for t in types
-                               if t.get("name")))
-    terminated = next((t.get("date_terminated") for t in types if t.get("date_terminated")), None)
-    return PartyItem(
-        source="courtlistener", court_id=ctx["court_id"],
-        docket_number=ctx["docket_number"], name=name,
-        party_type=", ".join(names) or None,
-        extra_info=_text(party.get("extra_info"), "its extra_info") or None,
-        date_terminated=_text(terminated, "its date_terminated"),
-        courtlistener_id=_int(party.get("id"), "its id"),
-    )
-
-
-def attorney_item(ctx, attorney: dict, party_names: dict) -> AttorneyItem:
-    """An attorneys result, linked to the parties (``party_names``: id -> name)
-    it represents; a bad record (BAD_RECORD) when it is not of the API's shape
-    (``parties_represented`` must hold objects with a ``party`` link and a role)."""
-    name = _text(attorney.get("name"), "its name")
-    if not name:
-        raise ValueError("it has no name")
-    parties: dict[str, list[str]] = {}
-    for link in _objects(attorney.get("parties_represented"), "its parties_represented"):
-        party_id = _int(link.get("party_id"), "a party_id") or _id_from_url(
-            _text(link.get("party"), "a party link"))
-        party = party_names.get(party_id)
-        if not party:
-            continue
-        role = link.get("role")
-        parties.setdefault(party, []).append(ROLES.get(role, str(role)) if role else None)
-    return AttorneyItem(
-        source="courtlistener", court_id=ctx["court_id"],
-        docket_number=ctx["docket_number"], name=name,
-        contact_raw=_text(attorney.get("contact_raw"), "its contact_raw") or None,
-        phone=_text(attorney.get("phone"), "its phone") or None,
-        fax=_text(attorney.get("fax"), "its fax") or None,
-        email=_text(attorney.get("email"), "its email") or None,
-        courtlistener_id=_int(attorney.get("id"), "its id"),
-        parties=[{"party": party, "roles": [r for r in roles if r]}
-                 for party, roles in parties.items()],
-    )
-
-
-# --- CourtListener JSON -> items (also used by the PACER spiders' free-first step) ---
+# --- CourtListener JSON (parsers/courtlistener.py) -> items; also used by the PACER
+# spiders' free-first step ---
 
 def pace_api_slot(settings) -> None:
     """One download slot for API calls, paced at COURTLISTENER_RATE_PER_MINUTE
@@ -430,64 +328,19 @@ def pace_api_slot(settings) -> None:
 
 
 def docket_item(d) -> DocketItem:
-    panel = d.get("panel_str") or None
-    return DocketItem(
-        source="courtlistener", court_id=d.get("court_id") or "",
-        docket_number=d.get("docket_number") or "", case_name=d.get("case_name"),
-        pacer_case_id=_str(d.get("pacer_case_id")), date_filed=d.get("date_filed"),
-        date_terminated=d.get("date_terminated"),
-        date_last_filing=d.get("date_last_filing"),
-        assigned_to_str=d.get("assigned_to_str") or None,
-        referred_to_str=d.get("referred_to_str") or None,
-        nature_of_suit=d.get("nature_of_suit") or None, cause=d.get("cause") or None,
-        jury_demand=d.get("jury_demand") or None,
-        jurisdiction_type=d.get("jurisdiction_type") or None,
-        appeal_from_str=d.get("appeal_from_str") or None, panel_str=panel,
-        courtlistener_id=d.get("id"),
-        source_url=urljoin("https://www.courtlistener.com/", d.get("absolute_url") or ""),
-    )
+    return DocketItem(**cl.parse_docket(d))
 
 
 def entry_items(ctx, entry, storage_url):
-    """A docket-entries result: the entry, then its RECAP documents.
-
-    A generator: a caller that wants the entry whole or not at all (a bad
-    record: BAD_RECORD raised) takes ``list()`` of it first."""
-    documents = _objects(entry.get("recap_documents"), "its recap_documents")
-    yield DocketEntryItem(
-        source="courtlistener", court_id=ctx["court_id"],
-        docket_number=ctx["docket_number"],
-        entry_number=_int(entry.get("entry_number"), "its entry_number"),
-        date_filed=_text(entry.get("date_filed"), "its date_filed"),
-        time_filed=_text(entry.get("time_filed"), "its time_filed"),
-        description=_text(entry.get("description"), "its description"),
-        pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
-        recap_sequence_number=_str(entry.get("recap_sequence_number")),
-        courtlistener_id=_int(entry.get("id"), "its id"),
-    )
-    for doc in documents:
-        yield document_item(ctx, entry, doc, storage_url)
+    """A docket-entries result: the entry, then its RECAP documents (a bad
+    record raises before anything is yielded)."""
+    row, documents = cl.parse_entry(ctx, entry, storage_url)
+    return [DocketEntryItem(**row)] + [DocumentItem(**doc) for doc in documents]
 
 
-def document_item(ctx, entry, doc, storage_url) -> DocumentItem:
-    filepath = _text(doc.get("filepath_local"), "a document's filepath_local")
-    available = bool(doc.get("is_available"))
-    urls = [urljoin(storage_url, filepath.lstrip("/"))] if available and filepath else []
-    attachment = _int(doc.get("attachment_number"), "a document's attachment_number")
-    return DocumentItem(
-        source="courtlistener", court_id=ctx["court_id"],
-        docket_number=ctx["docket_number"], pacer_case_id=ctx.get("pacer_case_id"),
-        entry_number=_int(entry.get("entry_number"), "its entry_number"),
-        pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
-        recap_sequence_number=_str(entry.get("recap_sequence_number")),
-        document_number=_str(doc.get("document_number")) or _str(entry.get("entry_number")),
-        attachment_number=attachment,
-        document_type=_int(doc.get("document_type"), "a document's document_type"),
-        description=_text(doc.get("description"), "a document's description"),
-        pacer_doc_id=_str(doc.get("pacer_doc_id")), is_available=available,
-        is_sealed=doc.get("is_sealed"),
-        page_count=_int(doc.get("page_count"), "a document's page_count"),
-        file_size=_int(doc.get("file_size"), "a document's file_size"),
-        sha1=_text(doc.get("sha1"), "a document's sha1") or None,
-        courtlistener_id=_int(doc.get("id"), "a document's id"), file_urls=urls,
-    )
+def party_item(ctx, party: dict) -> PartyItem:
+    return PartyItem(**cl.parse_party(ctx, party))
+
+
+def attorney_item(ctx, attorney: dict, party_names: dict) -> AttorneyItem:
+    return AttorneyItem(**cl.parse_attorney(ctx, attorney, party_names))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import scrapy
 
 from docket_spider.cases import default_cases
-from docket_spider.items import DocketEntryItem, DocketItem, DocumentItem, PartyItem
+from docket_spider.items import DocumentItem, ParsedDocketItem
 from docket_spider.middlewares import allowed_hosts
 from docket_spider.outcome import bad_record
 from parsers import ParseError, parse
@@ -107,62 +107,32 @@ class InternetArchiveSpider(scrapy.Spider):
         court = docket.get("court_id") or target["court"]
         case_id = _str(docket.get("pacer_case_id")) or target["pacer_case_id"]
         number = docket.get("docket_number") or target.get("docket_number") or ""
-        yield DocketItem(
-            source="internet_archive", court_id=court, docket_number=number,
-            case_name=docket.get("case_name"), pacer_case_id=case_id,
-            date_filed=docket.get("date_filed"), date_terminated=docket.get("date_terminated"),
-            date_last_filing=docket.get("date_last_filing"),
-            assigned_to_str=docket.get("assigned_to_str") or None,
-            referred_to_str=docket.get("referred_to_str") or None,
-            nature_of_suit=docket.get("nature_of_suit") or None,
-            cause=docket.get("cause") or None, jury_demand=docket.get("jury_demand") or None,
-            jurisdiction_type=docket.get("jurisdiction") or None, source_url=response.url,
-        )
         where = f"{court} case {case_id} ({response.url})"
         for problem in docket.get("bad_records") or []:
             bad_record(self.crawler, self.logger, f"Internet Archive {problem['what']} of {where}",
                        problem["error"])
-        for entry in docket.get("docket_entries") or []:
+        # the docket, its entries, documents and parties: rows by archive/load.py's mapping
+        yield ParsedDocketItem(source=self.name, court_id=court, record=dict(
+            docket, court_id=court, docket_number=number, pacer_case_id=case_id,
+            source_url=response.url))
+        for entry in docket.get("docket_entries") or []:  # the files, for the files pipeline
             try:
-                items = list(self.entry_items(entry, court, number, case_id))
+                items = list(self.document_items(entry, court, number, case_id))
             except BAD_RECORD as exc:
                 label = entry.get("document_number") if isinstance(entry, dict) else entry
                 bad_record(self.crawler, self.logger,
-                           f"Internet Archive docket entry {label} of {where}", exc)
+                           f"Internet Archive documents of entry {label} of {where}", exc)
                 continue
             yield from items
-        for party in docket.get("parties") or []:
-            try:
-                item = PartyItem(
-                    source="internet_archive", court_id=court, docket_number=number,
-                    name=party.get("name") or "", party_type=party.get("type") or None,
-                    extra_info=party.get("extra_info") or None,
-                    date_terminated=party.get("date_terminated"),
-                    attorneys=[{"name": a.get("name"), "roles": list(a.get("roles") or []),
-                                "contact": a.get("contact")}
-                               for a in party.get("attorneys") or [] if a.get("name")],
-                )
-            except BAD_RECORD as exc:
-                label = party.get("name") if isinstance(party, dict) else party
-                bad_record(self.crawler, self.logger,
-                           f"Internet Archive party {str(label)[:60]} of {where}", exc)
-                continue
-            yield item
 
-    def entry_items(self, entry, court, number, case_id):
-        """One parsed entry: its item, then its documents' (BAD_RECORD when it
-        is not of the expected shape)."""
+    def document_items(self, entry, court, number, case_id):
+        """The documents of one parsed entry, with their PDFs' URLs (BAD_RECORD
+        when it is not of the expected shape)."""
         entry_number = entry.get("document_number")
         try:
             entry_number = int(entry_number) if entry_number not in (None, "") else None
         except ValueError:
             entry_number = None
-        yield DocketEntryItem(
-            source="internet_archive", court_id=court, docket_number=number,
-            entry_number=entry_number, date_filed=entry.get("date_filed"),
-            date_entered=entry.get("date_entered"), description=entry.get("description"),
-            pacer_sequence_number=_str(entry.get("pacer_seq_no")),
-        )
         for doc in entry.get("recap_documents") or []:
             attachment = doc.get("attachment_number")
             attachment = int(attachment) if attachment not in (None, "") else 0
