@@ -31,13 +31,14 @@ serve: $(VENV)/.installed
 test: $(VENV)/.test-installed
 	$(PY) -m pytest -q -n auto --dist loadfile
 
-## bench: crawl, parser, extraction and public-archive benchmarks (results in bench/results/)
+## bench: crawl, parser, extraction, public-archive, worker and writer benchmarks (results in bench/results/)
 bench: $(VENV)/.test-installed
 	$(PY) bench/bench_crawl.py
 	$(PY) bench/bench_parsers.py
 	$(PY) bench/bench_pdf.py
 	$(PY) bench/bench_site.py
 	$(PY) bench/bench_workers.py
+	$(PY) bench/bench_writer.py
 
 ## soak: crawls killed and restarted against servers injecting faults (a few minutes)
 soak: $(VENV)/.test-installed

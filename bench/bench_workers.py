@@ -1,6 +1,8 @@
 """Extraction on Celery workers: the 500-document crawl with local extraction,
 then with 1, 2 and 4 workers (`python -m archive worker`, one document at a
-time each) through Debian's redis-server on loopback.
+time each) through Debian's redis-server on loopback, and with 2 workers and
+the crawl's items through the one archive writer (`python -m archive writer`,
+ARCHIVE_QUEUE_URL), as on several machines.
 
     .venv/bin/python bench/bench_workers.py [--entries 500] [--workers 1,2,4] [--ocr]
 
@@ -77,6 +79,9 @@ def main():
     ap.add_argument("--entries", type=int, default=500)
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--ocr", action="store_true", help="OCR scanned pages too (slower)")
+    ap.add_argument("--writer", type=int, default=2, metavar="N",
+                    help="also N workers with the crawl's items through the archive writer "
+                         "(ARCHIVE_QUEUE_URL); 0: not")
     args = ap.parse_args()
     if not bench_crawl.SHARED.exists():
         raise SystemExit(f"{bench_crawl.SHARED} not found: the benchmark serves the corpus PDFs")
@@ -85,28 +90,51 @@ def main():
     case = synthetic_case(bench_crawl.SHARED, n_entries=args.entries)
     runs = []
     with CourtListenerServer([case], token=bench_crawl.TOKEN) as server:
-        for n in [0] + [int(x) for x in args.workers.split(",") if x]:
+        plan = [(0, False)] + [(int(x), False) for x in args.workers.split(",") if x]
+        if args.writer:  # the shape of several machines: workers, and the one archive writer
+            plan.append((args.writer, True))
+        for n, with_writer in plan:
             with tempfile.TemporaryDirectory() as tmp:
                 work = Path(tmp)
                 (work / "files").mkdir()
-                redis_proc, workers, env = None, [], {}
+                redis_proc, workers, env, writer = None, [], {}, None
                 try:
                     if n:
                         redis_proc, url = start_redis(work)
                         workers = start_workers(n, url, work / "files", args.ocr, work)
                         env = {"EXTRACT_BROKER_URL": url}
+                    if with_writer:
+                        writer = subprocess.Popen(
+                            [sys.executable, "-m", "archive", "writer", "--db",
+                             str(work / "bench.db"), "--queue", url, "--loglevel", "WARNING"],
+                            cwd=PROJECT, stderr=subprocess.DEVNULL, start_new_session=True)
+                        env["ARCHIVE_QUEUE_URL"] = url
                     result = bench_crawl.run(server, work, ocr=args.ocr, env=env)
+                    if writer is not None:
+                        import sqlite3
+
+                        con = sqlite3.connect(work / "bench.db")
+                        applied = con.execute("select applied from writer_position").fetchone()[0]
+                        con.close()
+                        result["writer_messages"] = applied
+                        result["writer_messages_per_second"] = round(
+                            applied / result["wall_seconds"], 1)
                 finally:
-                    stop(workers)
+                    stop(workers + ([writer] if writer else []))
                     if redis_proc:
                         redis_proc.terminate()
                         redis_proc.wait(timeout=10)
             result["workers"] = n
+            result["writer"] = with_writer
             result["pages_per_second"] = round(result["pages_in_archive"] / result["wall_seconds"], 1)
             runs.append(result)
             label = f"{n} Celery worker(s)" if n else "local pool (one process per core)"
+            if with_writer:
+                label += " + writer"
             print(f"  {label:34s} {result['wall_seconds']:7.1f} s, {result['pages_in_archive']} pages, "
-                  f"{result['pages_per_second']:6.1f} pages/s, {result['extraction_errors']} errors",
+                  f"{result['pages_per_second']:6.1f} pages/s, {result['extraction_errors']} errors"
+                  + (f"; writer {result['writer_messages']} messages, "
+                     f"{result['writer_messages_per_second']}/s" if with_writer else ""),
                   flush=True)
     local = runs[0]["pages_per_second"] or 1
     for run in runs:
@@ -115,7 +143,8 @@ def main():
                "note": (f"{os.cpu_count()} cores: past {os.cpu_count()} workers the curve is flat, "
                         "since workers, crawl and broker share them")}
     print("ratios to the local run: " + ", ".join(
-        f"{r['workers']} -> {r['ratio_to_local']}" for r in runs[1:]))
+        f"{r['workers']}{' + writer' if r['writer'] else ''} -> {r['ratio_to_local']}"
+        for r in runs[1:]))
     out = PROJECT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "workers.json").write_text(json.dumps(summary, indent=2))
