@@ -349,7 +349,8 @@ def make_manifest(db_path: str, withheld: list[dict], day: str) -> dict:
     manifest["left_out"] = {
         "tables": list(PRIVATE_TABLES),
         "columns": {"crawls": list(CRAWL_PRIVATE)},
-        "why": "the operator's PACER ledger and each crawl's arguments, messages, process and host",
+        "why": ("the operator's PACER ledger, the archive writer's bookkeeping, and each "
+                "crawl's arguments, messages, process and host"),
     }
     return manifest
 

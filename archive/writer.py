@@ -97,19 +97,34 @@ class Writer:
     def run(self, until_idle: bool = False) -> dict:
         """Apply the stream until stopped (SIGTERM, Ctrl-C, :attr:`stop`), or,
         with ``until_idle``, until nothing new arrives within one block."""
-        self._group()
-        self._send_owed()
+        import redis
+
         pending = True  # first what was delivered to the last writer and never acknowledged
+        started = False
+        delay = 0.5
         while not self.stop.is_set():
-            entries = self._read(pending)
-            if pending and not entries:
-                pending = False
-                continue
-            if not entries:
-                if until_idle:
-                    break
-                continue
-            self._apply_with_retries(entries)
+            try:
+                if not started:
+                    self._group()
+                    self._send_owed()
+                    started = True
+                entries = self._read(pending)
+                if pending and not entries:
+                    pending = False
+                    continue
+                if not entries:
+                    if until_idle:
+                        break
+                    continue
+                self._apply_with_retries(entries)
+                delay = 0.5
+            except redis.ConnectionError as exc:
+                # what was applied is committed; what was not acknowledged is read again
+                logger.error("The queue %s does not answer (%s): trying again in %.1f s",
+                             access.shown(self.url), exc, delay)
+                self.stop.wait(delay)
+                delay = min(delay * 2, 30)
+                pending, started = True, False
         return self.stats
 
     def _apply_with_retries(self, entries) -> None:
