@@ -26,10 +26,12 @@ SERVE_OPTS ?=
 serve: $(VENV)/.installed
 	$(PY) -m archive serve --db $(DB) --port 8001 $(SERVE_OPTS)
 
-## test: the whole test suite (local servers on 127.0.0.1, no network), one process per core
-## (pytest-xdist; a test file stays in one process, so its servers and fixtures are shared)
+## test: the whole test suite (local servers on 127.0.0.1, no network), in one process per
+## core and one more (pytest-xdist: the crawl tests wait on their subprocesses part of the
+## time), tests handed out one by one so that no long file holds up the end
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: $(VENV)/.test-installed
-	$(PY) -m pytest -q -n auto --dist loadfile
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist load
 
 ## bench: crawl, parser, extraction, public-archive, worker and writer benchmarks (results in bench/results/)
 bench: $(VENV)/.test-installed

@@ -13,6 +13,7 @@ this version?) they ask ``archive.access``; they never call the spider.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -279,6 +280,53 @@ def _store_reader(store_uri: str, settings):
     return None, (lambda path: os.path.join(root, path))
 
 
+class ResultCache:
+    """EXTRACT_CACHE_DIR: extraction results kept by the file's SHA-256, the
+    extractor version, OCR on or off and the limits, for any archive on this
+    machine (the same bytes give the same text). Only results that are the
+    file's text (``ok``, ``ocr``, ``empty``) are kept; an error is tried again."""
+
+    KEPT = frozenset({"ok", "ocr", "empty"})
+
+    def __init__(self, folder: str, version, ocr: bool, limits=None):
+        self.folder = os.path.abspath(folder)
+        bounds = _digest(repr(limits), 10)  # tighter limits may make another result
+        self.suffix = f"{version or 'unknown'}.{'ocr' if ocr else 'text'}.{bounds}.json"
+
+    def _path(self, sha256: str) -> str:
+        return os.path.join(self.folder, sha256[:2], f"{sha256}.{self.suffix}")
+
+    def get(self, sha256):
+        import json
+
+        if not sha256 or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            return None
+        try:
+            with open(self._path(sha256), encoding="utf-8") as fh:
+                return json.load(fh)
+        except (OSError, ValueError):
+            return None
+
+    def put(self, sha256, result: dict) -> None:
+        import json
+        import tempfile
+
+        if not sha256 or not re.fullmatch(r"[0-9a-f]{64}", sha256) \
+                or result.get("status") not in self.KEPT:
+            return
+        path = self._path(sha256)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".part")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(result, fh, default=str)
+            os.replace(tmp, path)  # whole or not at all
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
 class ExtractTextPipeline:
     """Text, page count and stamp of each stored PDF, in limited worker
     processes (``parsers.pdf_pool``: EXTRACT_MEMORY_LIMIT_MB per worker,
@@ -313,6 +361,8 @@ class ExtractTextPipeline:
         except ImportError:  # pragma: no cover - parsers.pdf always ships
             EXTRACTOR_VERSION = None
         self.version = EXTRACTOR_VERSION
+        folder = settings.get("EXTRACT_CACHE_DIR")
+        self.cache = ResultCache(folder, self.version, self.ocr, self.limits) if folder else None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -371,10 +421,16 @@ class ExtractTextPipeline:
                 item.sha256 = item.sha256 or hashlib.sha256(source).hexdigest()
             # a worker over a limit or that dies costs only this document (an
             # answer with a status); the pool replaces it
-            if self.queue is not None:  # the path and SHA-256 go, never the bytes
+            cached = self.cache.get(item.sha256) if self.cache and self.queue is None else None
+            if cached is not None:
+                result = cached
+                stats.inc_value("extract/from_cache")
+            elif self.queue is not None:  # the path and SHA-256 go, never the bytes
                 result = await self.queue.extract(item.file_path, item.sha256, self.ocr)
             else:
                 result = await asyncio.wrap_future(self._pool().submit(source, self.ocr))
+                if self.cache is not None:
+                    await asyncio.to_thread(self.cache.put, item.sha256, result)
         except Exception as exc:  # never lose the crawl to one bad file
             result = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
         self._apply(item, result)

@@ -47,6 +47,10 @@ EXTRACT_PAGE_MAX_OBJECTS = 100_000
 # most EXTRACT_QUEUE_WAIT seconds for its result (0: the visibility timeout,
 # EXTRACT_VISIBILITY_TIMEOUT in the environment, plus EXTRACT_TIME_LIMIT and 10 minutes).
 EXTRACT_BROKER_URL = None
+# A folder of extraction results by SHA-256 and extractor version, shared by
+# every archive on the machine (a file extracted once is not extracted again in
+# another archive). None: no cache. The tests set it: their crawls read the same PDFs.
+EXTRACT_CACHE_DIR = None
 EXTRACT_QUEUE_WAIT = 0
 
 # `scrapy crawl` exits non-zero unless the crawl finished (docket_spider/commands/crawl.py).

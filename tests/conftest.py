@@ -34,6 +34,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The crawls of one test session share their extraction results (EXTRACT_CACHE_DIR):
+# the same corpus PDFs are bought, downloaded and stored by dozens of crawls, and
+# extracting each once is most of the CPU a crawl takes. A fresh folder per session
+# (made before xdist starts its workers, which inherit it), so a change to the
+# extractor is always tested.
+EXTRACT_CACHE = "DOCKET_ARCHIVE_TEST_EXTRACT_CACHE"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput") and not os.environ.get(EXTRACT_CACHE):
+        import tempfile
+
+        os.environ[EXTRACT_CACHE] = tempfile.mkdtemp(prefix="docket-archive-extract-cache-")
+        config._extract_cache_made = os.environ[EXTRACT_CACHE]
+
+
+def pytest_unconfigure(config):
+    made = getattr(config, "_extract_cache_made", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
+        os.environ.pop(EXTRACT_CACHE, None)
+
+
 def run_crawl(spider, *, args=(), settings=None, env=None, db, files, timeout=300,
               extra=()):
     """Run the real `scrapy crawl` in a subprocess; return (returncode, log text)."""
@@ -44,7 +67,10 @@ def run_crawl(spider, *, args=(), settings=None, env=None, db, files, timeout=30
     # end-to-end crawls that ask for it with EXTRACT_OCR=True
     all_settings = {"ARCHIVE_DB": str(db), "FILES_STORE": str(files), "LOG_LEVEL": "INFO",
                     "AUTOTHROTTLE_ENABLED": "False", "EXTRACT_WORKERS": "1",
-                    "EXTRACT_OCR": "False", "TELNETCONSOLE_ENABLED": "False", **(settings or {})}
+                    "EXTRACT_OCR": "False", "TELNETCONSOLE_ENABLED": "False",
+                    **({"EXTRACT_CACHE_DIR": os.environ[EXTRACT_CACHE]}
+                       if os.environ.get(EXTRACT_CACHE) else {}),
+                    **(settings or {})}
     for key, value in all_settings.items():
         cmd += ["-s", f"{key}={value}"]
     cmd += list(extra)
