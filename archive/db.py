@@ -776,9 +776,14 @@ def _process_alive(pid: int, started: Optional[str]) -> bool:
 
 def finish_crawl(db, crawl_id: int, status: str, counts: dict, message: str = "") -> dict:
     with transaction(db):
+        # rows: a row this crawl added and then filled in (a document's file and
+        # text after its entry's record) is one row added, not also one changed
         actions = {row["action"]: row["n"] for row in db.query(
-            "select action, count(*) as n from changes where crawl_id = ? group by action",
-            [crawl_id])}
+            "select c.action, count(*) as n from (select distinct table_name, row_id, action "
+            "from changes where crawl_id = ?) c left join (select distinct table_name, row_id "
+            "from changes where crawl_id = ? and action = 'added') a on c.action = 'changed' "
+            "and a.table_name = c.table_name and a.row_id = c.row_id where a.row_id is null "
+            "group by c.action", [crawl_id, crawl_id])}
         row = dict(counts)
         row.update(finished=_now(), status=status, message=message or None,
                    rows_added=actions.get("added", 0), rows_changed=actions.get("changed", 0))
