@@ -116,7 +116,7 @@ class Writer:
                     if until_idle:
                         break
                     continue
-                self._apply_with_retries(entries)
+                self._apply_with_retries(entries, pending)
                 delay = 0.5
             except redis.ConnectionError as exc:
                 # what was applied is committed; what was not acknowledged is read again
@@ -127,11 +127,11 @@ class Writer:
                 pending, started = True, False
         return self.stats
 
-    def _apply_with_retries(self, entries) -> None:
+    def _apply_with_retries(self, entries, pending: bool = False) -> None:
         delay = 0.5
         while not self.stop.is_set():
             try:
-                self.apply(entries)
+                self.apply(entries, pending)
                 return
             except sqlite3.Error as exc:  # nothing was committed, nothing acknowledged
                 self.stats["retries"] += 1
@@ -142,14 +142,17 @@ class Writer:
                 delay = min(delay * 2, 30)
 
     # --- one batch -----------------------------------------------------------
-    def apply(self, entries: list[tuple[str, dict]]) -> None:
+    def apply(self, entries: list[tuple[str, dict]], pending: bool = False) -> None:
+        """Apply one batch. ``pending``: read again from the group's pending list
+        (delivered to a writer that stopped before acknowledging them), where a
+        message at or before the position was applied already."""
         began = time.perf_counter()
         try:
-            self._apply(entries)
+            self._apply(entries, pending)
         finally:
             self.stats["busy_seconds"] += time.perf_counter() - began
 
-    def _apply(self, entries: list[tuple[str, dict]]) -> None:
+    def _apply(self, entries: list[tuple[str, dict]], pending: bool) -> None:
         replies: list[tuple[str, str, str]] = []
         rejects: list[tuple[str, str, str]] = []
         tallies: dict[int, list[int]] = {}
@@ -157,9 +160,18 @@ class Writer:
         position = self.position
         with adb.transaction(self.db):
             for entry_id, fields in entries:
-                if not fields or _older_or_same(entry_id, position):
-                    self.stats["replayed"] += 1  # applied before the writer was stopped
+                if not fields:  # pending, but no longer in the stream
+                    self.stats["replayed"] += 1
                     continue
+                if _older_or_same(entry_id, position):
+                    if pending:
+                        self.stats["replayed"] += 1  # applied before the writer was stopped
+                        continue
+                    # never delivered before, yet not after the position: the stream was
+                    # made anew (a Redis restarted without its data, its clock behind)
+                    logger.warning("Message %s is new to the writer but not after its position "
+                                   "%s: the stream %s was made again; applying it", entry_id,
+                                   position, self.stream)
                 if fields.get("op") == "call":  # a question sees the counts so far
                     self._flush(tallies)
                 try:

@@ -323,3 +323,30 @@ def test_nothing_crawl_side_opens_the_archive_file():
             continue
         assert "open_db(" not in text and "sqlite3" not in text, path
         assert "media_request" not in text, path  # pipelines never call back into spiders
+
+
+def test_a_stream_made_again_after_a_redis_restart_is_applied_not_skipped(tmp_path, redis_url):
+    """A Redis restarted without its data starts the stream over; ids from a clock
+    behind the writer's position are new messages, not replays."""
+    from archive.access import QueueArchive, encode
+    from archive.writer import Writer
+
+    db = tmp_path / "a.db"
+    queue = QueueArchive(redis_url, wait=20)
+    queue.send("DocketItem", {"source": "courtlistener", "court_id": "cand",
+                              "docket_number": "3:20-cv-05910", "case_name": "A v. B"})
+    queue.send("DocketEntryItem", _entry(1))
+    writer = Writer(str(db), redis_url)
+    writer.run(until_idle=True)
+    writer.close()
+    queue.redis.delete("docket_archive")  # the restart: no stream, no group
+    for n in (2, 3):  # ids far behind the position
+        queue.redis.xadd("docket_archive", {"op": "item", "kind": "DocketEntryItem", "crawl": "",
+                                            "data": access_encode(_entry(n))}, id=f"{n}-0")
+    writer = Writer(str(db), redis_url)
+    stats = writer.run(until_idle=True)
+    writer.close()
+    assert stats["messages"] == 2 and stats["replayed"] == 0
+    assert [r["entry_number"] for r in rows(db, "select entry_number from docket_entries "
+                                                 "order by entry_number")] == [1, 2, 3]
+    queue.close()
