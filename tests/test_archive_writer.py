@@ -342,7 +342,7 @@ def test_a_stream_made_again_after_a_redis_restart_is_applied_not_skipped(tmp_pa
     queue.redis.delete("docket_archive")  # the restart: no stream, no group
     for n in (2, 3):  # ids far behind the position
         queue.redis.xadd("docket_archive", {"op": "item", "kind": "DocketEntryItem", "crawl": "",
-                                            "data": access_encode(_entry(n))}, id=f"{n}-0")
+                                            "data": encode(_entry(n))}, id=f"{n}-0")
     writer = Writer(str(db), redis_url)
     stats = writer.run(until_idle=True)
     writer.close()
