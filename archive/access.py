@@ -251,6 +251,8 @@ class QueueArchive(Archive):
                           str(crawl_id), "data": encode(data)})
 
     def call(self, name, *args, **kwargs):
+        import redis
+
         if name not in QUESTIONS and name not in RECORDS:
             raise ValueError(f"{name} is not a call of the archive")
         reply = f"{self.stream}:reply:{uuid.uuid4().hex}"
@@ -265,7 +267,11 @@ class QueueArchive(Archive):
                     f"no archive writer answered {name} on {shown(self.url)} in {self.wait:.0f} s "
                     f"(start one: python -m archive writer --db ARCHIVE_DB --queue "
                     f"{shown(self.url)}); what the crawl sent stays queued for it")
-            answer = self.redis.blpop([reply], timeout=max(1, min(10, int(left))))
+            try:
+                answer = self.redis.blpop([reply], timeout=max(1, min(10, int(left))))
+            except redis.ConnectionError as exc:
+                raise ArchiveUnavailable(f"the archive's queue {shown(self.url)} stopped "
+                                         f"answering while waiting for {name} ({exc})") from exc
             if answer is not None:
                 break
             if not warned and time.monotonic() - began > 10:
@@ -297,15 +303,17 @@ class QueueCaseLock:
     def try_acquire(self) -> bool:
         if not self.redis.set(self.path, self.token, nx=True, px=self.ttl_ms):
             return False
+        self._stop = threading.Event()  # a lock object may be taken again after a release
         self._thread = threading.Thread(target=self._renew, name="case-lock", daemon=True)
         self._thread.start()
         return True
 
     def _renew(self) -> None:
         while not self._stop.wait(self.ttl_ms / 3000):
-            try:
-                if self.redis.get(self.path) == self.token.encode():
-                    self.redis.pexpire(self.path, self.ttl_ms)
+            try:  # only our own key, compared and renewed in one step
+                self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return "
+                                "redis.call('pexpire', KEYS[1], ARGV[2]) end return 0", 1,
+                                self.path, self.token, self.ttl_ms)
             except Exception as exc:  # the broker is away: the next turn tries again
                 logger.debug("Could not renew the case lock %s: %s", self.path, exc)
 

@@ -291,6 +291,8 @@ def writer(db_path, url, stream, until_idle, batch, loglevel):
     click.echo(f"Archive writer: {access.shown(url)} stream {stream} -> {db_path}", err=True)
     try:
         stats = archive_writer.run_writer(db_path, url, stream, until_idle=until_idle, batch=batch)
+    except archive_writer.WriterRunning as exc:
+        raise click.ClickException(str(exc))
     except Exception as exc:
         import redis
 

@@ -526,6 +526,9 @@ def save_docket(db, docket: dict, crawl_id: Optional[int] = None,
     """Save one docket; ``provisional`` (RSS: a case name cut short, a feed for
     a source): its case name and source do not overwrite another source's."""
     row = dict(docket)
+    if not row.get("court_id") or not row.get("docket_number"):
+        raise ValueError(f"a docket needs its court and number (got {row.get('court_id')!r}, "
+                         f"{row.get('docket_number')!r})")
     row["docket_number"] = docket_number_key(row["docket_number"])
     row["id"] = docket_key(row["court_id"], row["docket_number"])
     keep = ()
@@ -544,6 +547,9 @@ PROVISIONAL_FIELDS = ("description", "date_filed", "date_entered", "source")
 def _entry_row(entry: dict) -> tuple[dict, list[str]]:
     row = dict(entry)
     doc_ids = [str(d) for d in row.pop("pacer_doc_ids", None) or [] if d not in (None, "")]
+    if not row.get("court_id") or not row.get("docket_number"):
+        raise ValueError(f"an entry needs its docket's court and number (got "
+                         f"{row.get('court_id')!r}, {row.get('docket_number')!r})")
     docket_id = docket_key(row["court_id"], row.pop("docket_number"))
     row["docket_id"] = docket_id
     row["entry_key"] = entry_key(row)

@@ -29,6 +29,7 @@ import json
 import logging
 import re
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -43,7 +44,8 @@ GROUP = "archive_writer"
 CONSUMER = "writer"  # one writer: a fixed name, so its pending messages are its own again
 # SQLite errors of the file, not of a message: the batch is tried again
 TRANSIENT = re.compile(r"locked|busy|disk|full|I/O|readonly|unable to open", re.I)
-REPLY_TTL = 600  # seconds an answer waits in Redis for its crawl
+REPLY_TTL = 600
+LEASE_TTL = 10.0  # seconds a killed writer's hold on the stream outlives it  # seconds an answer waits in Redis for its crawl
 
 
 def _older_or_same(a: str, b: str) -> bool:
@@ -51,6 +53,10 @@ def _older_or_same(a: str, b: str) -> bool:
     ams, aseq = (int(x) for x in a.split("-"))
     bms, bseq = (int(x) for x in b.split("-"))
     return (ams, aseq) <= (bms, bseq)
+
+
+class WriterRunning(RuntimeError):
+    """Another writer holds the stream."""
 
 
 class Writer:
@@ -68,6 +74,7 @@ class Writer:
         adb.ensure_writer_shape(self.db)
         self.position = adb.writer_position(self.db, stream)
         self.stop = threading.Event()
+        self.stream_new = False  # set by _group, from the stream's marker
         self.stats = {"messages": 0, "items": 0, "calls": 0, "replayed": 0, "rejected": 0,
                       "bad_records": 0, "batches": 0, "retries": 0, "busy_seconds": 0.0}
 
@@ -75,6 +82,17 @@ class Writer:
     def _group(self) -> None:
         import redis
 
+        # has the stream been made anew since this archive's position was set (a Redis
+        # restarted without its data)? A marker key lives and dies with the stream's data.
+        marker = f"{self.stream}:writer_marker"
+        self.stream_new = bool(self.redis.set(marker, str(time.time()), nx=True))
+        try:
+            groups = [g["name"].decode() if isinstance(g["name"], bytes) else g["name"]
+                      for g in self.redis.xinfo_groups(self.stream)]
+        except redis.ResponseError:  # no such stream yet
+            groups = []
+        if GROUP in groups:
+            return
         try:  # from the stream's start: what crawls sent before the writer began is read
             self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except redis.ResponseError as exc:
@@ -97,6 +115,36 @@ class Writer:
     def run(self, until_idle: bool = False) -> dict:
         """Apply the stream until stopped (SIGTERM, Ctrl-C, :attr:`stop`), or,
         with ``until_idle``, until nothing new arrives within one block."""
+        self._lease()
+        try:
+            return self._run(until_idle)
+        finally:
+            self.lease.release()
+
+    def _lease(self) -> None:
+        """One writer per stream: a second one would apply batches out of order."""
+        import types
+
+        self.lease = access.QueueCaseLock(types.SimpleNamespace(
+            redis=self.redis, stream=self.stream), "writer", ttl=LEASE_TTL)
+        deadline = time.monotonic() + LEASE_TTL + 2  # a writer killed elsewhere: its lease ends
+        while not self.lease.try_acquire():
+            raw = self.redis.get(self.lease.path)
+            holder = raw.decode() if raw else ""
+            pid, _, host = holder.split(":")[0].partition("@")
+            if host == socket.gethostname() and pid.isdigit() and not adb._process_alive(
+                    int(pid), None):  # a writer of this machine that was killed: take over
+                self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return "
+                                "redis.call('del', KEYS[1]) end return 0", 1, self.lease.path,
+                                holder)
+                continue
+            if time.monotonic() > deadline:
+                raise WriterRunning(
+                    f"another archive writer ({holder.split(':')[0] or 'unknown'}) applies the "
+                    f"stream {self.stream} on {access.shown(self.url)}: one at a time")
+            time.sleep(0.5)
+
+    def _run(self, until_idle: bool) -> dict:
         import redis
 
         pending = True  # first what was delivered to the last writer and never acknowledged
@@ -131,8 +179,7 @@ class Writer:
         delay = 0.5
         while not self.stop.is_set():
             try:
-                self.apply(entries, pending)
-                return
+                replies = self.commit(entries, pending)
             except sqlite3.Error as exc:  # nothing was committed, nothing acknowledged
                 self.stats["retries"] += 1
                 logger.error("Could not write a batch of %d messages to %s (%s): trying again "
@@ -140,35 +187,47 @@ class Writer:
                              len(entries), self.db_path, exc, delay)
                 self.stop.wait(delay)
                 delay = min(delay * 2, 30)
+                continue
+            self.settle(entries, replies)  # after the commit: never applied again
+            return
 
     # --- one batch -----------------------------------------------------------
     def apply(self, entries: list[tuple[str, dict]], pending: bool = False) -> None:
-        """Apply one batch. ``pending``: read again from the group's pending list
-        (delivered to a writer that stopped before acknowledging them), where a
-        message at or before the position was applied already."""
+        """Apply one batch: commit it, then answer and acknowledge it."""
+        self.settle(entries, self.commit(entries, pending))
+
+    def commit(self, entries: list[tuple[str, dict]], pending: bool = False) -> list:
+        """The batch's one transaction; returns the answers it owes. A message at
+        or before the position was applied already, unless the stream was made
+        anew since (:attr:`stream_new`)."""
         began = time.perf_counter()
         try:
-            self._apply(entries, pending)
+            return self._commit(entries)
         finally:
             self.stats["busy_seconds"] += time.perf_counter() - began
 
-    def _apply(self, entries: list[tuple[str, dict]], pending: bool) -> None:
+    def _commit(self, entries: list[tuple[str, dict]]) -> list:
         replies: list[tuple[str, str, str]] = []
         rejects: list[tuple[str, str, str]] = []
         tallies: dict[int, list[int]] = {}
         applied = 0
         position = self.position
         with adb.transaction(self.db):
+            stored = adb.writer_position(self.db, self.stream)
+            if stored != position:  # another writer moved it since: its batches come first
+                raise WriterRunning(
+                    f"another archive writer moved the position of {self.stream} in "
+                    f"{self.db_path} (to {stored}; this one had {position}): one at a time")
             for entry_id, fields in entries:
                 if not fields:  # pending, but no longer in the stream
                     self.stats["replayed"] += 1
                     continue
                 if _older_or_same(entry_id, position):
-                    if pending:
+                    if not self.stream_new:
                         self.stats["replayed"] += 1  # applied before the writer was stopped
                         continue
-                    # never delivered before, yet not after the position: the stream was
-                    # made anew (a Redis restarted without its data, its clock behind)
+                    # the stream was made anew (a Redis restarted without its data, its
+                    # clock behind): its ids say nothing of what was applied
                     logger.warning("Message %s is new to the writer but not after its position "
                                    "%s: the stream %s was made again; applying it", entry_id,
                                    position, self.stream)
@@ -181,9 +240,12 @@ class Writer:
                     if TRANSIENT.search(str(exc)):
                         raise  # the file, not the message: the whole batch again
                     answer, error = None, f"{type(exc).__name__}: {exc}"
-                    rejects.append((entry_id, json.dumps(fields), error))
-                    logger.error("Could not apply message %s: %s; kept in writer_rejects",
-                                 entry_id, error)
+                    if fields.get("op") == "call" and fields.get("reply"):
+                        answer = {"error": error}  # the crawl hears of it at once
+                    else:
+                        rejects.append((entry_id, json.dumps(fields), error))
+                        logger.error("Could not apply message %s: %s; kept in writer_rejects",
+                                     entry_id, error)
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
                     if fields.get("op") == "call" and fields.get("reply"):
@@ -201,9 +263,15 @@ class Writer:
             self._flush(tallies)
             adb.move_writer(self.db, self.stream, position, applied, replies, rejects)
         self.position = position
+        self.stream_new = False  # from here on, ids are this stream's
         self.stats["messages"] += applied
         self.stats["rejected"] += len(rejects)
         self.stats["batches"] += 1
+        return replies
+
+    def settle(self, entries, replies) -> None:
+        """After the commit: answer, then acknowledge and delete the messages. An
+        answer that cannot be sent stays owed (sent at the next start)."""
         self._answer(replies)
         ids = [entry_id for entry_id, _ in entries]
         pipe = self.redis.pipeline()
@@ -222,6 +290,8 @@ class Writer:
         if op == "item":
             self.stats["items"] += 1
             crawl_id = int(fields["crawl"]) if fields.get("crawl") else None
+            if crawl_id is not None and not 0 < crawl_id < 2 ** 63:
+                raise ValueError(f"crawl id {fields['crawl']!r} is not a crawl's")
             kind = fields.get("kind") or ""
             out = load.save_item(self.db, kind, data, crawl_id)
             if crawl_id is not None:
@@ -263,12 +333,22 @@ class Writer:
         replies = list(replies)
         if not replies:
             return
+        import redis
+
         pipe = self.redis.pipeline()
         for _, key, answer in replies:
             pipe.rpush(key, answer)
             pipe.expire(key, REPLY_TTL)
-        pipe.execute()
-        adb.replies_sent(self.db, [entry_id for entry_id, _, _ in replies])
+        results = pipe.execute(raise_on_error=False)
+        for (entry_id, key, _), result in zip(replies, results[::2]):
+            if isinstance(result, redis.ResponseError):  # a key of another kind, Redis full...
+                logger.error("Could not answer message %s on %s: %s (the crawl that asked gets "
+                             "no answer and stops waiting after ARCHIVE_QUEUE_WAIT)", entry_id,
+                             key, result)
+        try:
+            adb.replies_sent(self.db, [entry_id for entry_id, _, _ in replies])
+        except sqlite3.Error as exc:  # sent: at worst sent again at the next start
+            logger.warning("Could not record %d answers as sent (%s)", len(replies), exc)
 
     def _send_owed(self) -> None:
         owed = adb.owed_replies(self.db)

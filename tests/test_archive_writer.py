@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, SHARED, rows, run_crawl
+from tests.conftest import EXTRACT_CACHE, PROJECT, SHARED, rows, run_crawl
 from tests.servers.cases import synthetic_case
 from tests.servers.courtlistener import CourtListenerServer
 from tests.servers.redis_server import start_redis, stop_redis
@@ -73,6 +73,8 @@ def cl_crawl_cmd(srv, case_id, db, files, queue=None):
                 "TELNETCONSOLE_ENABLED": "False", "COURTLISTENER_API_URL": srv.api_url,
                 "COURTLISTENER_STORAGE_URL": srv.storage_url,
                 "COURTLISTENER_RATE_PER_MINUTE": "1200"}
+    if os.environ.get(EXTRACT_CACHE):  # the session's extraction results (tests/conftest.py)
+        settings["EXTRACT_CACHE_DIR"] = os.environ[EXTRACT_CACHE]
     for key, value in settings.items():
         cmd += ["-s", f"{key}={value}"]
     env = {**os.environ, "COURTLISTENER_TOKEN": TOKEN}
@@ -339,7 +341,7 @@ def test_a_stream_made_again_after_a_redis_restart_is_applied_not_skipped(tmp_pa
     writer = Writer(str(db), redis_url)
     writer.run(until_idle=True)
     writer.close()
-    queue.redis.delete("docket_archive")  # the restart: no stream, no group
+    queue.redis.flushdb()  # the restart without its data: no stream, group or marker
     for n in (2, 3):  # ids far behind the position
         queue.redis.xadd("docket_archive", {"op": "item", "kind": "DocketEntryItem", "crawl": "",
                                             "data": encode(_entry(n))}, id=f"{n}-0")
