@@ -292,7 +292,9 @@ class QueueCaseLock:
     on several machines: a key set only if absent, that expires unless its
     holder renews it, so a crawl killed with SIGKILL frees it within ``ttl``."""
 
-    def __init__(self, archive: QueueArchive, key: str, ttl: float = 30.0):
+    def __init__(self, archive, key: str, ttl: float = 30.0):
+        """``archive``: what has the queue's ``redis`` and ``stream`` (a
+        :class:`QueueArchive`, or the archive writer for its own lease)."""
         self.redis = archive.redis
         self.path = f"{archive.stream}:lock:{key}"  # shown in the log as the lock
         self.ttl_ms = int(ttl * 1000)
@@ -326,10 +328,12 @@ class QueueCaseLock:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-            # only our own key: compare and delete in one step
-            self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then "
-                            "return redis.call('del', KEYS[1]) end return 0", 1, self.path,
-                            self.token)
+            self.delete_if_held_by(self.token)  # only our own key
+
+    def delete_if_held_by(self, token: str) -> None:
+        """Delete the key if ``token`` still holds it: compared and deleted in one step."""
+        self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then "
+                        "return redis.call('del', KEYS[1]) end return 0", 1, self.path, token)
 
 
 _CRAWLS = None  # crawler -> its Archive (a WeakKeyDictionary)

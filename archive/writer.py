@@ -123,10 +123,7 @@ class Writer:
 
     def _lease(self) -> None:
         """One writer per stream: a second one would apply batches out of order."""
-        import types
-
-        self.lease = access.QueueCaseLock(types.SimpleNamespace(
-            redis=self.redis, stream=self.stream), "writer", ttl=LEASE_TTL)
+        self.lease = access.QueueCaseLock(self, "writer", ttl=LEASE_TTL)
         deadline = time.monotonic() + LEASE_TTL + 2  # a writer killed elsewhere: its lease ends
         while not self.lease.try_acquire():
             raw = self.redis.get(self.lease.path)
@@ -134,9 +131,7 @@ class Writer:
             pid, _, host = holder.split(":")[0].partition("@")
             if host == socket.gethostname() and pid.isdigit() and not adb._process_alive(
                     int(pid), None):  # a writer of this machine that was killed: take over
-                self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return "
-                                "redis.call('del', KEYS[1]) end return 0", 1, self.lease.path,
-                                holder)
+                self.lease.delete_if_held_by(holder)
                 continue
             if time.monotonic() > deadline:
                 raise WriterRunning(
@@ -164,7 +159,7 @@ class Writer:
                     if until_idle:
                         break
                     continue
-                self._apply_with_retries(entries, pending)
+                self._apply_with_retries(entries)
                 delay = 0.5
             except redis.ConnectionError as exc:
                 # what was applied is committed; what was not acknowledged is read again
@@ -175,11 +170,11 @@ class Writer:
                 pending, started = True, False
         return self.stats
 
-    def _apply_with_retries(self, entries, pending: bool = False) -> None:
+    def _apply_with_retries(self, entries) -> None:
         delay = 0.5
         while not self.stop.is_set():
             try:
-                replies = self.commit(entries, pending)
+                replies = self.commit(entries)
             except sqlite3.Error as exc:  # nothing was committed, nothing acknowledged
                 self.stats["retries"] += 1
                 logger.error("Could not write a batch of %d messages to %s (%s): trying again "
@@ -192,11 +187,11 @@ class Writer:
             return
 
     # --- one batch -----------------------------------------------------------
-    def apply(self, entries: list[tuple[str, dict]], pending: bool = False) -> None:
+    def apply(self, entries: list[tuple[str, dict]]) -> None:
         """Apply one batch: commit it, then answer and acknowledge it."""
-        self.settle(entries, self.commit(entries, pending))
+        self.settle(entries, self.commit(entries))
 
-    def commit(self, entries: list[tuple[str, dict]], pending: bool = False) -> list:
+    def commit(self, entries: list[tuple[str, dict]]) -> list:
         """The batch's one transaction; returns the answers it owes. A message at
         or before the position was applied already, unless the stream was made
         anew since (:attr:`stream_new`)."""

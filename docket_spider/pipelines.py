@@ -342,7 +342,6 @@ class ExtractTextPipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         settings = crawler.settings
-        self.db_path = settings.get("ARCHIVE_DB")
         self.workers = settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
         self.ocr = settings.getbool("EXTRACT_OCR", True)
         self.read_bytes, self.local_path = _store_reader(str(settings.get("FILES_STORE")), settings)

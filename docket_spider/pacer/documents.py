@@ -62,7 +62,6 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         return spider
 
     def read_document_settings(self, settings):
-        self.db_path = settings.get("ARCHIVE_DB")
         self.cl_api_url = settings.get("COURTLISTENER_API_URL").rstrip("/") + "/"
         self.cl_storage_url = settings.get("COURTLISTENER_STORAGE_URL").rstrip("/") + "/"
         self.cl_docs: dict[tuple, dict] = {}  # (pacer_doc_id, attachment) -> CourtListener RECAP document

@@ -46,7 +46,6 @@ class PacerRssSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.ecf_template = crawler.settings.get("PACER_ECF_URL_TEMPLATE")
         spider.allowed_domains = allowed_hosts(spider.ecf_template.format(court=spider.court))
-        spider.db_path = crawler.settings.get("ARCHIVE_DB")
         return spider
 
     async def start(self):
