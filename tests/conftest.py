@@ -57,6 +57,16 @@ def pytest_unconfigure(config):
         os.environ.pop(EXTRACT_CACHE, None)
 
 
+@pytest.fixture
+def redis_url(tmp_path):
+    """Debian's redis-server on loopback for one test (tests/servers/redis_server.py)."""
+    from tests.servers.redis_server import start_redis, stop_redis
+
+    proc, url = start_redis(tmp_path)
+    yield url
+    stop_redis(proc)
+
+
 def run_crawl(spider, *, args=(), settings=None, env=None, db, files, timeout=300,
               extra=()):
     """Run the real `scrapy crawl` in a subprocess; return (returncode, log text)."""

@@ -30,20 +30,12 @@ import pytest
 from tests.conftest import EXTRACT_CACHE, PROJECT, SHARED, rows, run_crawl
 from tests.servers.cases import synthetic_case
 from tests.servers.courtlistener import CourtListenerServer
-from tests.servers.redis_server import start_redis, stop_redis
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
                                 reason="Debian's redis-server is not installed (.ci/run installs it)")
 
 TOKEN = "test-token-writer"
 DOCKET = "cand/3:20-cv-05910"
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    proc, url = start_redis(tmp_path)
-    yield url
-    stop_redis(proc)
 
 
 def start_writer(url, db, log_path, *extra):

@@ -31,18 +31,13 @@ from tests.servers.redis_server import start_redis, stop_redis
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
                                 reason="Debian's redis-server is not installed (.ci/run installs it)")
 
-from tests.test_archive_writer import TOKEN  # noqa: E402  (the token cl_crawl_cmd sends)
+from tests.test_archive_writer import (  # noqa: E402
+    TOKEN, archive_rows, cl_crawl_cmd, start_writer,
+)
 STREAM = "docket_archive"
 GROUP = "archive_writer"
 NUMBER = "3:20-cv-05910"
 DOCKET = f"cand/{NUMBER}"
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    proc, url = start_redis(tmp_path)
-    yield url
-    stop_redis(proc)
 
 
 @pytest.fixture
@@ -79,11 +74,17 @@ def item_fields(kind, data, crawl=""):
             "data": data if isinstance(data, str) else encode(data)}
 
 
-def start_writer(url, db, log_path, *extra):
-    log = open(log_path, "a")
-    return subprocess.Popen([sys.executable, "-m", "archive", "writer", "--db", str(db),
-                             "--queue", url, *extra], cwd=PROJECT, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+def run_until_idle(db, url):
+    """A writer's run to idle: its stats, or what it raised."""
+    from archive.writer import Writer
+
+    writer = Writer(str(db), url)
+    try:
+        return writer.run(until_idle=True)
+    except Exception as exc:  # noqa: BLE001 - the tests assert there is none
+        return exc
+    finally:
+        writer.close()
 
 
 def position(db) -> dict:
@@ -151,9 +152,6 @@ def writer_thread(db, url, prepare=None, **kwargs):
 
 
 # --- 1. two crawls of one case through the queue --------------------------------------
-
-from tests.test_archive_writer import archive_rows, cl_crawl_cmd  # noqa: E402
-
 
 def wait_for(predicate, timeout, step=0.05):
     deadline = time.monotonic() + timeout
@@ -663,43 +661,26 @@ def test_a_locked_archive_after_the_commit_does_not_apply_the_batch_twice(tmp_pa
 
 
 def test_an_item_with_a_huge_crawl_id_is_rejected_not_a_writer_crash(tmp_path, queue):
-    from archive.writer import Writer
-
     db = tmp_path / "huge.db"
     queue.send("DocketItem", docket())
     queue.send("DocketEntryItem", entry(1))
     queue.send("DocketEntryItem", entry(1), 2 ** 70)  # unchanged: only the tally is written
     queue.send("DocketEntryItem", entry(2))
-    outcomes = []
-    for _ in range(2):  # the second start meets the same pending message
-        writer = Writer(str(db), queue.url)
-        try:
-            outcomes.append(writer.run(until_idle=True))
-        except Exception as exc:  # noqa: BLE001
-            outcomes.append(exc)
-        finally:
-            writer.close()
+    # the second start meets the same pending message
+    outcomes = [run_until_idle(db, queue.url) for _ in range(2)]
     assert all(isinstance(o, dict) for o in outcomes), outcomes
     assert rows(db, "select count(*) as n from docket_entries")[0]["n"] == 2
     assert drained(queue.redis) == (0, 0)
 
 
 def test_a_reply_key_of_the_wrong_type_does_not_stop_the_writer(tmp_path, queue):
-    from archive.writer import Writer
-
     db = tmp_path / "wrongtype.db"
     queue.redis.set(f"{STREAM}:reply:taken", "not a list")
     queue._add(call_fields("find_docket", "cand", NUMBER, reply=f"{STREAM}:reply:taken"))
     queue.send("DocketItem", docket())
     outcomes = []
     for _ in range(2):
-        writer = Writer(str(db), queue.url)
-        try:
-            outcomes.append(writer.run(until_idle=True))
-        except Exception as exc:  # noqa: BLE001
-            outcomes.append(exc)
-        finally:
-            writer.close()
+        outcomes.append(run_until_idle(db, queue.url))
         queue.send("DocketEntryItem", entry(len(outcomes)))
     assert all(isinstance(o, dict) for o in outcomes), outcomes
     assert rows(db, "select count(*) as n from docket_entries")[0]["n"] == 1

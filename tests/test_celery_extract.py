@@ -22,7 +22,6 @@ import pytest
 from tests.conftest import PROJECT, SHARED, free_port, rows, run_crawl
 from tests.servers.cases import synthetic_case
 from tests.servers.courtlistener import CourtListenerServer
-from tests.servers.redis_server import start_redis, stop_redis
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
                                 reason="Debian's redis-server is not installed (.ci/run installs it)")
@@ -38,13 +37,6 @@ def shared():
     if not SHARED.exists():
         pytest.skip(f"{SHARED} (the corpus PDFs) is not beside the checkout")
     return SHARED
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    proc, url = start_redis(tmp_path)
-    yield url
-    stop_redis(proc)
 
 
 class Workers:
