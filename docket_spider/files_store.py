@@ -26,12 +26,20 @@ from scrapy.utils.asyncio import run_in_thread
 from scrapy.utils.defer import deferred_from_coro
 
 # The PDF header may follow a little junk (PDF 1.7 Annex H: within the first
-# 1024 bytes; court files with a stray CRLF first exist and read fine), and
-# %%EOF must be within the last 1024 bytes.
+# 1024 bytes; court files with a stray CRLF first exist and read fine).
 HEAD_WINDOW = 1024
+# the trailer's startxref stands shortly before its %%EOF
 TAIL_WINDOW = 1024
 _STARTXREF = re.compile(rb"startxref\s+(\d+)")
 _XREF_AT = re.compile(rb"\s*(xref|\d+\s+\d+\s+obj)")
+# What begins an incremental update: after the last %%EOF it means the file
+# was cut inside one. Anything else there is padding that readers skip (ACMS
+# pads its downloads with kilobytes of NULs; other files end in whitespace or
+# a stray byte or two).
+_UPDATE = re.compile(rb"\d+\s+\d+\s+obj\b|xref\s|trailer\s*<<")
+# a linearized file says its own length (/L) in its first object
+_LINEARIZED = re.compile(rb"<<[^>]{0,512}?/Linearized\b[^>]{0,512}?>>", re.S)
+_LENGTH = re.compile(rb"/L\s+(\d+)")
 
 
 def check_pdf(body: bytes, *, content_length: Optional[int] = None,
@@ -39,8 +47,15 @@ def check_pdf(body: bytes, *, content_length: Optional[int] = None,
     """Why ``body`` may not be stored as the document's PDF, or None.
 
     ``content_length``: what the server announced; ``file_size``/``sha1``: what
-    the source's metadata says the file is. Cheap: no parsing beyond the
-    header, the trailer's ``startxref`` and what it points at.
+    the source's metadata says the file is. These prove a file whole where the
+    source gives them. The structure is checked too, as leniently as PDF
+    readers read it: a file is refused only when it is cut short (no %%EOF, a
+    linearized file shorter than it says, an update after the last %%EOF that
+    stops half-way), corrupted (its last startxref points at no
+    cross-reference section) or not a PDF. Bytes after %%EOF that begin no
+    update (NUL padding, whitespace, junk) are accepted, as readers accept
+    them. Cheap: no parsing beyond the header, the linearization dictionary,
+    the trailer's ``startxref`` and what it points at.
     """
     size = len(body)
     if not size:
@@ -60,13 +75,25 @@ def check_pdf(body: bytes, *, content_length: Optional[int] = None,
         got = hashlib.sha1(body).hexdigest()
         if got != sha1.strip().lower():
             return f"corrupted download: SHA-1 {got} is not the source's {sha1.strip().lower()}"
-    tail = body[-TAIL_WINDOW:]
-    if b"%%EOF" not in tail:
-        return f"truncated PDF: no %%EOF at the end of its {size} bytes"
-    found = list(_STARTXREF.finditer(body[-TAIL_WINDOW - 64:]))
+    end = body.rfind(b"%%EOF")
+    if end < 0:
+        return f"truncated PDF: no %%EOF in its {size} bytes"
+    linearized = _LINEARIZED.search(body, start, start + HEAD_WINDOW)
+    length = linearized and _LENGTH.search(linearized.group(0))
+    if length and size < int(length.group(1)) - start:
+        return (f"truncated PDF: {size} bytes of the {int(length.group(1))} its "
+                "linearization dictionary gives")
+    found = list(_STARTXREF.finditer(body, max(0, end - TAIL_WINDOW - 64)))
     if not found:
         return "damaged PDF: no startxref before %%EOF"
-    offset = int(found[-1].group(1))
+    last = found[-1]
+    # an update after the last %%EOF is read when it is whole up to its
+    # startxref (real files lose their last few bytes: "...startxref 184509 %%E");
+    # one that begins after the last startxref stops half-way
+    if _UPDATE.search(body, max(end + 5, last.end())):
+        return (f"truncated PDF: the update after its last %%EOF (byte {end}) is cut short "
+                f"in its {size} bytes")
+    offset = int(last.group(1))
     # offsets count from the header, so a file with junk before %PDF is shifted
     if not any(0 < at < size and _XREF_AT.match(body, at) for at in (offset, offset + start)):
         return (f"damaged PDF: startxref {offset} does not point at a cross-reference "

@@ -87,7 +87,7 @@ class DocumentFilesPipeline(FilesPipeline):
     so a document already stored is never downloaded again, whatever the source.
 
     Only a complete PDF is stored (``check_pdf``: Content-Length, the source's
-    sha1/file_size, %PDF header, %%EOF and startxref), through a temporary
+    sha1/file_size, and a structure PDF readers read), through a temporary
     name (``files_store``). Anything else is ``download_failed`` and nothing
     is written at its path. A free source's file is fetched again when the
     archive says its last download failed or its stored file is damaged, or

@@ -12,7 +12,9 @@ fetched again. Works with or without ../shared (tiny generated PDFs then).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import re
 import sqlite3
 
 import pytest
@@ -225,3 +227,94 @@ def test_internet_archive_damaged_pdfs_are_not_stored_and_are_fetched_again(tmp_
             assert sha256((folder / name).read_bytes()) == sha256(served[name])
         assert "Fetching cand/%s/%s.59.0.pdf again: its SHA-1" % (IDENTIFIER, IDENTIFIER) in log
         assert not partial_files(files)
+
+
+# --- real files: what PDF readers accept is accepted ----------------------------
+
+def _sample_pdfs() -> dict[str, bytes]:
+    """Real court PDFs from ../shared when it is there (one with an xref table,
+    one linearized, one with an update whose %%EOF lost its last bytes), and a
+    generated one always."""
+    samples = {"generated": make_pdf(["UNITED STATES COURT OF APPEALS", "ORDER"])}
+    folder = SHARED / "corpus" / "pdfs"
+    for name in ("recap_documents/ca2_1-1.pdf", "vector-pdf.pdf", "broken-mime.pdf",
+                 "recap_extract/gov.uscourts.cacd.652774.40.0.pdf"):
+        if (folder / name).is_file():
+            samples[name] = (folder / name).read_bytes()
+    return samples
+
+
+def _pages(data: bytes) -> int:
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(data)
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def _with_update(data: bytes) -> bytes:
+    """``data`` with an incremental update appended (a new Info dictionary), as
+    a court's e-filing stamp or a signature adds one."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        size, root = int(pdf.trailer.Size), pdf.Root.objgen
+    prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    body = bytearray(data)
+    if not body.endswith(b"\n"):
+        body += b"\n"
+    at = len(body)
+    body += b"%d 0 obj\n<< /Producer (Docket Archive incremental update) >>\nendobj\n" % size
+    xref = len(body)
+    body += b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d 00000 n \n" % (size, at)
+    body += (b"trailer\n<< /Size %d /Root %d %d R /Info %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+             % (size + 1, root[0], root[1], size, prev, xref))
+    return bytes(body)
+
+
+def _linearized(data: bytes) -> bytes:
+    import pikepdf
+
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        pdf.save(out, linearize=True)
+    return out.getvalue()
+
+
+ACCEPTED = {
+    "NUL padding (ACMS)": lambda d: d + b"\0" * 23_000,
+    "whitespace": lambda d: d + b"\r\n \n\t\r\n" * 40,
+    "junk bytes": lambda d: d + b"\x1a\xff\xfe<html>trailing</html>\x00",
+    "an incremental update": _with_update,
+    "an update, then NULs": lambda d: _with_update(d) + b"\0" * 4096,
+    "an update that lost its last bytes": lambda d: _with_update(d).rstrip()[:-2],
+    "linearized": _linearized,
+    "linearized, then NULs": lambda d: _linearized(d) + b"\0" * 23_000,
+    "linearized, then an update": lambda d: _with_update(_linearized(d)),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(ACCEPTED))
+def test_check_pdf_accepts_what_readers_read(variant):
+    for name, data in _sample_pdfs().items():
+        body = ACCEPTED[variant](data)
+        assert _pages(body) == _pages(data), (variant, name)  # a reader reads it whole
+        assert check_pdf(body, content_length=len(body), file_size=len(body),
+                         sha1=hashlib.sha1(body).hexdigest()) is None, (variant, name)
+        assert check_pdf(body) is None, (variant, name)  # with no metadata to go by too
+
+
+def test_check_pdf_refuses_a_file_cut_short_whatever_its_shape():
+    for name, data in _sample_pdfs().items():
+        updated = _with_update(data)
+        cut = updated[:len(data) + 40]  # inside the update's object
+        assert "update after its last %%EOF" in check_pdf(cut), name
+        assert "update after its last %%EOF" in check_pdf(cut + b"\0" * 1000), name
+        linear = _linearized(data)
+        first_eof = linear.find(b"%%EOF") + 5  # the first-page section's end
+        if first_eof < len(linear) - 100:
+            assert "linearization dictionary" in check_pdf(linear[:first_eof]), name
+        assert "truncated" in check_pdf(data[:len(data) // 2]), name
+        assert "truncated" in check_pdf(data[:len(data) // 2] + b"\0" * 23_000), name

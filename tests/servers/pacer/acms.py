@@ -193,7 +193,8 @@ class AcmsMixin:
             merged = self.acms_merged.get(request.query.get("fileGuid", ""))
             if merged is None or merged["user"] != user:
                 return Response.json({"message": "File not found."}, 404)
-            return Response(200, merged["pdf"].read(), content_type="application/pdf",
+            return Response(200, merged["pdf"].read() + b"\0" * self.acms_padding,
+                            content_type="application/pdf",
                             headers={"Content-Disposition": 'attachment; filename="%s"' % merged["name"]})
         if len(parts) != 2:
             return Response.json({"message": "No HTTP resource was found that matches the request URI."}, 404)

@@ -65,6 +65,9 @@ class PacerServer(LoginMixin, DistrictMixin, AppellateMixin, AcmsMixin, RssMixin
         self.acms_merges: dict[str, dict] = {}  # MergePDFFiles instance id -> state
         self.acms_merged: dict[str, dict] = {}  # merged file GUID -> pdf
         self.acms_merge_polls = 1  # status answers "Running" this many times before "Completed"
+        # GetMergedFile's PDF ends in %%EOF and this many NULs, as real ACMS downloads do
+        # (CourtListener's acms_test.pdf: a Second Circuit order, 23 KB of NULs after %%EOF)
+        self.acms_padding = 23_000
         # seconds a purchase (document, docket report) takes before PACER answers; a
         # purchase whose client has gone by then is not billed, as PACER bills what it serves
         self.purchase_delay = 0.0
