@@ -211,7 +211,9 @@ class FileArchive(Archive):
                 self._reader.close()
                 self._reader = None
             if self._writer is not None:
-                self._writer.conn.close()
+                from . import db as adb
+
+                adb.close_db(self._writer)
                 self._writer = None
 
 

@@ -8,6 +8,7 @@ import sys
 import click
 
 from . import db as archive_db
+from . import publish
 
 DEFAULT_DB = "archive/dockets.db"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -66,7 +67,7 @@ def crawl_default(db_path, settings, verbose):
     """Crawl the default case (WeChat, N.D. Cal. and Ninth Circuit) into the archive."""
     db = archive_db.open_db(db_path)
     before = db["crawls"].count
-    db.conn.close()
+    archive_db.close_db(db)
     codes = []
     if os.environ.get("COURTLISTENER_TOKEN"):
         for court, number in (("cand", "3:20-cv-05910"), ("ca9", "20-16908")):
@@ -79,6 +80,7 @@ def crawl_default(db_path, settings, verbose):
     db = archive_db.open_db(db_path)
     crawls = list(db.query("select * from crawls where id > ? order by id", [before]))
     _print_summary(db, db_path)
+    archive_db.close_db(db)
     if crawls and all(c["status"] != "finished" for c in crawls):
         messages = "; ".join(c["message"] or c["status"] for c in crawls)
         if any(s in messages for s in ("DNS lookup failed", "Connection refused", "timed out")):
@@ -110,7 +112,9 @@ def _print_summary(db, db_path):
 def summary(db_path):
     """Rows per table and the latest crawls."""
     _existing(db_path)
-    _print_summary(archive_db.open_db(db_path), db_path)
+    db = archive_db.open_db(db_path)
+    _print_summary(db, db_path)
+    archive_db.close_db(db)
 
 
 def _existing(db_path) -> None:
@@ -124,7 +128,7 @@ def _existing(db_path) -> None:
 @click.argument("db_path", default=DEFAULT_DB)
 def shape(db_path):
     """Create or upgrade the archive's tables, indexes, FTS and views (idempotent)."""
-    archive_db.open_db(db_path)
+    archive_db.close_db(archive_db.open_db(db_path))
     click.echo(f"{db_path}: schema version {archive_db.SCHEMA_VERSION}")
 
 
@@ -173,6 +177,7 @@ def import_pages(kind, paths, court, db_path):
     archive_db.finish_crawl(db, crawl, status, {"bad_records": bad},
                             f"{loaded} loaded, {failed} skipped"
                             + (f", {bad} bad records skipped" if bad else ""))
+    archive_db.close_db(db)
     click.echo(f"{loaded} loaded, {failed} skipped -> {db_path}")
 
 
@@ -202,6 +207,7 @@ def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
     db = archive_db.open_db(db_path)
     todo = archive_db.documents_to_extract(db, EXTRACTOR_VERSION, force=force)
     if not todo:
+        archive_db.close_db(db)
         click.echo(f"Nothing to extract: every stored document was extracted by {EXTRACTOR_VERSION}.")
         return
     crawl = archive_db.start_crawl(db, "extract", None, None,
@@ -218,6 +224,7 @@ def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
     row = archive_db.finish_crawl(db, crawl, "finished",
                                   {"documents_extracted": sent, "extraction_errors": errors},
                                   f"{missing} stored files missing" if missing else "")
+    archive_db.close_db(db)
     click.echo(f"{sent} documents extracted ({errors} errors, {missing} files missing), "
                f"{row['rows_changed']} changed, by {EXTRACTOR_VERSION} -> {db_path}")
 
@@ -514,12 +521,20 @@ MB = 1_000_000
                    "are linked from the pages")
 @click.option("--releases", "releases_dir", default="archive/releases", show_default=True,
               help="the folder `archive snapshot` writes releases to (the home page offers the latest)")
+@click.option("--public", "public_path", default=None,
+              help="the public copy that is served, kept current from --db "
+                   "[default: public/<name>.db beside the archive]")
+@click.option("--publish-seconds", default=2.0, show_default=True,
+              help="how often the archive's log is checked for rows to publish")
 def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
-          sqlite_heap_mb, time_limit_ms, files_store, releases_dir):
+          sqlite_heap_mb, time_limit_ms, files_store, releases_dir, public_path, publish_seconds):
     """Publish the archive read-only with Datasette (search, facets, download).
 
-    The live archive is served through read-only connections while crawls
-    write to it (WAL mode); --immutable is for a finished release file.
+    What is served is the archive's public copy (`archive publish`): what a
+    release holds, and nothing more (no PACER ledger, no crawl arguments, no
+    withheld text). The server keeps it current while crawls write to the
+    archive (a finished crawl shows within seconds). --immutable serves a
+    release file as it is.
     """
     import asyncio
     import json
@@ -533,10 +548,13 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
               "sqlite_heap_bytes": int(sqlite_heap_mb * MB)}
     if min(limits.values()) < MB or max_rows < 1:
         raise click.ClickException("limits must be at least 1 MB and 1 row")
+    source = None
     if not immutable:  # a release is served as it is: upgrading it would change it (and its SHA-256)
-        db = archive_db.open_db(db_path)  # bring an older archive up to date first
-        db.execute("PRAGMA journal_mode = WAL")  # readers never block the crawl, nor it them
-        db.conn.close()
+        archive_db.close_db(archive_db.open_db(db_path))  # an older archive gets its log first
+        source, db_path = os.path.abspath(db_path), os.path.abspath(public_path or default_public(db_path))
+        done = publish.publish(source, db_path)
+        click.echo(f"Public copy {db_path}: {done['why']}, {done['rows']} rows "
+                   f"in {done['seconds']:.1f} s", err=True)
     inspect_file = os.path.splitext(os.path.abspath(db_path))[0] + ".inspect.json"
     inspect_data = None  # `archive snapshot` writes a release's counts beside it
     if immutable and os.path.exists(inspect_file):
@@ -551,6 +569,10 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
     os.environ["DOCKET_ARCHIVE_RELEASES"] = os.path.abspath(releases_dir)
     limits["files"] = {"$env": "DOCKET_ARCHIVE_FILES"}
     limits["releases"] = {"$env": "DOCKET_ARCHIVE_RELEASES"}
+    if source:
+        os.environ["DOCKET_ARCHIVE_SOURCE"] = source
+        limits["archive"] = {"$env": "DOCKET_ARCHIVE_SOURCE"}
+        limits["publish_seconds"] = publish_seconds
     # Datasette shows a database's path (/-/databases.json): serve it by its bare name
     folder, name = os.path.split(os.path.abspath(db_path))
     os.chdir(folder)
@@ -559,6 +581,8 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
         metadata=metadata_for(name, limits), plugins_dir=PLUGINS, template_dir=TEMPLATES,
         inspect_data=inspect_data,
         settings={"max_returned_rows": max_rows, "sql_time_limit_ms": time_limit_ms,
+                  # two threads more than heavy queries may hold (public.py)
+                  "num_sql_threads": 4,
                   "allow_download": True, "truncate_cells_html": 300,
                   # suggestions group by every column: on document text that is
                   # memory enough to meet --sqlite-heap-mb; metadata.yml names the facets
@@ -567,6 +591,34 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
     click.echo(f"Serving {db_path} on http://{host}:{port}/"
                + (" (immutable)" if immutable else ""), err=True)
     uvicorn.run(ds.app(), host=host, port=port, log_level="info", lifespan="on", workers=1)
+
+
+def default_public(db_path) -> str:
+    """Where the public copy of an archive lives by default: ``public/`` beside it."""
+    folder, name = os.path.split(os.path.abspath(db_path))
+    return os.path.join(folder, "public", name)
+
+
+@cli.command("publish")
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("--public", "public_path", default=None,
+              help="the public copy [default: public/<name>.db beside the archive]")
+@click.option("--everything", is_flag=True, help="copy every row, not only those logged since")
+def publish_command(db_path, public_path, everything):
+    """Bring the archive's public copy up to date (what `serve` serves).
+
+    The copy holds what a release holds: the public tables, withheld
+    documents without their text or file, no PACER ledger, no crawl
+    arguments. `serve` keeps it current by itself; this is for a copy served
+    elsewhere (plain `datasette`), or from cron after `update`.
+    """
+    _existing(db_path)
+    archive_db.close_db(archive_db.open_db(db_path))
+    target = public_path or default_public(db_path)
+    done = publish.publish(db_path, target, everything=everything)
+    click.echo(f"{target}: {done['why']}: {done['rows']} rows"
+               + (f", {done['dockets']} cases" if done.get("dockets") is not None else "")
+               + f", log position {done['position']}, {done['seconds']:.2f} s")
 
 
 def metadata_for(db_path, limits=None) -> dict:

@@ -21,12 +21,15 @@ import re
 import socket
 import sqlite3
 import time
+import uuid
 from typing import Iterable, Iterator, Optional
 
 import sqlite_utils
 from sqlite_utils.db import NotFoundError
 
 from parsers.common import docket_number_key
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 
@@ -96,6 +99,9 @@ TABLES: dict[str, dict[str, type]] = {
         "id": int, "crawl_id": int, "at": str, "table_name": str, "row_id": str,
         "action": str, "fields": str,
     },
+    # facts about this archive file: ``archive_id``, a random id given once, by
+    # which a public copy knows the archive it was made from
+    "archive_info": {"id": str, "value": str},
 }
 
 FOREIGN_KEYS = [
@@ -146,6 +152,43 @@ VIEWS = {
     """,
 }
 
+# What the public sees (the site and every release): these tables, less the
+# columns named. Every other table (the PACER ledger, the archive writer's
+# bookkeeping, the public log itself...) is the operator's own. A withheld
+# document (archive.publish.withheld_reason) loses its text and file too.
+PUBLIC_TABLES: dict[str, tuple[str, ...]] = {
+    "dockets": (), "docket_entries": (), "documents": (), "parties": (),
+    "attorneys": (), "party_attorneys": (),
+    "crawls": ("args", "message", "pid", "host"),
+    "changes": (),
+}
+
+# Every insert, update and delete of a public table's row, whoever makes it (a
+# crawl, the archive writer, an import, an extraction, a re-key), is logged
+# here by a trigger, so that archive/publish.py can bring the public copy up
+# to date with the rows logged since it last did. The publisher only reads the
+# archive; the archive's own writers drop log rows older than PUBLIC_LOG_DAYS
+# when a crawl finishes (a copy further behind is made again from every row).
+PUBLIC_LOG = "public_log"
+PUBLIC_LOG_DAYS = 7
+_PUBLIC_LOG_SQL = (f"create table if not exists [{PUBLIC_LOG}] (id integer primary key "
+                   "autoincrement, table_name text not null, row_id, "
+                   "at integer not null default (cast(strftime('%s', 'now') as integer)))")
+_LOG_TRIGGERS = {
+    "insert": "insert into [{log}] (table_name, row_id) values ('{t}', new.id);",
+    "update": ("insert into [{log}] (table_name, row_id) values ('{t}', old.id); "
+               "insert into [{log}] (table_name, row_id) select '{t}', new.id "
+               "where new.id is not old.id;"),
+    "delete": "insert into [{log}] (table_name, row_id) values ('{t}', old.id);",
+}
+
+
+def _log_trigger_sql(table: str, event: str) -> tuple[str, str]:
+    name = f"{PUBLIC_LOG}_{table}_{event}"
+    body = _LOG_TRIGGERS[event].format(log=PUBLIC_LOG, t=table)
+    return name, f"CREATE TRIGGER [{name}] AFTER {event.upper()} ON [{table}] BEGIN {body} END"
+
+
 # Columns that move on every crawl and so never count as a change.
 VOLATILE = {"first_seen", "last_seen"}
 
@@ -171,6 +214,22 @@ def open_db(path: str) -> sqlite_utils.Database:
     db.execute("PRAGMA synchronous = NORMAL")
     ensure_db_shape(db)
     return db
+
+
+def close_db(db: sqlite_utils.Database) -> None:
+    """Move what the WAL holds into the file, then close: the ``.db`` alone is
+    the whole archive, and a copy of it without its ``-wal`` is complete.
+
+    Every command and crawl that wrote closes the archive this way. When
+    another process still has the file open and is writing, the checkpoint
+    does what it can; the last one to close finishes it.
+    """
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.OperationalError as exc:  # busy: another process's turn to finish it
+        log.info("WAL checkpoint left to the archive's last writer: %s", exc)
+    finally:
+        db.conn.close()
 
 
 def _retry_locked(action, seconds: float = BUSY_TIMEOUT_MS / 1000):
@@ -230,7 +289,21 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
 
 
 def _apply_shape(db: sqlite_utils.Database) -> None:
-    for name, columns in TABLES.items():
+    apply_tables(db, TABLES, FOREIGN_KEYS, INDEXES, FTS, VIEWS)
+    _apply_public_log(db)
+    if not db.execute("select 1 from archive_info where id = 'archive_id'").fetchone():
+        db.execute("insert into archive_info (id, value) values ('archive_id', ?)",
+                   [uuid.uuid4().hex])
+    if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def apply_tables(db: sqlite_utils.Database, tables: dict, foreign_keys: list, indexes: list,
+                 fts: dict, views: dict) -> None:
+    """Create or upgrade ``tables`` (name -> {column: type}, ``id`` the key),
+    their foreign keys, indexes, FTS tables (with triggers) and views: the
+    archive's shape, or the public copy's (archive/publish.py)."""
+    for name, columns in tables.items():
         table = db[name]
         if not table.exists():
             table.create(columns, pk="id", not_null={"id"} if columns["id"] is str else None)
@@ -241,14 +314,14 @@ def _apply_shape(db: sqlite_utils.Database) -> None:
                     table.add_column(column, kind)
     existing_fks = {
         (fk.table, fk.column, fk.other_table, fk.other_column)
-        for name in TABLES for fk in db[name].foreign_keys
+        for name in tables for fk in db[name].foreign_keys
     }
-    missing = [fk for fk in FOREIGN_KEYS if fk not in existing_fks]
+    missing = [fk for fk in foreign_keys if fk not in existing_fks]
     if missing:
         db.add_foreign_keys(missing)
-    for name, columns in INDEXES:
+    for name, columns in indexes:
         db[name].create_index(columns, if_not_exists=True)
-    for name, columns in FTS.items():
+    for name, columns in fts.items():
         table = db[name]
         fts_name = f"{name}_fts"
         if db[fts_name].exists():
@@ -257,13 +330,25 @@ def _apply_shape(db: sqlite_utils.Database) -> None:
                 continue
             table.disable_fts()
         table.enable_fts(columns, create_triggers=True, tokenize="porter")
-    for name, sql in VIEWS.items():
+    for name, sql in views.items():
         have = db.execute("select sql from sqlite_master where type = 'view' and name = ?",
                           [name]).fetchone()
         if not have or sql.strip() not in have[0]:
             db.create_view(name, sql.strip(), replace=True)
-    if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _apply_public_log(db: sqlite_utils.Database) -> None:
+    db.execute(_PUBLIC_LOG_SQL)
+    have = dict(db.execute("select name, sql from sqlite_master where type = 'trigger' "
+                           "and name like ?", [f"{PUBLIC_LOG}_%"]).fetchall())
+    for table in PUBLIC_TABLES:
+        for event in _LOG_TRIGGERS:
+            name, sql = _log_trigger_sql(table, event)
+            if have.get(name) == sql:
+                continue
+            if name in have:
+                db.execute(f"drop trigger [{name}]")
+            db.execute(sql)
 
 
 # --- keys -----------------------------------------------------------------
@@ -279,7 +364,6 @@ def docket_key(court_id: str, docket_number: str) -> str:
 
 # --- re-keying dockets made under an older key rule ------------------------
 
-log = logging.getLogger(__name__)
 
 # the tables whose rows' ids are made of their docket's id ("<docket id>#...")
 _DOCKET_ROW_TABLES = ("docket_entries", "documents", "parties", "attorneys", "party_attorneys")
@@ -795,8 +879,15 @@ def finish_crawl(db, crawl_id: int, status: str, counts: dict, message: str = ""
                    rows_added=actions.get("added", 0), rows_changed=actions.get("changed", 0))
         db["crawls"].update(crawl_id, {k: v for k, v in row.items() if k in TABLES["crawls"]})
         finished = db["crawls"].get(crawl_id)
+        prune_public_log(db)
     tidy_fts(db, crawl_id)
     return finished
+
+
+def prune_public_log(db, keep_seconds: int = PUBLIC_LOG_DAYS * 86400) -> int:
+    """Drop the public log's rows older than ``keep_seconds``; returns how many."""
+    return db.execute(f"delete from [{PUBLIC_LOG}] where at < cast(strftime('%s', 'now') "
+                      "as integer) - ?", [keep_seconds]).rowcount
 
 
 # An FTS index is rewritten as one segment (``optimize``) when a crawl has

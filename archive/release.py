@@ -10,67 +10,46 @@ A release never changes once written: a second snapshot the same day (UTC)
 is ``dockets-YYYY-MM-DD-2.db``, then ``-3``..., and a name already taken in
 the folder (or under the S3 prefix) is never overwritten.
 
-What a release leaves out (the archive itself is only read, never changed):
+What a release leaves out is what the site leaves out: a release is a
+public copy (:mod:`archive.publish`: the public tables less their private
+columns, withheld documents without text or file, no PACER ledger, no crawl
+arguments, host or process, no writer bookkeeping), made from every row of
+the archive, which is only read, then copied with ``VACUUM INTO`` so that the
+file holds no free page. It is in journal mode DELETE and passes ``PRAGMA
+integrity_check`` and FTS5's ``integrity-check`` before it is given its name.
 
-- the text, clean text, stored file and SHA-256 of every *withheld*
-  document (:func:`withheld_reason`): sealed, restricted or flagged for a bad
-  redaction. Its row stays, with ``withheld`` saying why, so its entry still
-  says that a document was filed and is not published;
-- ``pacer_charges``, the operator's PACER ledger (what they spent), and its
-  rows in ``changes``;
-- each crawl's ``args``, ``message``, ``pid`` and ``host`` (local paths,
-  host names, errors); the crawl's dates, spider, case, status and counts stay.
-
-The copy is made with ``VACUUM INTO`` from a read-only connection, cleaned
-with ``secure_delete`` on, its FTS rebuilt and optimized, then copied again
-with ``VACUUM INTO`` so that no freed page still holds withheld text. The
-result is in journal mode DELETE and passes ``PRAGMA integrity_check`` and
-FTS5's ``integrity-check`` before it is given its name.
+A killed snapshot leaves its temporary files in the releases folder; the
+next snapshot there removes them first (snapshots of one folder take turns
+on a lock of the folder).
 """
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
+import fcntl
 import hashlib
 import json
 import os
 import re
 import sqlite3
 import tempfile
+import uuid
 from typing import Callable, Optional
 from urllib.parse import quote, urlparse
 
+from archive import db as archive_db
+from archive import publish
 from archive.db import file_sha256
+from archive.publish import (  # noqa: F401 - the rule's home; named here too
+    DESCRIPTION_MARKS, MAY_MARK, RESTRICTED_STATUSES, WITHHELD_CLEARED, withheld_reason,
+)
 
 PREFIX = "dockets"
 LATEST = "latest.json"
-
-# Document statuses that mean the court restricts the document. The crawlers'
-# statuses today (ok, ocr, empty, error, too_large, timeout, download_failed,
-# no_file) mark none; a source that reports a restriction as a status uses these.
-RESTRICTED_STATUSES = {"sealed", "restricted"}
-
-# What CM/ECF writes in a docket text when a document is sealed or its access
-# restricted. Upper case where the court's stamp is upper case, so that an order
-# saying something "shall be filed as a restricted document" is not taken for one.
-DESCRIPTION_MARKS: list[tuple[re.Pattern, str]] = [
-    (re.compile(r"ACCESS TO THE PDF DOCUMENT IS RESTRICTED", re.I), "restricted"),
-    (re.compile(r"\bRESTRICTED DOCUMENT\b"), "restricted"),
-    (re.compile(r"\(Restricted\)", re.I), "restricted"),
-    (re.compile(r"\bSEALED DOCUMENT\b"), "sealed"),
-    (re.compile(r"\bDOCUMENTS? (?:IS|ARE) SEALED\b", re.I), "sealed"),
-    (re.compile(r"\((?:Sealed|SEALED)\b"), "sealed"),
-    (re.compile(r"^\W*SEALED\b"), "sealed"),
-]
-# Every mark above holds one of these words: a text without them is not read
-# against each mark (the case page asks this of every document it lists).
-MAY_MARK = re.compile(r"seal|restrict", re.I)
-
-# Columns a withheld document loses in the release.
-WITHHELD_CLEARED = ("text", "clean_text", "file_path", "sha256", "error", "ocr_pages")
-# Columns of crawls that are the operator's own (paths, host, process, errors).
-CRAWL_PRIVATE = ("args", "message", "pid", "host")
-PRIVATE_TABLES = ("pacer_charges", "writer_position", "writer_replies", "writer_rejects")
+# the temporary files of a snapshot (a killed one leaves them)
+WORK_FILES = re.compile(r"^\.(release-work-.*\.db|dockets-.*\.db\.tmp-\d+|tmp-.*\.json)"
+                        r"(-journal|-wal|-shm)?$")
 
 MULTIPART_THRESHOLD = 256 * 1024 * 1024
 PART_SIZE = 64 * 1024 * 1024
@@ -78,35 +57,6 @@ PART_SIZE = 64 * 1024 * 1024
 
 class ReleaseError(Exception):
     """A release could not be made or published; the message says why."""
-
-
-def withheld_reason(doc: dict, entry_description: Optional[str] = None) -> Optional[str]:
-    """Why a document must not be published, or None.
-
-    Withheld: ``is_sealed`` set by the source (CourtListener's RECAP
-    documents); ``bad_redactions`` (the extractor found text under black
-    boxes: the redaction failed, so the text is what the court meant to hide);
-    a ``status`` in :data:`RESTRICTED_STATUSES`; or a sealing or restriction
-    notice (:data:`DESCRIPTION_MARKS`) in the document's description or in its
-    entry's, which covers all the entry's documents.
-    """
-    reasons = []
-    if doc.get("is_sealed"):
-        reasons.append("sealed: the source marks it sealed")
-    if (doc.get("status") or "").lower() in RESTRICTED_STATUSES:
-        reasons.append(f"restricted: status {doc['status']}")
-    for label, text in (("its description", doc.get("description")),
-                        ("its entry", entry_description)):
-        if not text or not MAY_MARK.search(text):
-            continue
-        for pattern, kind in DESCRIPTION_MARKS:
-            match = pattern.search(text or "")
-            if match:
-                reasons.append(f"{kind}: {label} says {match.group(0).strip()!r}")
-                break
-    if doc.get("bad_redactions"):
-        reasons.append(f"bad redaction: text under black boxes on page(s) {doc['bad_redactions']}")
-    return "; ".join(reasons) or None
 
 
 # --- names ----------------------------------------------------------------
@@ -153,53 +103,6 @@ def _columns(con, table) -> list[str]:
     return [r[1] for r in con.execute(f"pragma table_info([{table}])")]
 
 
-def _sanitize(con) -> list[dict]:
-    """Withhold documents and drop what is the operator's; returns the withheld."""
-    tables = _tables(con)
-    withheld = []
-    if "documents" in tables:
-        if "withheld" not in _columns(con, "documents"):
-            con.execute("alter table documents add column withheld text")
-        has_entries = "docket_entries" in tables
-        doc_columns = set(_columns(con, "documents"))
-        wanted = ", ".join(f"d.[{c}]" for c in ("id", "is_sealed", "status", "description",
-                                                  "bad_redactions", "withheld") if c in doc_columns)
-        sql = (f"select {wanted}, e.description as _entry_description from documents d "
-               "left join docket_entries e on e.id = d.entry_id" if has_entries
-               else f"select {wanted}, null as _entry_description from documents d")
-        con.row_factory = sqlite3.Row
-        rows = [dict(r) for r in con.execute(sql + " order by d.id")]
-        con.row_factory = None
-        cleared = [c for c in WITHHELD_CLEARED if c in doc_columns]
-        for row in rows:
-            reason = withheld_reason(row, row.pop("_entry_description"))
-            if reason is None:
-                if row.get("withheld") is not None:
-                    con.execute("update documents set withheld = null where id = ?", [row["id"]])
-                continue
-            sets = ", ".join([f"[{c}] = null" for c in cleared] + ["withheld = ?"])
-            con.execute(f"update documents set {sets} where id = ?", [reason, row["id"]])
-            withheld.append({"id": row["id"], "reason": reason})
-    for table in PRIVATE_TABLES:
-        if table in tables:
-            con.execute(f"drop table [{table}]")
-            if "changes" in tables:
-                con.execute("delete from changes where table_name = ?", [table])
-    if "crawls" in tables:
-        private = [c for c in CRAWL_PRIVATE if c in _columns(con, "crawls")]
-        if private:
-            con.execute("update crawls set " + ", ".join(f"[{c}] = null" for c in private))
-    return withheld
-
-
-def _rebuild_fts(con) -> list[str]:
-    names = _fts_tables(con)
-    for name in names:
-        con.execute(f"insert into [{name}]([{name}]) values('rebuild')")
-        con.execute(f"insert into [{name}]([{name}]) values('optimize')")
-    return names
-
-
 def check_release_db(path: str) -> None:
     """Raise ReleaseError unless ``path`` passes integrity checks (SQLite and FTS).
 
@@ -228,25 +131,20 @@ def build_release_db(source: str, target: str) -> list[dict]:
     if not os.path.exists(source):
         raise ReleaseError(f"{source} does not exist: run `make archive` first")
     folder = os.path.dirname(os.path.abspath(target))
-    fd, work = tempfile.mkstemp(prefix=".release-work-", suffix=".db", dir=folder)
-    os.close(fd)  # VACUUM INTO writes into an empty file
+    work = os.path.join(folder, f".release-work-{os.getpid()}-{uuid.uuid4().hex[:8]}.db")
     try:
-        src = _connect_ro(source)
         try:
-            src.execute("vacuum into ?", [work])
+            publish.publish(source, work, everything=True)
         except sqlite3.DatabaseError as exc:
             raise ReleaseError(f"{source}: cannot be copied: {exc}") from None
-        finally:
-            src.close()
         con = sqlite3.connect(work, isolation_level=None)
         try:
-            con.execute("pragma journal_mode = delete")
-            con.execute("pragma secure_delete = on")
-            con.execute("begin")
-            withheld = _sanitize(con)
-            _rebuild_fts(con)
-            con.execute("commit")
-            # a fresh file from the live pages only: nothing withheld in free pages
+            con.execute(f"drop table [{publish.STATE}]")
+            for name in _fts_tables(con):  # one segment each: as fast as an index gets
+                con.execute(f"insert into [{name}]([{name}]) values('optimize')")
+            withheld = [{"id": i, "reason": r} for i, r in con.execute(
+                "select id, withheld from documents where withheld is not null order by id")]
+            # a fresh file from the live pages only, in journal mode DELETE
             con.execute("vacuum into ?", [target])
         finally:
             con.close()
@@ -263,9 +161,25 @@ def build_release_db(source: str, target: str) -> list[dict]:
                 os.unlink(path)
         raise
     finally:
-        for path in (work, work + "-journal"):
-            if os.path.exists(path):
-                os.unlink(path)
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            if os.path.exists(work + suffix):
+                os.unlink(work + suffix)
+
+
+@contextlib.contextmanager
+def _folder_turn(folder: str):
+    """Snapshots of one folder take turns (a lock on the folder itself); the
+    one whose turn it is first removes what killed snapshots left there."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        for name in os.listdir(folder):
+            if WORK_FILES.match(name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(folder, name))
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 # --- the manifest -----------------------------------------------------------
@@ -340,15 +254,16 @@ def make_manifest(db_path: str, withheld: list[dict], day: str) -> dict:
     manifest["withheld"] = {
         "count": len(withheld),
         "rule": ("documents sealed (is_sealed), restricted (a status in "
-                 f"{sorted(RESTRICTED_STATUSES)}, or a sealing or restriction notice in the "
-                 "document's or its entry's description) or flagged for a bad redaction "
+                 f"{sorted(publish.RESTRICTED_STATUSES)}, or a sealing or restriction notice in "
+                 "the document's or its entry's description) or flagged for a bad redaction "
                  "(bad_redactions): the row stays with `withheld` saying why; "
-                 + ", ".join(WITHHELD_CLEARED) + " are left out"),
+                 + ", ".join(publish.WITHHELD_CLEARED) + " are left out"),
         "documents": withheld,
     }
     manifest["left_out"] = {
-        "tables": list(PRIVATE_TABLES),
-        "columns": {"crawls": list(CRAWL_PRIVATE)},
+        "tables": sorted(t for t in list(archive_db.TABLES) + list(archive_db.WRITER_TABLES)
+                         + [archive_db.PUBLIC_LOG] if t not in archive_db.PUBLIC_TABLES),
+        "columns": {t: list(c) for t, c in archive_db.PUBLIC_TABLES.items() if c},
         "why": ("the operator's PACER ledger, the archive writer's bookkeeping, and each "
                 "crawl's arguments, messages, process and host"),
     }
@@ -393,12 +308,19 @@ def existing_release(db_path: str) -> tuple[str, dict]:
     return manifest_path, latest_pointer(manifest, os.path.basename(manifest_path))
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write_json(path: str, data: dict, replace: bool) -> None:
     """Write ``data`` at ``path`` atomically: a temporary name, then a rename
     (``replace``) or a hard link that fails if the name is taken."""
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # readable as the .db is, by a web server too
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=2, sort_keys=False)
             fh.write("\n")
@@ -424,6 +346,11 @@ def make_release(source: str, out: str, day: Optional[str] = None,
     if not os.path.exists(source):
         raise ReleaseError(f"{source} does not exist: run `make archive` first")
     os.makedirs(out, exist_ok=True)
+    with _folder_turn(out):
+        return _make_release(source, out, day, taken)
+
+
+def _make_release(source, out, day, taken) -> dict:
     while True:
         db_name, manifest_name = release_names(
             day, lambda name: os.path.exists(os.path.join(out, name)) or bool(taken and taken(name)))

@@ -352,7 +352,7 @@ class Writer:
             self._answer(owed)
 
     def close(self) -> None:
-        self.db.conn.close()
+        adb.close_db(self.db)
         self.redis.close()
 
 

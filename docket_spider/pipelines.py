@@ -654,7 +654,7 @@ class ArchivePipeline:
 
     def _release(self) -> None:
         if self.db is not None:
-            self.db.conn.close()
+            archive_db.close_db(self.db)
             self.db = None
         if self.lock is not None:
             self.lock.release()

@@ -142,3 +142,27 @@ def rows(db_path, sql, params=()):
         return [dict(r) for r in con.execute(sql, params)]
     finally:
         con.close()
+
+
+def assert_whole(db_path) -> None:
+    """The ``.db`` file alone is the whole archive: a copy without its ``-wal``
+    holds every table and row the archive does (issue 17: people copy that file)."""
+    import tempfile
+
+    db_path = Path(db_path)
+    wal = Path(str(db_path) + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, f"{wal}: {wal.stat().st_size} bytes left"
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "copy.db"
+        shutil.copyfile(db_path, copy)
+        counts = {}
+        for path in (db_path, copy):
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                tables = [r[0] for r in con.execute(
+                    "select name from sqlite_master where type = 'table' order by name")]
+                counts[path] = {t: con.execute(f"select count(*) from [{t}]").fetchone()[0]
+                                for t in tables}
+            finally:
+                con.close()
+        assert counts[copy] == counts[db_path] and counts[copy], counts

@@ -5,7 +5,7 @@ import sqlite3
 import subprocess
 import sys
 
-from tests.conftest import PROJECT, shared_or_skip
+from tests.conftest import PROJECT, assert_whole, shared_or_skip
 
 PAGES = PROJECT / "tests" / "parsers" / "pages"
 
@@ -37,6 +37,7 @@ def test_import_saved_pages_skips_what_is_not_a_docket(tmp_path):
     code, out = archive("import", "district", "--court", "cand", "--db", db,
                         PAGES / "district_edge.html")
     assert '"added": 0' in out and count(db, "docket_entries") == entries
+    assert_whole(db)
 
 
 def test_import_corpus_dockets_of_each_kind(tmp_path):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXTRACT_CACHE, PROJECT, SHARED, rows, run_crawl
+from tests.conftest import EXTRACT_CACHE, PROJECT, SHARED, assert_whole, rows, run_crawl
 from tests.servers.cases import synthetic_case
 from tests.servers.courtlistener import CourtListenerServer
 
@@ -134,6 +134,8 @@ def test_two_crawls_one_writer_killed_and_restarted_make_the_direct_archive(tmp_
     assert killed_at < applied(queued), "the writer was killed before the crawls ended"
 
     assert archive_rows(queued) == archive_rows(direct)
+    assert_whole(queued)  # the writer left its file checkpointed, and each direct crawl its own
+    assert_whole(direct)
     entries = rows(queued, "select docket_id, count(*) as n from docket_entries group by docket_id")
     assert [e["n"] for e in entries] == [24, 24]
     crawls_rows = rows(queued, "select * from crawls order by id")

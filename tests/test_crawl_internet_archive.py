@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from tests.conftest import PROJECT, SHARED, run_crawl
+from tests.conftest import PROJECT, SHARED, assert_whole, run_crawl
 from tests.servers.internet_archive import InternetArchiveServer
 
 
@@ -45,12 +45,14 @@ def test_default_case_from_the_internet_archive(ia, tmp_path):
     db = tmp_path / "dockets.db"
     assert count(db, "select id from dockets") == "cand/3:20-cv-05910"
     assert count(db, "select count(*) from docket_entries") > 5
+    assert_whole(db)
     assert count(db, "select count(*) from documents where sha256 is not null") > 0
     assert count(db, "select count(*) from documents where is_available = 0 and file_path is null") > 0
     # archive.org's redirects were followed for the PDFs
     assert any(r["status"] == 302 for r in ia.log.snapshot())
     # the Ninth Circuit docket is not on the Internet Archive, and the log says so
     assert "no RECAP copy for ca9 20-16908" in log
+    assert_whole(db)  # the .db alone, copied after the crawl, is the whole archive
 
 
 def test_make_archive_without_a_token_uses_the_internet_archive(ia, tmp_path):
