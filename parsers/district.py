@@ -653,6 +653,9 @@ def _leading_number(cell):
 
 
 _SHOW_DOC_RX = re.compile(r"[?&](caseid|de_seq_num)=(\d+)", re.I)
+# bankruptcy courts' links named for their DocLink() script:
+# id='documentKcaseidV371219Kde_seq_numV1548Kdm_idV13133026Kdoc_numV465...'
+_DOC_LINK_ID_RX = re.compile(r"(?:^|K)(caseid|de_seq_num)V(\d+)(?=K|$)", re.I)
 
 
 def _document_link(a):
@@ -660,7 +663,9 @@ def _document_link(a):
     link, or None when ``a`` links no document. The case and sequence come
     from its ``goDLS('/doc1/..', case, seq, ..)`` call, else from the URL's
     ``caseid=`` and ``de_seq_num=`` (bankruptcy courts' ``/doc1/..?caseid=``
-    and ``show_doc.pl?caseid=..`` links, which have no document id)."""
+    and ``show_doc.pl?caseid=..`` links, which have no document id), else from
+    the link's ``id`` that bankruptcy courts' ``DocLink()`` script reads
+    (``documentKcaseidV<case>Kde_seq_numV<seq>K...``)."""
     href = a.get("href") or ""
     doc_id = pacer_doc_id_from_url(href)
     params = {k.lower(): v for k, v in _SHOW_DOC_RX.findall(href)}
@@ -669,6 +674,8 @@ def _document_link(a):
     args = go_dls_args(a.get("onclick"))
     if len(args) > 2:
         return doc_id, args[1] or None, args[2] or None
+    for key, value in _DOC_LINK_ID_RX.findall(a.get("id") or ""):
+        params.setdefault(key.lower(), value)
     return doc_id, params.get("caseid"), params.get("de_seq_num")
 
 

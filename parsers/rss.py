@@ -15,12 +15,21 @@ None when the guid is only the case's link (many feeds: shared by all the
 case's items) or names something else.
 
 One item is one docket entry, with one exception: a filing entered under
-several events (e.g. "Order" and "~Util - Set Deadlines") is announced once
-per event, as items of the same case, the same time and the same document
-(the same document link, or without one the same entry sequence number in the
-guid). Those are one entry whose ``short_description`` joins the events'
-(`` AND ``). Anything else is its own entry, even two items of one case
-minutes or seconds apart, or with the same guid, when they name no document.
+several events (e.g. "Order(Other)" and "Order", or "Order" and "~Util - Set
+Deadlines") is announced once per event. The field's rule (issue 20) decides
+which items are one entry: items with the same docket number, case id,
+publication time and document id (``pacer_doc_id``; both empty counts as the
+same) are one entry, wherever they stand in the feed. Its
+``short_description`` joins the events' names, sorted, with `` AND `` (an
+event announced twice is named twice, as the field's parser does); its other
+fields are the first item's. Anything else is its own entry: two filings of
+one case minutes or even one second apart, in another case (another docket
+number or another case id), or one item with a document link and one
+without. Feeds that give no document links and whose guid is only the case's
+link name nothing finer, so two distinct filings of one case published in the
+same second without links are taken as one entry (their events joined,
+nothing dropped); a guid naming an entry's sequence number (``guid_seq_no``)
+is not part of the rule, and a merged entry keeps the first item's.
 
 Items whose title carries no recognisable docket number cannot be tied to a
 case, and an item that cannot be read costs only itself: both are listed in
@@ -150,17 +159,13 @@ def _item(item, court):
     return docket, None
 
 
-def _same_entry(docket: dict):
-    """What makes two items one entry (see the module's docstring): the case,
-    the publication time and the document; None when the item names no
-    document (it then never merges with another)."""
+def _same_entry(docket: dict) -> tuple:
+    """The key under which items are one entry (the field's rule, see the
+    module's docstring): docket number, case id, publication time and document
+    id, an empty value (None or "") counting as the same as another empty one."""
     entry = docket["docket_entries"][0]
-    document = (entry["document_number"], entry["pacer_doc_id"], entry["pacer_seq_no"])
-    if not any(document):
-        if not entry["guid_seq_no"]:
-            return None
-        document = ("guid", entry["guid_seq_no"])
-    return (docket["docket_number"], docket["pacer_case_id"], entry["date_filed"], document)
+    return (docket["docket_number"] or None, docket["pacer_case_id"] or None,
+            entry["date_filed"] or None, entry["pacer_doc_id"] or None)
 
 
 @page_parser
@@ -187,16 +192,15 @@ def parse(text: str, court: str | None = None) -> dict:
             unparsed.append(bad)
             continue
         same = _same_entry(docket)
-        first = entries.get(same) if same is not None else None
+        first = entries.get(same)
         if first is not None:
             # one docket entry announced once per event type: one entry
-            entry = first["docket_entries"][0]
             kinds[same].append(docket["docket_entries"][0]["short_description"])
-            entry["short_description"] = " AND ".join(sorted(k for k in kinds[same] if k))
+            first["docket_entries"][0]["short_description"] = " AND ".join(
+                sorted(k for k in kinds[same] if k))
             continue
-        if same is not None:
-            entries[same] = docket
-            kinds[same] = [docket["docket_entries"][0]["short_description"]]
+        entries[same] = docket
+        kinds[same] = [docket["docket_entries"][0]["short_description"]]
         dockets.append(docket)
     return {
         "court_id": court,

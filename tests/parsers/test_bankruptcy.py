@@ -241,3 +241,48 @@ def test_case_name_rule():
     assert bk.case_name([], ["Show Associated Cases"], adversary=True) == \
         "Unknown Case Title - Adversary Proceeding"
     assert bk.case_name([], [], adversary=False) == "Unknown Case Title"
+
+
+def test_sequence_number_from_the_doc_link_id():
+    """Bankruptcy courts whose document links carry the entry's case and
+    sequence only in the ``id`` their DocLink() script reads (no goDLS, no
+    ``de_seq_num=`` in the URL): the sequence number and case id come from it."""
+    text = (PAGES / "bankruptcy_docket.html").read_text().replace(
+        '<a href="/doc1/123033396437">1</a>',
+        "<a href='https://ecf.testb.uscourts.gov/doc1/123033396437' "
+        "id='documentKcaseidV371219Kde_seq_numV1548Kdm_idV13133026Kdoc_numV1Kpdf_headerV1' "
+        "onclick='this.style.color = document.vlinkColor'>1</a>"
+        "<SCRIPT>DocLink('documentKcaseidV371219Kde_seq_numV1548Kdm_idV13133026Kdoc_numV1"
+        "Kpdf_headerV1');</SCRIPT>")
+    got = parse("bankruptcy", text, "testb")
+    entry = got["docket_entries"][0]
+    assert (entry["document_number"], entry["pacer_doc_id"], entry["pacer_seq_no"]) == (
+        "1", "123033396437", "1548")
+    assert got["pacer_case_id"] == "371219"
+    assert "DocLink" not in entry["description"]
+    # another id (not the DocLink form) gives nothing
+    other = text.replace("documentKcaseidV371219Kde_seq_numV1548K", "xcaseid371219de_seq_num1548K")
+    entry = parse("bankruptcy", other, "testb")["docket_entries"][0]
+    assert entry["pacer_seq_no"] is None
+
+
+def test_corpus_doc_link_ids_give_sequence_numbers(shared):
+    """Every corpus entry whose document link has a DocLink id gets that id's
+    sequence number (canb.html: entry 465 is sequence 1548)."""
+    got = parse("bankruptcy", (shared / "bankruptcy" / "canb.html").read_bytes(), "canb")
+    by_number = {e["document_number"]: e for e in got["docket_entries"]}
+    assert by_number["465"]["pacer_seq_no"] == "1548"
+    assert got["pacer_case_id"] == "371219"
+    missing = 0
+    for path in sorted((shared / "bankruptcy").glob("*.html")):
+        raw = path.read_bytes().decode("latin-1")
+        if "documentKcaseidV" not in raw:
+            continue
+        seqs = set(re.findall(r"documentKcaseidV\d+Kde_seq_numV(\d+)K", raw))
+        try:
+            entries = parse("bankruptcy", raw, court_of(path))["docket_entries"]
+        except ParseError:
+            continue
+        missing += sum(1 for e in entries if e["pacer_doc_id"] and not e["pacer_seq_no"])
+        assert seqs & {e["pacer_seq_no"] for e in entries}, path.name
+    assert missing == 0
