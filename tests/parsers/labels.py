@@ -1,6 +1,6 @@
 """Hand-written labels for corpus entries (tests/fixtures/labels/), and the
 measures the tests hold: the agreement of ``parsers.kinds.entry_kind`` with the
-kinds, the precision and recall of ``parsers.calendar.events_in``.
+kinds, the precision and recall of ``parsers.schedule.events_in``.
 
 The label files reference each entry by its reference JSON under
 ../shared/corpus/pacer and its position there; they hold no corpus text.
@@ -14,7 +14,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from parsers.calendar import events_in
+from parsers.schedule import events_in
 from parsers.kinds import KINDS, entry_kind
 
 LABELS = Path(__file__).resolve().parents[1] / "fixtures" / "labels"

@@ -1,4 +1,4 @@
-"""Hearings and deadlines read from entry text (parsers.calendar, issue 20):
+"""Hearings and deadlines read from entry text (parsers.schedule, issue 20):
 self-made lines for each rule, and the precision on hand-labelled corpus
 entries (tests/fixtures/labels/calendar_events.tsv; skipped without ../shared)."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from parsers.calendar import events_in
+from parsers.schedule import events_in
 
 from . import labels
 from .conftest import shared_path
