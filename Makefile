@@ -41,6 +41,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/bench_site.py
 	$(PY) bench/bench_workers.py
 	$(PY) bench/bench_writer.py
+	$(PY) bench/bench_public.py
 
 ## soak: crawls killed and restarted against servers injecting faults (a few minutes)
 soak: $(VENV)/.test-installed

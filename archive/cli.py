@@ -526,8 +526,16 @@ MB = 1_000_000
                    "[default: public/<name>.db beside the archive]")
 @click.option("--publish-seconds", default=2.0, show_default=True,
               help="how often the archive's log is checked for rows to publish")
+@click.option("--heavy-per-client", default=2, show_default=True,
+              help="queries of a reader's own making (?sql=, _where, facets, sorts) one client "
+                   "runs at once; more are answered 429")
+@click.option("--heavy-at-once", default=2, show_default=True,
+              help="such queries all clients run at once (the server has two SQL threads more)")
+@click.option("--client-header", default=None, metavar="X-Forwarded-For",
+              help="behind a proxy: the header whose first address is the client's")
 def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
-          sqlite_heap_mb, time_limit_ms, files_store, releases_dir, public_path, publish_seconds):
+          sqlite_heap_mb, time_limit_ms, files_store, releases_dir, public_path, publish_seconds,
+          heavy_per_client, heavy_at_once, client_header):
     """Publish the archive read-only with Datasette (search, facets, download).
 
     What is served is the archive's public copy (`archive publish`): what a
@@ -569,6 +577,10 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
     os.environ["DOCKET_ARCHIVE_RELEASES"] = os.path.abspath(releases_dir)
     limits["files"] = {"$env": "DOCKET_ARCHIVE_FILES"}
     limits["releases"] = {"$env": "DOCKET_ARCHIVE_RELEASES"}
+    limits["heavy_per_client"] = heavy_per_client
+    limits["heavy_at_once"] = heavy_at_once
+    if client_header:
+        limits["client_header"] = client_header
     if source:
         os.environ["DOCKET_ARCHIVE_SOURCE"] = source
         limits["archive"] = {"$env": "DOCKET_ARCHIVE_SOURCE"}
@@ -582,7 +594,7 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
         inspect_data=inspect_data,
         settings={"max_returned_rows": max_rows, "sql_time_limit_ms": time_limit_ms,
                   # two threads more than heavy queries may hold (public.py)
-                  "num_sql_threads": 4,
+                  "num_sql_threads": heavy_at_once + 2,
                   "allow_download": True, "truncate_cells_html": 300,
                   # suggestions group by every column: on document text that is
                   # memory enough to meet --sqlite-heap-mb; metadata.yml names the facets

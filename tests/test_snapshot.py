@@ -311,3 +311,37 @@ def test_a_release_is_served_immutably_with_its_counts(source, tmp_path):
         assert status == 200 and hashlib.sha256(body).hexdigest() == before
     assert _sha(made["db"]) == before  # serving changed nothing in it
     assert not os.path.exists(made["db"] + "-wal")
+
+
+def test_a_killed_snapshot_leaves_nothing_the_next_does_not_remove(source, tmp_path):
+    """A snapshot SIGKILLed at every stage of its work: whatever it left in the
+    releases folder (its work copy with the unredacted rows, a release not yet
+    named) is gone after the next snapshot, and every file there is readable
+    as the .db is."""
+    import signal
+    import time
+
+    path, _ = source
+    out = tmp_path / "releases"
+    out.mkdir()
+    # what older killed runs left: a work copy, a release not yet named, a JSON half-written
+    for name in (".release-work-99999-abcd1234.db", ".release-work-99999-abcd1234.db-wal",
+                 ".dockets-2026-01-01.db.tmp-99999", ".tmp-x1y2.json"):
+        (out / name).write_bytes(b"left by a killed snapshot: quokkasecret")
+    killed = 0
+    for delay in (0.05, 0.2, 0.4, 0.8):
+        proc = subprocess.Popen([sys.executable, "-m", "archive", "snapshot", "--db", str(path),
+                                 "--out", str(out)], cwd=PROJECT)
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait()
+    proc = _snapshot("--db", str(path), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert not [n for n in names if n.startswith(".")], names
+    for name in names:
+        assert b"quokkasecret" not in (out / name).read_bytes(), name
+        assert (out / name).stat().st_mode & 0o044 == 0o044, (name, oct((out / name).stat().st_mode))
+    assert killed, "no snapshot was killed while it ran"
