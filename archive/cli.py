@@ -536,6 +536,7 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
     if not immutable:  # a release is served as it is: upgrading it would change it (and its SHA-256)
         db = archive_db.open_db(db_path)  # bring an older archive up to date first
         db.execute("PRAGMA journal_mode = WAL")  # readers never block the crawl, nor it them
+        _refresh_docket_links(db)  # BRIDGE (issue 17): until archive/publish.py keeps them
         db.conn.close()
     inspect_file = os.path.splitext(os.path.abspath(db_path))[0] + ".inspect.json"
     inspect_data = None  # `archive snapshot` writes a release's counts beside it
@@ -567,6 +568,18 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
     click.echo(f"Serving {db_path} on http://{host}:{port}/"
                + (" (immutable)" if immutable else ""), err=True)
     uvicorn.run(ds.app(), host=host, port=port, log_level="info", lifespan="on", workers=1)
+
+
+def _refresh_docket_links(db) -> None:
+    """BRIDGE (issue 17, item 7): the case pages' links between a district case and
+    its appeals (archive/site_links.py), computed when the server starts. The
+    publisher (archive/publish.py) will keep them current on the public copy at
+    every sync; then this goes."""
+    from archive import site_links
+
+    with archive_db.transaction(db):
+        site_links.ensure_shape(db)
+        site_links.refresh(db)
 
 
 def metadata_for(db_path, limits=None) -> dict:
