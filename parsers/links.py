@@ -87,6 +87,61 @@ def circuit_named(text: str) -> Optional[str]:
     return None
 
 
+# --- courts named in words -----------------------------------------------
+
+STATES = {
+    "alabama": "al", "alaska": "ak", "arizona": "az", "arkansas": "ar", "california": "ca",
+    "colorado": "co", "connecticut": "ct", "delaware": "de", "district of columbia": "dc",
+    "florida": "fl", "georgia": "ga", "hawaii": "hi", "idaho": "id", "illinois": "il",
+    "indiana": "in", "iowa": "ia", "kansas": "ks", "kentucky": "ky", "louisiana": "la",
+    "maine": "me", "maryland": "md", "massachusetts": "ma", "michigan": "mi",
+    "minnesota": "mn", "mississippi": "ms", "missouri": "mo", "montana": "mt",
+    "nebraska": "ne", "nevada": "nv", "new hampshire": "nh", "new jersey": "nj",
+    "new mexico": "nm", "new york": "ny", "north carolina": "nc", "north dakota": "nd",
+    "ohio": "oh", "oklahoma": "ok", "oregon": "or", "pennsylvania": "pa",
+    "rhode island": "ri", "south carolina": "sc", "south dakota": "sd", "tennessee": "tn",
+    "texas": "tx", "utah": "ut", "vermont": "vt", "west virginia": "wv", "virginia": "va",
+    "washington": "wa", "wisconsin": "wi", "wyoming": "wy", "puerto rico": "pr", "guam": "gu",
+    "virgin islands": "vi", "northern mariana islands": "nmi",
+    # Bluebook abbreviations (S.D.N.Y., N.D. Cal., ...)
+    "ala": "al", "ariz": "az", "ark": "ar", "cal": "ca", "calif": "ca", "colo": "co",
+    "conn": "ct", "del": "de", "d.c": "dc", "fla": "fl", "ga": "ga", "haw": "hi", "ill": "il",
+    "ind": "in", "kan": "ks", "ky": "ky", "la": "la", "md": "md", "mass": "ma", "mich": "mi",
+    "minn": "mn", "miss": "ms", "mo": "mo", "mont": "mt", "neb": "ne", "nev": "nv",
+    "n.h": "nh", "n.j": "nj", "n.m": "nm", "n.y": "ny", "n.c": "nc", "n.d": "nd",
+    "okla": "ok", "or": "or", "pa": "pa", "r.i": "ri", "s.c": "sc", "s.d": "sd",
+    "tenn": "tn", "tex": "tx", "vt": "vt", "va": "va", "wash": "wa", "w.va": "wv",
+    "wis": "wi", "wyo": "wy", "p.r": "pr",
+}
+DIRECTIONS = {"northern": "n", "southern": "s", "eastern": "e", "western": "w",
+              "middle": "m", "central": "c"}
+_STATE_RE = re.compile(r"(?<![a-z.])(" + "|".join(
+    re.escape(name) for name in sorted(STATES, key=len, reverse=True)) + r")(?![a-z])")
+_DIRECTION_RE = re.compile(r"\b(" + "|".join(DIRECTIONS) + r")\b")
+_ABBREV_RE = re.compile(r"(?<![a-z])([nsewmc])\s*\.\s*d\s*\.", re.I)
+
+
+def courts_named(text: str | None) -> list[str]:
+    """District court ids that an "Appeal From" text can name, best first:
+    "U.S. District Court for Northern California, San Francisco" -> cand,
+    "District of Massachusetts, Boston" -> mad, "S.D.N.Y." -> nysd."""
+    if not text:
+        return []
+    low = " ".join(text.casefold().split())
+    abbrev = _ABBREV_RE.search(low)
+    rest = low[abbrev.end():] if abbrev else low
+    state = _STATE_RE.search(rest) or _STATE_RE.search(low)
+    if not state:
+        return []
+    postal = STATES[state.group(1)]
+    direction = _DIRECTION_RE.search(low)
+    letter = (abbrev.group(1).lower() if abbrev
+              else DIRECTIONS[direction.group(1)] if direction else None)
+    ids = [f"{postal}{letter}d"] if letter else []
+    return ids + [f"{postal}d"]
+
+
+
 # --- docket numbers -------------------------------------------------------
 
 def number_key(number: Optional[str]) -> str:
@@ -131,6 +186,8 @@ def origin_of_record(record: dict) -> Optional[dict]:
     court = info.get("court_id") or None
     if court and not state_of(court) and not is_appellate(court):
         court = None
+    if not court:  # ACMS names the court in words ("San Francisco Northern California")
+        court = _named_district(info.get("name") or record.get("appeal_from"))
     return {"court_id": court, "docket_number": number.strip(),
             "date_filed_noa": _day(info.get("date_filed_noa")),
             "date_received_coa": _day(info.get("date_received_coa"))}
@@ -154,9 +211,25 @@ def origin_of_courtlistener(docket: dict) -> Optional[dict]:
     if isinstance(court, str) and "/" in court:
         court = court.rstrip("/").rsplit("/", 1)[-1]
     court = court if isinstance(court, str) and (state_of(court) or is_appellate(court)) else None
+    if not court:
+        court = _named_district(docket.get("appeal_from_str"))
     return {"court_id": court, "docket_number": number.strip(),
             "date_filed_noa": _day(info.get("date_filed_noa")),
             "date_received_coa": _day(info.get("date_received_coa"))}
+
+
+def _named_district(text) -> Optional[str]:
+    """The district court a text names ("U.S. District Court for Northern
+    California, San Francisco" -> cand), only when the words leave no doubt
+    (a direction, or a state with one district)."""
+    named = courts_named(text if isinstance(text, str) else None)
+    return named[0] if len(named) == 2 or (len(named) == 1 and named[0] in _ONE_DISTRICT) \
+        else None
+
+
+# states (and territories) that are one district: "District of Massachusetts"
+_ONE_DISTRICT = {f"{s}d" for s in "ak az co ct dc de hi id ks ma md me mn mt nd ne nh nj nm nv "
+                 "or pr ri sc sd ut vt wy gu vi nmi".split()}
 
 
 def _day(value) -> Optional[str]:
