@@ -215,6 +215,7 @@ def add_appeal(path: Path, big_case: str, seed: int = 2) -> dict:
                                                     "date_filed_noa": "2021-01-04"}, "bench")
     with adb.transaction(db):
         site_links.ensure_shape(db)
+        started = time.time()
         written = site_links.refresh(db)
         full = time.time()
         site_links.refresh(db, [appeal_id])
