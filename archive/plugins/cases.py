@@ -442,8 +442,7 @@ def _entries(rows, snippets, dockets: dict, store, notices: dict) -> list[dict]:
                      "entry_number": row["entry_number"], "date_filed": row["date_filed"],
                      "description": row["entry_description"], "documents": [],
                      "court_id": court_id, "docket_number": docket_number,
-                     "colour": docket["colour"], "court_name": docket["court_name"],
-                     "links": notices.get(row["entry_id"], [])}
+                     "badge": docket["badge"], "links": notices.get(row["entry_id"], [])}
             by_id[row["entry_id"]] = entry
             entries.append(entry)
         if row["document_id"]:
@@ -550,6 +549,9 @@ async def case_page(datasette, request):
         docket, colour=court_colour(docket["court_id"]), anchor_prefix="",
         court_name=_court_label(docket["court_id"]),
         url=urls.case(docket["court_id"], docket["docket_number"])))
+    for d in dockets.values():  # a timeline row's court mark, made once per court
+        d["badge"] = Markup('<span class="court" style="background: {}" title="{}">{}</span>').format(
+            d["colour"], d["court_name"], d["court_id"])
     notices: dict = {}  # entry id -> the appeals its notice of appeal started
     for link in data["district_links"] if timeline else data["links"]:
         if link["entry_id"] and link["kind"] == "appeal":
