@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DB ?= archive/dockets.db
-APT_PACKAGES := tesseract-ocr tesseract-ocr-eng qpdf ghostscript chromium redis-server
+APT_PACKAGES := tesseract-ocr tesseract-ocr-eng qpdf ghostscript chromium redis-server nodejs npm
 
 .PHONY: archive serve test bench soak demo deps clean-venv
 
@@ -13,8 +13,14 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.test-installed: requirements-test.txt $(VENV)/.installed
+$(VENV)/.test-installed: requirements-test.txt $(VENV)/.installed node_modules/.installed
 	$(VENV)/bin/pip install -q -r requirements-test.txt
+	touch $@
+
+# the accessibility checker the tests run in Chromium (axe-core, pinned in package-lock.json)
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install nodejs npm (make deps)"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 ## archive: set up .venv and crawl the default case into $(DB)
@@ -51,7 +57,7 @@ soak: $(VENV)/.test-installed
 demo: $(VENV)/.test-installed
 	$(PY) -m tests.servers.demo --db archive/demo.db
 
-## deps: Debian packages for OCR, PDF repair, the browser tests and the extraction queue (needs root)
+## deps: Debian packages for OCR, PDF repair, the browser and accessibility tests and the extraction queue (needs root)
 deps:
 	apt-get update -qq && apt-get install -y -qq $(APT_PACKAGES)
 

@@ -99,6 +99,12 @@ TABLES: dict[str, dict[str, type]] = {
         "id": int, "crawl_id": int, "at": str, "table_name": str, "row_id": str,
         "action": str, "fields": str,
     },
+    # an appeal's originating case, as its own record states it (archive/origins.py):
+    # id is the appeal's docket id
+    "docket_origins": {
+        "id": str, "docket_id": str, "court_id": str, "docket_number": str,
+        "date_filed_noa": str, "date_received_coa": str, "source": str,
+    },
     # facts about this archive file: ``archive_id``, a random id given once, by
     # which a public copy knows the archive it was made from
     "archive_info": {"id": str, "value": str},
@@ -134,6 +140,7 @@ INDEXES = [
     ("documents", ["docket_id", "document_number", "attachment_number"]),
     ("documents", ["sha256"]),
     ("parties", ["docket_id"]),
+    ("docket_origins", ["court_id", "docket_number"]),
     ("attorneys", ["docket_id"]),
     ("changes", ["crawl_id"]),
     ("pacer_charges", ["crawl_id"]),
@@ -161,6 +168,7 @@ PUBLIC_TABLES: dict[str, tuple[str, ...]] = {
     "attorneys": (), "party_attorneys": (),
     "crawls": ("args", "message", "pid", "host"),
     "changes": (),
+    "docket_origins": (),
 }
 
 # Every insert, update and delete of a public table's row, whoever makes it (a

@@ -9,7 +9,10 @@ from __future__ import annotations
 import collections
 from typing import Optional
 
+from parsers.links import origin_of_record
+
 from . import db as adb
+from . import origins
 
 # Sources whose entries are RSS items: a publication time for a date, the
 # event names for a description (provisional: a docket report's win), and for
@@ -89,6 +92,7 @@ def _save_parsed_docket(db, record: dict, *, source: str, court_id: Optional[str
         docket["pacer_case_id"] = str(docket["pacer_case_id"])
     provisional = source in RSS_SOURCES
     count(adb.save_docket(db, docket, crawl_id, provisional=provisional)[1])
+    origins.save_origin(db, court, number, origin_of_record(record), source, crawl_id)
 
     def bad(what, exc):
         counts["bad"] = counts.get("bad", 0) + 1
@@ -325,6 +329,9 @@ def save_item(db, kind: str, data: dict, crawl_id: Optional[int] = None) -> dict
                     data["status"] = "no_file" if not data.get("is_available") else None
             _, out = getattr(adb, spec["save"])(db, data, crawl_id)
             actions.update([out] if isinstance(out, str) else out)
+            if kind == "DocketItem" and data.get("origin"):
+                origins.save_origin(db, data["court_id"], data["docket_number"], data["origin"],
+                                    data.get("source"), crawl_id)
     except BAD_RECORD as exc:
         if kind not in ONE_RECORD:
             raise

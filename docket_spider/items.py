@@ -29,6 +29,9 @@ class DocketItem:
     panel_str: Optional[str] = None
     courtlistener_id: Optional[int] = None
     source_url: Optional[str] = None
+    # an appeal's originating case, as its record states it (parsers.links):
+    # {court_id, docket_number, date_filed_noa, date_received_coa}
+    origin: Optional[dict] = None
 
 
 @dataclass

@@ -68,3 +68,50 @@ def clean_page_text(text: str) -> str:
 def clean_text(page_texts: list[str]) -> str:
     """Pages cleaned and joined with blank lines (no form feeds: it is for search)."""
     return "\n\n".join(t for t in (clean_page_text(p) for p in page_texts) if t)
+
+
+# a page number alone at a page's edge: "2", "- 2 -", "Page 2", "Page 2 of 4", "2 of 4"
+_PAGE_NUMBER = re.compile(r"^\W*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\W*$", re.I)
+_EDGE = 4  # lines at the top and at the bottom of a page where running heads are
+
+
+def _edge_key(line: str) -> str:
+    """A running head's form whatever page it is on: digits and spacing aside."""
+    return re.sub(r"\d+", "#", " ".join(line.split()).casefold())
+
+
+def readable_pages(page_texts: list[str]) -> list[str]:
+    """The pages for reading: each cleaned as for search (:func:`clean_page_text`:
+    no header stamp, no pleading line numbers), less the running heads and
+    feet every page repeats (a short title and case number at the foot of each
+    page of a pleading, "ORDER - 2 -") and page numbers alone at a page's edge.
+    A line is a running head when the same line (numbers aside) is at the top
+    or bottom of most pages, at least two, and only once on each."""
+    pages = [clean_page_text(p).split("\n") for p in page_texts]
+    counts: dict = {}
+    repeated: set = set()  # lines that repeat within a page are its text, not its head
+    for lines in pages:
+        keys = {_edge_key(ln) for ln in lines[:_EDGE] + lines[-_EDGE:] if ln.strip()}
+        within: dict = {}
+        for ln in lines:
+            key = _edge_key(ln)
+            within[key] = within.get(key, 0) + 1
+        repeated |= {key for key, n in within.items() if n > 1}
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+    needed = max(2, (len(pages) + 1) // 2)
+    running = {key for key, n in counts.items()
+               if n >= needed and len(pages) >= 2 and key not in repeated}
+    out = []
+    for lines in pages:
+        edge = set(range(min(_EDGE, len(lines)))) | set(range(max(0, len(lines) - _EDGE),
+                                                             len(lines)))
+        kept = [ln for i, ln in enumerate(lines)
+                if not (i in edge and (_edge_key(ln) in running
+                                       or (len(pages) > 1 and _PAGE_NUMBER.match(ln))))]
+        while kept and not kept[0].strip():
+            kept.pop(0)
+        while kept and not kept[-1].strip():
+            kept.pop()
+        out.append("\n".join(kept))
+    return out

@@ -163,3 +163,38 @@ def merge_stamps(stamps: list[dict]) -> dict | None:
         "page": out["page"],
         "page_count": out["page_count"],
     }
+
+
+def stamp_conflicts(stamp: dict | None, docket_number: str | None,
+                    document_number: str | None = None, attachment_number: int | None = None,
+                    appellate: bool = False) -> list[str]:
+    """What a document's header stamp says that its place in the archive does
+    not, in words: another case's number ("Case 8:16-cv-01261 Document 40" on a
+    filing of 3:20-cv-05910), another document number, another attachment.
+    Empty when they agree or the stamp says too little to tell.
+
+    The document number is compared only when it is an entry number (a few
+    digits: some courts of appeals stamp a long document id instead), and the
+    attachment only for district courts ("Document 22-1"; "DktEntry: 5-1" is
+    a court of appeals' own count).
+    """
+    from .links import same_number
+
+    if not stamp or not stamp.get("case_number") or not docket_number:
+        return []
+    if not same_number(stamp["case_number"], docket_number):
+        return [f"The header stamp names case {stamp['case_number']}, not this case "
+                f"({docket_number}): the PDF may be another case's filing (an exhibit copied "
+                f"from it) or the wrong file."]
+    out = []
+    stamped = str(stamp.get("document_number") or "")
+    ours = str(document_number or "")
+    if stamped.isdigit() and len(stamped) <= 5 and ours.isdigit() and int(stamped) != int(ours):
+        out.append(f"The header stamp names document {stamped}, not this entry's "
+                   f"({ours}): the PDF may belong to another entry of the case.")
+    elif not appellate and stamped.isdigit() and ours.isdigit():
+        att = str(stamp.get("attachment_number") or "")
+        if att.isdigit() and int(att) != int(attachment_number or 0):
+            out.append(f"The header stamp names attachment {att} of document {stamped}, "
+                       f"not this one ({int(attachment_number or 0) or 'the main document'}).")
+    return out

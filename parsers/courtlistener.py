@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
+from .links import origin_of_courtlistener
+
 SOURCE = "courtlistener"
 # CourtListener's attorney role codes (cl.people_db.models.Role).
 ROLES = {
@@ -134,6 +136,8 @@ def parse_docket(d: dict) -> dict:
         appeal_from_str=d.get("appeal_from_str") or None, panel_str=panel,
         courtlistener_id=d.get("id"),
         source_url=urljoin("https://www.courtlistener.com/", d.get("absolute_url") or ""),
+        # an appeal's originating case (original_court_info, appeal_from), or None
+        origin=origin_of_courtlistener(d),
     )
 
 

@@ -106,5 +106,7 @@ def test_pages_without_a_browser(datasette):
 def test_atom_feed_of_new_entries(datasette):
     feed = urllib.request.urlopen(f"{datasette}/dockets/feed.atom").read().decode()
     assert feed.startswith("<?xml") and "<feed" in feed
-    assert "U.S. WeChat Users Alliance v. Trump (cand 3:20-cv-05910) #59" in feed
+    # titled with what was filed, then the case
+    assert ("<title>Order granting motion for preliminary injunction — "
+            "U.S. WeChat Users Alliance v. Trump, entry 59</title>") in feed
     assert "ORDER granting motion for preliminary injunction" in feed

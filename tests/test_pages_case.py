@@ -19,7 +19,8 @@ import pytest
 from archive import db as adb
 from archive import urls
 from archive.cli import datasette_command
-from archive.plugins.cases import courts_named, split_pages
+from archive import origins
+from archive.plugins.cases import court_colour, split_pages
 from tests.conftest import PROJECT, chromium, free_port
 
 CASE = ("cand", "3:20-cv-05910")
@@ -29,6 +30,13 @@ BIG = ("txsd", "4:19-cv-00001")
 BANKRUPTCY = ("canb", "19-30088")
 SCRIPT = '<script>alert("court text")</script> MOTION to shorten time'
 OCR_TEXT = "Page one has a text layer about WeChat.\n\f\nPage two was a scan about tiktok."
+# two pages of pleading paper: the court's stamp, line numbers 1..28, a running foot
+PLEADING = "\n\f\n".join(
+    f"Case 8:16-cv-01261-DOC-KES Document 40 Filed 08/05/16 Page {p} of 2 Page ID #:36{p}\n"
+    + "\n".join(f"{n} {'Words of page %d line %d.' % (p, n) if n % 3 == 0 else ''}".rstrip()
+                for n in range(1, 29))
+    + f"\nORDER GRANTING PRELIMINARY INJUNCTION\n8:16-cv-1261-DOC (KESx)\n- {p} -"
+    for p in (1, 2))
 
 
 def pdf_bytes(label: str) -> bytes:
@@ -72,7 +80,10 @@ def build(folder):
                (3, "2020-09-18", "ORDER sealing exhibit"),
                (4, "2020-10-02", "DECLARATION of a witness"),
                (5, "2020-10-05", "EXHIBIT whose file changed"),
-               (6, "2020-10-06", "EXHIBIT stored through a link")]
+               (6, "2020-10-06", "EXHIBIT stored through a link"),
+               (7, "2020-10-01", "NOTICE OF APPEAL to the 9th Circuit Court of Appeals as to 2 "
+                                 "Order by Donald J. Trump."),
+               (8, "2020-10-08", "TRANSCRIPT of Proceedings held on 9/17/2020")]
     for n, date, text in entries:
         adb.save_entry(db, dict(base, entry_number=n, date_filed=date, description=text))
     adb.save_entry(db, dict(base, entry_number=None, pacer_sequence_number="130",
@@ -83,7 +94,13 @@ def build(folder):
              text=OCR_TEXT, clean_text=OCR_TEXT, extracted_by_ocr=1, ocr_pages="2",
              stamp={"case_number": "3:20-cv-05910-LB", "document_number": "1",
                     "date_filed": "08/21/20"}),
-        dict(entry_number=1, attachment_number=1, description="Civil Cover Sheet", status="no_file"),
+        dict(entry_number=1, attachment_number=1, description="Civil Cover Sheet", status="no_file",
+             pacer_doc_id="035119212402", source="courtlistener"),
+        dict(entry_number=7, attachment_number=0, description="Notice of Appeal", page_count=3,
+             status="download_failed", is_available=1, pacer_doc_id="035019294466",
+             source="courtlistener"),
+        dict(entry_number=8, attachment_number=0, description="Transcript", page_count=45,
+             status="no_file", pacer_doc_id="035019294499", source="pacer"),
         dict(entry_number=2, attachment_number=0, description="Motion", page_count=1,
              file_path=_path(court, "motion"), sha256=sha("motion"), status="ok",
              text="A motion to shorten time.", clean_text="A motion to shorten time."),
@@ -105,11 +122,23 @@ def build(folder):
                                         "contact": "Rosen Bien Galvan & Grunfeld LLP\nSan Francisco"}]))
     adb.save_party(db, dict(base, name="Donald J. Trump", party_type="Defendant"))
 
+    adb.save_docket(db, dict(base, source_url="https://www.courtlistener.com/docket/18419042/"
+                                              "us-wechat-users-alliance-v-trump/"))
+    # a filing of another case, as the demo's stand-in PDFs are: its stamp is flagged
+    adb.save_document(db, dict(base, entry_number=2, document_number="2", attachment_number=1,
+                               description="Exhibit", status="ok", page_count=2,
+                               file_path=_path(court, "motion"), sha256=sha("motion"),
+                               text=PLEADING, clean_text=PLEADING,
+                               stamp={"case_number": "8:16-cv-01261-DOC-KES",
+                                      "document_number": "40"}))
+
     court, number = APPEAL
     base = {"court_id": court, "docket_number": number}
     adb.save_docket(db, dict(base, case_name="U.S. WeChat Users Alliance v. Trump",
                              appeal_from_str="U.S. District Court for Northern California, San Francisco",
                              date_filed="2020-10-01"))
+    origins.save_origin(db, court, number, {"court_id": "cand", "docket_number": "3:20-cv-05910-LB",
+                                            "date_filed_noa": "2020-10-01"}, "courtlistener")
     adb.save_entry(db, dict(base, entry_number=1, date_filed="2020-10-01",
                             description="DOCKETED CAUSE AND ENTERED APPEARANCES OF COUNSEL."))
     adb.save_document(db, dict(base, entry_number=1, document_number="1", attachment_number=0,
@@ -214,7 +243,8 @@ def test_case_page_header_entries_and_documents(site):
     assert re.search(rf'<a href="{re.escape(feed)}">[^<]*feed', page, re.I)
     # entries in the court's order, each with its anchor
     anchors = re.findall(r'<tr id="(entry-[^"]+)"', page)
-    assert anchors == ["entry-1", "entry-2", "entry-seq-130", "entry-3", "entry-4", "entry-5", "entry-6"]
+    assert anchors == ["entry-1", "entry-2", "entry-seq-130", "entry-3", "entry-7", "entry-4",
+                       "entry-5", "entry-6", "entry-8"]
     assert urls.entry_anchor("seq-130") in anchors
     # court text is escaped, never markup
     assert "<script>alert" not in page
@@ -223,12 +253,29 @@ def test_case_page_header_entries_and_documents(site):
     assert f'href="{urls.stored_file(_path("cand", "complaint"))}"' in page
     assert f'href="{urls.document_text(*CASE, "1", 0)}"' in page
     assert f'href="{urls.document(*CASE, "1", 1)}"' in page
-    assert "OCR p. 2" in page and "no PDF in the archive (no_file)" in page
+    assert "OCR p. 2" in page and "no_file" not in page and "download_failed" not in page
     # parties and attorneys
     assert "U.S. WeChat Users Alliance" in page and "Plaintiff" in page
     assert "Michael W. Bien" in page and "Lead attorney" in page and "Donald J. Trump" in page
     # the chart: inline SVG drawn on the server, a bar per court-month
     assert "<svg" in page and page.count('class="bar"') >= 3
+
+
+def test_missing_documents_say_why_and_where(site):
+    page = page_html(site, urls.case(*CASE))
+    cover = page.split(f'href="{urls.document(*CASE, "1", 1)}"')[1].split("</li>")[0]
+    assert "nobody has bought it from PACER" in cover
+    assert 'href="https://ecf.cand.uscourts.gov/doc1/035119212402"' in cover
+    assert "up to $3.00" in cover  # page count unknown: PACER's cap
+    notice = page.split(f'href="{urls.document(*CASE, "7", 0)}"')[1].split("</li>")[0]
+    assert "download failed" in notice and "CourtListener" in notice and "free" in notice
+    assert ('href="https://www.courtlistener.com/docket/18419042/7/'
+            'us-wechat-users-alliance-v-trump/"') in notice
+    transcript = page.split(f'href="{urls.document(*CASE, "8", 0)}"')[1].split("</li>")[0]
+    assert "$4.50 (45 pages at $0.10 a page)" in transcript  # transcripts are not capped
+    assert "not been bought from PACER" in transcript
+    doc = page_html(site, urls.document(*CASE, "1", 1))
+    assert "Get it from" in doc and "PACER" in doc and "no_file" not in doc
 
 
 def test_a_bankruptcy_case_shows_its_chapter_trustee_and_dates(site):
@@ -260,18 +307,49 @@ def test_withheld_documents_show_why_and_nothing_else(site):
 def test_links_between_district_docket_and_appeal(site):
     district = page_html(site, urls.case(*CASE))
     assert f'href="{urls.case(*APPEAL)}"' in district and "Appeal:" in district
+    assert "originating case number (CourtListener)" in district and "same case name" not in district
+    # the notice of appeal links to the appeal
+    notice = district.split('id="entry-7"')[1].split("</tr>")[0]
+    assert "started the appeal" in notice and f'href="{urls.case(*APPEAL)}"' in notice
     appeal = page_html(site, urls.case(*APPEAL))
     assert f'href="{urls.case(*CASE)}"' in appeal and "Appealed from:" in appeal
-    assert "U.S. District Court for Northern California, San Francisco" in appeal
-    # the chart draws both courts
+    assert f'href="{urls.entry(*CASE, "7")}"' in appeal  # its notice of appeal
+    # the chart draws both courts, each in its court's colour on both pages
     assert "cand 3:20-cv-05910" in district and "ca9 20-16908" in district.split("<svg")[1]
+    for page in (district, appeal):
+        chart = page.split("<svg")[1].split("</svg>")[0]
+        colours = dict(re.findall(r'fill="(#[0-9a-f]{6})"><title>(\w+) ', chart)[::-1])
+        assert {v: k for k, v in colours.items()} == {"cand": court_colour("cand"),
+                                                       "ca9": court_colour("ca9")}
+    assert court_colour("cand") != court_colour("ca9")
     other = page_html(site, urls.case(*OTHER))
     assert "No appeal of this case is in the archive" in other
-    assert courts_named("U.S. District Court for Northern California, San Francisco")[0] == "cand"
-    assert courts_named("District of Massachusetts, Boston") == ["mad"]
-    assert courts_named("S.D.N.Y . (NEW YORK CITY)")[0] == "nysd"
-    assert courts_named("Eastern District of Tennessee at Knoxville")[0] == "tned"
-    assert courts_named("Board of Immigration Appeals") == []
+
+
+def test_one_timeline_of_the_district_case_and_its_appeal(site):
+    district = page_html(site, urls.case(*CASE))
+    assert 'href="/cases/cand/3:20-cv-05910?courts=all"' in district
+    assert 'class="court-cell"' not in district  # one court unless asked
+    for start in (CASE, APPEAL):
+        page = page_html(site, urls.case(*start) + "?courts=all")
+        rows = re.findall(r'<tr id="([^"]+)" class="entry">\s*<td class="court-cell">'
+                          r'<span class="court" style="background: (#\w+)"[^>]*>(\w+)</span>'
+                          r'</td>\s*<td class="num">.*?</td>\s*<td class="date">([^<]*)</td>',
+                          page, re.S)
+        courts = [court for _, _, court, _ in rows]
+        assert courts.count("ca9") == 1 and courts.count("cand") == 9
+        dates = [d for _, _, _, d in rows if d]
+        assert dates == sorted(dates)
+        # the appeal's entry comes after the notice of appeal filed the same day
+        assert courts[courts.index("ca9") - 1] == "cand" and rows[courts.index("ca9") - 1][0] \
+            .endswith("entry-7")
+        assert all(colour == court_colour(court) for _, colour, court, _ in rows)
+        assert f'href="{urls.case(*start)}">Show only' in page
+        # a search and a date filter stay on the timeline
+        found = page_html(site, urls.case(*start) + "?courts=all&q=appeal+letter")
+        assert 'name="courts" value="all"' in found
+    appeal = page_html(site, urls.case(*APPEAL) + "?courts=all")
+    assert 'id="entry-1"' in appeal and 'id="cand-entry-1"' in appeal  # one anchor each
 
 
 def test_date_filter_and_search_within_the_case(site):
@@ -289,7 +367,7 @@ def test_date_filter_and_search_within_the_case(site):
                   '%00', '%22%22%22'):
         assert get(site, case + "?q=" + weird)[0] == 200, weird
     page = page_html(site, case + "?from=yesterday")
-    assert "is not a date" in page and len(re.findall(r'<tr id="entry-', page)) == 7
+    assert "is not a date" in page and len(re.findall(r'<tr id="entry-', page)) == 9
 
 
 def test_unknown_case_and_document_are_404(site):
@@ -313,6 +391,7 @@ def test_document_page_text_by_page_and_plain_text(site):
     assert "text layer about WeChat" in one and "read by OCR" not in one
     assert "scan about tiktok" in two and "read by OCR" in two
     assert "3:20-cv-05910-LB" in page and "08/21/20" in page  # the header stamp
+    assert "Does not match" not in page
     assert f'href="{urls.stored_file(_path("cand", "complaint"))}"' in page
     assert f'href="{urls.case(*CASE)}"' in page and f'href="{urls.entry(*CASE, "1")}"' in page
     status, headers, body = get(site, urls.document_text(*CASE, "1", 0))
@@ -320,6 +399,23 @@ def test_document_page_text_by_page_and_plain_text(site):
     assert body.decode() == OCR_TEXT
     script = page_html(site, urls.document(*CASE, "2", 0))
     assert "<script>alert" not in script and "&lt;script&gt;" in script
+
+
+def test_reading_text_and_the_raw_text_one_click_away(site):
+    page = page_html(site, urls.document(*CASE, "2", 1))
+    text = page.split('id="text"')[1]
+    assert "Words of page 1 line 3." in text and "Words of page 2 line 27." in text
+    pre = "".join(re.findall(r"<pre>(.*?)</pre>", text, re.S))
+    assert not re.search(r"^\d{1,2}\b", pre, re.M)  # no line numbers
+    assert "Case 8:16-cv-01261" not in pre and "8:16-cv-1261-DOC (KESx)" not in pre
+    assert "ORDER GRANTING PRELIMINARY INJUNCTION" not in pre and "- 2 -" not in pre
+    raw_url = urls.document(*CASE, "2", 1) + "?text=raw#text"
+    assert f'href="{html.escape(raw_url)}"' in page
+    raw = page_html(site, urls.document(*CASE, "2", 1) + "?text=raw")
+    raw_pre = "".join(re.findall(r"<pre>(.*?)</pre>", raw, re.S))
+    assert "\n27 Words of page 2 line 27." in raw_pre and "Case 8:16-cv-01261" in raw_pre
+    # the stamp names another case: flagged
+    assert "Does not match" in page and "names case 8:16-cv-01261-DOC-KES, not this case" in page
 
 
 def test_pdfs_are_the_recorded_bytes(site):

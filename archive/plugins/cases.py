@@ -48,14 +48,17 @@ from archive import urls
 from archive.plugins.public import FileStream
 from archive.plugins.search import fts_query, highlight
 from archive.release import withheld_reason
+from archive import filings
+from parsers._pdf_clean import readable_pages
+from parsers._pdf_stamp import stamp_conflicts
 from parsers.common import docket_number_key
+from parsers.links import is_appellate, state_of
 
 PLUGIN = "docket-archive"
 PRESIGN_SECONDS = 3600
 EXCERPTS = 50  # documents of a case search shown with an excerpt: the best-ranked
 CHUNK = 1 << 20
 PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-APPELLATE = re.compile(r"^(ca\d{1,2}|cadc|cafc)$")
 
 
 # --- config ---------------------------------------------------------------
@@ -141,113 +144,29 @@ def _page_set(value) -> set[int]:
     return pages
 
 
-# --- links between a district docket and its appeals -------------------------
-
-STATES = {
-    "alabama": "al", "alaska": "ak", "arizona": "az", "arkansas": "ar", "california": "ca",
-    "colorado": "co", "connecticut": "ct", "delaware": "de", "district of columbia": "dc",
-    "florida": "fl", "georgia": "ga", "hawaii": "hi", "idaho": "id", "illinois": "il",
-    "indiana": "in", "iowa": "ia", "kansas": "ks", "kentucky": "ky", "louisiana": "la",
-    "maine": "me", "maryland": "md", "massachusetts": "ma", "michigan": "mi",
-    "minnesota": "mn", "mississippi": "ms", "missouri": "mo", "montana": "mt",
-    "nebraska": "ne", "nevada": "nv", "new hampshire": "nh", "new jersey": "nj",
-    "new mexico": "nm", "new york": "ny", "north carolina": "nc", "north dakota": "nd",
-    "ohio": "oh", "oklahoma": "ok", "oregon": "or", "pennsylvania": "pa",
-    "rhode island": "ri", "south carolina": "sc", "south dakota": "sd", "tennessee": "tn",
-    "texas": "tx", "utah": "ut", "vermont": "vt", "west virginia": "wv", "virginia": "va",
-    "washington": "wa", "wisconsin": "wi", "wyoming": "wy", "puerto rico": "pr", "guam": "gu",
-    "virgin islands": "vi", "northern mariana islands": "nmi",
-    # Bluebook abbreviations (S.D.N.Y., N.D. Cal., ...)
-    "ala": "al", "ariz": "az", "ark": "ar", "cal": "ca", "calif": "ca", "colo": "co",
-    "conn": "ct", "del": "de", "d.c": "dc", "fla": "fl", "ga": "ga", "haw": "hi", "ill": "il",
-    "ind": "in", "kan": "ks", "ky": "ky", "la": "la", "md": "md", "mass": "ma", "mich": "mi",
-    "minn": "mn", "miss": "ms", "mo": "mo", "mont": "mt", "neb": "ne", "nev": "nv",
-    "n.h": "nh", "n.j": "nj", "n.m": "nm", "n.y": "ny", "n.c": "nc", "n.d": "nd",
-    "okla": "ok", "or": "or", "pa": "pa", "r.i": "ri", "s.c": "sc", "s.d": "sd",
-    "tenn": "tn", "tex": "tx", "vt": "vt", "va": "va", "wash": "wa", "w.va": "wv",
-    "wis": "wi", "wyo": "wy", "p.r": "pr",
-}
-DIRECTIONS = {"northern": "n", "southern": "s", "eastern": "e", "western": "w",
-              "middle": "m", "central": "c"}
-_STATE_RE = re.compile(r"(?<![a-z.])(" + "|".join(
-    re.escape(name) for name in sorted(STATES, key=len, reverse=True)) + r")(?![a-z])")
-_DIRECTION_RE = re.compile(r"\b(" + "|".join(DIRECTIONS) + r")\b")
-_ABBREV_RE = re.compile(r"(?<![a-z])([nsewmc])\s*\.\s*d\s*\.", re.I)
-
-
-def courts_named(text: str | None) -> list[str]:
-    """District court ids that an "Appeal From" text can name, best first:
-    "U.S. District Court for Northern California, San Francisco" -> cand,
-    "District of Massachusetts, Boston" -> mad, "S.D.N.Y." -> nysd."""
-    if not text:
-        return []
-    low = " ".join(text.casefold().split())
-    abbrev = _ABBREV_RE.search(low)
-    rest = low[abbrev.end():] if abbrev else low
-    state = _STATE_RE.search(rest) or _STATE_RE.search(low)
-    if not state:
-        return []
-    postal = STATES[state.group(1)]
-    direction = _DIRECTION_RE.search(low)
-    letter = (abbrev.group(1).lower() if abbrev
-              else DIRECTIONS[direction.group(1)] if direction else None)
-    ids = [f"{postal}{letter}d"] if letter else []
-    return ids + [f"{postal}d"]
-
-
-def _same_name(a, b) -> bool:
-    def norm(name):
-        name = (name or "").casefold().replace(" vs. ", " v. ").replace(" vs ", " v. ")
-        return re.sub(r"[^0-9a-z]", "", name)
-    return bool(norm(a)) and norm(a) == norm(b)
-
-
-def _same_number(a, b) -> bool:
-    """Whether two docket numbers are one case's: the same key, leading zeros aside."""
-    def norm(number):
-        parts = docket_number_key(number).casefold().split("-")
-        return "-".join(p.lstrip("0") or "0" if p.isdigit() else p for p in parts)
-    return bool(a) and bool(b) and norm(a) == norm(b)
-
-
-def _origin_of(appeal: dict, district: dict) -> str | None:
-    """Why ``district`` is the docket ``appeal`` comes from, or None."""
-    court = appeal.get("originating_court_id")
-    number = appeal.get("originating_docket_number")
-    if number and (not court or court == district["court_id"]) \
-            and _same_number(number, district["docket_number"]):
-        return "the appeal's originating case number"
-    if district["court_id"] in courts_named(appeal.get("appeal_from_str")) \
-            and _same_name(appeal.get("case_name"), district.get("case_name")):
-        return (f"same case name, and the appeal is from "
-                f"\u201c{appeal.get('appeal_from_str')}\u201d")
-    return None
-
-
-def related_dockets(docket: dict, dockets: list[dict]) -> list[dict]:
-    """The other dockets of the same case in the archive, each with ``relation``
-    ("appeal" or "appealed from") and ``basis`` (what in the data links them)."""
-    related = []
-    mine_appellate = bool(APPELLATE.match(docket["court_id"] or ""))
-    for other in dockets:
-        if other["id"] == docket["id"]:
-            continue
-        other_appellate = bool(APPELLATE.match(other["court_id"] or ""))
-        if mine_appellate and not other_appellate:
-            basis, relation = _origin_of(docket, other), "appealed from"
-        elif other_appellate and not mine_appellate:
-            basis, relation = _origin_of(other, docket), "appeal"
-        else:
-            continue
-        if basis:
-            related.append(dict(other, relation=relation, basis=basis,
-                                url=urls.case(other["court_id"], other["docket_number"])))
-    return related
-
-
 # --- the chart ------------------------------------------------------------
 
-COLOURS = ["#1f5f8b", "#c2541b", "#3c8c3c", "#8a3f9e", "#8b7a1f"]
+# One colour per kind of court, on every page: a district (trial) court, a court
+# of appeals, a bankruptcy court, a bankruptcy appellate panel, another. Each
+# holds white text at a contrast of at least 4.5:1 (the timeline's court marks).
+COURT_COLOURS = {"district": "#1f5f8b", "appeals": "#a3440f", "bankruptcy": "#2e6b2e",
+                 "bap": "#6f3a87", "other": "#6b5d12"}
+
+
+def court_kind(court_id: str | None) -> str:
+    court = court_id or ""
+    if court.startswith("bap"):
+        return "bap"
+    if is_appellate(court):
+        return "appeals"
+    if state_of(court):
+        return "bankruptcy" if court.endswith("b") else "district"
+    return "other"
+
+
+def court_colour(court_id: str | None) -> str:
+    """The colour a court is drawn in, the same on every page."""
+    return COURT_COLOURS[court_kind(court_id)]
 
 
 def _months(first: str, last: str) -> list[str]:
@@ -264,7 +183,7 @@ def filings_chart(counts: list[dict], series: list[dict]) -> dict | None:
     """Bars of filings per month, one colour per docket (court), for the template.
 
     ``counts``: rows (docket_id, month "YYYY-MM", n); ``series``: the dockets
-    in order. Returns sizes, bars, axis labels and a legend: numbers and
+    in order (id, court_id, label), each drawn in its court's colour. Returns sizes, bars, axis labels and a legend: numbers and
     court names only, drawn by case.html as SVG.
     """
     counts = [c for c in counts if c["month"] and re.match(r"^\d{4}-\d{2}$", c["month"])]
@@ -288,12 +207,13 @@ def filings_chart(counts: list[dict], series: list[dict]) -> dict | None:
         x = left + index[c["month"]] * slot + slot * 0.1 + s * bar_w
         bars.append({"x": round(x, 2), "y": round(top_pad + plot_h - h, 2),
                      "w": round(bar_w, 2), "h": round(h, 2),
-                     "colour": COLOURS[s % len(COLOURS)], "n": c["n"], "month": c["month"],
+                     "colour": court_colour(series[s]["court_id"]), "n": c["n"],
+                     "month": c["month"],
                      "label": series[s]["label"]})
     step = max(1, len(months) // 12)
     ticks = [{"x": round(left + i * slot + slot / 2, 2), "label": m}
              for i, m in enumerate(months) if i % step == 0]
-    legend = [{"label": s["label"], "colour": COLOURS[i % len(COLOURS)],
+    legend = [{"label": s["label"], "colour": court_colour(s["court_id"]),
                "total": sum(c["n"] for c in counts if c["docket_id"] == s["id"])}
               for i, s in enumerate(series)]
     return {"width": width, "height": height, "left": left, "top_pad": top_pad,
@@ -305,8 +225,8 @@ def filings_chart(counts: list[dict], series: list[dict]) -> dict | None:
 # --- the case page --------------------------------------------------------
 
 ENTRIES_SQL = """
-select e.id as entry_id, e.entry_key, e.entry_number, e.date_filed, e.date_entered,
-       e.description as entry_description,
+select e.id as entry_id, e.docket_id, e.entry_key, e.entry_number, e.date_filed,
+       e.date_entered, e.description as entry_description,
        d.id as document_id, d.attachment_number, d.document_number, d.description,
        d.page_count, d.file_path, d.status, d.is_sealed, d.bad_redactions,
        d.extracted_by_ocr, d.ocr_pages, d.is_available,
@@ -315,22 +235,22 @@ select e.id as entry_id, e.entry_key, e.entry_number, e.date_filed, e.date_enter
        coalesce(d.status, '') in ('ok', 'ocr', 'too_large', 'timeout') as has_text
 from docket_entries e
 left join documents d on d.entry_id = e.id
-where e.docket_id = :docket {where}
-order by e.date_filed is null, e.date_filed, e.entry_number is null, e.entry_number,
+where e.docket_id in ({dockets}) {where}
+order by e.date_filed is null, e.date_filed, {docket_order}e.entry_number is null, e.entry_number,
          cast(e.pacer_sequence_number as integer), e.recap_sequence_number, e.id,
          coalesce(d.attachment_number, 0)
 """
 
 MATCHING = """
  and (e.rowid in (select rowid from docket_entries_fts where docket_entries_fts match :q)
-      or e.id in (select entry_id from documents where docket_id = :docket and rowid in
+      or e.id in (select entry_id from documents where docket_id in ({dockets}) and rowid in
                   (select rowid from documents_fts where documents_fts match :q)))
 """
 
 SNIPPETS_SQL = """
 select d.id, snippet(documents_fts, -1, :start, :end, '…', 24) as excerpt
 from documents_fts join documents d on d.rowid = documents_fts.rowid
-where documents_fts match :q and d.docket_id = :docket
+where documents_fts match :q and d.docket_id in ({dockets})
 order by rank
 limit :excerpts
 """
@@ -353,6 +273,23 @@ group by docket_id, month
 """
 
 
+MISSING_SQL = """
+select d.id, d.pacer_doc_id, d.source, k.source_url
+from documents d join dockets k on k.id = d.docket_id
+where d.id in ({ids})
+"""
+
+LINKS_SQL = """
+select l.kind, l.other_court_id, l.other_docket_number, l.other_docket_id, l.entry_id, l.basis,
+       k.case_name, e.entry_number, e.entry_key, e.date_filed, e.docket_id as entry_docket_id
+from docket_links l
+left join dockets k on k.id = l.other_docket_id
+left join docket_entries e on e.id = l.entry_id
+where l.docket_id = ?
+order by l.kind, l.other_court_id, l.other_docket_number
+"""
+
+
 def _document(row: dict, court_id, docket_number, store) -> dict:
     reason = withheld_reason(row, row.get("entry_description"))
     doc = {
@@ -363,7 +300,7 @@ def _document(row: dict, court_id, docket_number, store) -> dict:
         "ocr_pages": row["ocr_pages"],
         "url": urls.document(court_id, docket_number, row["entry_key"],
                              row["attachment_number"]),
-        "pdf_url": None, "text_url": None,
+        "pdf_url": None, "text_url": None, "missing": None,
     }
     if not reason:
         doc["pdf_url"] = pdf_url(store, row["file_path"])
@@ -373,18 +310,70 @@ def _document(row: dict, court_id, docket_number, store) -> dict:
     return doc
 
 
-def _case_data(conn, docket_id: str, q: str, dates: dict) -> dict | None:
+def missing_document(doc: dict, court_id: str, entry_description=None) -> dict:
+    """Why the archive has no PDF of ``doc`` and where it can be had, for a page."""
+    return {"why": filings.why_missing(doc),
+            "where": filings.where_to_get(doc, court_id, doc.get("source_url"),
+                                          entry_description)}
+
+
+def _table_exists(conn, name: str) -> bool:
+    return conn.execute("select 1 from sqlite_master where type = 'table' and name = ?",
+                        [name]).fetchone() is not None
+
+
+def _links(conn, docket_id: str) -> list[dict]:
+    """The docket's links to its appeals or to the case it is appealed from
+    (``docket_links``, archive/site_links.py); none when the table is absent."""
+    if not _table_exists(conn, "docket_links"):
+        return []
+    out = []
+    for row in conn.execute(LINKS_SQL, [docket_id]):
+        link = dict(row)
+        link["url"] = (urls.case(*link["other_docket_id"].split("/", 1))
+                       if link["other_docket_id"] else None)
+        link["colour"] = court_colour(link["other_court_id"])
+        link["notice_url"] = None
+        if link["entry_id"] and link["entry_key"]:
+            court, number = link["entry_docket_id"].split("/", 1)
+            link["notice_url"] = urls.entry(court, number, link["entry_key"])
+        out.append(link)
+    return out
+
+
+def _family(conn, docket: dict, links: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The dockets of one case, district first then its appeals (all archived):
+    what the timeline interleaves; and the district's links."""
+    district = docket
+    if is_appellate(docket["court_id"]):
+        up = [l for l in links if l["kind"] == "appealed from" and l["other_docket_id"]]
+        if up:
+            found = conn.execute("select id, court_id, docket_number, case_name from dockets "
+                                 "where id = ?", [up[0]["other_docket_id"]]).fetchone()
+            district = dict(found) if found else docket
+    district_links = links if district is docket else _links(conn, district["id"])
+    family = [{k: district[k] for k in ("id", "court_id", "docket_number", "case_name")}]
+    for l in district_links:
+        if l["kind"] == "appeal" and l["other_docket_id"] and \
+                l["other_docket_id"] not in {f["id"] for f in family}:
+            family.append({"id": l["other_docket_id"], "court_id": l["other_court_id"],
+                           "docket_number": l["other_docket_number"], "case_name": l["case_name"]})
+    return family, district_links
+
+
+def _case_data(conn, docket_id: str, q: str, dates: dict, all_courts: bool) -> dict | None:
     docket = conn.execute("select * from dockets where id = ?", [docket_id]).fetchone()
     if docket is None:
         return None
     docket = dict(docket)
-    columns = "id, court_id, docket_number, case_name, appeal_from_str"
-    have = {r[1] for r in conn.execute("pragma table_info(dockets)")}
-    for extra in ("originating_court_id", "originating_docket_number"):
-        if extra in have:
-            columns += ", " + extra
-    dockets = [dict(r) for r in conn.execute(f"select {columns} from dockets")]
-    where, params = "", {"docket": docket_id}
+    links = _links(conn, docket_id)
+    family, district_links = _family(conn, docket, links)
+    shown = [f["id"] for f in family] if all_courts and len(family) > 1 else [docket_id]
+    marks = ", ".join(f":d{i}" for i in range(len(shown)))
+    params = {f"d{i}": d for i, d in enumerate(shown)}
+    order = ("case e.docket_id " + " ".join(f"when :d{i} then {i}" for i in range(len(shown)))
+             + " end, ") if len(shown) > 1 else ""
+    where = ""
     if dates["from"]:
         where += " and e.date_filed >= :from"
         params["from"] = dates["from"]
@@ -393,25 +382,37 @@ def _case_data(conn, docket_id: str, q: str, dates: dict) -> dict | None:
         params.update(to=dates["to"], to_len=len(dates["to"]))
     snippets = {}
     if q:
-        where += MATCHING
+        where += MATCHING.format(dockets=marks)
         params["q"] = q
         # private-use characters around a random token: no court text holds them,
         # and highlight() strips control characters before it looks for them
         start = "\ue000" + secrets.token_hex(8) + "\ue001"
         end = "\ue002" + secrets.token_hex(8) + "\ue003"
-        for row in conn.execute(SNIPPETS_SQL, {"q": q, "docket": docket_id, "start": start,
-                                               "end": end, "excerpts": EXCERPTS}):
+        for row in conn.execute(SNIPPETS_SQL.format(dockets=marks),
+                                dict(params, start=start, end=end, excerpts=EXCERPTS)):
             snippets[row["id"]] = highlight(row["excerpt"], start, end)
-    rows = [dict(r) for r in conn.execute(ENTRIES_SQL.format(where=where), params)]
-    total = conn.execute("select count(*) from docket_entries where docket_id = ?",
-                         [docket_id]).fetchone()[0]
+    rows = [dict(r) for r in conn.execute(
+        ENTRIES_SQL.format(where=where, dockets=marks, docket_order=order), params)]
+    # documents with no PDF: what the page needs to say where they can be had
+    missing = [r["document_id"] for r in rows if r["document_id"] and not r["file_path"]]
+    extra = {}
+    for i in range(0, len(missing), 500):
+        part = missing[i:i + 500]
+        for r in conn.execute(MISSING_SQL.format(ids=", ".join("?" * len(part))), part):
+            extra[r["id"]] = dict(r)
+    for r in rows:
+        if r["document_id"] in extra:
+            r.update(extra[r["document_id"]])
+    total = conn.execute(f"select count(*) from docket_entries e where e.docket_id in ({marks})",
+                         {k: v for k, v in params.items() if k.startswith("d")}).fetchone()[0]
     people = [dict(r) for r in conn.execute(PEOPLE_SQL, {"docket": docket_id})]
-    related = related_dockets(docket, dockets)
-    chart_ids = [docket_id] + [r["id"] for r in related]
+    chart_ids = [f["id"] for f in family]
     counts = [dict(r) for r in conn.execute(
         CHART_SQL.format(ids=", ".join("?" for _ in chart_ids)), chart_ids)]
     return {"docket": docket, "rows": rows, "snippets": snippets, "total": total,
-            "people": people, "related": related, "counts": counts}
+            "people": people, "links": links, "family": family, "shown": shown,
+            "district_links": district_links,
+            "counts": counts}
 
 
 def _sync_templates(datasette) -> jinja2.Environment:
@@ -426,21 +427,31 @@ def _sync_templates(datasette) -> jinja2.Environment:
     return env
 
 
-def _entries(rows, snippets, court_id, docket_number, store) -> list[dict]:
+def _entries(rows, snippets, dockets: dict, store, notices: dict) -> list[dict]:
+    """Entries with their documents, for the table. ``dockets``: id -> docket
+    (court_id, docket_number) of the dockets shown; ``notices``: entry id ->
+    the links that entry shows (a notice of appeal and its appeal)."""
     entries, by_id = [], {}
     for row in rows:
         entry = by_id.get(row["entry_id"])
         if entry is None:
+            docket = dockets[row["docket_id"]]
+            court_id, docket_number = docket["court_id"], docket["docket_number"]
             entry = {"id": row["entry_id"], "entry_key": row["entry_key"],
-                     "anchor": urls.entry_anchor(row["entry_key"]),
+                     "anchor": docket["anchor_prefix"] + urls.entry_anchor(row["entry_key"]),
                      "entry_number": row["entry_number"], "date_filed": row["date_filed"],
-                     "description": row["entry_description"], "documents": []}
+                     "description": row["entry_description"], "documents": [],
+                     "court_id": court_id, "docket_number": docket_number,
+                     "badge": docket["badge"], "links": notices.get(row["entry_id"], [])}
             by_id[row["entry_id"]] = entry
             entries.append(entry)
         if row["document_id"]:
             doc = _document(row, court_id, docket_number, store)
             if not doc["withheld"] and row["document_id"] in snippets:
                 doc["excerpt"] = snippets[row["document_id"]]
+            if not doc["withheld"] and not doc["pdf_url"]:
+                doc["missing"] = missing_document(dict(row, document_number=row["document_number"]),
+                                                  court_id, row["entry_description"])
             entry["documents"].append(doc)
     return entries
 
@@ -492,22 +503,30 @@ def _docket_id(request) -> tuple[str, str, str]:
     return court_id, docket_number, f"{court_id}/{docket_number}"
 
 
+def _court_label(court_id: str | None) -> str:
+    from archive.plugins.feeds import court_name
+
+    return court_name(court_id)
+
+
 async def case_page(datasette, request):
     court_id, docket_number, docket_id = _docket_id(request)
     dates, notes = _date_filter(request)
+    all_courts = request.args.get("courts") == "all"
     typed = (request.args.get("q") or "")
     q = fts_query(typed)
     if typed.strip() and not q:
         notes.append("There is no word to look for in that: type a word or a phrase.")
     db = datasette.get_database()
     try:
-        data = await db.execute_fn(lambda conn: _case_data(conn, docket_id, q, dates))
+        data = await db.execute_fn(lambda conn: _case_data(conn, docket_id, q, dates, all_courts))
     except sqlite3.OperationalError as exc:  # what was typed is never an error page
         if not q:
             raise
         notes.append(f"This search could not be run ({exc}).")
         q = ""
-        data = await db.execute_fn(lambda conn: _case_data(conn, docket_id, "", dates))
+        data = await db.execute_fn(lambda conn: _case_data(conn, docket_id, "", dates,
+                                                           all_courts))
     if data is None:
         # a number as printed on filings (3:20-cv-05910-LB): the archive's own form
         normal = docket_number_key(docket_number)
@@ -517,23 +536,49 @@ async def case_page(datasette, request):
         raise _Missing(f"No case {court_id} {docket_number} in the archive.")
     docket = data["docket"]
     store = _store(datasette)
-    entries = _entries(data["rows"], data["snippets"], court_id, docket["docket_number"], store)
-    series = [{"id": docket["id"], "label": f"{docket['court_id']} {docket['docket_number']}"}]
-    series += [{"id": r["id"], "label": f"{r['court_id']} {r['docket_number']}"}
-               for r in data["related"]]
+    timeline = len(data["shown"]) > 1
+    dockets = {}
+    for f in data["family"]:
+        mine = f["id"] == docket["id"]
+        prefix = "" if mine or not timeline else f"{f['court_id']}-"
+        dockets[f["id"]] = dict(f, colour=court_colour(f["court_id"]),
+                                court_name=_court_label(f["court_id"]),
+                                anchor_prefix=re.sub(r"[^A-Za-z0-9_-]", "-", prefix),
+                                url=urls.case(f["court_id"], f["docket_number"]))
+    dockets.setdefault(docket["id"], dict(
+        docket, colour=court_colour(docket["court_id"]), anchor_prefix="",
+        court_name=_court_label(docket["court_id"]),
+        url=urls.case(docket["court_id"], docket["docket_number"])))
+    for d in dockets.values():  # a timeline row's court mark, made once per court
+        d["badge"] = Markup('<span class="court" style="background: {}" title="{}">{}</span>').format(
+            d["colour"], d["court_name"], d["court_id"])
+    notices: dict = {}  # entry id -> the appeals its notice of appeal started
+    for link in data["district_links"] if timeline else data["links"]:
+        if link["entry_id"] and link["kind"] == "appeal":
+            notices.setdefault(link["entry_id"], []).append(link)
+    entries = _entries(data["rows"], data["snippets"], dockets, store, notices)
+    series = [{"id": f["id"], "court_id": f["court_id"],
+               "label": f"{f['court_id']} {f['docket_number']}"} for f in data["family"]]
     documents = sum(len(e["documents"]) for e in entries)
     filtered = bool(q or dates["from"] or dates["to"])
+    case_url = urls.case(docket["court_id"], docket["docket_number"])
+    here = case_url + ("?courts=all" if timeline else "")
     table = _sync_templates(datasette).get_template("_case_entries.html").render(
-        entries=entries, filtered=filtered, case_url=urls.case(docket["court_id"],
-                                                               docket["docket_number"]))
+        entries=entries, filtered=filtered, case_url=here, timeline=timeline)
+    this_total = data["total"] if not timeline else (await db.execute(
+        "select count(*) from docket_entries where docket_id = ?", [docket_id])).rows[0][0]
     return Response.html(await datasette.render_template("case.html", {
         "docket": docket, "entries": entries, "entries_table": Markup(table),
-        "total_entries": data["total"],
+        "total_entries": this_total, "shown_total": data["total"],
         "documents_shown": documents, "parties": _parties(data["people"]),
-        "related": data["related"], "appellate": bool(APPELLATE.match(docket["court_id"] or "")),
+        "links": data["links"], "family": [dockets[f["id"]] for f in data["family"]],
+        "timeline": timeline, "court_colour": court_colour(docket["court_id"]),
+        "court_name": _court_label(docket["court_id"]),
+        "appellate": is_appellate(docket["court_id"]),
         "chart": filings_chart(data["counts"], series), "q": typed, "searched": bool(q),
         "dates": dates, "filtered": filtered, "notes": notes,
-        "case_url": urls.case(docket["court_id"], docket["docket_number"]),
+        "case_url": case_url, "here_url": here,
+        "timeline_url": case_url + "?courts=all",
         "feed_url": urls.case_feed(docket["court_id"], docket["docket_number"]),
         "search_url": urls.SEARCH, "site_title": _title(datasette),
     }, request=request))
@@ -544,7 +589,8 @@ async def case_page(datasette, request):
 DOCUMENT_SQL = """
 select d.*, coalesce(e.entry_key, :entry_key) as entry_key, e.entry_number, e.date_filed,
        e.description as entry_description,
-       k.case_name, k.court_id as docket_court_id, k.docket_number
+       k.case_name, k.court_id as docket_court_id, k.docket_number,
+       k.source_url as docket_source_url
 from documents d
 left join docket_entries e on e.id = d.entry_id
 join dockets k on k.id = d.docket_id
@@ -568,22 +614,36 @@ async def _load_document(datasette, request) -> dict:
 async def document_page(datasette, request):
     doc = await _load_document(datasette, request)
     court_id, number = doc["docket_court_id"], doc["docket_number"]
+    raw = request.args.get("text") == "raw"
     pages = []
     if not doc["withheld"]:
         ocr = _page_set(doc["ocr_pages"])
+        texts = split_pages(doc["text"])
+        # the reading view: no pleading line numbers, header stamps or running heads
+        shown = texts if raw else readable_pages(texts)
         pages = [{"number": i, "text": text, "ocr": i in ocr}
-                 for i, text in enumerate(split_pages(doc["text"]), start=1)]
+                 for i, text in enumerate(shown, start=1)]
     stamp = {k: doc[f"stamp_{k}"] for k in
              ("case_number", "document_number", "attachment_number", "date_filed")
              if doc.get(f"stamp_{k}")}
+    conflicts = stamp_conflicts(stamp, number, doc["document_number"], doc["attachment_number"],
+                                appellate=is_appellate(court_id))
+    pdf = None if doc["withheld"] else pdf_url(_store(datasette), doc["file_path"])
+    missing = None
+    if not doc["withheld"] and not pdf:
+        missing = missing_document(dict(doc, source_url=doc["docket_source_url"]), court_id,
+                                   doc["entry_description"])
+    page_url = urls.document(court_id, number, doc["entry_key"], doc["attachment_number"])
     return Response.html(await datasette.render_template("document.html", {
-        "doc": doc, "pages": pages, "stamp": stamp,
-        "pdf_url": None if doc["withheld"] else pdf_url(_store(datasette), doc["file_path"]),
+        "doc": doc, "pages": pages, "stamp": stamp, "stamp_conflicts": conflicts,
+        "pdf_url": pdf, "missing": missing, "raw": raw,
+        "reading_url": page_url + "#text", "raw_url": page_url + "?text=raw#text",
         "text_url": (urls.document_text(court_id, number, doc["entry_key"],
                                         doc["attachment_number"])
                      if pages else None),
         "case_url": urls.case(court_id, number),
         "entry_url": urls.entry(court_id, number, doc["entry_key"]),
+        "court_colour": court_colour(court_id),
         "feed_url": urls.case_feed(court_id, number), "site_title": _title(datasette),
     }, request=request))
 

@@ -8,8 +8,12 @@ be ``alternate``, which RFC 4287 forbids.)
   one case's entries; an unknown case is a 404, a case with no entries (or
   an empty archive) a valid feed with no entries.
 
-Each entry links to its place on the case page (``rel=alternate``) and to its
-main document when it has one (``rel=related``). Its id is a tag: URI made
+Each entry's title says what was filed (``archive.filings.filing_title``:
+"Order granting motion for preliminary injunction", with the entry's number,
+and the case's name in the whole archive's feed). It links its main document's
+page when it has one (``rel=alternate``, what a reader opens: the PDF and the
+text are there, or why the document is withheld or missing), and its place on
+the case page (``rel=related``; ``rel=alternate`` when it has no document). Its id is a tag: URI made
 from the entry's id (court, docket number, entry number or sequence), never
 a row number, so it stays the same across crawls and rebuilds. Its updated
 time is the day it was filed (else when the archive first saw it), and the
@@ -27,6 +31,7 @@ from datasette.utils.asgi import NotFound, Response
 from lxml import etree
 
 from archive import urls
+from archive.filings import filing_title
 from parsers.common import docket_number_key
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -47,7 +52,8 @@ COURTS = {
 ENTRIES_SQL = """
 select e.id, e.docket_id, e.court_id, e.entry_key, e.entry_number, e.date_filed,
        e.description, e.first_seen, k.docket_number, k.case_name,
-       m.attachment_number as document_attachment, m.id as document_id
+       m.attachment_number as document_attachment, m.id as document_id,
+       m.description as document_description
 from docket_entries e
 join dockets k on k.id = e.docket_id
 left join documents m on m.id = (select id from documents where entry_id = e.id
@@ -83,11 +89,17 @@ def _when(date_filed, first_seen):
     return None
 
 
-def _title(row) -> str:
-    number = f"#{row['entry_number']}" if row["entry_number"] is not None else "entry"
-    when = f" ({row['date_filed']})" if row["entry_number"] is None and row["date_filed"] else ""
-    return _text(f"{row['case_name'] or row['docket_id']} ({row['court_id']} "
-                 f"{row['docket_number']}) {number}{when}")
+def _title(row, with_case: bool) -> str:
+    """What was filed, the entry's number (or date), and in the whole
+    archive's feed the case: "Order granting motion for preliminary injunction
+    — U.S. WeChat Users Alliance v. Trump, entry 59"."""
+    what = filing_title(row["description"], row["document_description"])
+    where = (f"entry {row['entry_number']}" if row["entry_number"] is not None
+             else f"filed {row['date_filed']}" if row["date_filed"] else "")
+    case = row["case_name"] or f"{row['court_id']} {row['docket_number']}"
+    if with_case:
+        return _text(f"{what} — {case}" + (f", {where}" if where else ""))
+    return _text(f"{what} ({where})" if where else what)
 
 
 def _rfc3339(when: _dt.datetime) -> str:
@@ -104,7 +116,7 @@ def _el(parent, tag, text=None, **attrs):
 
 
 def build_feed(datasette, request, *, feed_id, title, self_path, page_path, rows,
-               subtitle=None, fallback_updated=None) -> bytes:
+               subtitle=None, fallback_updated=None, with_case=True) -> bytes:
     """An Atom 1.0 document (RFC 4287), newest entry first. lxml escapes the text."""
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     _el(feed, "id", feed_id)
@@ -123,7 +135,7 @@ def build_feed(datasette, request, *, feed_id, title, self_path, page_path, rows
         docket_number = row["docket_number"]
         entry = _el(feed, "entry")
         _el(entry, "id", tag_uri("entry", row["id"]))
-        _el(entry, "title", _title(row))
+        _el(entry, "title", _title(row, with_case))
         updated = (_when(row["date_filed"], row["first_seen"]) or fallback_updated
                    or _dt.datetime.now(_dt.timezone.utc))
         _el(entry, "updated", _rfc3339(updated))
@@ -131,12 +143,16 @@ def build_feed(datasette, request, *, feed_id, title, self_path, page_path, rows
         newest = max(newest, updated) if newest else updated
         author = _el(entry, "author")
         _el(author, "name", court_name(court_id))
-        _el(entry, "link", rel="alternate", type="text/html", href=datasette.absolute_url(
-            request, urls.entry(court_id, docket_number, row["entry_key"])))
+        place = datasette.absolute_url(request, urls.entry(court_id, docket_number,
+                                                           row["entry_key"]))
         if row["document_id"]:
-            _el(entry, "link", rel="related", type="text/html", title="document",
+            _el(entry, "link", rel="alternate", type="text/html", title="the document",
                 href=datasette.absolute_url(request, urls.document(
                     court_id, docket_number, row["entry_key"], row["document_attachment"])))
+            _el(entry, "link", rel="related", type="text/html", title="the docket entry",
+                href=place)
+        else:
+            _el(entry, "link", rel="alternate", type="text/html", href=place)
         _el(entry, "content", row["description"] or "(no description)", type="text")
     updated_node.text = _rfc3339(newest or fallback_updated or _dt.datetime.now(_dt.timezone.utc))
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
@@ -180,7 +196,7 @@ async def case_feed(datasette, request):
         subtitle=court_name(docket["court_id"]),
         self_path=urls.case_feed(docket["court_id"], docket["docket_number"]),
         page_path=urls.case(docket["court_id"], docket["docket_number"]), rows=rows,
-        fallback_updated=_when(None, docket.get("last_seen"))))
+        fallback_updated=_when(None, docket.get("last_seen")), with_case=False))
 
 
 @hookimpl

@@ -206,8 +206,12 @@ def docket_object(meta: dict) -> dict:
     obj["absolute_url"] = "/docket/%d/%s/" % (docket_id, slug)
     obj["source"] = meta.get("source", 1)  # RECAP
     obj["blocked"] = meta.get("blocked", False)
-    if obj["appeal_from"] is None and meta.get("appeal_from"):
+    if meta.get("appeal_from") and "/" not in meta["appeal_from"]:  # an id: the API's URL
         obj["appeal_from"] = API + "courts/%s/" % meta["appeal_from"]
+    if isinstance(obj["original_court_info"], dict):  # nested, with its own resource_uri
+        obj["original_court_info"] = dict(
+            obj["original_court_info"],
+            resource_uri=API + "originating-court-information/%s/" % obj["original_court_info"]["id"])
     if obj["pacer_case_id"] and obj["court_id"] not in ("ca9",):
         obj["filepath_ia"] = "https://www.archive.org/download/gov.uscourts.{c}.{p}/gov.uscourts.{c}.{p}.docket.xml".format(
             c=obj["court_id"], p=obj["pacer_case_id"])
