@@ -319,12 +319,19 @@ def worker(broker, files_store, concurrency, name, loglevel, overrides):
     broker = broker or extract_queue.broker_url()
     if not broker:
         raise click.UsageError("give --broker redis://HOST:6379/0 (or EXTRACT_BROKER_URL)")
-    if not files_store.startswith("s3://") and not os.path.isdir(files_store):
-        raise click.ClickException(f"{files_store} is not a folder: give the crawls' FILES_STORE "
-                                   "with --files")
+    if not files_store.startswith("s3://"):
+        files_store = os.path.abspath(files_store)
+        if os.path.exists(files_store) and not os.path.isdir(files_store):
+            raise click.ClickException(f"{files_store} is not a folder: give the crawls' "
+                                       "FILES_STORE with --files")
+        if not os.path.isdir(files_store):  # started before the first crawl made it
+            click.echo(f"{files_store} does not exist yet: the first crawl will make it; "
+                       "documents are read from it then", err=True)
     concurrency = concurrency or settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
     click.echo(f"Extraction worker: {concurrency} at once, files from {files_store}, "
-               f"queue {extract_queue.QUEUE} on {extract_queue.shown(broker)}", err=True)
+               f"queue {extract_queue.QUEUE} on {extract_queue.shown(broker)}, a dead "
+               f"worker's documents handed on after {extract_queue.visibility_timeout()} s",
+               err=True)
     extract_queue.run_worker(broker, files_store, concurrency, limits, loglevel.upper(), name)
 
 
