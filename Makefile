@@ -42,9 +42,12 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/bench_workers.py
 	$(PY) bench/bench_writer.py
 
-## soak: crawls killed and restarted against servers injecting faults (a few minutes)
+## soak: crawls killed and restarted against servers injecting faults, then an extraction
+## worker killed mid-document (a few minutes); both run, and it fails if either does
 soak: $(VENV)/.test-installed
-	$(PY) bench/soak.py
+	$(PY) bench/soak.py; crawls=$$?; \
+	$(PY) bench/soak_workers.py; workers=$$?; \
+	exit $$(( crawls || workers ))
 
 ## demo: crawl the default case from local servers that replay real pages (no network)
 demo: $(VENV)/.test-installed
