@@ -107,12 +107,13 @@ def make_app(url: str):
         result_expires=RESULT_SECONDS,
         result_extended=False,
         # a dead worker's documents are looked for as often as live workers
-        # renew their leases (kombu's default: every 100 s); a worker killed
-        # while it looked frees the look's lock within the lease
+        # renew their leases (kombu's default: every 100 s); the lock of one
+        # look (milliseconds) is freed within two looks if its worker is killed
+        # holding it (kombu's default: 5 minutes)
         broker_transport_options={"visibility_timeout": vt,
                                   "unacked_restore_interval": every,
                                   "unacked_restore_throttle": 1,
-                                  "unacked_mutex_expire": vt},
+                                  "unacked_mutex_expire": max(5, 2 * every)},
         result_backend_transport_options={"visibility_timeout": vt},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
