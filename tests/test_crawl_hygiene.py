@@ -83,19 +83,29 @@ def test_git_status_does_not_show_the_case_locks(tmp_path):
         lock.release()
 
 
-@pytest.mark.parametrize("arg", ["docket_number", "court", "pacer_case_id"])
-def test_an_argument_too_long_for_a_url_is_refused_at_the_start(tmp_path, arg):
+def test_an_argument_too_long_for_a_url_is_refused_at_the_start(tmp_path):
     db = tmp_path / "dockets.db"
     proc = subprocess.run(
         [sys.executable, "-m", "scrapy", "crawl", "courtlistener", "-a", "court=cand",
-         "-a", f"{arg}={'7' * 10_000}", "-s", f"ARCHIVE_DB={db}",
+         "-a", f"docket_number={'7' * 10_000}", "-s", f"ARCHIVE_DB={db}",
          "-s", f"FILES_STORE={tmp_path / 'files'}"],
         cwd=PROJECT, capture_output=True, text=True, timeout=120,
         env={**os.environ, "COURTLISTENER_TOKEN": TOKEN})
     assert proc.returncode == 1
-    assert f"Error: -a {arg}= is 10,000 characters long: too long for a URL" in proc.stderr
+    assert "Error: -a docket_number= is 10,000 characters long: too long for a URL" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not db.exists()  # refused before anything started
+
+
+def test_what_arguments_are_refused():
+    from docket_spider.arguments import problem
+
+    for arg in ("court", "docket_number", "pacer_case_id", "acms_case_id", "max_cost"):
+        assert "too long for a URL" in problem({arg: "7" * 10_000}), arg
+    assert "not a court id" in problem({"court": "evil.example/x"})
+    assert problem({"court": "cand", "docket_number": "1:13-cr-00123-1-ABC-DEF",
+                    "pacer_case_id": "364733", "max_cost": "5.00", "documents": "1"}) is None
+    assert problem({"court": "ca9", "acms_case_id": "c8d83e85-5b6e-ec11-b820-00155d36fcd4"}) is None
 
 
 def test_a_request_dropped_for_its_url_length_makes_the_crawl_incomplete():
