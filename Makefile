@@ -49,9 +49,12 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/bench_writer.py
 	$(PY) bench/bench_public.py
 
-## soak: crawls killed and restarted against servers injecting faults (a few minutes)
+## soak: crawls killed and restarted against servers injecting faults, then an extraction
+## worker killed mid-document (a few minutes); both run, and it fails if either does
 soak: $(VENV)/.test-installed
-	$(PY) bench/soak.py
+	$(PY) bench/soak.py; crawls=$$?; \
+	$(PY) bench/soak_workers.py; workers=$$?; \
+	exit $$(( crawls || workers ))
 
 ## demo: crawl the default case from local servers that replay real pages (no network)
 demo: $(VENV)/.test-installed

@@ -59,12 +59,39 @@ def _scrapy(args, db_path, settings=(), verbose=False):
     return subprocess.run([sys.executable, "-m", *cmd, *extra], cwd=PROJECT).returncode
 
 
+# Settings that name a file or folder: given relative, they are the caller's, but
+# `scrapy crawl` runs in the project folder
+PATH_SETTINGS = ("ARCHIVE_DB", "FILES_STORE", "JOBDIR", "PACER_SPOOL_DIR", "EXTRACT_CACHE_DIR",
+                 "HTTPCACHE_DIR", "LOG_FILE")
+
+
+def _from_here(value: str) -> str:
+    """A path given relative to the caller's folder, made absolute (an s3:// or
+    other URL, and an empty value, stay as they are)."""
+    if not value or "://" in value or os.path.isabs(value):
+        return value
+    return os.path.abspath(value)
+
+
+def _setting_from_here(setting: str) -> str:
+    name, sep, value = setting.partition("=")
+    return f"{name}={_from_here(value)}" if sep and name.strip() in PATH_SETTINGS else setting
+
+
 @cli.command("crawl-default")
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("--files", "files_store", default="archive/files", show_default=True,
+              help="FILES_STORE: a folder or s3://bucket/prefix/")
 @click.option("-s", "--set", "settings", multiple=True, help="Scrapy setting NAME=VALUE")
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy's full log on the terminal")
-def crawl_default(db_path, settings, verbose):
-    """Crawl the default case (WeChat, N.D. Cal. and Ninth Circuit) into the archive."""
+def crawl_default(db_path, files_store, settings, verbose):
+    """Crawl the default case (WeChat, N.D. Cal. and Ninth Circuit) into the archive.
+
+    Paths (--db, --files, and -s ARCHIVE_DB=, FILES_STORE=, JOBDIR=...) are
+    from the folder it is run in."""
+    db_path = _from_here(db_path)
+    settings = [f"FILES_STORE={_from_here(files_store)}",
+                *(_setting_from_here(s) for s in settings)]
     db = archive_db.open_db(db_path)
     before = db["crawls"].count
     archive_db.close_db(db)
@@ -138,16 +165,20 @@ DOCKET_KINDS = ("district", "bankruptcy", "appellate", "acms", "ia", "rss")
 @cli.command("import")
 @click.argument("kind", type=click.Choice(DOCKET_KINDS))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--court", help="court id (cand, ca9, ...) when the page does not say")
+@click.option("--court", help="court id (cand, ca9, ...) when neither the page nor its file "
+              "name says")
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
 def import_pages(kind, paths, court, db_path):
     """Load docket pages saved from PACER (or RECAP XML, RSS) into the archive.
 
-    A page that is not of KIND is reported and skipped; the others are loaded.
+    The court is read from the page (its links, title or heading), else from
+    the file name when it begins with a court id (cand_3.html, ca9_22-21.json),
+    else from --court. A page that is not of KIND is reported and skipped; the
+    others are loaded. Exits 1 when nothing was loaded.
     """
     import json
 
-    from parsers import ParseError, parse
+    from parsers import ParseError
 
     from .load import dockets_in, save_parsed_docket
 
@@ -157,14 +188,13 @@ def import_pages(kind, paths, court, db_path):
     loaded = failed = bad = 0
     for path in paths:
         try:
-            with open(path, "rb") as fh:
-                record = parse(kind, fh.read(), court=court)
+            record, found = _read_page(kind, path, court)
             for docket in dockets_in(record):
                 counts = save_parsed_docket(db, docket, source=f"import:{kind}",
-                                            court_id=court, crawl_id=crawl)
+                                            court_id=found, crawl_id=crawl)
                 problems = counts.pop("problems", [])
                 bad += counts.get("bad", 0)
-                where = f"{docket.get('court_id') or court} {docket.get('docket_number')}"
+                where = f"{docket.get('court_id') or found} {docket.get('docket_number')}"
                 click.echo(f"{path}: {where}: {json.dumps(counts)}")
                 for problem in problems:  # one bad record costs that record
                     click.echo(f"{path}: {where}: skipped a bad record, {problem['what']}: "
@@ -172,13 +202,55 @@ def import_pages(kind, paths, court, db_path):
             loaded += 1
         except (ParseError, ValueError, OSError) as exc:
             failed += 1
-            click.echo(f"{path}: skipped: {exc}", err=True)
+            click.echo(f"{path}: skipped: {_reason(exc)}", err=True)
     status = "finished" if loaded else "failed"
     archive_db.finish_crawl(db, crawl, status, {"bad_records": bad},
                             f"{loaded} loaded, {failed} skipped"
                             + (f", {bad} bad records skipped" if bad else ""))
     archive_db.close_db(db)
     click.echo(f"{loaded} loaded, {failed} skipped -> {db_path}")
+    if not loaded:
+        raise click.ClickException(f"nothing was loaded: no file was a {kind} page "
+                                   "(see the reasons above)")
+
+
+def _reason(exc) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "a folder, not a saved page"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+def _read_page(kind, path, court):
+    """(the parsed record, the court its dockets are of) for one saved page.
+    The court: --court, else what the parser read from the page (its ECF
+    links), else the page's title or heading, else the file name."""
+    from parsers import decode_page, parse
+    from parsers.courts import court_from_file_name, court_from_page
+
+    from .load import dockets_in
+
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if not data.strip():
+        raise ValueError("the file is empty")
+    record = parse(kind, data, court=court)
+    if court or all(d.get("court_id") for d in dockets_in(record)):
+        return record, court
+    # an HTML page's title and heading; ACMS's JSON has neither (its entries' text
+    # may name other courts)
+    appellate = {"appellate": True, "district": False, "bankruptcy": False}
+    found = ((court_from_page(decode_page(data), appellate.get(kind)) if kind != "acms" else None)
+             or court_from_file_name(path))
+    if not found:
+        raise ValueError("the court is not known: neither the page nor its file name says "
+                         "(a name that begins with the court id, like cand_1.html, does); "
+                         "give --court")
+    # parsed again knowing the court: it decides how some pages read (a bankruptcy court's)
+    return parse(kind, data, court=found), found
 
 
 @cli.command()
@@ -203,6 +275,7 @@ def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
 
     settings, limits = _extract_settings(overrides)
     workers = workers or settings.getint("EXTRACT_WORKERS") or None
+    ocr = not no_ocr and settings.getbool("EXTRACT_OCR")  # --no-ocr, or -s EXTRACT_OCR=False
 
     db = archive_db.open_db(db_path)
     todo = archive_db.documents_to_extract(db, EXTRACTOR_VERSION, force=force)
@@ -211,16 +284,15 @@ def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
         click.echo(f"Nothing to extract: every stored document was extracted by {EXTRACTOR_VERSION}.")
         return
     crawl = archive_db.start_crawl(db, "extract", None, None,
-                                   {"force": force, "ocr": not no_ocr, "version": EXTRACTOR_VERSION})
+                                   {"force": force, "ocr": ocr, "version": EXTRACTOR_VERSION})
     from archive import extract_queue
 
     broker = broker or extract_queue.broker_url(settings)
     if broker:
-        sent, errors, missing = _extract_on_workers(db, todo, crawl, broker, limits, not no_ocr,
+        sent, errors, missing = _extract_on_workers(db, todo, crawl, broker, limits, ocr,
                                                     files_store)
     else:
-        sent, errors, missing = _extract_here(db, todo, crawl, files_store, workers, not no_ocr,
-                                              limits)
+        sent, errors, missing = _extract_here(db, todo, crawl, files_store, workers, ocr, limits)
     row = archive_db.finish_crawl(db, crawl, "finished",
                                   {"documents_extracted": sent, "extraction_errors": errors},
                                   f"{missing} stored files missing" if missing else "")
@@ -254,12 +326,19 @@ def worker(broker, files_store, concurrency, name, loglevel, overrides):
     broker = broker or extract_queue.broker_url()
     if not broker:
         raise click.UsageError("give --broker redis://HOST:6379/0 (or EXTRACT_BROKER_URL)")
-    if not files_store.startswith("s3://") and not os.path.isdir(files_store):
-        raise click.ClickException(f"{files_store} is not a folder: give the crawls' FILES_STORE "
-                                   "with --files")
+    if not files_store.startswith("s3://"):
+        files_store = os.path.abspath(files_store)
+        if os.path.exists(files_store) and not os.path.isdir(files_store):
+            raise click.ClickException(f"{files_store} is not a folder: give the crawls' "
+                                       "FILES_STORE with --files")
+        if not os.path.isdir(files_store):  # started before the first crawl made it
+            click.echo(f"{files_store} does not exist yet: the first crawl will make it; "
+                       "documents are read from it then", err=True)
     concurrency = concurrency or settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
     click.echo(f"Extraction worker: {concurrency} at once, files from {files_store}, "
-               f"queue {extract_queue.QUEUE} on {extract_queue.shown(broker)}", err=True)
+               f"queue {extract_queue.QUEUE} on {extract_queue.shown(broker)}, a dead "
+               f"worker's documents handed on after {extract_queue.visibility_timeout()} s",
+               err=True)
     extract_queue.run_worker(broker, files_store, concurrency, limits, loglevel.upper(), name)
 
 

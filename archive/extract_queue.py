@@ -18,15 +18,20 @@ bytes; what comes back is the extraction result (text, pages, stamp, status).
   pixels, objects per page); a document over one is ``too_large`` or
   ``timeout``, and its process is replaced.
 - ``acks_late``: a task is acknowledged only after its result is stored. A
-  worker killed mid-document (SIGKILL, a lost machine) never acknowledged
-  it, so the broker hands it to another worker once its visibility timeout
-  (``EXTRACT_VISIBILITY_TIMEOUT``) has passed.
+  worker holds the documents it has taken on a lease that it renews every
+  few seconds while it lives (``LeaseKeeper``: their time in Redis's
+  ``unacked_index``); a worker killed mid-document (SIGKILL, a lost machine)
+  stops renewing, and once its lease has run out (``EXTRACT_VISIBILITY_TIMEOUT``,
+  default 30 s) the next look of any live worker (every few seconds) hands
+  its documents to another worker. A document read for longer than that is
+  never handed out twice while its worker lives.
 - An extraction process that dies under a worker is retried on a new one
   (twice), then answered as ``error``.
 - The task id is the file's SHA-256 with the extractor version and the OCR
   choice: a document asked for again (another crawl, a redelivered task, the
-  same PDF filed twice) gets the stored result, and the archive stores it by
-  its document id, so a result applied twice changes nothing.
+  same PDF filed twice) gets the stored result without being extracted
+  again, and the archive stores it by its document id, so a result applied
+  twice changes nothing.
 - The worker checks the SHA-256 of the file it read against the one it was
   given: a file changed in the store since the crawl is an ``error``, never
   the text of another file.
@@ -49,7 +54,10 @@ TASK = "docket_archive.extract"
 # seconds a finished extraction stays in the result store (the crawl reads it
 # within seconds; a later crawl of the same file finds it there)
 RESULT_SECONDS = 24 * 3600
-DEFAULT_VISIBILITY_TIMEOUT = 3600
+# seconds a dead worker's documents wait before another worker takes them: a
+# live worker renews its lease every LEASE_RENEWALS-th of it
+DEFAULT_VISIBILITY_TIMEOUT = 30
+LEASE_RENEWALS = 6
 RETRIES = 2
 
 
@@ -69,21 +77,27 @@ def shown(url: str) -> str:
     return f"{parsed.scheme}://{host}{port}{parsed.path}"
 
 
-def visibility_timeout(time_limit: float = 0) -> int:
-    """Seconds before an unacknowledged task goes to another worker: longer
-    than the longest extraction (EXTRACT_TIME_LIMIT), or a document still
-    being read would be handed out twice."""
+def visibility_timeout() -> int:
+    """Seconds after a worker's last renewal of its lease before the documents
+    it holds go to another worker (EXTRACT_VISIBILITY_TIMEOUT in the
+    environment). Live workers renew theirs, so it need not be longer than
+    any extraction: it is how long a dead worker's document waits."""
     env = os.environ.get("EXTRACT_VISIBILITY_TIMEOUT")
     if env:
-        return max(1, int(float(env)))
-    return int(max(DEFAULT_VISIBILITY_TIMEOUT, 2 * (time_limit or 0)))
+        return max(3, int(float(env)))
+    return DEFAULT_VISIBILITY_TIMEOUT
 
 
-def make_app(url: str, time_limit: float = 0):
+def renew_every(vt: int) -> float:
+    return max(0.5, vt / LEASE_RENEWALS)
+
+
+def make_app(url: str):
     from celery import Celery
 
     app = Celery("docket_archive", broker=url, backend=url, set_as_current=False)
-    vt = visibility_timeout(time_limit)
+    vt = visibility_timeout()
+    every = max(1, int(renew_every(vt)))
     app.conf.update(
         task_default_queue=QUEUE,
         task_acks_late=True,
@@ -92,11 +106,14 @@ def make_app(url: str, time_limit: float = 0):
         task_serializer="json", result_serializer="json", accept_content=["json"],
         result_expires=RESULT_SECONDS,
         result_extended=False,
-        # a dead worker's unacknowledged tasks are looked for every tenth of the
-        # visibility timeout (kombu's default: every 100 s)
+        # a dead worker's documents are looked for as often as live workers
+        # renew their leases (kombu's default: every 100 s); the lock of one
+        # look (milliseconds) is freed within two looks if its worker is killed
+        # holding it (kombu's default: 5 minutes)
         broker_transport_options={"visibility_timeout": vt,
-                                  "unacked_restore_interval": max(1, min(10, vt // 10)),
-                                  "unacked_restore_throttle": 1},
+                                  "unacked_restore_interval": every,
+                                  "unacked_restore_throttle": 1,
+                                  "unacked_mutex_expire": max(5, 2 * every)},
         result_backend_transport_options={"visibility_timeout": vt},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
@@ -145,6 +162,9 @@ class _Worker:
                     self.s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
             return self.s3.get_object(Bucket=parsed.netloc, Key=prefix + file_path)["Body"].read()
         root = os.path.realpath(store)
+        if not os.path.isdir(root):
+            raise FileNotFoundError(f"the files store {store} does not exist on this worker (is "
+                                    "--files the crawls' FILES_STORE as this machine sees it?)")
         path = os.path.realpath(os.path.join(root, file_path))
         if os.path.commonpath([root, path]) != root:
             raise ValueError(f"{file_path!r} is outside the files store")
@@ -159,7 +179,15 @@ def _extract_task(self, file_path: str, sha256: Optional[str], ocr: bool = True)
     from parsers.pdf import EXTRACTOR_VERSION
 
     name = self.request.hostname or "worker"
-    logger.info("extracting %s (%s) on %s", file_path, (sha256 or "?")[:12], name)
+    done = _already_done(self)
+    if done is not None:  # sent twice, or its lease ran out while its worker finished it
+        logger.info("already extracted %s (%s): its stored result is the answer", file_path,
+                    (sha256 or "?")[:12])
+        return done
+    redelivered = (self.request.delivery_info or {}).get("redelivered")
+    logger.info("extracting %s (%s) on %s%s", file_path, (sha256 or "?")[:12], name,
+                " (handed on: the worker that had it stopped renewing its lease)"
+                if redelivered else "")
     try:
         data = WORKER.read(file_path)
     except Exception as exc:
@@ -181,23 +209,100 @@ def _extract_task(self, file_path: str, sha256: Optional[str], ocr: bool = True)
     return result
 
 
+def _already_done(task) -> Optional[dict]:
+    """The stored result of this task id, when a worker finished it (not an error)."""
+    try:
+        result = task.AsyncResult(task.request.id)
+        if result.state == "SUCCESS" and (result.result or {}).get("status") != "error":
+            return dict(result.result)
+    except Exception:  # the result store does not answer: extract it
+        return None
+    return None
+
+
+class LeaseKeeper(threading.Thread):
+    """Renews the lease of every document this worker holds (taken from the
+    queue, not yet acknowledged) every ``every`` seconds: it sets their time
+    in the broker's ``unacked_index`` to now. Live workers' documents thus
+    never pass the visibility timeout, and a dead worker's do within it,
+    whereupon kombu's next look (any live worker's) hands them on.
+
+    Only what is still in the index is renewed (ZADD XX): a document
+    acknowledged, or already handed on, stays gone."""
+
+    def __init__(self, url: str, every: float):
+        super().__init__(name="extract-lease", daemon=True)
+        self.url, self.every = url, every
+        self.consumer = None
+        self.stopped = threading.Event()
+        self.renewals = 0
+
+    def attach(self, consumer) -> None:
+        self.consumer = consumer
+        if not self.is_alive():
+            self.start()
+
+    def held(self):
+        """(the channel's QoS, the delivery tags this worker holds), or (None, [])."""
+        try:
+            qos = self.consumer.task_consumer.channel.qos
+        except AttributeError:  # connecting, or reconnecting
+            return None, []
+        for _ in range(5):  # the consumer's thread may change them meanwhile
+            try:
+                return qos, [tag for tag in list(qos._delivered) if tag not in qos._dirty]
+            except RuntimeError:
+                continue
+        return qos, []
+
+    def renew(self, client) -> int:
+        qos, tags = self.held()
+        if not tags:
+            return 0
+        now = time.time()
+        client.zadd(qos.unacked_index_key, {tag: now for tag in tags}, xx=True)
+        self.renewals += 1
+        return len(tags)
+
+    def run(self) -> None:
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        while not self.stopped.wait(self.every):
+            try:
+                self.renew(client)
+            except Exception as exc:  # the broker is away: kombu reconnects, we try again
+                logger.warning("could not renew the lease of this worker's documents: %s: %s",
+                               type(exc).__name__, exc)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
 def run_worker(url: str, files_store: str, concurrency: int, limits, loglevel: str = "INFO",
                name: Optional[str] = None) -> None:
     """Celery's worker (thread pool, the extraction queue) for this archive."""
-    from celery.signals import after_setup_logger
+    from celery.signals import after_setup_logger, worker_ready
 
     WORKER.store, WORKER.limits, WORKER.concurrency = files_store, limits, concurrency
-    app = make_app(url, getattr(limits, "time_limit", 0))
+    app = make_app(url)
+    keeper = LeaseKeeper(url, renew_every(visibility_timeout()))
 
     @after_setup_logger.connect(weak=False)
     def quieter(**_):  # Celery logs each result at INFO: a document's whole text
         logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+
+    @worker_ready.connect(weak=False)
+    def keep_leases(sender=None, **_):  # sender: the worker's consumer
+        keeper.attach(sender)
+
     argv = ["worker", "--pool=threads", f"--concurrency={concurrency}", "-Q", QUEUE,
             f"--loglevel={loglevel}", "--without-gossip", "--without-mingle",
             "-n", name or f"extract-{os.getpid()}@%h"]
     try:
         app.worker_main(argv)
     finally:
+        keeper.stop()
         if WORKER.pool is not None:
             WORKER.pool.shutdown(wait=False, kill=True)
 
@@ -212,9 +317,9 @@ class QueueClient:
 
     def __init__(self, url: str, time_limit: float = 0, wait_limit: float = 0):
         self.url = url
-        self.app = make_app(url, time_limit)
+        self.app = make_app(url)
         # how long a document may wait for a worker before it is an error
-        self.wait_limit = wait_limit or (visibility_timeout(time_limit) + (time_limit or 0) + 600)
+        self.wait_limit = wait_limit or (visibility_timeout() + (time_limit or 0) + 600)
         self.stats = {"sent": 0, "reused": 0}
 
     def workers(self, timeout: float = 1.0) -> list[str]:

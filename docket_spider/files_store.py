@@ -2,22 +2,23 @@
 
 ``check_pdf`` says why a downloaded body is not the document (cut short,
 not what the source describes, not a PDF, no end), or None when it may be
-stored. ``AtomicFSFilesStore`` and ``AtomicS3FilesStore`` are Scrapy's
-folder and S3 stores writing to a temporary name first: a crash or kill
-while writing leaves the final name absent (or holding the previous
-complete file), never a partial one. Their ``stat_file`` also reports the
-stored file's ``size`` (and, for a folder, ``sha1``) so that a stored file
-can be compared with what the source says it is.
+stored. ``AtomicFSFilesStore`` is Scrapy's folder store writing to a
+temporary name first, and S3 shows an object only once its one PUT is
+complete (``ArchiveS3FilesStore``): a crash or kill while writing leaves the
+final name absent (or holding the previous complete file), never a partial
+one. Their ``stat_file`` also reports the stored file's ``size`` (and, for a
+folder, ``sha1``) so that a stored file can be compared with what the source
+says it is; their ``remove_litter`` removes, when a crawl starts, the
+temporary copies that dead crawls left.
 """
 from __future__ import annotations
 
+import fcntl
 import glob
 import hashlib
 import os
 import re
 import tempfile
-import time
-import uuid
 from contextlib import suppress
 from typing import Optional
 
@@ -103,7 +104,14 @@ def check_pdf(body: bytes, *, content_length: Optional[int] = None,
 
 class AtomicFSFilesStore(FSFilesStore):
     """A folder store that writes ``.<name>.<random>.part`` beside the file,
-    fsyncs it and renames it into place (``os.replace``, atomic on POSIX)."""
+    fsyncs it and renames it into place (``os.replace``, atomic on POSIX).
+
+    A ``.part`` is held under an exclusive ``flock`` by the process writing
+    it, from its creation to its rename; the kernel lets go of the lock when
+    that process dies, however it dies. So a ``.part`` nobody holds is
+    litter of a dead crawl, whatever its age: ``remove_litter`` (at the start
+    of every crawl) and each write of the same file remove it, and never
+    touch one that a live crawl is writing."""
 
     def persist_file(self, path, buf, info, meta=None, headers=None):
         final = self._get_filesystem_path(path)
@@ -125,20 +133,31 @@ class AtomicFSFilesStore(FSFilesStore):
         return {"last_modified": st.st_mtime, "checksum": md5.hexdigest(),
                 "size": st.st_size, "sha1": sha1.hexdigest()}
 
+    def remove_litter(self) -> int:
+        """Remove the ``.part`` files dead crawls left anywhere in the store; how many."""
+        root = str(self.basedir)
+        removed = 0
+        for folder, _, names in os.walk(root):
+            for name in names:
+                if _PART.match(name) and _remove_if_unheld(os.path.join(folder, name)):
+                    removed += 1
+        return removed
 
-STALE_PART_SECONDS = 3600  # a .part this old was left by a killed crawl, not being written
+
+# what _write_atomically names its temporary copies
+_PART = re.compile(r"^\..+\.part$")
 
 
 def _write_atomically(final, data: bytes) -> None:
-    _remove_stale_parts(final)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    _remove_dead_parts(final)
+    fd, tmp = _held_part(final)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with os.fdopen(fd, "wb") as fh:  # closing it lets go of the lock, after the rename
             os.fchmod(fh.fileno(), 0o644)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, final)
+            os.replace(tmp, final)
     except BaseException:
         with suppress(OSError):
             os.unlink(tmp)
@@ -151,46 +170,73 @@ def _write_atomically(final, data: bytes) -> None:
             os.close(dir_fd)
 
 
-def _remove_stale_parts(final) -> None:
-    """Temporary copies of this file that a killed crawl left behind."""
-    now = time.time()
+def _held_part(final) -> tuple[int, str]:
+    """A new ``.part`` beside ``final``, created and locked by this process: (fd, path).
+    Between its creation and the lock another crawl's sweep could take it for
+    litter and remove it; then it is made again."""
+    while True:
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(tmp).st_ino == os.fstat(fd).st_ino:
+                return fd, tmp
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _remove_if_unheld(path: str) -> bool:
+    """Remove a ``.part`` that no live process holds (see AtomicFSFilesStore)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a live crawl is writing it
+            return False
+        try:
+            if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                return False  # renamed or replaced since it was opened
+            os.unlink(path)
+            return True
+        except OSError:
+            return False
+    finally:
+        os.close(fd)
+
+
+def _remove_dead_parts(final) -> None:
+    """Temporary copies of this file that a dead crawl left behind."""
     for part in final.parent.glob(f".{glob.escape(final.name)}.*.part"):
-        with suppress(OSError):
-            if now - part.stat().st_mtime > STALE_PART_SECONDS:
-                part.unlink()
+        _remove_if_unheld(str(part))
 
 
-class AtomicS3FilesStore(S3FilesStore):
-    """An S3 store that uploads to ``<prefix>.partial/<path>.<random>``, then
-    copies that object to the final key and deletes it: the final key only
-    ever holds a complete upload."""
+class ArchiveS3FilesStore(S3FilesStore):
+    """Scrapy's S3 store (one PUT per file: S3 shows an object only once its
+    upload is complete, so the final key never holds half a file), whose
+    ``stat_file`` also reports the stored object's ``size``.
 
-    TEMP_DIR = ".partial/"
+    Earlier versions uploaded to ``<prefix>.partial/`` first and copied from
+    there; ``remove_litter`` deletes what killed crawls left under it."""
 
-    def persist_file(self, path, buf, info, meta=None, headers=None):
-        key = f"{self.prefix}{path}"
-        temp = f"{self.prefix}{self.TEMP_DIR}{path}.{uuid.uuid4().hex}"
-        extra = self._headers_to_botocore_kwargs(self.HEADERS)
-        if headers:
-            extra.update(self._headers_to_botocore_kwargs(headers))
-        client, bucket = self.s3_client, self.bucket
-
-        def upload():
-            buf.seek(0)
-            client.put_object(Bucket=bucket, Key=temp, Body=buf,
-                              Metadata={k: str(v) for k, v in (meta or {}).items()},
-                              ACL=self.POLICY, **extra)
-            try:
-                client.copy_object(Bucket=bucket, Key=key, ACL=self.POLICY,
-                                   CopySource={"Bucket": bucket, "Key": temp},
-                                   MetadataDirective="COPY")
-            finally:
-                client.delete_object(Bucket=bucket, Key=temp)
-
-        return deferred_from_coro(run_in_thread(upload))
+    LEGACY_TEMP_DIR = ".partial/"
 
     def stat_file(self, path, info):
         def found(boto_key):
             return {**self._onsuccess(boto_key), "size": boto_key.get("ContentLength")}
 
         return self._get_boto_key(path).addCallback(found)
+
+    def remove_litter(self) -> int:
+        removed = 0
+        pages = self.s3_client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}{self.LEGACY_TEMP_DIR}")
+        for page in pages:
+            keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+            if keys:
+                self.s3_client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys,
+                                                                          "Quiet": True})
+                removed += len(keys)
+        return removed

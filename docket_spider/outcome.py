@@ -71,8 +71,10 @@ class CrawlOutcome:
         # (an optional source), or a failure counted below.
         errors = (stats.get_value("log_count/ERROR", 0)
                   - stats.get_value("retry/max_reached", 0))
-        # answers Scrapy dropped (an HTTP error no callback asked for): lost pages
+        # answers Scrapy dropped (an HTTP error no callback asked for), and requests
+        # it never sent (a URL over URLLENGTH_LIMIT): lost pages
         ignored = (stats.get_value("httperror/response_ignored_count", 0)
+                   + stats.get_value("urllength/request_ignored_count", 0)
                    + stats.get_value(MISSED, 0))
         exceptions = sum(v for k, v in stats.get_stats().items()
                          if k.startswith("spider_exceptions/"))

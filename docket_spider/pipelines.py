@@ -31,7 +31,7 @@ from archive import access
 from archive import db as archive_db
 from archive import extract_queue
 from archive.load import save_item
-from docket_spider.files_store import AtomicFSFilesStore, AtomicS3FilesStore, check_pdf
+from docket_spider.files_store import AtomicFSFilesStore, ArchiveS3FilesStore, check_pdf
 from docket_spider.items import DocumentItem, ParsedDocketItem
 from docket_spider.outcome import BAD_RECORDS, bad_record
 
@@ -88,14 +88,15 @@ class DocumentFilesPipeline(FilesPipeline):
 
     Only a complete PDF is stored (``check_pdf``: Content-Length, the source's
     sha1/file_size, and a structure PDF readers read), through a temporary
-    name (``files_store``). Anything else is ``download_failed`` and nothing
+    name (``files_store``); what dead crawls left half-written is removed
+    when a crawl starts. Anything else is ``download_failed`` and nothing
     is written at its path. A free source's file is fetched again when the
     archive says its last download failed or its stored file is damaged, or
     when the stored file is not what the source says it is.
     """
 
     STORE_SCHEMES = {**FilesPipeline.STORE_SCHEMES, "": AtomicFSFilesStore,
-                     "file": AtomicFSFilesStore, "s3": AtomicS3FilesStore}
+                     "file": AtomicFSFilesStore, "s3": ArchiveS3FilesStore}
     # Fetching again costs nothing from these; a PACER purchase is never repeated here.
     FREE_SOURCES = frozenset({"courtlistener", "internet_archive", "ca9"})
     # parsers/pdf.py's errors for a file that is broken (not encrypted, not a crashed worker)
@@ -105,6 +106,21 @@ class DocumentFilesPipeline(FilesPipeline):
         super().__init__(*args, **kwargs)
         self._sha256: dict[str, str] = {}
         self._errors: dict[str, str] = {}
+
+    async def open_spider(self):
+        super().open_spider()
+        # what dead crawls left half-written (a crawl killed while it wrote a PDF)
+        remove = getattr(self.store, "remove_litter", None)
+        try:
+            removed = await asyncio.to_thread(remove) if remove else 0
+        except Exception as exc:  # an S3 listing refused: the crawl itself will say more
+            logger.warning("Could not look for what killed crawls left in FILES_STORE: %s: %s",
+                           type(exc).__name__, exc)
+            removed = 0
+        if removed:
+            logger.info("Removed %d temporary file(s) that killed crawls left in FILES_STORE",
+                        removed)
+            self.crawler.stats.set_value("file_status_count/litter_removed", removed)
 
     def get_media_requests(self, item, info):
         requests = super().get_media_requests(item, info)
@@ -449,13 +465,22 @@ class ExtractTextPipeline:
 
 
 class CaseLock:
-    """One crawl of a case at a time: an exclusive ``flock`` on a file next to
-    the archive, keyed by spider, court and case, held until the crawl ends.
-    The kernel lets go of it when the process dies, however it dies."""
+    """One crawl of a case at a time: an exclusive ``flock`` on a file in a
+    folder beside the archive (``.<archive>.locks/``, which holds a
+    ``.gitignore`` of ``*`` so that no ``git status`` shows it), keyed by
+    spider, court and case, held until the crawl ends. The kernel lets go of
+    it when the process dies, however it dies."""
+
+    GITIGNORE = "# crawl locks of the archive beside this folder (Docket Archive): never in git\n*\n"
 
     def __init__(self, db_path: str, spider: str, args: dict):
-        self.path = f"{os.path.abspath(db_path)}.crawl-{self.key(spider, args)}.lock"
+        self.path = os.path.join(self.folder(db_path), f"crawl-{self.key(spider, args)}.lock")
         self.fd: int | None = None
+
+    @staticmethod
+    def folder(db_path: str) -> str:
+        where, name = os.path.split(os.path.abspath(db_path))
+        return os.path.join(where, f".{name}.locks")
 
     @staticmethod
     def key(spider: str, args: dict) -> str:
@@ -472,7 +497,13 @@ class CaseLock:
     def try_acquire(self) -> bool:
         import fcntl
 
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        folder = os.path.dirname(self.path)
+        os.makedirs(folder, exist_ok=True)
+        try:
+            with open(os.path.join(folder, ".gitignore"), "x") as fh:
+                fh.write(self.GITIGNORE)
+        except FileExistsError:
+            pass
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

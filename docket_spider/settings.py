@@ -132,6 +132,11 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False  # it would print a console password into the log
+# Scrapy 2.19's RemoteControl serves /execute (any Python, in the crawl: its PACER
+# password and session) on 127.0.0.1 and writes its bearer token to
+# ~/.local/state/scrapy/job_files/, left there by a killed crawl. Off: a crawl
+# listens on no port and writes nothing outside the project's folders.
+REMOTE_CONTROL_ENABLED = False
 
 # --- PACER (costs money: see docket_spider/pacer/fees.py) ----------------------
 # Credentials come from the environment only: PACER_USERNAME, PACER_PASSWORD,

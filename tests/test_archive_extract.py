@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from archive import db as adb
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, rows
 from tests.servers.cases import make_pdf
 
 
@@ -41,3 +41,35 @@ def test_extract_again_only_what_changed(tmp_path):
     code, out = archive("extract", "--db", db_path, "--files", files, "--no-ocr")
     assert "Nothing to extract" in out or "0 documents extracted" in out or "1 files missing" in out
     assert "1 documents extracted" not in out  # the good one is up to date
+
+
+def test_extract_honours_the_ocr_setting(tmp_path, monkeypatch):
+    """`-s EXTRACT_OCR=False` is `--no-ocr`, as for scrapy crawl (it OCR'd anyway)."""
+    from click.testing import CliRunner
+
+    import parsers.pdf
+    from archive.cli import cli
+
+    files = tmp_path / "files"
+    (files / "cand").mkdir(parents=True)
+    (files / "cand" / "a.pdf").write_bytes(make_pdf(["Order"]))
+    db_path = tmp_path / "a.db"
+    db = adb.open_db(str(db_path))
+    adb.save_document(db, {"court_id": "cand", "docket_number": "3:20-cv-05910", "entry_number": 1,
+                           "document_number": "1", "file_path": "cand/a.pdf"})
+    db.conn.close()
+    asked = []
+
+    def extract_many(paths, workers=None, ocr=True, limits=None):
+        asked.append(ocr)
+        return [{"status": "ok", "text": "Order", "page_count": 1} for _ in paths]
+
+    monkeypatch.setattr(parsers.pdf, "extract_many", extract_many)
+    for options, ocr in ((["-s", "EXTRACT_OCR=False"], False), (["--no-ocr"], False), ([], True),
+                         (["-s", "EXTRACT_OCR=True"], True)):
+        out = CliRunner().invoke(cli, ["extract", "--db", str(db_path), "--files", str(files),
+                                       "--force", *options])
+        assert out.exit_code == 0, out.output
+        assert asked.pop() is ocr, options
+    crawls = rows(db_path, "select args from crawls where spider = 'extract' order by id")
+    assert '"ocr": false' in crawls[0]["args"]

@@ -105,3 +105,92 @@ def test_import_an_adversary_proceeding(tmp_path):
         con.close()
     assert parties == [("Big Bank, N.A.", "Defendant"), ("Pat Plaintiff", "Plaintiff"),
                        ("Second Bank", "Counter-Defendant")]
+
+
+# --- nothing loaded is a failure; the court from the page or the file name ----------
+
+def cli_import(*args):
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    result = CliRunner().invoke(cli, ["import", *map(str, args)])
+    return result.exit_code, result.output
+
+
+def test_import_of_nothing_loadable_exits_1_and_says_why(tmp_path):
+    db = tmp_path / "a.db"
+    garbage, empty, other = tmp_path / "garbage.html", tmp_path / "empty.html", tmp_path / "x.html"
+    garbage.write_bytes(bytes(range(256)) * 40)
+    empty.write_bytes(b"")
+    other.write_text("<!DOCTYPE html><html><head><title>Weather</title></head><body><h1>Sunny"
+                     "</h1><table><tr><td>Mon</td><td>21</td></tr></table></body></html>")
+    for path, why in ((tmp_path / "nonexistent.html", "no such file"), (garbage, ""),
+                      (empty, "the file is empty"), (other, "")):
+        code, out = cli_import("district", "--court", "cand", "--db", db, path)
+        assert code == 1, (path, out)
+        assert f"{path}: skipped: {why}" in out and "0 loaded, 1 skipped" in out, out
+        assert "nothing was loaded" in out and "Traceback" not in out
+    # one good page among them: it is loaded, the others are reported, exit 0
+    code, out = cli_import("district", "--court", "cand", "--db", db, garbage,
+                           PAGES / "district_edge.html")
+    assert code == 0 and "1 loaded, 1 skipped" in out, out
+
+
+def test_import_reads_the_court_from_the_page_else_the_file_name(tmp_path):
+    corpus = shared_or_skip("corpus", "pacer")
+    db = tmp_path / "a.db"
+    # the heading (no ECF link on the page): "U.S. District Court California Northern District"
+    code, out = cli_import("district", "--db", db, corpus / "district" / "cand_4.html")
+    assert code == 0 and ": cand 3:09-cr-00418" in out, out
+    # "United States Court of Appeals for the First Circuit"; a copy under another name too
+    page = tmp_path / "Saved docket.html"
+    page.write_bytes((corpus / "appellate" / "ca1.html").read_bytes())
+    for path in (corpus / "appellate" / "ca1.html", page):
+        code, out = cli_import("appellate", "--db", db, path)
+        assert code == 0 and f"{path}: ca1 " in out, out
+    # ACMS's JSON names no court: the file name does
+    acms = corpus / "acms" / "ca9_22-21.acms_json"
+    code, out = cli_import("acms", "--db", db, acms)
+    assert code == 0 and f"{acms}: ca9 22-21" in out, out
+    named = tmp_path / "22-21.acms_json"
+    named.write_bytes(acms.read_bytes())
+    code, out = cli_import("acms", "--db", db, named)
+    assert code == 1 and "the court is not known" in out and "give --court" in out, out
+    code, out = cli_import("acms", "--court", "ca9", "--db", db, named)
+    assert code == 0, out
+    con = sqlite3.connect(db)
+    assert {r[0] for r in con.execute("select court_id from dockets")} == {"cand", "ca1", "ca9"}
+
+
+def test_every_corpus_docket_page_gets_its_court_without_being_told(tmp_path):
+    """Every corpus docket page (district, bankruptcy, appellate, ACMS) is read with
+    no --court: none is refused for want of a court, and the court is the corpus
+    reference's, except where the page itself names another."""
+    import json
+
+    from archive.cli import _read_page
+    from parsers import ParseError, decode_page, parse
+    from parsers.courts import court_from_file_name, court_from_page
+
+    corpus = shared_or_skip("corpus", "pacer")
+    checked, differ = 0, []
+    for folder, kind, pattern in (("district", "district", "*.html"),
+                                  ("bankruptcy", "bankruptcy", "*.html"),
+                                  ("appellate", "appellate", "*.html"),
+                                  ("acms", "acms", "*.acms_json")):
+        for path in sorted((corpus / folder).glob(pattern)):
+            try:
+                record, court = _read_page(kind, path, None)
+            except ParseError:
+                continue  # not a docket report (two district samples are not)
+            got = record.get("court_id") or court
+            reference = json.loads(path.with_suffix(".json").read_text()).get("court_id")
+            checked += 1
+            if reference and got != reference:
+                page = decode_page(path.read_bytes())
+                said = parse(kind, page).get("court_id") or court_from_page(page)
+                assert said == got and court_from_file_name(path) != got, path
+                differ.append(path.name)
+    assert checked >= 350
+    assert len(differ) <= 3, differ  # pages whose own links or heading name another court

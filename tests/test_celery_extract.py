@@ -5,7 +5,11 @@ the real `scrapy crawl` with EXTRACT_BROKER_URL.
 - Two workers and a crawl make the archive a single-process crawl makes
   (rows, SHA-256s, text).
 - A worker killed with SIGKILL mid-document: the other worker does that
-  document, and the archive has it once.
+  document within seconds (the dead worker's lease runs out), and the
+  archive has it once. Workers started before the first crawl wait for the
+  files store it makes.
+- A document a live worker holds for longer than the lease is not handed out
+  twice (the worker renews it).
 - `archive extract --broker` re-extracts the whole store on the workers.
 """
 from __future__ import annotations
@@ -28,8 +32,8 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
 
 TOKEN = "test-token-celery"
 N = 9
-VISIBILITY = 15  # seconds before a dead worker's task goes to another worker (longer
-# than any document here takes, or a document still being read would be handed out twice)
+VISIBILITY = 8  # seconds after its worker's last renewal before a document goes to another
+# worker (the default is 30; live workers renew theirs, so a long document is not handed on)
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +48,9 @@ class Workers:
         self.url, self.files, self.tmp_path = url, files, tmp_path
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, name, concurrency=1):
+    def start(self, name, concurrency=1, visibility=VISIBILITY):
         log = open(self.tmp_path / f"{name}.log", "w")
-        env = {**os.environ, "EXTRACT_VISIBILITY_TIMEOUT": str(VISIBILITY)}
+        env = {**os.environ, "EXTRACT_VISIBILITY_TIMEOUT": str(visibility)}
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "archive", "worker", "--broker", self.url, "--files",
              str(self.files), "--concurrency", str(concurrency), "--name", f"{name}@test",
@@ -81,8 +85,7 @@ class Workers:
 
 @pytest.fixture
 def workers(redis_url, tmp_path):
-    files = tmp_path / "files"
-    files.mkdir()
+    files = tmp_path / "files"  # made by the first crawl
     group = Workers(redis_url, files, tmp_path)
     yield group
     group.stop()
@@ -139,11 +142,13 @@ def test_two_workers_make_the_archive_one_process_makes(shared, workers, tmp_pat
     assert crawl["documents_extracted"] == N and crawl["status"] == "finished"
 
 
-def test_a_worker_killed_mid_document_costs_nothing(shared, workers, tmp_path):
+def test_a_worker_killed_mid_document_costs_seconds(shared, workers, tmp_path):
     case = _case(shared)
+    assert not workers.files.exists()  # the workers start before the first crawl
     workers.start("w1")
     workers.start("w2")
     workers.wait_ready()
+    assert "does not exist yet" in workers.log("w1")
     with CourtListenerServer([case], token=TOKEN) as srv:
         db = tmp_path / "dockets.db"
         import threading
@@ -165,17 +170,67 @@ def test_a_worker_killed_mid_document_costs_nothing(shared, workers, tmp_path):
             if open_ones:
                 started = open_ones[0]
                 os.killpg(workers.procs[victim].pid, signal.SIGKILL)
+                killed = time.monotonic()
                 break
             time.sleep(0.02)
         assert started, "w1 never started a document"
+        # w2 takes it once w1's lease has run out: seconds, not the hour of a visibility timeout
+        while f"extracting {started} " not in workers.log("w2") and thread.is_alive():
+            time.sleep(0.1)
+        waited = time.monotonic() - killed
         thread.join(timeout=400)
     assert result.get("code") == 0, result.get("log", "")[-3000:]
     docs = rows(db, "select file_path, status, text from documents order by id")
     assert len(docs) == N and all(d["text"] and d["status"] == "ok" for d in docs)
     assert [d["file_path"] for d in docs].count(started) == 1
-    # the document w1 was killed on was extracted by w2
+    # the document w1 was killed on was extracted by w2, once, soon after
     assert f"extracted {started}:" in workers.log("w2")
     assert f"extracted {started}:" not in workers.log("w1")
+    assert "handed on: the worker that had it stopped" in workers.log("w2")
+    assert waited < VISIBILITY + 30, waited
+    extracted = [line.split("extracted ", 1)[1].split(":")[0] for name in ("w1", "w2")
+                 for line in workers.log(name).splitlines() if "extracted " in line]
+    assert sorted(extracted) == sorted(set(extracted)) and len(extracted) == N
+
+
+def test_a_document_held_longer_than_the_lease_is_not_handed_out_twice(workers, tmp_path):
+    """A worker reading a document for several leases renews its lease: the idle
+    second worker never gets it. (The file is a pipe the test writes to late.)"""
+    import hashlib
+
+    from archive.extract_queue import QueueClient
+    from tests.servers.cases import make_pdf
+
+    workers.files.mkdir()
+    pdf = make_pdf(["Order on a motion that takes a while"])
+    os.mkfifo(workers.files / "slow.pdf")
+    workers.start("w1", visibility=3)
+    workers.start("w2", visibility=3)
+    workers.wait_ready()
+    client = QueueClient(workers.url)
+    task = client.send("slow.pdf", hashlib.sha256(pdf).hexdigest(), False)
+    deadline = time.time() + 30
+    while "extracting slow.pdf" not in workers.log("w1") + workers.log("w2"):
+        assert time.time() < deadline, workers.log("w1") + workers.log("w2")
+        time.sleep(0.1)
+    time.sleep(12)  # four leases
+    with open(workers.files / "slow.pdf", "wb") as fh:  # the worker's read ends
+        fh.write(pdf)
+    answer = dict(client.as_done({"slow": task}))["slow"]
+    assert answer["status"] == "ok" and "takes a while" in answer["text"]
+    logs = workers.log("w1") + workers.log("w2")
+    assert logs.count("extracting slow.pdf") == 1, logs
+    # the same task delivered again (a second crawl's copy, a lease run out while
+    # its worker finished): answered from the stored result, not read or extracted
+    from archive.extract_queue import QUEUE, TASK
+
+    client.app.send_task(TASK, args=["slow.pdf", hashlib.sha256(pdf).hexdigest(), False],
+                         task_id=task.id, queue=QUEUE)
+    deadline = time.time() + 30
+    while "already extracted slow.pdf" not in workers.log("w1") + workers.log("w2"):
+        assert time.time() < deadline, workers.log("w1") + workers.log("w2")
+        time.sleep(0.1)
+    assert (workers.log("w1") + workers.log("w2")).count("extracting slow.pdf") == 1
 
 
 def test_archive_extract_fans_out_to_the_workers(shared, workers, tmp_path):

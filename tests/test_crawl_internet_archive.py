@@ -56,17 +56,22 @@ def test_default_case_from_the_internet_archive(ia, tmp_path):
 
 
 def test_make_archive_without_a_token_uses_the_internet_archive(ia, tmp_path):
-    db = tmp_path / "dockets.db"
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    """Run from another folder, with relative paths: they are that folder's."""
+    db = tmp_path / "rel.db"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(PROJECT)}
     proc = subprocess.run(
-        [sys.executable, "-m", "archive", "crawl-default", "--db", str(db),
-         "-s", f"INTERNET_ARCHIVE_URL={ia.url}", "-s", f"FILES_STORE={tmp_path / 'files'}",
+        [sys.executable, "-m", "archive", "crawl-default", "--db", "rel.db", "--files", "files",
+         "-s", f"INTERNET_ARCHIVE_URL={ia.url}",
          "-s", "EXTRACT_OCR=False"],  # OCR is checked by test_pdf and the CourtListener crawl
-        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert "COURTLISTENER_TOKEN is not set" in out
     assert "courtlistener.com/profile/api" in out
     assert "docket_entries" in out and "Traceback" not in out
     assert count(db, "select count(*) from docket_entries") > 5
+    assert f"ARCHIVE_DB={db}" in out  # the command to run again by hand names it whole
+    assert not (PROJECT / "rel.db").exists()
+    stored = count(db, "select count(*) from documents where file_path is not null")
+    assert stored and len([p for p in (tmp_path / "files").rglob("*.pdf")]) == stored
 

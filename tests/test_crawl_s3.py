@@ -1,4 +1,6 @@
-"""The same crawl with FILES_STORE=s3://... against moto's S3 server on loopback."""
+"""The same crawl with FILES_STORE=s3://... against moto's S3 server on loopback: each
+PDF stored once, by one PUT (S3 shows an object only once it is whole), and nothing
+else left in the bucket."""
 from __future__ import annotations
 
 import sqlite3
@@ -31,6 +33,9 @@ def test_crawl_stores_pdfs_in_s3_once(s3, tmp_path):
                     "AWS_ENDPOINT_URL": endpoint}
         args = ("court=cand", "docket_number=3:20-cv-05910-LB")
         db = tmp_path / "dockets.db"
+        # what a crawl of an earlier version, killed mid-upload, left: removed at the start
+        client.put_object(Bucket="dockets", Body=b"%PDF-1.4 half",
+                          Key="archive/files/.partial/cand/x/y.pdf.0123abcd")
         code, log = run_crawl("courtlistener", args=args, env={"COURTLISTENER_TOKEN": TOKEN, **CREDS},
                               db=db, files="s3://dockets/archive/files/", settings=settings)
         assert code == 0 and "Traceback" not in log, log[-3000:]

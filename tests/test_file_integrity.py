@@ -99,13 +99,55 @@ def test_folder_store_renames_into_place_and_leaves_nothing_when_writing_fails(t
     assert not (tmp_path / "new.pdf").exists()
     assert sorted(os.listdir(tmp_path)) == ["doc.pdf"]
 
-    # a temporary copy a killed crawl left is removed once it is old
+    # a temporary copy a killed crawl left is removed when the file is written again,
+    # however new it is
     monkeypatch.undo()
     left = tmp_path / ".doc.pdf.x1y2.part"
     left.write_bytes(b"%PDF-1.4 half")
-    os.utime(left, (1, 1))
     files_store._write_atomically(final, b"%PDF-1.4 again")
     assert sorted(os.listdir(tmp_path)) == ["doc.pdf"]
+
+
+HOLD = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_crawl_removes_what_dead_crawls_left_and_nothing_a_live_one_writes(tmp_path):
+    """A .part nobody holds is a dead crawl's, whatever its age: removed when a crawl
+    starts (remove_litter), anywhere in the store; one a live process holds is
+    being written and stays; other files are never touched."""
+    import subprocess
+    import sys
+
+    store = files_store.AtomicFSFilesStore(str(tmp_path))
+    case = tmp_path / "cand" / "gov.uscourts.cand.1"
+    case.mkdir(parents=True)
+    dead = [case / ".gov.uscourts.cand.1.2.0.pdf.ab_cd12.part", tmp_path / ".x.pdf.zz.part"]
+    for path in dead:  # just written: a crawl killed a moment ago
+        path.write_bytes(b"%PDF-1.4 half")
+    kept = [case / "gov.uscourts.cand.1.1.0.pdf", case / "notes.part", case / ".hidden"]
+    for path in kept:
+        path.write_bytes(b"%PDF-1.4 whole")
+    live = case / ".gov.uscourts.cand.1.3.0.pdf.ef_gh34.part"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(live)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert store.remove_litter() == 2
+        assert not any(p.exists() for p in dead)
+        assert all(p.exists() for p in kept) and live.exists()
+        # the live crawl's own write of that file is not disturbed either
+        files_store._write_atomically(case / "gov.uscourts.cand.1.3.0.pdf", b"%PDF-1.4 x")
+        assert live.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert store.remove_litter() == 1 and not live.exists()  # its process is gone
 
 
 # --- CourtListener: sha1 and file_size are compared -------------------------------
