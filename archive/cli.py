@@ -563,6 +563,8 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
                   # suggestions group by every column: on document text that is
                   # memory enough to meet --sqlite-heap-mb; metadata.yml names the facets
                   "suggest_facets": False})
+    if not immutable:
+        _refresh_site_index(name)  # BRIDGE (issue 17, items 4-5): see the function
     asyncio.run(ds.invoke_startup())
     click.echo(f"Serving {db_path} on http://{host}:{port}/"
                + (" (immutable)" if immutable else ""), err=True)
@@ -588,6 +590,22 @@ def datasette_command(db_path, port, host="127.0.0.1", *options):
     """The command that serves ``db_path`` (for a subprocess, e.g. in tests)."""
     return [sys.executable, "-m", "archive", "serve", "--db", str(db_path), "--host", host,
             "--port", str(port), *options]
+
+
+def _refresh_site_index(db_path) -> None:
+    """BRIDGE (issue 17, items 4 and 5): the case index and court names the
+    home page and search read (archive/site_index.py), made in the served
+    database when the server starts. The publisher (archive/publish.py) will
+    keep them current on the public copy at every sync; then this goes."""
+    from archive import site_index
+
+    db = archive_db.open_db(db_path)
+    try:
+        with archive_db.transaction(db):
+            site_index.ensure_shape(db)
+            site_index.refresh(db)
+    finally:
+        db.conn.close()
 
 
 if __name__ == "__main__":
