@@ -240,6 +240,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keep", help="build (or reuse) the archives in this folder")
     parser.add_argument("--no-big", action="store_true", help="skip the 1,000,000-entry archive")
+    parser.add_argument("--no-snapshot", action="store_true", help="skip the release's timing")
     opts = parser.parse_args()
     work = Path(opts.keep or tempfile.mkdtemp(prefix="docket-site-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -251,7 +252,8 @@ def main():
         result["home"] = bench_home(base, opts.rounds)
         result["filing_search"] = bench_filing_search(base, db_path, opts.rounds)
         result["case_page"] = bench_case_page(base, result["archive"]["big_case"], opts.rounds)
-    result["snapshot"] = bench_snapshot(db_path, work)
+    if not opts.no_snapshot:
+        result["snapshot"] = bench_snapshot(db_path, work)
     if not opts.no_big:
         result["big"] = bench_big(work, opts.rounds)
     result["targets"] = {

@@ -100,15 +100,15 @@ async def list_cases(db, chosen: dict) -> dict:
             "sort": chosen["sort"] or ("relevance" if query else "last_filing"),
             "limit": PAGE_SIZE, "offset": (chosen["page"] - 1) * PAGE_SIZE,
             **{k: chosen[k] for k in DATE_FILTERS}}
-    notes = list(query.notes) if query else []
+    notes = list(query.notes) if query is not None else []
     nothing = False
-    if query and indexed:
+    if query is not None and indexed:
         spec["case_fts"] = query.case_fts
         nothing = not query.case_fts
         if nothing:
             notes.append("There is no word to look for in that: type a name, a number or "
                          "a word.")
-    elif query:
+    elif query is not None:
         spec["name"] = " ".join(query.words) or chosen["q"]
     rows_sql, count_sql, params = site_index.list_cases_sql(spec, indexed)
     if indexed:
