@@ -158,6 +158,17 @@ def site(archive_path):
     served.close()
 
 
+def copy_without_index(source: Path, path: Path) -> Path:
+    """A copy of the archive as an older one is: no case index."""
+    shutil.copy(source, path)
+    conn = sqlite3.connect(path)
+    conn.execute("drop table case_index_fts")
+    conn.execute("drop table case_index")
+    conn.commit()
+    conn.close()
+    return path
+
+
 def search(site, q, **filters):
     return site.page(urls.search(q, **filters))
 
@@ -396,14 +407,7 @@ def test_home_page_markup(site):
 
 
 def test_without_the_index_pages_still_work(tmp_path, archive_path):
-    path = tmp_path / "old.db"
-    shutil.copy(archive_path, path)
-    conn = sqlite3.connect(path)
-    conn.execute("drop table case_index_fts")
-    conn.execute("drop table case_index")
-    conn.commit()
-    conn.close()
-    old = Site(path)
+    old = Site(copy_without_index(archive_path, tmp_path / "old.db"))
     try:
         body = old.page("/")
         assert "123 cases in the archive" in body and "case index is being built" in body
@@ -570,13 +574,7 @@ def served(archive_path, tmp_path_factory):
     archive without the index."""
     from tests.test_pages_search import start, stop
 
-    path = tmp_path_factory.mktemp("served") / "dockets.db"
-    shutil.copy(archive_path, path)
-    conn = sqlite3.connect(path)
-    conn.execute("drop table case_index_fts")
-    conn.execute("drop table case_index")
-    conn.commit()
-    conn.close()
+    path = copy_without_index(archive_path, tmp_path_factory.mktemp("served") / "dockets.db")
     proc, url, log = start(path)
     yield url
     stop(proc, log)
