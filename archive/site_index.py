@@ -20,7 +20,8 @@ operator's archive, and are made from that database's own tables
   ``terminated``).
 - ``case_index_fts``: FTS5 over numbers, case_name, parties, attorneys,
   firms and judges (external content: ``case_index``), and the indexes the
-  home page's filters and sorts use.
+  home page's filters and sorts use; and one index on a table of the
+  archive, ``docket_entries (date_filed)``, for the search's date filter.
 
 ``ensure_shape(db)`` makes them when missing (idempotent); ``refresh(db,
 docket_ids)`` recomputes the rows of those dockets (``None``: all) inside the
@@ -116,6 +117,10 @@ def _ensure_shape(conn) -> None:
                              f"{kind.replace('not null unique', '')}")
     for name, columns in INDEXES.items():
         conn.execute(f"create index if not exists {name} on {INDEX} {columns}")
+    # the search's date filter reads the entries filed between two dates in order
+    if _exists(conn, "docket_entries"):
+        conn.execute("create index if not exists site_docket_entries_date_filed "
+                     "on docket_entries (date_filed)")
     if not _exists(conn, FTS):
         conn.execute(f"create virtual table {FTS} using fts5("
                      + ", ".join(FTS_COLUMNS)
@@ -289,8 +294,8 @@ def match_sql(columns: str = "c.*", where: str = "", order: str = "score, c.dock
               limit: str = ":limit") -> str:
     """The cases matching ``:q`` (an FTS5 query, ``archive.search_query``), best
     first: number, then name, then parties, judges, attorneys and firms."""
-    return (f"select {columns}, {BM25} as score from {FTS} join {INDEX} c on c.id = {FTS}.rowid "
-            f"where {FTS} match :q{where} order by {order} limit {limit}")
+    return (f"select {columns}, {BM25} as score from {FTS} cross join {INDEX} c "
+            f"on c.id = {FTS}.rowid where {FTS} match :q{where} order by {order} limit {limit}")
 
 
 # --- the home page's list ---------------------------------------------------------
@@ -336,7 +341,7 @@ def list_cases_sql(chosen: dict, indexed: bool = True) -> tuple[str, str, dict]:
     source = f"{INDEX} c" if indexed else f"{FALLBACK_SOURCE} c"
     score = "0"
     if chosen.get("case_fts") and indexed:
-        source = f"{FTS} join {INDEX} c on c.id = {FTS}.rowid"
+        source = f"{FTS} cross join {INDEX} c on c.id = {FTS}.rowid"
         where.append(f"{FTS} match :q")
         params["q"] = chosen["case_fts"]
         score = BM25

@@ -15,6 +15,7 @@ archive serve`, measured over HTTP, median and 99th percentile:
 - filing search (`/search?q=`, cases above filings), next to the same
   statements run directly in SQLite on one connection, one after another
   (the server runs them at once on its SQL threads): the ratio of medians;
+  and the same narrowed by a court, a case, dates or attachments (FILTERED);
 - the case page of the 2,000-entry docket (`bench_case_page`);
 - `python -m archive snapshot`'s time and the release's size.
 
@@ -61,6 +62,11 @@ QUERIES = ["injunction", "preliminary injunction", '"irreparable harm"', "wechat
            "schedule deadline", "privacy speech", "emergency relief",
            # the search language: either, without, prefix, a court's common word
            "injunction OR stay", "motion -order", "inj*", "court"]
+# the same search narrowed: a court, a case, dates, attachments only
+FILTERED = [("court", {"court": "nysd"}), ("injunction", {"case": "nysd/3:20-cv-10000"}),
+            ("motion", {"date_from": "2021-01-01", "date_to": "2021-06-30"}),
+            ("order", {"type": "attachment"}), ("stay appeal", {"court": "ca9"}),
+            ("zyxwv0001", {"court": "cand"})]
 HOME_PAGES = ["/", "/?court=nysd&sort=filed", "/?status=open&sort=name",
               "/?court=deb&status=terminated&sort=entries",
               "/?filed_from=2010-01-01&filed_to=2015-12-31&sort=last_filing_asc",
@@ -139,7 +145,7 @@ def bench_home(base: str, rounds: int) -> dict:
     return {"pages": len(HOME_PAGES), **summary(measure([base + p for p in HOME_PAGES], rounds))}
 
 
-def direct_search(conn, typed: str) -> float:
+def direct_search(conn, typed: str, filters: dict = None) -> float:
     """The search page's filing statements (hits, count, details), run in sqlite3."""
     from archive.plugins import search
     from archive.search_query import parse
@@ -148,7 +154,7 @@ def direct_search(conn, typed: str) -> float:
         return [conn.execute(sql, params).fetchall() for sql, params in statements]
 
     async def run(q):
-        found = await search.find_filings(execute, q, dict(search.NO_FILTERS), 1)
+        found = await search.find_filings(execute, q, {**search.NO_FILTERS, **(filters or {})}, 1)
         await search.result_details(execute, q, found["units"])
 
     started = time.perf_counter()
@@ -156,20 +162,21 @@ def direct_search(conn, typed: str) -> float:
     return time.perf_counter() - started
 
 
-def bench_filing_search(base: str, db_path: Path, rounds: int) -> dict:
+def bench_filing_search(base: str, db_path: Path, rounds: int, searches=None) -> dict:
     """Filing search over HTTP, and the same statements directly in SQLite."""
+    searches = searches or [(q, {}) for q in QUERIES]
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     http, direct = [], []
-    for q in QUERIES:  # warm both caches once
-        timed_get(base + urls.search(q))
-        direct_search(conn, q)
+    for q, filters in searches:  # warm both caches once
+        timed_get(base + urls.search(q, **filters))
+        direct_search(conn, q, filters)
     for _ in range(rounds):
-        for q in QUERIES:
-            http.append(timed_get(base + urls.search(q)))
-            direct.append(direct_search(conn, q))
+        for q, filters in searches:
+            http.append(timed_get(base + urls.search(q, **filters)))
+            direct.append(direct_search(conn, q, filters))
     conn.close()
-    return {"queries": len(QUERIES), "rounds": rounds,
+    return {"queries": len(searches), "rounds": rounds,
             "http": summary(http), "sqlite": summary(direct),
             "ratio_median": round(statistics.median(http) / statistics.median(direct), 2)}
 
@@ -232,7 +239,9 @@ def bench_big(work: Path, rounds: int) -> dict:
     print(json.dumps(made), flush=True)
     with serving(path) as base:
         filing = bench_filing_search(base, path, rounds)
-    return {"archive": made, "filing_search": filing, "unbounded": unbounded_ranking(path)}
+        filtered = bench_filing_search(base, path, rounds, FILTERED)
+    return {"archive": made, "filing_search": filing, "filtered_search": filtered,
+            "unbounded": unbounded_ranking(path)}
 
 
 def main():
@@ -251,6 +260,7 @@ def main():
         result["case_search"] = bench_case_search(base, opts.rounds)
         result["home"] = bench_home(base, opts.rounds)
         result["filing_search"] = bench_filing_search(base, db_path, opts.rounds)
+        result["filtered_search"] = bench_filing_search(base, db_path, opts.rounds, FILTERED)
         result["case_page"] = bench_case_page(base, result["archive"]["big_case"], opts.rounds)
     if not opts.no_snapshot:
         result["snapshot"] = bench_snapshot(db_path, work)

@@ -603,3 +603,26 @@ def test_home_and_search_fit_the_screen(served, width, tmp_path):
         page.wait_for_load_state()
         assert page.locator("a.case-name").first.inner_text() == "Filler 000 Holdings LLC"
         assert "120 of 123 cases match" in page.inner_text("#case-count")
+
+
+@pytest.mark.parametrize("filters", [{"court": "cand"}, {"case": "cand/3:20-cv-05910"},
+                                     {"date_from": "2020-01-01", "date_to": "2020-12-31"},
+                                     {"type": "attachment"}, {"type": "main", "court": "ca9"}])
+def test_filters_never_make_fts5_look_up_rows_one_by_one(archive_path, filters):
+    """A rowid set handed to FTS5 as a constraint is looked up row by row, each
+    a walk over the terms' hits: seconds on a big archive. The plans test the
+    sets against each hit instead (no ``=`` rowid constraint on an FTS table)."""
+    search_plugin = plugin("search")
+    chosen = {**search_plugin.NO_FILTERS, **filters}
+    statements = [search_plugin.ranked_statement(kind, chosen, 21)
+                  for kind in search_plugin._searched(chosen)]
+    statements.append(search_plugin.count_statement(chosen))
+    for exact in (True, False):
+        statements.append(search_plugin.overlap_statement(chosen, exact))
+    conn = sqlite3.connect(archive_path)
+    for sql, params in statements:
+        plan = [row[3] for row in conn.execute("explain query plan " + sql,
+                                               {**params, "q": '"wechat"'})]
+        fts = [step for step in plan if "VIRTUAL TABLE" in step]
+        assert fts and not [step for step in fts if ":=" in step], (sql, plan)
+    conn.close()

@@ -123,46 +123,48 @@ NO_FILTERS = {"court": "", "case": "", "date_from": "", "date_to": "", "type": "
 
 # --- the statements -----------------------------------------------------------
 #
-# Each index's hits are filtered by rowid sets the indexes of documents and
-# docket_entries give cheaply (a court's or a case's rows), or, for dates and
-# document types, row by row. ``{fts}`` is the FTS table's name.
+# A filter is one set of rowids, from the indexes of documents and
+# docket_entries (a case's or a court's rows, entries filed between two
+# dates: archive.site_index adds an index on docket_entries.date_filed), each
+# hit tested against it. The set is tested with ``+rowid in``: the unary plus
+# keeps SQLite from handing the set to FTS5 as rowids to look up one by one,
+# each a walk over the terms' hits (seconds for a common word); and a set
+# made once reads the indexes in order, where a test per hit would read a row
+# of a big table at random.
 
 def _conditions(kind: str, chosen: dict) -> tuple[str, dict]:
-    fts = "documents_fts" if kind == "document" else "docket_entries_fts"
-    table = "documents" if kind == "document" else "docket_entries"
-    clauses, params = [], {}
+    fts = FTS_OF[kind]
+    alias = "d" if kind == "document" else "e"
+    where, params = [], {}
     if chosen["case"]:
-        clauses.append(f"{fts}.rowid in (select rowid from {table} where docket_id = :case)")
+        where.append(f"{alias}.docket_id = :case")
         params["case"] = chosen["case"]
     elif chosen["court"]:
         # a docket id is court/number: a court's rows are one range of the docket_id index
-        clauses.append(f"{fts}.rowid in (select rowid from {table} where docket_id >= :court_low"
-                       " and docket_id < :court_high)")
+        where.append(f"{alias}.docket_id >= :court_low and {alias}.docket_id < :court_high")
         params.update(court_low=chosen["court"] + "/", court_high=chosen["court"] + "0")
     dates = []
-    if chosen["date_from"]:
-        dates.append("e.date_filed >= :date_from")
-        params["date_from"] = chosen["date_from"]
-    if chosen["date_to"]:
-        dates.append("e.date_filed <= :date_to")
-        params["date_to"] = chosen["date_to"]
+    for key, op in (("date_from", ">="), ("date_to", "<=")):
+        if chosen[key]:
+            dates.append(f"e.date_filed {op} :{key}")
+            params[key] = chosen[key]
     if kind == "document":
-        rows = []
         if chosen["type"] == "main":
-            rows.append("coalesce(d.attachment_number, 0) = 0")
+            where.append("coalesce(d.attachment_number, 0) = 0")
         if chosen["type"] == "attachment":
-            rows.append("d.attachment_number > 0")
-        if dates:
-            clauses.append(f"exists (select 1 from documents d join docket_entries e on e.id = "
-                           f"d.entry_id where d.rowid = {fts}.rowid and "
-                           + " and ".join(rows + dates) + ")")
-        elif rows:
-            clauses.append(f"exists (select 1 from documents d where d.rowid = {fts}.rowid and "
-                           + " and ".join(rows) + ")")
-    elif dates:
-        clauses.append(f"exists (select 1 from docket_entries e where e.rowid = {fts}.rowid and "
-                       + " and ".join(dates) + ")")
-    return "".join(" and " + c for c in clauses), params
+            where.append("d.attachment_number > 0")
+        rows = ("docket_entries e join documents d on d.entry_id = e.id" if dates
+                else "documents d")
+    else:
+        rows = "docket_entries e"
+    where += dates
+    if not where:
+        return "", params
+    return (f" and +{fts}.rowid in (select {alias}.rowid from {rows} where "
+            + " and ".join(where) + ")"), params
+
+
+FTS_OF = {"document": "documents_fts", "entry": "docket_entries_fts"}
 
 
 def _searched(chosen: dict) -> list[str]:
@@ -175,7 +177,6 @@ def _searched(chosen: dict) -> list[str]:
     return kinds
 
 
-FTS_OF = {"document": "documents_fts", "entry": "docket_entries_fts"}
 BM25_OF = {"document": "bm25(documents_fts, 2.0, 1.0)", "entry": "bm25(docket_entries_fts)"}
 
 
@@ -188,13 +189,12 @@ def _floor(kind: str, where: str, cap: int) -> str:
 
 
 def ranked_statement(kind: str, chosen: dict, keep: int) -> tuple[str, dict]:
-    """One index's best ``keep`` hits: (rid, score, capped). ``capped`` is 1
-    when the index had more than RANK_CAP hits and only the newest were ranked."""
+    """One index's best ``keep`` hits: (rid, score), of its newest RANK_CAP hits."""
     fts = FTS_OF[kind]
     where, params = _conditions(kind, chosen)
     floor = _floor(kind, where, RANK_CAP[kind])
-    sql = (f"select {fts}.rowid as rid, {BM25_OF[kind]} as score, "
-           f"({floor}) > 0 as capped from {fts} where {fts} match :q and {fts}.rowid >= {floor}"
+    sql = (f"select {fts}.rowid as rid, {BM25_OF[kind]} as score "
+           f"from {fts} where {fts} match :q and {fts}.rowid >= {floor}"
            f"{where} order by score, rid limit {int(keep)}")
     return sql, params
 
@@ -350,10 +350,11 @@ async def find_filings(execute, q: str, chosen: dict, page: int) -> dict:
     statements.append((sql, {**params, "q": q}))
     *ranked, counted = await execute(statements)
     hits = dict(zip(kinds, ranked))
-    capped = [kind for kind in kinds if hits[kind] and hits[kind][0][2]]
     doc_hits = [(r[0], r[1]) for r in hits.get("document", [])]
     entry_hits = [(r[0], r[1]) for r in hits.get("entry", [])]
     documents, entries, all_documents = counted[0]
+    capped = [kind for kind, n in (("document", documents), ("entry", entries))
+              if n > RANK_CAP[kind]]
     second = {}
     if entry_hits:
         second["mains"] = (main_documents_statement([r for r, _ in entry_hits]), {})
@@ -478,7 +479,7 @@ async def find_cases(db, case_q: str, chosen: dict) -> dict:
         where, params["court"] = " and c.court_id = :court", chosen["court"]
     rows, count = await asyncio.gather(
         db.execute(site_index.match_sql(where=where), params),
-        db.execute(f"select count(*) from {site_index.FTS} join {site_index.INDEX} c "
+        db.execute(f"select count(*) from {site_index.FTS} cross join {site_index.INDEX} c "
                    f"on c.id = {site_index.FTS}.rowid where {site_index.FTS} match :q{where}",
                    params))
     cases = [dict(r, case_url=urls.case(r["court_id"], r["docket_number"])) for r in rows.rows]
