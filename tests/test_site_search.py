@@ -357,6 +357,7 @@ def test_home_page_count_filters_sort_and_pages(site):
     third = site.page("/?page=3")
     assert len(home_cases(third)) == 23 and 'rel="prev"' in third and 'rel="next"' not in third
     assert not set(home_cases(first)) & set(home_cases(third))
+    assert 'go to the first page</a>' in site.page("/?page=9&court=deb")
     # courts in words, grouped by kind, with their counts
     assert '<optgroup label="District courts">' in first
     assert ">U.S. District Court for the Northern District of California (1)</option>" in first

@@ -190,7 +190,7 @@ async def home_page(datasette, request):
         "page": page, "pages": pages,
         "previous_url": _url(chosen, page=page - 1) if page > 1 else None,
         "next_url": _url(chosen, page=page + 1) if page < pages else None,
-        "reset_url": "/",
+        "reset_url": "/", "first_page_url": _url(chosen, page=1),
         "sorts": sorts, "statuses": site_index.STATUSES,
         "headers": _header_links(chosen, found["sort"]),
         "search_filings_url": urls.search(chosen["q"]) if chosen["q"] else None,
