@@ -488,6 +488,9 @@ def test_the_count_is_estimated_past_its_limits(site, monkeypatch):
     monkeypatch.setattr(search_plugin, "RANK_CAP", {"document": 1, "entry": 30})
     body = search(site, "zebrafinch OR injunction")
     assert "most recently archived" in body and len(results(body)) == 20
+    # filtered past the window: the window's share of all the hits
+    assert filings_heading(search(site, "zebrafinch", court="deb")) == \
+        "About 120 docket entries match"
     assert search_plugin.estimate(100, 50, 200, (10, 0, 25)) == \
         {"documents": 100 + 15, "entries": 20, "estimated": True}
 
@@ -606,18 +609,22 @@ def test_home_and_search_fit_the_screen(served, width, tmp_path):
         assert "120 of 123 cases match" in page.inner_text("#case-count")
 
 
+@pytest.mark.parametrize("floor", [0, 3])
 @pytest.mark.parametrize("filters", [{"court": "cand"}, {"case": "cand/3:20-cv-05910"},
                                      {"date_from": "2020-01-01", "date_to": "2020-12-31"},
                                      {"type": "attachment"}, {"type": "main", "court": "ca9"}])
-def test_filters_never_make_fts5_look_up_rows_one_by_one(archive_path, filters):
+def test_filters_never_make_fts5_look_up_rows_one_by_one(archive_path, filters, floor):
     """A rowid set handed to FTS5 as a constraint is looked up row by row, each
     a walk over the terms' hits: seconds on a big archive. The plans test the
     sets against each hit instead (no ``=`` rowid constraint on an FTS table)."""
     search_plugin = plugin("search")
     chosen = {**search_plugin.NO_FILTERS, **filters}
-    statements = [search_plugin.ranked_statement(kind, chosen, 21)
-                  for kind in search_plugin._searched(chosen)]
-    statements.append(search_plugin.count_statement(chosen))
+    statements = []
+    for kind in search_plugin._searched(chosen):
+        statements += [search_plugin.ranked_statement(kind, chosen, 21, floor),
+                       search_plugin.window_statement(kind, chosen)]
+    statements.append((search_plugin.raw_counts_statement(["document", "entry"],
+                                                          {"document": 2}), {}))
     for exact in (True, False):
         statements.append(search_plugin.overlap_statement(chosen, exact))
     conn = sqlite3.connect(archive_path)

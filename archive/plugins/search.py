@@ -18,10 +18,12 @@
   cheaply, while bm25 reads every position of every hit); the page says so,
   and a phrase, another word or a filter that narrows the hits ranks them all.
 - The count is of documents (and entries without one). It is exact up to
-  ``EXACT_ENTRIES`` entry hits and ``EXACT_DOCUMENTS`` document hits; beyond,
-  it is an estimate ("about"): the documents found by their text, plus the
-  entry hits' share that have a document (from the newest ``SAMPLE``) times
-  the chance such a document was not found by its text already.
+  ``EXACT_ENTRIES`` entry hits and ``RANK_CAP`` document hits; beyond, it is
+  an estimate ("about"): the documents found by their text, plus the entry
+  hits' share that have a document (from the newest ``SAMPLE``) times the
+  chance such a document was not found by its text already. With a filter,
+  an index's hits past its ranking window are counted as the window's share
+  of all its hits (filtering every hit of a common word is the slow part).
 - Excerpts come from FTS5 ``snippet()`` with marker strings no court text
   can contain (random per request); the excerpt is escaped first and only
   then are the markers turned into ``<mark>``. A withheld document
@@ -68,9 +70,9 @@ CASE_MENU = 300          # cases offered as a menu of the search's case filter, 
 # position of a word in a hit, and a document holds many more than an entry
 RANK_CAP = {"document": 1_000, "entry": 10_000}
 # the count: exact (each entry hit's document checked against the documents
-# found) up to these many hits; beyond, estimated from the newest SAMPLE entry hits
+# found) up to these many entry hits and RANK_CAP document hits; beyond,
+# estimated from the newest SAMPLE entry hits
 EXACT_ENTRIES = 2_000
-EXACT_DOCUMENTS = 20_000
 SAMPLE = 500
 TYPES = {"": "documents and entries", "main": "main documents", "attachment": "attachments",
          "entry": "docket entries"}
@@ -180,46 +182,51 @@ def _searched(chosen: dict) -> list[str]:
 BM25_OF = {"document": "bm25(documents_fts, 2.0, 1.0)", "entry": "bm25(docket_entries_fts)"}
 
 
-def _floor(kind: str, where: str, cap: int) -> str:
-    """The rowid of the ``cap``-th newest hit (0 when there are fewer): the
-    hits ranked are those at or above it."""
-    fts = FTS_OF[kind]
-    return (f"coalesce((select {fts}.rowid from {fts} where {fts} match :q{where} "
-            f"order by {fts}.rowid desc limit 1 offset {int(cap) - 1}), 0)")
-
-
-def ranked_statement(kind: str, chosen: dict, keep: int) -> tuple[str, dict]:
-    """One index's best ``keep`` hits: (rid, score), of its newest RANK_CAP hits."""
+def window_statement(kind: str, chosen: dict) -> tuple[str, dict]:
+    """(hits, oldest): how many of the index's newest RANK_CAP hits there are
+    (all its hits, when fewer) and the rowid of the oldest of them. FTS5 walks
+    its hits newest first and stops there: the hits ranked are those at or
+    above that rowid."""
     fts = FTS_OF[kind]
     where, params = _conditions(kind, chosen)
-    floor = _floor(kind, where, RANK_CAP[kind])
-    sql = (f"select {fts}.rowid as rid, {BM25_OF[kind]} as score "
-           f"from {fts} where {fts} match :q and {fts}.rowid >= {floor}"
-           f"{where} order by score, rid limit {int(keep)}")
-    return sql, params
+    return (f"select count(*), coalesce(min(rid), 0) from (select {fts}.rowid as rid from {fts} "
+            f"where {fts} match :q{where} order by {fts}.rowid desc limit {RANK_CAP[kind]})",
+            params)
 
 
-# the document that stands for an entry: its main document (attachment 0, or the first)
-MAIN_DOCUMENT = ("(select m.rowid from documents m where m.entry_id = e.id "
-                 "order by coalesce(m.attachment_number, 0), m.rowid limit 1)")
-
-
-def count_statement(chosen: dict) -> tuple[str, dict]:
-    """(documents, entries, all documents): how many documents and how many
-    entries match (raw counts: FTS5 counts hits cheaply), and the documents'
-    highest rowid (about how many there are)."""
-    kinds = _searched(chosen)
-    params, parts = {}, []
+def raw_counts_statement(kinds, floors: dict = None) -> str:
+    """(documents, entries, all documents): every hit of each index, with no
+    filter (at or above ``floors[kind]`` when given; FTS5 counts hits without
+    reading their positions), and the documents' highest rowid (about how many
+    there are)."""
+    parts = []
     for kind in ("document", "entry"):
-        if kind in kinds:
-            where, p = _conditions(kind, chosen)
-            params.update(p)
-            parts.append(f"(select count(*) from {FTS_OF[kind]} where {FTS_OF[kind]} match :q"
-                         f"{where})")
-        else:
-            parts.append("0")
+        fts = FTS_OF[kind]
+        floor = int((floors or {}).get(kind) or 0)
+        parts.append(f"(select count(*) from {fts} where {fts} match :q"
+                     + (f" and {fts}.rowid >= {floor}" if floor else "") + ")"
+                     if kind in kinds else "0")
     parts.append("(select coalesce(max(rowid), 0) from documents)")
-    return "select " + ", ".join(parts), params
+    return "select " + ", ".join(parts)
+
+
+# the document that stands for an entry (rowid ``{rid}``): its main document
+# (attachment 0, or the first)
+MAIN_DOCUMENT = ("(select m.rowid from docket_entries e join documents m on m.entry_id = e.id "
+                 "where e.rowid = {rid} order by coalesce(m.attachment_number, 0), m.rowid "
+                 "limit 1)")
+
+
+def ranked_statement(kind: str, chosen: dict, keep: int, floor: int = 0) -> tuple[str, dict]:
+    """One index's best ``keep`` hits at or above rowid ``floor``: (rid, score,
+    main), ``main`` the main document of an entry hit."""
+    fts = FTS_OF[kind]
+    where, params = _conditions(kind, chosen)
+    sql = (f"select {fts}.rowid as rid, {BM25_OF[kind]} as score from {fts} "
+           f"where {fts} match :q and {fts}.rowid >= {int(floor)}{where} "
+           f"order by score, rid limit {int(keep)}")
+    main = MAIN_DOCUMENT.format(rid="h.rid") if kind == "entry" else "null"
+    return f"select h.rid, h.score, {main} as main from ({sql}) h", params
 
 
 def overlap_statement(chosen: dict, exact: bool) -> tuple[str, dict]:
@@ -227,8 +234,8 @@ def overlap_statement(chosen: dict, exact: bool) -> tuple[str, dict]:
     them when ``exact``, else the newest SAMPLE): those with no document, and
     (exact only) those whose main document the documents' hits do not hold."""
     ewhere, params = _conditions("entry", chosen)
-    entries = (f"select {MAIN_DOCUMENT} as main from docket_entries_fts join docket_entries e "
-               f"on e.rowid = docket_entries_fts.rowid where docket_entries_fts match :q{ewhere}")
+    entries = (f"select {MAIN_DOCUMENT.format(rid='docket_entries_fts.rowid')} as main "
+               f"from docket_entries_fts where docket_entries_fts match :q{ewhere}")
     if not exact:
         entries += f" order by docket_entries_fts.rowid desc limit {SAMPLE}"
     more = "0"
@@ -242,25 +249,21 @@ def overlap_statement(chosen: dict, exact: bool) -> tuple[str, dict]:
     return (f"select coalesce(sum(main is null), 0), {more}, count(*) from ({entries})", params)
 
 
-def estimate(documents: int, entries: int, all_documents: int, overlap) -> dict:
-    """The count in documents (and entries without one) from the raw counts
-    and ``overlap`` (overlap_statement's row; None: no entry was searched)."""
+def estimate(documents: int, entries: int, all_documents: int, overlap,
+             counted: bool = True) -> dict:
+    """The count in documents (and entries without one) from the hits' counts
+    and ``overlap`` (overlap_statement's row; None: no entry was searched).
+    ``counted``: the hits' counts are exact, not estimates themselves."""
     if not entries or overlap is None:
-        return {"documents": documents, "entries": 0, "estimated": False}
+        return {"documents": documents, "entries": 0, "estimated": not counted}
     without, more, checked = overlap
-    if checked >= entries:  # every entry hit was checked: exact
+    if checked >= entries and counted:  # every entry hit was checked: exact
         return {"documents": documents + more, "entries": without, "estimated": False}
     share_without = without / checked if checked else 0
     # an entry's document was found by its own text about as often as any document
     found_anyway = min(1.0, documents / all_documents) if all_documents else 0
     return {"documents": documents + round(entries * (1 - share_without) * (1 - found_anyway)),
             "entries": round(entries * share_without), "estimated": True}
-
-
-def main_documents_statement(entry_rids: list) -> str:
-    """(rid, main): the main document's rowid of each entry (null: none)."""
-    return (f"select e.rowid as rid, {MAIN_DOCUMENT} as main from docket_entries e "
-            f"where e.rowid in ({', '.join(str(int(r)) for r in entry_rids)})")
 
 
 SNIPPETS = {
@@ -338,35 +341,48 @@ async def find_filings(execute, q: str, chosen: dict, page: int) -> dict:
 
     ``execute(statements)`` runs [(sql, params)] and returns each one's rows
     (Datasette's SQL threads at once, or one sqlite3 connection in turn: the
-    benchmark's direct SQLite)."""
+    benchmark's direct SQLite). Two rounds: each index's window of hits to
+    rank and the raw counts; then the ranking (with each entry's document),
+    what the count needs beyond, and the overlap of entries and documents."""
     offset = (page - 1) * PAGE_SIZE
     keep = offset + PAGE_SIZE + 1
     kinds = _searched(chosen)
-    statements = []
-    for kind in kinds:
-        sql, params = ranked_statement(kind, chosen, keep)
-        statements.append((sql, {**params, "q": q}))
-    sql, params = count_statement(chosen)
-    statements.append((sql, {**params, "q": q}))
-    *ranked, counted = await execute(statements)
-    hits = dict(zip(kinds, ranked))
-    doc_hits = [(r[0], r[1]) for r in hits.get("document", [])]
-    entry_hits = [(r[0], r[1]) for r in hits.get("entry", [])]
-    documents, entries, all_documents = counted[0]
-    capped = [kind for kind, n in (("document", documents), ("entry", entries))
-              if n > RANK_CAP[kind]]
-    second = {}
-    if entry_hits:
-        second["mains"] = (main_documents_statement([r for r, _ in entry_hits]), {})
-    if entries:
-        exact = entries <= EXACT_ENTRIES and documents <= EXACT_DOCUMENTS
+    filtered = any(chosen[k] for k in ("court", "case", "date_from", "date_to", "type"))
+    first = [(sql, {**params, "q": q}) for sql, params in
+             (window_statement(kind, chosen) for kind in kinds)]
+    first.append((raw_counts_statement(kinds), {"q": q}))
+    *windows, raw = await execute(first)
+    raw_documents, raw_entries, all_documents = raw[0]
+    hits, floors = {}, {}
+    for kind, window in zip(kinds, windows):
+        hits[kind], oldest = window[0]
+        floors[kind] = oldest if hits[kind] >= RANK_CAP[kind] else 0
+    capped = [kind for kind in kinds if floors[kind]]
+    second = {kind: ranked_statement(kind, chosen, keep, floors[kind]) for kind in kinds}
+    second = {kind: (sql, {**params, "q": q}) for kind, (sql, params) in second.items()}
+    # a filtered index past its window: its count is the window's share of all its hits
+    scale = [kind for kind in capped if filtered]
+    if scale:
+        second["above"] = (raw_counts_statement(scale, floors), {"q": q})
+    counts = {"document": raw_documents, "entry": raw_entries} if not filtered else dict(hits)
+    if counts.get("entry"):
+        exact = not capped and counts["entry"] <= EXACT_ENTRIES
         sql, params = overlap_statement(chosen, exact)
         second["overlap"] = (sql, {**params, "q": q})
-    answers = dict(zip(second, await execute(list(second.values())))) if second else {}
-    mains = {r[0]: r[1] for r in answers.get("mains", [])}
+    answers = dict(zip(second, await execute(list(second.values()))))
+    if "above" in answers:
+        above = dict(zip(("document", "entry"), answers["above"][0][:2]))
+        every = {"document": raw_documents, "entry": raw_entries}
+        for kind in scale:
+            counts[kind] = round(RANK_CAP[kind] * every[kind] / max(above[kind], 1))
+    doc_hits = [(r[0], r[1]) for r in answers.get("document", [])]
+    entry_hits = [(r[0], r[1]) for r in answers.get("entry", [])]
+    mains = {r[0]: r[2] for r in answers.get("entry", [])} if chosen["type"] != "attachment" \
+        else {}
     overlap = tuple(answers["overlap"][0]) if "overlap" in answers else None
     units = merge_units(doc_hits, entry_hits, mains)
-    count = estimate(documents, entries, all_documents, overlap)
+    count = estimate(counts.get("document", 0), counts.get("entry", 0), all_documents, overlap,
+                     counted=not scale)
     return {"units": units[offset:offset + PAGE_SIZE], **count,
             "total": count["documents"] + count["entries"],
             "more": len(units) > offset + PAGE_SIZE, "capped": capped}
