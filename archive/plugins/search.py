@@ -325,7 +325,6 @@ def merge_units(doc_hits, entry_hits, mains: dict) -> list[dict]:
         unit = units.setdefault(("document", rid), {"kind": "document", "rid": rid,
                                                     "score": score, "entry_rid": None})
         unit["score"] = min(unit["score"], score)
-        unit["doc_matched"] = True
     for rid, score in entry_hits:
         main = mains.get(rid)
         key = ("document", main) if main is not None else ("entry", rid)
@@ -394,12 +393,12 @@ async def result_details(execute, q: str, units: list[dict]) -> list[dict]:
     end = "\ue002" + secrets.token_hex(8) + "\ue003"
     marks = {"q": q, "start": start, "end": end}
     doc_rids = [u["rid"] for u in units if u["kind"] == "document"]
-    matched_docs = [u["rid"] for u in units if u.get("doc_matched")]
     entry_rids = [u["entry_rid"] for u in units if u["entry_rid"] is not None]
     lone_entries = [u["rid"] for u in units if u["kind"] == "entry"]
     statements, names = [], []
     for name, sql, params in (
-            ("doc_snippets", matched_docs and snippets_statement("document", matched_docs), marks),
+            # every document's: one found by its entry may match by its text too
+            ("doc_snippets", doc_rids and snippets_statement("document", doc_rids), marks),
             ("entry_snippets", entry_rids and snippets_statement("entry", entry_rids), marks),
             ("doc_rows", doc_rids and DOCUMENT_ROWS.format(ids=_ids(doc_rids)), {}),
             ("entry_rows", lone_entries and ENTRY_ROWS.format(ids=_ids(lone_entries)), {})):
@@ -414,8 +413,7 @@ async def result_details(execute, q: str, units: list[dict]) -> list[dict]:
                              {}).get(unit["rid"]) or {})
         if not row:
             continue
-        snippets = found.get("doc_snippets", {}).get(unit["rid"]) if unit.get("doc_matched") \
-            else None
+        snippets = found.get("doc_snippets", {}).get(unit["rid"])
         entry_snippet = found.get("entry_snippets", {}).get(unit["entry_rid"]) \
             if unit["entry_rid"] is not None else None
         result = _result(unit["kind"], row, snippets, entry_snippet, start, end)
