@@ -121,6 +121,9 @@ def _ensure_shape(conn) -> None:
     if _exists(conn, "docket_entries"):
         conn.execute("create index if not exists site_docket_entries_date_filed "
                      "on docket_entries (date_filed)")
+    if _exists(conn, FTS) and [r[1] for r in conn.execute(f"pragma table_info({FTS})")] \
+            != list(FTS_COLUMNS):  # made by another version: made again
+        conn.execute(f"drop table {FTS}")
     if not _exists(conn, FTS):
         conn.execute(f"create virtual table {FTS} using fts5("
                      + ", ".join(FTS_COLUMNS)
