@@ -38,7 +38,8 @@ MAX_DEPTH = 8
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # docket numbers as people print them
-_DISTRICT = re.compile(r"(?:(\d{1,2}):)?(\d{2})-?([a-z]{1,5})-?(\d{1,6})((?:-[a-z0-9]{1,8})*)", re.I)
+_DISTRICT = re.compile(r"(?:(\d{1,2}):)?(\d{2})-?([a-z]{1,5})-?(\d{1,6})((?:-[a-z0-9]{1,8})*)",
+                       re.I)
 _NUMBERED = re.compile(r"(?:\d{1,2}-)?\d{2}-\d{3,6}(?:-[a-z0-9]{1,8})*|\d{4}-\d{3,5}", re.I)
 # words a case name holds between its parties: left out of a search of cases
 CASE_NAME_FILLERS = {"v", "v.", "vs", "vs.", "versus"}

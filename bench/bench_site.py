@@ -121,8 +121,8 @@ def ms(seconds: float) -> float:
 
 
 def summary(times: list) -> dict:
-    return {"n": len(times), "median_ms": ms(statistics.median(times)), "p99_ms": ms(pct(times, 99)),
-            "max_ms": ms(max(times))}
+    return {"n": len(times), "median_ms": ms(statistics.median(times)),
+            "p99_ms": ms(pct(times, 99)), "max_ms": ms(max(times))}
 
 
 def measure(urls_: list, rounds: int) -> list:

@@ -100,7 +100,8 @@ def _case(rng: random.Random, c: int, used: set) -> dict:
             kind = "appellate" if court.startswith("ca") else \
                 "bankruptcy" if court.endswith("b") else "district"
             if kind == "district":
-                number = f"{rng.randint(1, 8)}:{year:02d}-{rng.choice(['cv', 'cv', 'cr'])}-{serial:05d}"
+                office = rng.randint(1, 8)
+                number = f"{office}:{year:02d}-{rng.choice(['cv', 'cv', 'cr'])}-{serial:05d}"
             else:
                 number = f"{year:02d}-{serial:05d}"
             if (court, number) not in used:
@@ -127,11 +128,11 @@ def _case(rng: random.Random, c: int, used: set) -> dict:
         parties = [plaintiff, defendant] + [rng.choice([person, company])()
                                             for _ in range(rng.randint(0, 6))]
     if c % 997 == 1:  # a few cases readers know by name
-        name, parties = {0: ("United States v. Manafort", ["United States", "Paul J. Manafort, Jr."]),
-                         1: ("State of Hawaii v. Donald Trump", ["State of Hawaii", "Donald J. Trump"]),
-                         2: ("In re Bear Stearns Companies Inc. Securities Litigation",
-                             ["The Bear Stearns Companies Inc."])}.get((c // 997) % 5,
-                                                                       (name, parties))
+        known = {0: ("United States v. Manafort", ["United States", "Paul J. Manafort, Jr."]),
+                 1: ("State of Hawaii v. Donald Trump", ["State of Hawaii", "Donald J. Trump"]),
+                 2: ("In re Bear Stearns Companies Inc. Securities Litigation",
+                     ["The Bear Stearns Companies Inc."])}
+        name, parties = known.get((c // 997) % 5, (name, parties))
     firms = [f"{rng.choice(LAST)} & {rng.choice(LAST)} LLP" for _ in range(2)]
     attorneys = []
     for _ in range(rng.randint(1, 5)):

@@ -462,8 +462,8 @@ def test_operators(site):
     assert "need a word to look for" in body and "No filing matches" not in body
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(list('aw ech"()*-:^') + [" OR ", " NOT ", "wechat"]),
                max_size=20).map("".join))
 def test_any_input_is_a_search_page(site, text):
@@ -570,7 +570,7 @@ def test_real_cases_are_found(corpus_site, q, docket_id):
     assert hits and hits[0] == urls.case(court, number), (q, hits)
 
 
-# --- in the browser ---------------------------------------------------------------------------------
+# --- in the browser ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def served(archive_path, tmp_path_factory):
