@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/bench_public.py [--entries 100000] [--documents 20000] [--keep DIR]
 
-On bench_site.py's archive (100,000 entries in 60 cases, 20,000 documents of
-5 to 50 pages), reports:
+On bench_site.py's archive (bench/site_archive.py: 100,000 entries and 20,000
+documents of 5 to 50 pages in 10,000 cases with parties and attorneys), reports:
 
 - the first public copy (every row): seconds, and its size beside the archive's;
 - a crawl's worth of change (500 new entries with documents, 200 documents'
@@ -38,10 +38,13 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(PROJECT / "bench"))
+
+import site_archive  # noqa: E402
+from bench_site import free_port, pct  # noqa: E402
 
 from archive import db as adb  # noqa: E402
 from archive import publish  # noqa: E402
-from bench.bench_site import build, free_port, pct  # noqa: E402
 
 SLOW = ("with recursive r(i) as (select 1 union all select i + 1 from r limit 1000000000000) "
         "select i from r order by i desc limit 1")
@@ -140,7 +143,8 @@ def main():
     result = {}
     if not db_path.exists():
         print(f"building {opts.entries} entries, {opts.documents} documents ...", flush=True)
-        result["archive"] = build(db_path, opts.entries, opts.documents)
+        result["archive"] = site_archive.build(db_path, opts.entries, opts.documents,
+                                               n_cases=max(100, opts.entries // 10))
     copy = work / "public" / "site.db"
     if copy.exists():
         copy.unlink()

@@ -1,24 +1,45 @@
-"""Datasette plugin: the archive's home page, its search, and its releases.
+"""Datasette plugin: the archive's search, and its releases.
 
-- ``/`` (Datasette's ``index.html``, in ``archive/templates``): the cases in
-  the archive with their counts, one search box, the whole archive's feed,
-  and the download of the latest release (``latest.json`` in the plugin
-  config's ``releases`` folder), or of the live file when there is none.
-- ``/search?q=``: one box across document text (``documents_fts``) and entry
-  descriptions (``docket_entries_fts``) of every case, ranked with bm25,
-  filtered by court, case, date range and document type, 20 results a page.
-  Whatever is typed is a search: words are matched as words (FTS operators,
-  ``*``, ``^``, ``:``, parentheses included), "balanced quotes" make a phrase
-  and a lone quote is dropped. Excerpts come from FTS5 ``snippet()`` with
-  marker strings no court text can contain (random per request); the excerpt
-  is escaped first and only then are the markers turned into ``<mark>``.
+- ``/search?q=``: one box for cases and filings. Matching cases (the case
+  index, ``archive.site_index``: names, docket numbers in any printed form,
+  parties, attorneys, firms, judges) are listed first, the best five with a
+  link to all of them on the home page; then the filings, **one result per
+  document**: a document is found by its own text and description
+  (``documents_fts``) or by its entry's description (``docket_entries_fts``),
+  and shown once with both excerpts; an entry with no document is a result of
+  its own. The count says how many documents (and such entries) match.
+  Filters: court, case, date range, document type; 20 results a page.
+- The query language (``archive.search_query``): words (all must appear),
+  ``"phrases"``, ``OR``, ``NOT``/``-word``, ``inj*`` prefixes, parentheses,
+  docket numbers as printed. Whatever is typed is a search, never an error.
+- Ranking is bm25, bounded: a search found in more than ``RANK_CAP``
+  documents (1,000) or entries (10,000) has only the newest of them ranked by
+  relevance (the most recently archived: FTS5 walks its hits by rowid
+  cheaply, while bm25 reads every position of every hit); the page says so,
+  and a phrase, another word or a filter that narrows the hits ranks them all.
+- The count is of documents (and entries without one). It is exact up to
+  ``EXACT_ENTRIES`` entry hits and ``RANK_CAP`` document hits; beyond, it is
+  an estimate ("about"): the documents found by their text, plus the entry
+  hits' share that have a document (from the newest ``SAMPLE``) times the
+  chance such a document was not found by its text already. With a filter,
+  an index's hits past its ranking window are counted as the window's share
+  of all its hits (filtering every hit of a common word is the slow part).
+- Excerpts come from FTS5 ``snippet()`` with marker strings no court text
+  can contain (random per request); the excerpt is escaped first and only
+  then are the markers turned into ``<mark>``. A withheld document
+  (``archive.release.withheld_reason``) never shows its text or PDF, and is
+  not a result for its text alone.
 - ``/releases/{name}``: the files of the releases folder that ``latest.json``
   or a release manifest names (``dockets-YYYY-MM-DD.db`` and its
   ``.manifest.json``), and ``latest.json``; nothing else, no listing.
 - ``/{database}/search`` and ``/{database}/feed.atom``, the canned queries
-  these pages replace, redirect to them; the canned query ``search`` stays
-  for JSON and CSV (``/dockets/search.json?q=``), its input made an FTS5
-  query by ``archive_fts()``, registered here on every connection.
+  these pages replace, redirect to them; the canned queries ``search`` and
+  ``search_cases`` stay for JSON and CSV (``/dockets/search.json?q=``), their
+  input made an FTS5 query by ``archive_fts()`` and ``archive_case_fts()``,
+  registered here on every connection.
+
+The home page (its list of cases) is ``home.py``'s; its release and download
+box is this module's.
 """
 from __future__ import annotations
 
@@ -35,13 +56,24 @@ from datasette.database import QueryInterrupted
 from datasette.utils.asgi import AsgiFileDownload, NotFound, Response
 from markupsafe import Markup, escape
 
-from archive import urls
+from archive import courts as court_table
+from archive import site_index, urls
+from archive.release import withheld_reason
+from archive.search_query import parse
 
 PLUGIN = "docket-archive"
 PAGE_SIZE = 20
 MAX_PAGE = 250           # offset at most 5,000 results in
-MAX_QUERY_CHARS = 500
-MAX_TERMS = 32
+CASES_SHOWN = 5          # matching cases listed above the filings
+CASE_MENU = 300          # cases offered as a menu of the search's case filter, at most
+# hits of one index ranked by bm25 at most (the newest): bm25 reads every
+# position of a word in a hit, and a document holds many more than an entry
+RANK_CAP = {"document": 1_000, "entry": 10_000}
+# the count: exact (each entry hit's document checked against the documents
+# found) up to these many entry hits and RANK_CAP document hits; beyond,
+# estimated from the newest SAMPLE entry hits
+EXACT_ENTRIES = 2_000
+SAMPLE = 500
 TYPES = {"": "documents and entries", "main": "main documents", "attachment": "attachments",
          "entry": "docket entries"}
 RELEASE_NAME = re.compile(r"^dockets-\d{4}-\d{2}-\d{2}(?:-\d+)?\.(db|manifest\.json)$")  # -2: a second release that day
@@ -53,26 +85,10 @@ def _archive_db(datasette):
     return datasette.get_database()
 
 
-# --- the query ------------------------------------------------------------
-
 def fts_query(text: str) -> str:
-    """What was typed -> an FTS5 query that cannot be a syntax error.
-
-    Balanced "quoted phrases" stay phrases; every other run of non-space
-    characters is one quoted word, so AND, OR, NOT, NEAR(, *, ^, :, - and
-    parentheses are words to find. A term with no letter or digit (a lone
-    ``*``) is left out. '' when nothing is left to look for.
-    """
-    text = (text or "")[:MAX_QUERY_CHARS]
-    if text.count('"') % 2:  # the last quote has no partner: a character, not a phrase
-        cut = text.rindex('"')
-        text = text[:cut] + " " + text[cut + 1:]
-    terms = []
-    for phrase, word in re.findall(r'"([^"]*)"|([^\s"]+)', text):
-        term = phrase if phrase else word
-        if any(ch.isalnum() for ch in term):
-            terms.append('"' + " ".join(term.split()) + '"')
-    return " ".join(terms[:MAX_TERMS])
+    """What was typed -> an FTS5 query that cannot be a syntax error ('' when
+    nothing is left to look for): ``archive.search_query.parse(text).fts``."""
+    return parse(text).fts
 
 
 def highlight(excerpt, start: str, end: str) -> Markup:
@@ -104,166 +120,384 @@ def _filters(request):
     return chosen, notes
 
 
-def _where(kind: str, chosen: dict) -> tuple[str, dict]:
-    """SQL conditions (after the MATCH) for one kind of hit, and their parameters."""
-    clauses, params = [], {}
-    table = "d" if kind == "document" else "e"
-    if chosen["court"]:
-        clauses.append(f"{table}.court_id = :court")
-        params["court"] = chosen["court"]
+NO_FILTERS = {"court": "", "case": "", "date_from": "", "date_to": "", "type": ""}
+
+
+# --- the statements -----------------------------------------------------------
+#
+# A filter is one set of rowids, from the indexes of documents and
+# docket_entries (a case's or a court's rows, entries filed between two
+# dates: archive.site_index adds an index on docket_entries.date_filed), each
+# hit tested against it. The set is tested with ``+rowid in``: the unary plus
+# keeps SQLite from handing the set to FTS5 as rowids to look up one by one,
+# each a walk over the terms' hits (seconds for a common word); and a set
+# made once reads the indexes in order, where a test per hit would read a row
+# of a big table at random.
+
+def _conditions(kind: str, chosen: dict) -> tuple[str, dict]:
+    fts = FTS_OF[kind]
+    alias = "d" if kind == "document" else "e"
+    where, params = [], {}
     if chosen["case"]:
-        clauses.append(f"{table}.docket_id = :case")
+        where.append(f"{alias}.docket_id = :case")
         params["case"] = chosen["case"]
-    if chosen["date_from"]:
-        clauses.append("e.date_filed >= :date_from")
-        params["date_from"] = chosen["date_from"]
-    if chosen["date_to"]:
-        clauses.append("e.date_filed <= :date_to")
-        params["date_to"] = chosen["date_to"]
-    if kind == "document" and chosen["type"] == "main":
-        clauses.append("coalesce(d.attachment_number, 0) = 0")
-    if kind == "document" and chosen["type"] == "attachment":
-        clauses.append("d.attachment_number > 0")
-    return "".join(" and " + c for c in clauses), params
+    elif chosen["court"]:
+        # a docket id is court/number: a court's rows are one range of the docket_id index
+        where.append(f"{alias}.docket_id >= :court_low and {alias}.docket_id < :court_high")
+        params.update(court_low=chosen["court"] + "/", court_high=chosen["court"] + "0")
+    dates = []
+    for key, op in (("date_from", ">="), ("date_to", "<=")):
+        if chosen[key]:
+            dates.append(f"e.date_filed {op} :{key}")
+            params[key] = chosen[key]
+    if kind == "document":
+        if chosen["type"] == "main":
+            where.append("coalesce(d.attachment_number, 0) = 0")
+        if chosen["type"] == "attachment":
+            where.append("d.attachment_number > 0")
+        rows = ("docket_entries e join documents d on d.entry_id = e.id" if dates
+                else "documents d")
+    else:
+        rows = "docket_entries e"
+    where += dates
+    if not where:
+        return "", params
+    return (f" and +{fts}.rowid in (select {alias}.rowid from {rows} where "
+            + " and ".join(where) + ")"), params
 
 
-def _hits_sql(chosen: dict, score: bool = True, keep: int = 0) -> tuple[list[str], dict]:
-    """One select per kind of hit searched: (kind, rid, score); without
-    ``score``, only the rows (for counting them). A table is joined only when a
-    filter needs its columns: on a word found in every document, joining each
-    hit costs more than ranking it. With ``keep``, each select keeps only its
-    ``keep`` best hits (the page's hits are among them): ranking happens in
-    each table's own small top-k sort, not in one sort of every hit."""
-    parts, params = [], {}
-    order = f" order by score, rid limit {int(keep)}" if keep and score else ""
+FTS_OF = {"document": "documents_fts", "entry": "docket_entries_fts"}
+
+
+def _searched(chosen: dict) -> list[str]:
+    """The indexes a search with these filters looks in."""
+    kinds = []
     if chosen["type"] != "entry":
-        where, p = _where("document", chosen)
+        kinds.append("document")
+    if chosen["type"] in ("", "main", "entry"):
+        kinds.append("entry")
+    return kinds
+
+
+BM25_OF = {"document": "bm25(documents_fts, 2.0, 1.0)", "entry": "bm25(docket_entries_fts)"}
+
+
+def window_statement(kind: str, chosen: dict) -> tuple[str, dict]:
+    """(hits, oldest): how many of the index's newest RANK_CAP hits there are
+    (all its hits, when fewer) and the rowid of the oldest of them. FTS5 walks
+    its hits newest first and stops there: the hits ranked are those at or
+    above that rowid."""
+    fts = FTS_OF[kind]
+    where, params = _conditions(kind, chosen)
+    return (f"select count(*), coalesce(min(rid), 0) from (select {fts}.rowid as rid from {fts} "
+            f"where {fts} match :q{where} order by {fts}.rowid desc limit {RANK_CAP[kind]})",
+            params)
+
+
+def raw_counts_statement(kinds, floors: dict = None) -> str:
+    """(documents, entries, all documents): every hit of each index, with no
+    filter (at or above ``floors[kind]`` when given; FTS5 counts hits without
+    reading their positions), and the documents' highest rowid (about how many
+    there are)."""
+    parts = []
+    for kind in ("document", "entry"):
+        fts = FTS_OF[kind]
+        floor = int((floors or {}).get(kind) or 0)
+        parts.append(f"(select count(*) from {fts} where {fts} match :q"
+                     + (f" and {fts}.rowid >= {floor}" if floor else "") + ")"
+                     if kind in kinds else "0")
+    parts.append("(select coalesce(max(rowid), 0) from documents)")
+    return "select " + ", ".join(parts)
+
+
+# the document that stands for an entry (rowid ``{rid}``): its main document
+# (attachment 0, or the first)
+MAIN_DOCUMENT = ("(select m.rowid from docket_entries e join documents m on m.entry_id = e.id "
+                 "where e.rowid = {rid} order by coalesce(m.attachment_number, 0), m.rowid "
+                 "limit 1)")
+
+
+def ranked_statement(kind: str, chosen: dict, keep: int, floor: int = 0) -> tuple[str, dict]:
+    """One index's best ``keep`` hits at or above rowid ``floor``: (rid, score,
+    main), ``main`` the main document of an entry hit."""
+    fts = FTS_OF[kind]
+    where, params = _conditions(kind, chosen)
+    sql = (f"select {fts}.rowid as rid, {BM25_OF[kind]} as score from {fts} "
+           f"where {fts} match :q and {fts}.rowid >= {int(floor)}{where} "
+           f"order by score, rid limit {int(keep)}")
+    main = MAIN_DOCUMENT.format(rid="h.rid") if kind == "entry" else "null"
+    return f"select h.rid, h.score, {main} as main from ({sql}) h", params
+
+
+def overlap_statement(chosen: dict, exact: bool) -> tuple[str, dict]:
+    """(without_document, more_documents, checked) over the entry hits (all of
+    them when ``exact``, else the newest SAMPLE): those with no document, and
+    (exact only) those whose main document the documents' hits do not hold."""
+    ewhere, params = _conditions("entry", chosen)
+    entries = (f"select {MAIN_DOCUMENT.format(rid='docket_entries_fts.rowid')} as main "
+               f"from docket_entries_fts where docket_entries_fts match :q{ewhere}")
+    if not exact:
+        entries += f" order by docket_entries_fts.rowid desc limit {SAMPLE}"
+    more = "0"
+    if exact and chosen["type"] != "entry":
+        dwhere, p = _conditions("document", chosen)
         params.update(p)
-        join = ""
-        if where:
-            join = " join documents d on d.rowid = documents_fts.rowid"
-            if chosen["date_from"] or chosen["date_to"]:
-                join += " left join docket_entries e on e.id = d.entry_id"
-        parts.append(
-            "select 'document' as kind, documents_fts.rowid as rid"
-            + (", bm25(documents_fts, 2.0, 1.0) as score" if score else "")
-            + " from documents_fts" + join + " where documents_fts match :q" + where + order)
-    if chosen["type"] in ("", "entry"):
-        where, p = _where("entry", chosen)
-        params.update(p)
-        join = " join docket_entries e on e.rowid = docket_entries_fts.rowid" if where else ""
-        parts.append(
-            "select 'entry' as kind, docket_entries_fts.rowid as rid"
-            + (", bm25(docket_entries_fts) as score" if score else "")
-            + " from docket_entries_fts" + join + " where docket_entries_fts match :q" + where
-            + order)
-    return parts, params
+        more = ("coalesce(sum(main is not null and main not in (select rowid from documents_fts "
+                f"where documents_fts match :q{dwhere})), 0)")
+    elif exact:
+        more = "coalesce(sum(main is not null), 0)"
+    return (f"select coalesce(sum(main is null), 0), {more}, count(*) from ({entries})", params)
 
 
-def search_statements(chosen: dict, q: str, offset: int = 0) -> tuple[list[str], str, dict]:
-    """The search page's statements for the FTS query ``q``: one per index
-    searched (documents, entries), each giving its best ``offset + PAGE_SIZE
-    + 1`` hits as (kind, rid, score), which :func:`merge_hits` makes the page's
-    hits; the count of all hits; and their parameters."""
-    parts, params = _hits_sql(chosen, keep=offset + PAGE_SIZE + 1)
-    params["q"] = q
-    counted, _ = _hits_sql(chosen, score=False)
-    count = "select " + " + ".join(f"(select count(*) from ({part}))" for part in counted)
-    return parts, count, params
+def estimate(documents: int, entries: int, all_documents: int, overlap,
+             counted: bool = True) -> dict:
+    """The count in documents (and entries without one) from the hits' counts
+    and ``overlap`` (overlap_statement's row; None: no entry was searched).
+    ``counted``: the hits' counts are exact, not estimates themselves."""
+    if not entries or overlap is None:
+        return {"documents": documents, "entries": 0, "estimated": not counted}
+    without, more, checked = overlap
+    if checked >= entries and counted:  # every entry hit was checked: exact
+        return {"documents": documents + more, "entries": without, "estimated": False}
+    share_without = without / checked if checked else 0
+    # an entry's document was found by its own text about as often as any document
+    found_anyway = min(1.0, documents / all_documents) if all_documents else 0
+    return {"documents": documents + round(entries * (1 - share_without) * (1 - found_anyway)),
+            "entries": round(entries * share_without), "estimated": True}
 
 
-def merge_hits(ranked: list, offset: int = 0) -> list:
-    """The page's hits (PAGE_SIZE + 1 at most, to tell whether more follow)
-    from each index's best ones, best first: by score, then kind and rowid."""
-    hits = sorted((hit for rows in ranked for hit in rows),
-                  key=lambda hit: (hit[2], hit[0], hit[1]))
-    return hits[offset:offset + PAGE_SIZE + 1]
+SNIPPETS = {
+    "document": ("snippet(documents_fts, 1, :start, :end, '…', 32) as excerpt, "
+                 "snippet(documents_fts, 0, :start, :end, '…', 32) as description_excerpt"),
+    "entry": "snippet(docket_entries_fts, 0, :start, :end, '…', 48) as excerpt",
+}
+SNIPPET_GAP = 2_000
 
 
-DOCUMENT_DETAILS = """
-select documents_fts.rowid as rid, d.id, d.docket_id, d.entry_id, d.court_id, d.description,
+def snippets_statement(kind: str, rids) -> str:
+    """The excerpts of these hits. FTS5 finds a row by rowid by walking the
+    hits of the query's terms, which for a prefix (``inj*``) means each of its
+    words: so the rows are read in runs, one walk over each run of nearby
+    rowids, rather than one search per row."""
+    fts = FTS_OF[kind]
+    runs: list = []
+    for rid in sorted({int(r) for r in rids}):
+        if runs and rid - runs[-1][-1] <= SNIPPET_GAP:
+            runs[-1].append(rid)
+        else:
+            runs.append([rid])
+    return " union all ".join(
+        f"select {fts}.rowid as rid, {SNIPPETS[kind]} from {fts} where {fts} match :q and "
+        f"{fts}.rowid between {run[0]} and {run[-1]} and +{fts}.rowid in ({_ids(run)})"
+        for run in runs)
+
+
+DOCUMENT_ROWS = """
+select d.rowid as rid, d.id, d.docket_id, d.entry_id, d.court_id, d.description,
        d.document_number, d.attachment_number, d.file_path, d.page_count, d.status,
-       e.entry_key, e.entry_number, e.date_filed, e.description as entry_description,
-       k.docket_number, k.case_name,
-       snippet(documents_fts, 1, :start, :end, '…', 32) as excerpt,
-       snippet(documents_fts, 0, :start, :end, '…', 32) as description_excerpt
-from documents_fts join documents d on d.rowid = documents_fts.rowid
+       d.is_sealed, d.bad_redactions,
+       e.rowid as entry_rid, e.entry_key, e.entry_number, e.date_filed,
+       e.description as entry_description, k.docket_number, k.case_name
+from documents d
 left join docket_entries e on e.id = d.entry_id
 left join dockets k on k.id = d.docket_id
-where documents_fts match :q and documents_fts.rowid in ({ids})
+where d.rowid in ({ids})
 """
 
-ENTRY_DETAILS = """
-select docket_entries_fts.rowid as rid, e.id, e.docket_id, e.id as entry_id, e.court_id,
-       e.entry_key, e.entry_number, e.date_filed, e.description as entry_description,
-       k.docket_number, k.case_name,
-       m.description, m.document_number, m.attachment_number, m.file_path, m.page_count,
-       m.status, m.id as document_id,
-       snippet(docket_entries_fts, 0, :start, :end, '…', 32) as excerpt
-from docket_entries_fts join docket_entries e on e.rowid = docket_entries_fts.rowid
-left join dockets k on k.id = e.docket_id
-left join documents m on m.id = (select id from documents where entry_id = e.id
-                                 order by coalesce(attachment_number, 0) limit 1)
-where docket_entries_fts match :q and docket_entries_fts.rowid in ({ids})
+ENTRY_ROWS = """
+select e.rowid as rid, e.id as entry_id, e.docket_id, e.court_id, e.entry_key, e.entry_number,
+       e.date_filed, e.description as entry_description, k.docket_number, k.case_name
+from docket_entries e left join dockets k on k.id = e.docket_id
+where e.rowid in ({ids})
 """
 
 
-def _result(kind: str, row: dict, start: str, end: str) -> dict:
-    if start not in (row["excerpt"] or "") and row.get("description_excerpt"):
-        row["excerpt"] = row["description_excerpt"]  # only the description matched
-    docket_id = row["docket_id"] or ""
-    court_id = row["court_id"] or docket_id.partition("/")[0]
-    docket_number = row["docket_number"] or docket_id.partition("/")[2]
-    entry_key = row["entry_key"] or (row["entry_id"] or "").partition("#")[2]
-    has_document = kind == "document" or row.get("document_id")
-    document_url = (urls.document(court_id, docket_number, entry_key, row["attachment_number"])
-                    if has_document and entry_key else None)
-    attachment = row["attachment_number"] or 0
+def _ids(values) -> str:
+    return ", ".join(str(int(v)) for v in values)
+
+
+def merge_units(doc_hits, entry_hits, mains: dict) -> list[dict]:
+    """Hits -> results, one per document: a document's score is the better of
+    its own and its entry's; an entry with no document is a result of its own.
+    Best first (score, then kind and rowid: stable across pages)."""
+    units: dict = {}
+    for rid, score in doc_hits:
+        unit = units.setdefault(("document", rid), {"kind": "document", "rid": rid,
+                                                    "score": score, "entry_rid": None})
+        unit["score"] = min(unit["score"], score)
+    for rid, score in entry_hits:
+        main = mains.get(rid)
+        key = ("document", main) if main is not None else ("entry", rid)
+        unit = units.setdefault(key, {"kind": key[0], "rid": key[1], "score": score,
+                                      "entry_rid": None})
+        unit["score"] = min(unit["score"], score)
+        unit["entry_rid"] = rid
+    return sorted(units.values(), key=lambda u: (u["score"], u["kind"], u["rid"]))
+
+
+async def find_filings(execute, q: str, chosen: dict, page: int) -> dict:
+    """The page's results for the FTS5 query ``q``, their count and notes.
+
+    ``execute(statements)`` runs [(sql, params)] and returns each one's rows
+    (Datasette's SQL threads at once, or one sqlite3 connection in turn: the
+    benchmark's direct SQLite). Two rounds: each index's window of hits to
+    rank and the raw counts; then the ranking (with each entry's document),
+    what the count needs beyond, and the overlap of entries and documents."""
+    offset = (page - 1) * PAGE_SIZE
+    keep = offset + PAGE_SIZE + 1
+    kinds = _searched(chosen)
+    filtered = any(chosen[k] for k in ("court", "case", "date_from", "date_to", "type"))
+    first = [(sql, {**params, "q": q}) for sql, params in
+             (window_statement(kind, chosen) for kind in kinds)]
+    first.append((raw_counts_statement(kinds), {"q": q}))
+    *windows, raw = await execute(first)
+    raw_documents, raw_entries, all_documents = raw[0]
+    hits, floors = {}, {}
+    for kind, window in zip(kinds, windows):
+        hits[kind], oldest = window[0]
+        floors[kind] = oldest if hits[kind] >= RANK_CAP[kind] else 0
+    capped = [kind for kind in kinds if floors[kind]]
+    second = {kind: ranked_statement(kind, chosen, keep, floors[kind]) for kind in kinds}
+    second = {kind: (sql, {**params, "q": q}) for kind, (sql, params) in second.items()}
+    # a filtered index past its window: its count is the window's share of all its hits
+    scale = [kind for kind in capped if filtered]
+    if scale:
+        second["above"] = (raw_counts_statement(scale, floors), {"q": q})
+    counts = {"document": raw_documents, "entry": raw_entries} if not filtered else dict(hits)
+    if counts.get("entry"):
+        exact = not capped and counts["entry"] <= EXACT_ENTRIES
+        sql, params = overlap_statement(chosen, exact)
+        second["overlap"] = (sql, {**params, "q": q})
+    answers = dict(zip(second, await execute(list(second.values()))))
+    if "above" in answers:
+        above = dict(zip(("document", "entry"), answers["above"][0][:2]))
+        every = {"document": raw_documents, "entry": raw_entries}
+        for kind in scale:
+            counts[kind] = round(RANK_CAP[kind] * every[kind] / max(above[kind], 1))
+    doc_hits = [(r[0], r[1]) for r in answers.get("document", [])]
+    entry_hits = [(r[0], r[1]) for r in answers.get("entry", [])]
+    mains = {r[0]: r[2] for r in answers.get("entry", [])} if chosen["type"] != "attachment" \
+        else {}
+    overlap = tuple(answers["overlap"][0]) if "overlap" in answers else None
+    units = merge_units(doc_hits, entry_hits, mains)
+    count = estimate(counts.get("document", 0), counts.get("entry", 0), all_documents, overlap,
+                     counted=not scale)
+    return {"units": units[offset:offset + PAGE_SIZE], **count,
+            "total": count["documents"] + count["entries"],
+            "more": len(units) > offset + PAGE_SIZE, "capped": capped}
+
+
+async def result_details(execute, q: str, units: list[dict]) -> list[dict]:
+    """The page's results with their rows and excerpts (dicts for search.html)."""
+    start = "\ue000" + secrets.token_hex(8) + "\ue001"
+    end = "\ue002" + secrets.token_hex(8) + "\ue003"
+    marks = {"q": q, "start": start, "end": end}
+    doc_rids = [u["rid"] for u in units if u["kind"] == "document"]
+    entry_rids = [u["entry_rid"] for u in units if u["entry_rid"] is not None]
+    lone_entries = [u["rid"] for u in units if u["kind"] == "entry"]
+    statements, names = [], []
+    for name, sql, params in (
+            # every document's: one found by its entry may match by its text too
+            ("doc_snippets", doc_rids and snippets_statement("document", doc_rids), marks),
+            ("entry_snippets", entry_rids and snippets_statement("entry", entry_rids), marks),
+            ("doc_rows", doc_rids and DOCUMENT_ROWS.format(ids=_ids(doc_rids)), {}),
+            ("entry_rows", lone_entries and ENTRY_ROWS.format(ids=_ids(lone_entries)), {})):
+        if sql:
+            statements.append((sql, params))
+            names.append(name)
+    found = {name: {r["rid"] if hasattr(r, "keys") else r[0]: r for r in rows}
+             for name, rows in zip(names, await execute(statements))}
+    results = []
+    for unit in units:
+        row = dict(found.get("doc_rows" if unit["kind"] == "document" else "entry_rows",
+                             {}).get(unit["rid"]) or {})
+        if not row:
+            continue
+        snippets = found.get("doc_snippets", {}).get(unit["rid"])
+        entry_snippet = found.get("entry_snippets", {}).get(unit["entry_rid"]) \
+            if unit["entry_rid"] is not None else None
+        result = _result(unit["kind"], row, snippets, entry_snippet, start, end)
+        if result:
+            results.append(result)
+    return results
+
+
+def _marked(text, start) -> bool:
+    return bool(text) and start in text
+
+
+def _result(kind: str, row: dict, snippets, entry_snippet, start: str, end: str):
+    docket_id = row.get("docket_id") or ""
+    court_id = row.get("court_id") or docket_id.partition("/")[0]
+    docket_number = row.get("docket_number") or docket_id.partition("/")[2]
+    entry_key = row.get("entry_key") or (row.get("entry_id") or "").partition("#")[2]
+    is_document = kind == "document"
+    withheld = withheld_reason(row, row.get("entry_description")) if is_document else None
+    text_excerpt = description_excerpt = None
+    if snippets is not None:
+        text_excerpt, description_excerpt = snippets[1], snippets[2]
+    entry_matched = entry_snippet is not None and _marked(entry_snippet[1], start)
+    description_matched = _marked(description_excerpt, start)
+    text_matched = _marked(text_excerpt, start)
+    if withheld:
+        text_matched = False  # its text is not public: neither shown nor a reason to list it
+        if not (entry_matched or description_matched):
+            return None
+    attachment = row.get("attachment_number") or 0
+    court = court_table.court(court_id)
     return {
         "kind": kind,
-        "case_name": row["case_name"] or docket_id,
-        "court_id": court_id,
+        "case_name": row.get("case_name") or docket_id,
+        "court_id": court_id, "court_name": court["name"], "court_short": court["short_name"],
         "docket_number": docket_number,
-        "entry_number": row["entry_number"],
+        "entry_number": row.get("entry_number"),
+        "document_number": row.get("document_number") if is_document else None,
         "entry_key": entry_key,
-        "date_filed": row["date_filed"],
-        "description": row["description"] if has_document else None,
-        "entry_description": row["entry_description"],
-        "attachment_number": attachment if has_document else None,
-        "page_count": row["page_count"] if has_document else None,
-        "excerpt": highlight(row["excerpt"], start, end),
+        "date_filed": row.get("date_filed"),
+        "description": (highlight(description_excerpt, start, end) if description_matched
+                        else row.get("description")) if is_document else None,
+        "entry_description": (highlight(entry_snippet[1], start, end) if entry_matched
+                              else _shortened(row.get("entry_description"))),
+        "attachment_number": attachment if is_document else None,
+        "page_count": row.get("page_count") if is_document else None,
+        "excerpt": highlight(text_excerpt, start, end) if text_matched else None,
+        "found_in": [where for where, found in (("the document's text", text_matched),
+                                                ("its description", description_matched),
+                                                ("the docket entry", entry_matched)) if found],
+        "withheld": bool(withheld),
         "case_url": urls.case(court_id, docket_number),
         "entry_url": urls.entry(court_id, docket_number, entry_key) if entry_key else None,
-        "document_url": document_url,
-        "pdf_url": urls.stored_file(row["file_path"]) if has_document and row["file_path"] else None,
+        "document_url": (urls.document(court_id, docket_number, entry_key, attachment)
+                         if is_document and entry_key else None),
+        "pdf_url": (urls.stored_file(row["file_path"])
+                    if is_document and row.get("file_path") and not withheld else None),
     }
 
 
-async def run_search(db, q: str, chosen: dict, page: int) -> dict:
-    """The page's results (dicts for search.html), their total and whether more follow."""
-    offset = (page - 1) * PAGE_SIZE
-    parts, count, params = search_statements(chosen, q, offset)
-    # each index ranked, and all hits counted, at once on Datasette's SQL
-    # threads (SQLite lets go of the GIL while it works: one core each)
-    *ranked, total = await asyncio.gather(*(db.execute(part, params) for part in parts),
-                                          db.execute(count, params))
-    hits = merge_hits([answer.rows for answer in ranked], offset)
-    total = total.rows[0][0]
-    more = len(hits) > PAGE_SIZE
-    hits = hits[:PAGE_SIZE]
-    # private-use characters no tokenizer keeps and escape() leaves alone, and a
-    # random part, so no court text can spell them
-    start, end = "\ue000" + secrets.token_hex(8) + "\ue001", "\ue002" + secrets.token_hex(8) + "\ue003"
-    details = {}
-    for kind, sql in (("document", DOCUMENT_DETAILS), ("entry", ENTRY_DETAILS)):
-        ids = [int(h["rid"]) for h in hits if h["kind"] == kind]
-        if ids:
-            rows = (await db.execute(sql.format(ids=", ".join(map(str, ids))),
-                                     {"q": q, "start": start, "end": end})).rows
-            for row in rows:
-                details[(kind, row["rid"])] = _result(kind, dict(row), start, end)
-    results = [details[(h["kind"], h["rid"])] for h in hits if (h["kind"], h["rid"]) in details]
-    return {"results": results, "total": total, "more": more}
+def _shortened(text, limit: int = 300):
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+# --- cases above filings ------------------------------------------------------
+
+async def find_cases(db, case_q: str, chosen: dict) -> dict:
+    """The best CASES_SHOWN cases matching ``case_q`` and how many match (the
+    case index; none without it)."""
+    if not case_q or chosen["case"]:
+        return {"cases": [], "count": 0}
+    if not await db.execute_fn(site_index.has_index):
+        return {"cases": [], "count": 0, "unindexed": True}
+    where, params = "", {"q": case_q, "limit": CASES_SHOWN}
+    if chosen["court"]:
+        where, params["court"] = " and c.court_id = :court", chosen["court"]
+    rows, count = await asyncio.gather(
+        db.execute(site_index.match_sql(where=where), params),
+        db.execute(f"select count(*) from {site_index.FTS} cross join {site_index.INDEX} c "
+                   f"on c.id = {site_index.FTS}.rowid where {site_index.FTS} match :q{where}",
+                   params))
+    cases = [dict(r, case_url=urls.case(r["court_id"], r["docket_number"])) for r in rows.rows]
+    return {"cases": cases, "count": count.rows[0][0]}
 
 
 def _page_number(request) -> int:
@@ -273,35 +507,49 @@ def _page_number(request) -> int:
         return 1
 
 
+def _on_threads(db):
+    async def execute(statements):
+        answers = await asyncio.gather(*(db.execute(sql, params) for sql, params in statements))
+        return [answer.rows for answer in answers]
+    return execute
+
+
 async def search_page(datasette, request):
     db = _archive_db(datasette)
     typed = request.args.get("q") or ""
     chosen, notes = _filters(request)
     page = _page_number(request)
-    query = fts_query(typed)
-    found = {"results": [], "total": 0, "more": False}
-    if query:
+    query = parse(typed)
+    notes += query.notes
+    found = {"results": [], "total": 0, "documents": 0, "entries": 0, "more": False,
+             "estimated": False, "capped": []}
+    cases = {"cases": [], "count": 0}
+    execute = _on_threads(db)
+    if query.fts:
         try:
-            found = await run_search(db, query, chosen, page)
+            search = asyncio.ensure_future(find_filings(execute, query.fts, chosen, page))
+            if page == 1:
+                cases = await find_cases(db, query.case_fts, chosen)
+            found.update(await search)
+            found["results"] = await result_details(execute, query.fts, found.pop("units"))
         except QueryInterrupted:
             notes.append("This search took too long: try fewer common words, a phrase, "
                          "or a court, case or dates.")
         except sqlite3.OperationalError as exc:  # never an error page for what was typed
             notes.append(f"This search could not be run ({exc}).")
-    elif typed.strip():
+    elif typed.strip() and not query.notes:
         notes.append("There is no word to look for in that: type a word or a phrase.")
-    courts = [r[0] for r in (await db.execute(
-        "select distinct court_id from dockets where court_id is not null order by 1")).rows]
-    cases = [dict(r) for r in (await db.execute(
-        "select id, court_id, docket_number, case_name from dockets"
-        " order by court_id, docket_number limit 1000")).rows]
+    courts, case_choices = await _choices(db, chosen)
 
     def page_url(n):
         return urls.search(typed, **chosen, page=n if n > 1 else None)
 
     return Response.html(await datasette.render_template("search.html", {
-        "q": typed, "searched": bool(query), "chosen": chosen, "notes": notes,
-        "types": TYPES, "courts": courts, "cases": cases, "page": page,
+        "q": typed, "searched": bool(query.fts), "chosen": chosen, "notes": notes,
+        "types": TYPES, "courts": courts, "cases": case_choices, "page": page,
+        "case_hits": cases["cases"], "case_count": cases["count"],
+        "all_cases_url": "/?" + _encode({"q": typed, "court": chosen["court"]}),
+        "rank_cap": RANK_CAP,
         "first_number": (page - 1) * PAGE_SIZE + 1,
         "previous_url": page_url(page - 1) if page > 1 else None,
         "next_url": page_url(page + 1) if found["more"] and page < MAX_PAGE else None,
@@ -310,20 +558,32 @@ async def search_page(datasette, request):
     }, request=request))
 
 
-# --- the home page --------------------------------------------------------
+def _encode(params: dict) -> str:
+    from urllib.parse import urlencode
 
-CASES_SQL = """
-select k.id, k.court_id, k.docket_number, k.case_name, k.assigned_to_str,
-       max(coalesce(k.date_last_filing, ''),
-           coalesce((select max(date_filed) from docket_entries where docket_id = k.id), ''))
-         as last_filing,
-       (select count(*) from docket_entries where docket_id = k.id) as entries,
-       (select count(*) from documents where docket_id = k.id) as documents
-from dockets k
-order by last_filing desc, k.court_id, k.docket_number
-limit 500
-"""
+    return urlencode([(k, v) for k, v in params.items() if v])
 
+
+async def _choices(db, chosen: dict):
+    """The court and case menus: courts named in words; the cases when there
+    are few enough to choose from a list (a chosen case always)."""
+    courts = [{"id": r[0], "name": court_table.name(r[0]), "kind": court_table.court(r[0])["kind"]}
+              for r in (await db.execute("select distinct court_id from dockets "
+                                         "where court_id is not null order by 1")).rows]
+    courts.sort(key=lambda c: (court_table.KINDS.index(c["kind"]), c["name"]))
+    cases = [dict(r) for r in (await db.execute(
+        "select id, court_id, docket_number, case_name from dockets"
+        f" order by court_id, docket_number limit {CASE_MENU + 1}")).rows]
+    if len(cases) > CASE_MENU:
+        cases = []
+    if chosen["case"] and all(c["id"] != chosen["case"] for c in cases):
+        cases += [dict(r) for r in (await db.execute(
+            "select id, court_id, docket_number, case_name from dockets where id = ?",
+            [chosen["case"]])).rows]
+    return courts, cases
+
+
+# --- the home page's download box ---------------------------------------------------
 
 def _size(n) -> str:
     try:
@@ -434,30 +694,27 @@ def latest_release(folder):
 
 @hookimpl
 def prepare_connection(conn):
-    # for the canned query `search` (metadata.yml): '""' matches nothing, and is valid
-    conn.create_function("archive_fts", 1, lambda text: fts_query(text) or '""',
+    # for the canned queries `search` and `search_cases` (metadata.yml): '""'
+    # matches nothing, and is valid
+    conn.create_function("archive_fts", 1, lambda text: parse(text).fts or '""',
+                         deterministic=True)
+    conn.create_function("archive_case_fts", 1, lambda text: parse(text).case_fts or '""',
                          deterministic=True)
 
 
 @hookimpl
 def extra_template_vars(view_name, datasette, request):
+    """The home page's download box: the latest release, or the live file."""
     if view_name != "index":
         return {}
 
     async def home():
         db = _archive_db(datasette)
-        try:
-            rows = (await db.execute(CASES_SQL)).rows
-        except (sqlite3.OperationalError, QueryInterrupted):  # not an archive
-            rows = []
-        cases = [dict(r, case_url=urls.case(r["court_id"], r["docket_number"]),
-                      feed_url=urls.case_feed(r["court_id"], r["docket_number"]))
-                 for r in rows]
         live = None
         if not db.is_memory and datasette.setting("allow_download"):
             live = {"url": datasette.urls.database(db.name) + ".db", "name": db.name + ".db",
                     "size": _size(os.path.getsize(db.path)) if db.path else ""}
-        return {"cases": cases, "release": latest_release(_releases_folder(datasette)),
+        return {"release": latest_release(_releases_folder(datasette)),
                 "live_download": live, "search_url": urls.SEARCH, "feed_url": urls.FEED}
 
     return home
