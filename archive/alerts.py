@@ -98,8 +98,10 @@ def add_webhook(db, url: str, docket_id: Optional[str] = None,
             webhook_id = have[0]
         else:
             row["created"] = fl.now_iso()
-            db["webhooks"].insert(row)
-            webhook_id = db["webhooks"].last_pk
+            table = db["webhooks"]
+            table.insert(row)
+            webhook_id = table.last_pk
+    mark_seen(db, webhook_id=webhook_id)  # what the archive holds now is not news to it
     out = dict(db["webhooks"].get(webhook_id))
     out["secret"] = generated
     return out
@@ -178,20 +180,53 @@ def _payload(db, entry: dict, key: str, now: str, site_url: Optional[str]) -> di
     }
 
 
+def mark_seen(db, docket_ids: Optional[list] = None, webhook_id: Optional[int] = None,
+              now: Optional[str] = None) -> int:
+    """Take every version a case has now as seen by the webhooks covering it
+    (``alerted`` rows without an alert): a case's baseline when its first
+    update is done, and a new webhook's start. No clock is compared: an entry
+    is new to a webhook exactly when none of its versions is marked for it."""
+    now = now or fl.now_iso()
+    marked = 0
+    for webhook in webhooks(db):
+        if webhook_id is not None and webhook["id"] != webhook_id:
+            continue
+        for follow in _scope(db, webhook):
+            if not follow.get("baseline_at") or (docket_ids is not None
+                                                 and follow["id"] not in docket_ids):
+                continue
+            with adb.transaction(db):
+                marked += db.execute(
+                    "insert or ignore into alerted (id, webhook_id, version_id, outbox_id, at) "
+                    "select ? || '|' || v.id, ?, v.id, null, ? from entry_versions v "
+                    "where v.docket_id = ?", [webhook["id"], webhook["id"], now, follow["id"]]
+                ).rowcount
+                marked += db.execute(
+                    "insert or ignore into alerted (id, webhook_id, version_id, outbox_id, at) "
+                    "select ? || '|entry:' || e.id, ?, 'entry:' || e.id, null, ? from "
+                    "docket_entries e where e.docket_id = ? and not exists (select 1 from "
+                    "entry_versions v where v.entry_id = e.id)",
+                    [webhook["id"], webhook["id"], now, follow["id"]]).rowcount
+    return marked
+
+
 def enqueue(db, now: Optional[str] = None, site_url: Optional[str] = None) -> int:
-    """Queue one alert per new entry and webhook (see the module's docstring).
-    Returns how many were queued."""
+    """Queue one alert per new entry and webhook (see the module's docstring):
+    an entry of a case in the webhook's scope none of whose versions the
+    webhook has seen (:func:`mark_seen`) or been sent. Returns how many."""
     now = now or fl.now_iso()
     queued = 0
     for webhook in webhooks(db):
         for follow in _scope(db, webhook):
             if not follow.get("baseline_at"):
                 continue  # the case's first update has not finished: nothing is new yet
-            since = max(follow["baseline_at"], webhook["created"] or "")
             candidates = [dict(r) for r in db.query(
-                "select * from docket_entries where docket_id = ? and first_seen > ? "
-                "order by coalesce(date_filed, ''), coalesce(entry_number, 0), id",
-                [follow["id"], since])]
+                "select * from docket_entries e where e.docket_id = ? and not exists ("
+                "select 1 from alerted a where a.id = ? || '|entry:' || e.id) and not exists ("
+                "select 1 from entry_versions v join alerted a on a.id = ? || '|' || v.id "
+                "where v.entry_id = e.id) order by coalesce(e.date_filed, ''), "
+                "coalesce(e.entry_number, 0), e.id",
+                [follow["id"], webhook["id"], webhook["id"]])]
             for entry in candidates:
                 queued += _enqueue_entry(db, webhook, entry, now, site_url)
     return queued

@@ -539,9 +539,10 @@ def _start_run(db, dry_run: bool) -> int:
             if pid and not adb._process_alive(pid, started):
                 db.execute("update update_runs set status = 'killed', finished = ? where id = ?",
                            [fl.now_iso(), run_id])
-        db["update_runs"].insert({"started": fl.now_iso(), "pid": os.getpid(),
-                                  "status": "running", "dry_run": int(dry_run)})
-        return db["update_runs"].last_pk
+        table = db["update_runs"]
+        table.insert({"started": fl.now_iso(), "pid": os.getpid(), "status": "running",
+                      "dry_run": int(dry_run)})
+        return table.last_pk
 
 
 def _finish_run(db, run_id: int, status: str, summary: str) -> None:
@@ -818,7 +819,11 @@ def set_baselines(db) -> int:
     of them is taken as seen (alerts are for what comes after)."""
     now = fl.now_iso()
     with adb.transaction(db):
-        return db.execute(
-            "update follows set baseline_at = ? where baseline_at is null and exists ("
-            "select 1 from case_checks c where c.docket_id = follows.id and c.status = 'ok')",
-            [now]).rowcount
+        ids = [r[0] for r in db.execute(
+            "select id from follows where baseline_at is null and exists (select 1 from "
+            "case_checks c where c.docket_id = follows.id and c.status = 'ok')").fetchall()]
+        for docket_id in ids:
+            db.execute("update follows set baseline_at = ? where id = ?", [now, docket_id])
+    if ids:
+        al.mark_seen(db, ids, now=now)
+    return len(ids)
