@@ -227,8 +227,9 @@ VIEWS = {
                  docket_entries.entry_number, documents.attachment_number
     """,
     # What a case's archive lacks (issue 20), one row per gap:
-    # - ``missing numbers``: entry numbers between two the archive has (``entry_from``
-    #   to ``entry_to``; ``count`` of them);
+    # - ``missing numbers``: entry numbers between two the archive has, or below
+    #   the first it has (numbers start at 1) (``entry_from`` to ``entry_to``;
+    #   ``count`` of them);
     # - ``rss only``: an entry known only from an RSS item, on no docket report yet;
     # - ``not stored``: a document listed (a PACER id, or available) whose file the
     #   archive does not hold (a sealed one aside).
@@ -238,8 +239,8 @@ VIEWS = {
         select docket_id, 'missing numbers' as kind, prev + 1 as entry_from,
                entry_number - 1 as entry_to, null as entry_id, null as document_id,
                entry_number - prev - 1 as count
-        from (select docket_id, entry_number, lag(entry_number) over
-                     (partition by docket_id order by entry_number) as prev
+        from (select docket_id, entry_number, coalesce(lag(entry_number) over
+                     (partition by docket_id order by entry_number), 0) as prev
               from (select distinct docket_id, entry_number from docket_entries
                     where entry_number is not null))
         where entry_number - prev > 1

@@ -281,9 +281,11 @@ def make_plan(db, settings: dict, now: Optional[_dt.datetime] = None,
     plan["courtlistener"] = dict(allowance, groups=groups, lookups=lookups,
                                  appeal_searches=searches)
     plan["internet_archive"] = plan_internet_archive(db, settings, plan, now, checks)
-    plan["pacer"] = plan_pacer(db, settings, follows, gaps, checks, feeds, now)
-    plan["acms"] = _budgeted(db, settings, plan_acms(db, settings, follows, checks, now), now,
-                             sum(p["max_cost"] for p in plan["pacer"] if p["run"]))
+    # ACMS reads run first, then the PACER purchases: the month's budget in that order
+    plan["acms"] = _budgeted(db, settings, plan_acms(db, settings, follows, checks, now), now)
+    plan["pacer"] = plan_pacer(db, settings, follows, gaps, checks, feeds, now,
+                               already=sum(min(a["max_cost"], a["worst"])
+                                           for a in plan["acms"] if a["run"]))
     plan["webhooks"] = {"active": len(al.webhooks(db)), "outbox": al.outbox_counts(db)}
     return plan
 
@@ -371,7 +373,7 @@ def case_spent(db, docket_id: str, since: str) -> float:
         [docket_id, since, *adb.COMMITTED]).fetchone()[0])
 
 
-def plan_pacer(db, settings, follows, gaps, checks, feeds, now) -> list[dict]:
+def plan_pacer(db, settings, follows, gaps, checks, feeds, now, already: float = 0.0) -> list[dict]:
     """What only PACER can give (see the module's docstring), with the most
     each case may spend this run."""
     out = []
@@ -392,7 +394,9 @@ def plan_pacer(db, settings, follows, gaps, checks, feeds, now) -> list[dict]:
             full = True
         feed = feeds.get(f["court_id"]) or {}
         if feed.get("coverage") != "full":
-            last_ok = max((r.get("last_ok") or "" for r in mine.values()), default="")
+            # since a free source last had it, or since it was followed (a new follow
+            # gets its turn with the free sources first)
+            last_ok = max([r.get("last_ok") or "" for r in mine.values()] + [f["added"] or ""])
             if _older(last_ok or None, settings["FOLLOW_PACER_STALE_DAYS"] * 24, now):
                 reasons.append(f"no feed covers it and no free source checked it for "
                                f"{settings['FOLLOW_PACER_STALE_DAYS']:g} days")
@@ -407,7 +411,7 @@ def plan_pacer(db, settings, follows, gaps, checks, feeds, now) -> list[dict]:
                     "signature": signature,
                     "estimate": 3.00 if full else REPORT_CENTS_LIKELY / 100,
                     "worst": 3.00 + (3.00 * g.get("not_stored", 0) if documents else 0)})
-    return _budgeted(db, settings, out, now)
+    return _budgeted(db, settings, out, now, already)
 
 
 def _budgeted(db, settings, items: list[dict], now, already: float = 0.0) -> list[dict]:

@@ -15,7 +15,7 @@ CM/ECF report).
 
 Every district case has a CM/ECF docket report on the local PACER (built on
 the hand-written WeChat report's layout), a CourtListener docket with the
-same entries (all but :data:`NOT_ON_CL` of a court), and, in the courts
+same entries (all but the last ``not_on_cl`` of a court, :data:`NOT_ON_CL`), and, in the courts
 without a feed, an Internet Archive RECAP copy of half its cases. Three
 appeals are *not* followed at first and must be found:
 
@@ -99,7 +99,7 @@ class WorldCase:
 
 class FollowWorld:
     def __init__(self, cases_per_court: int = 10, shared_dir=None, ia_dir: Optional[str] = None,
-                 entries_per_case: int = 6):
+                 entries_per_case: int = 6, not_on_cl: int = NOT_ON_CL):
         self.cases: dict[str, WorldCase] = {}
         self.per_court = cases_per_court
         self.pacer = PacerServer(shared_dir)
@@ -119,7 +119,7 @@ class FollowWorld:
                     case_id = str(500_000 + cl_id % 100_000)
                     case = WorldCase(court, number, case_id, cl_id,
                                      f"Plaintiff {court.upper()} {i} v. Example Corp.", filed)
-                    case.on_cl = i < cases_per_court - NOT_ON_CL
+                    case.on_cl = i < cases_per_court - not_on_cl
                     case.on_ia = COURTS[court] is None and i % 2 == 0
                 for k in range(entries_per_case):
                     text, kind = _ENTRIES[k % len(_ENTRIES)]
