@@ -67,8 +67,10 @@ SETTINGS = {
     # them), 50 an hour, 125 a day; this run's share
     "COURTLISTENER_HOURLY_LIMIT": 50, "COURTLISTENER_DAILY_LIMIT": 125,
     "FOLLOW_CL_CALLS_PER_RUN": 5,
-    # a case in a court with a full feed read in time: CourtListener at least this often
-    "FOLLOW_CL_RECHECK_HOURS": 24,
+    # how often a court's followed cases are checked on CourtListener (one call a
+    # court): with a full feed read in time, daily; with RSS entries whose full
+    # text it lacks, hourly; with a partial feed or none, every 4 hours
+    "FOLLOW_CL_RECHECK_HOURS": 24, "FOLLOW_CL_RSS_ONLY_HOURS": 1, "FOLLOW_CL_NOFEED_HOURS": 4,
     # a feed holds about a day: reads further apart may have missed entries
     "FOLLOW_FEED_WINDOW_HOURS": 20,
     "FOLLOW_FEED_PROBE_DAYS": 7,           # a court with no feed is tried again
@@ -94,6 +96,8 @@ CRAWL_SETTINGS = ("COURTLISTENER_API_URL", "COURTLISTENER_STORAGE_URL",
                   "AUTOTHROTTLE_ENABLED", "RETRY_TIMES", "DOWNLOAD_TIMEOUT", "LOG_LEVEL")
 EXIT = {"finished": 0, "failed": 1, "incomplete": 1, "shutdown": 2}
 REPORT_CENTS_LIKELY = 30  # an incremental docket report: a few pages, usually $0.10-$0.30
+REPORT_CAP = 3.00  # what one report may cost at most (30 pages): the crawls' budget decides by it
+SEARCH_BATCH = 10  # district docket numbers asked of CourtListener's search in one call
 
 
 def load_settings(overrides: Optional[dict] = None) -> dict:
@@ -242,24 +246,30 @@ def make_plan(db, settings: dict, now: Optional[_dt.datetime] = None,
         feed = feeds[court]
         oldest = min((checks[f["id"]].get("courtlistener", {}).get("last_checked") or ""
                       for f, _ in known), default="")
-        if feed["coverage"] != "full":
-            priority, why = 0, f"feed {feed['coverage']}"
-        elif not feed["in_time"]:
-            priority, why = 0, "feed not read within a day: entries may have gone by"
+        # how often the court's cases want CourtListener: a court whose feed is
+        # partial or missing relies on it; a full feed read in time needs it for
+        # the full text of what the feed announced, and as a daily safety net
+        if not feed["in_time"] and feed["coverage"] == "full":
+            every, why = 0.0, "feed not read within a day: entries may have gone by"
         elif any(c["gaps"]["rss_only"] for _, c in known):
-            priority, why = 1, "RSS entries without their full text"
-        elif _older(oldest or None, settings["FOLLOW_CL_RECHECK_HOURS"], now):
-            priority, why = 2, f"not checked for {settings['FOLLOW_CL_RECHECK_HOURS']} h"
+            every, why = settings["FOLLOW_CL_RSS_ONLY_HOURS"], "RSS entries without their full text"
+        elif feed["coverage"] != "full":
+            every, why = settings["FOLLOW_CL_NOFEED_HOURS"], f"feed {feed['coverage']}"
         else:
-            priority, why = 9, "full feed, checked recently"
+            every, why = settings["FOLLOW_CL_RECHECK_HOURS"], "full feed: the daily check"
+        age = fl.hours_since(oldest or None, now)
+        overdue = float("inf") if age is None or every <= 0 else age / every
         marks = [f["cl_modified"] for f, _ in known]
         groups.append({"court": court, "dockets": [f["id"] for f, _ in known],
                        "ids": [int(f["cl_docket_id"]) for f, _ in known], "marks": marks,
                        "since": None if any(m is None for m in marks) else
                        min(marks, key=lambda m: fl.parse_time(m)),
-                       "priority": priority, "due": priority < 9, "why": why,
+                       "overdue": overdue if overdue != float("inf") else 1e9,
+                       "due": overdue >= 1, "why": why, "every_hours": every,
                        "oldest_check": oldest or None})
-    groups.sort(key=lambda g: (g["priority"], g["oldest_check"] or ""))
+    # the most overdue first (never checked, a feed read too late, then by how
+    # many of its intervals have gone by): no kind of court starves the others
+    groups.sort(key=lambda g: (-g["overdue"], g["oldest_check"] or "", g["court"]))
     last_dates = _last_entry_dates(db, ids)
     for f in follows:
         if fl.is_appellate(f["court_id"]):
@@ -275,11 +285,21 @@ def make_plan(db, settings: dict, now: Optional[_dt.datetime] = None,
                 "select cl_docket_id from follows where parent_id = ? and cl_docket_id is not null",
                 [f["id"]]).fetchall()]
             searches.append({"docket_id": f["id"], "docket_number": f["docket_number"],
-                             "circuit": circuit, "known_ids": known_ids,
+                             "court": f["court_id"], "circuit": circuit, "known_ids": known_ids,
                              "filed_after": (dockets.get(f["id"]) or {}).get("date_filed"),
                              "why": "active case" if active else "weekly"})
+    # one search call asks for up to SEARCH_BATCH district numbers of one circuit
+    batches = []
+    for circuit in sorted({s["circuit"] for s in searches}):
+        mine = [s for s in searches if s["circuit"] == circuit]
+        mine.sort(key=lambda s: s["why"] != "active case")
+        for at in range(0, len(mine), SEARCH_BATCH):
+            chunk = mine[at:at + SEARCH_BATCH]
+            dates = [c["filed_after"] for c in chunk if c["filed_after"]]
+            batches.append({"circuit": circuit, "cases": chunk,
+                            "filed_after": min(dates) if len(dates) == len(chunk) else None})
     plan["courtlistener"] = dict(allowance, groups=groups, lookups=lookups,
-                                 appeal_searches=searches)
+                                 appeal_searches=batches)
     plan["internet_archive"] = plan_internet_archive(db, settings, plan, now, checks)
     # ACMS reads run first, then the PACER purchases: the month's budget in that order
     plan["acms"] = _budgeted(db, settings, plan_acms(db, settings, follows, checks, now), now)
@@ -433,8 +453,10 @@ def _budgeted(db, settings, items: list[dict], now, already: float = 0.0) -> lis
             item.update(run=False, skip="PACER_MONTHLY_BUDGET is not set")
         elif not creds:
             item.update(run=False, skip="no PACER credentials (PACER_USERNAME, PACER_PASSWORD)")
-        elif item["max_cost"] < 0.10:
-            item.update(run=False, skip="over budget (the month's or this case's)")
+        elif item["max_cost"] < REPORT_CAP:
+            # the crawl buys a report only when its worst case fits (PACER's cap)
+            item.update(run=False, skip=f"over budget: a report may cost ${REPORT_CAP:.2f}, "
+                                        f"${item['max_cost']:.2f} left (the month's or the case's)")
         else:
             left = None if left is None else left - min(item["max_cost"], item["worst"])
     return items
@@ -458,7 +480,8 @@ def describe_plan(plan: dict, settings: dict) -> list[str]:
         lines.append(f"  CourtListener: up to {cl['allowance']} calls (free; {cl['used_hour']}/"
                      f"{cl['hourly_limit']} this hour, {cl['used_day']}/{cl['daily_limit']} "
                      f"today): {len(due)} court checks due, {len(cl['lookups'])} new cases to "
-                     f"look up, {len(cl['appeal_searches'])} appeal searches")
+                     f"look up, {sum(len(b['cases']) for b in cl['appeal_searches'])} cases to "
+                     f"search for appeals in {len(cl['appeal_searches'])} calls")
         for g in due[:12]:
             lines.append(f"    check {g['court']:6} {len(g['dockets']):3} cases in one call "
                          f"(since {str(g['since'] or 'the start')[:19]}): {g['why']}")

@@ -273,17 +273,13 @@ class UpdateSpider(scrapy.Spider):
         groups = list(plan.get("groups") or [])
         news = {d for f in self.result["feeds"].values() for d, m in f.get("matched", {}).items()
                 if m.get("new")}
-        # the courts the feeds just showed news for, then the checks due (feeds
-        # partial or missing first), new cases, one appeal search, the rest
+        # the courts the feeds just showed news for, then the checks due (the
+        # plan's order: most overdue first), new cases, then appeal searches
         first = [g for g in groups if set(g["dockets"]) & news]
         due = [g for g in groups if g.get("due") and g not in first]
-        urgent = [g for g in due if g.get("priority", 9) == 0]
-        searches = list(plan.get("appeal_searches") or [])
-        tasks = [("check", g) for g in first + urgent] \
+        tasks = [("check", g) for g in first + due] \
             + [("lookup", c) for c in plan.get("lookups") or []] \
-            + [("search", s) for s in searches[:1]] \
-            + [("check", g) for g in due if g not in urgent] \
-            + [("search", s) for s in searches[1:]]
+            + [("search", s) for s in plan.get("appeal_searches") or []]
         for kind, task in tasks:
             try:
                 if kind == "check":
@@ -409,32 +405,41 @@ class UpdateSpider(scrapy.Spider):
         async for item in self.cl_fetch(case["docket_id"], results[0], None, lookup=True):
             yield item
 
-    async def cl_search(self, task: dict):
-        """Appeals of a district case CourtListener knows of, by its number."""
-        params = {"type": "d", "q": f"\"{task['docket_number']}\"", "court": task["circuit"],
-                  "order_by": "dateFiled desc"}
-        if task.get("filed_after"):
-            params["filed_after"] = task["filed_after"]
+    async def cl_search(self, batch: dict):
+        """Appeals CourtListener knows of for several district cases of one
+        circuit, in one search call (their numbers joined with OR); each hit's
+        originating case checked before it counts (one call each)."""
+        from archive.appeals import same_number
+
+        cases = batch["cases"]
+        params = {"type": "d", "court": batch["circuit"], "order_by": "dateFiled desc",
+                  "q": " OR ".join(f"\"{c['docket_number']}\"" for c in cases)}
+        if batch.get("filed_after"):
+            params["filed_after"] = batch["filed_after"]
         data = await self.cl_get(self.api("search/", params))
-        found = []
-        for hit in (data.get("results") or [])[:3]:
+        known = {i for c in cases for i in c.get("known_ids") or []}
+        found = {c["docket_id"]: 0 for c in cases}
+        for hit in (data.get("results") or [])[:2 * len(cases)]:
             cl_id = hit.get("docket_id") if isinstance(hit, dict) else None
-            if not cl_id or cl_id in task.get("known_ids", []):
+            if not cl_id or cl_id in known:
                 continue
             detail = await self.cl_get(self.api("dockets/", {"id": cl_id}))
             for docket in detail.get("results") or []:
                 origin = docket.get("original_court_info")
                 number = origin.get("docket_number") if isinstance(origin, dict) else None
-                from archive.appeals import same_number
-
-                if number and same_number(number, task["docket_number"]):
-                    found.append({"parent_id": task["docket_id"], "docket": {
-                        k: docket.get(k) for k in ("id", "court_id", "docket_number",
-                                                   "pacer_case_id", "case_name", "date_filed",
-                                                   "original_court_info", "appeal_from",
-                                                   "appeal_from_str")}})
-        self.result["courtlistener"]["searched"][task["docket_id"]] = len(found)
-        self.result["courtlistener"]["appeals"].extend(found)
+                court = docket.get("appeal_from")
+                court = court.rstrip("/").rsplit("/", 1)[-1] if isinstance(court, str) else None
+                for case in cases:
+                    if number and same_number(number, case["docket_number"]) and \
+                            (not court or court == case["court"]):
+                        found[case["docket_id"]] += 1
+                        self.result["courtlistener"]["appeals"].append({
+                            "parent_id": case["docket_id"], "docket": {
+                                k: docket.get(k) for k in (
+                                    "id", "court_id", "docket_number", "pacer_case_id",
+                                    "case_name", "date_filed", "original_court_info",
+                                    "appeal_from", "appeal_from_str")}})
+        self.result["courtlistener"]["searched"].update(found)
 
     # --- the Internet Archive -------------------------------------------------------
     def item_url(self, court, case_id, suffix):  # what InternetArchiveSpider.document_items uses

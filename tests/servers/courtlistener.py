@@ -625,16 +625,18 @@ class CourtListenerServer(ServerLifecycle):
 
     def _search(self, request: Request) -> Response:
         """``search/?type=d&q=...&court=...&filed_after=...``: the v4 search API as
-        far as following an appeal needs it. A docket matches when the query
-        (quotes aside) is in its number, its name or its originating court's
-        docket number (``original_court_info``, which the real index holds as
-        the docket's text); results are CourtListener's search fields."""
+        far as following an appeal needs it. A docket matches when one of the
+        query's terms (``"a" OR "b"``, quotes aside) is in its number, its name
+        or its originating court's docket number (``original_court_info``,
+        which the real index holds as the docket's text); results are
+        CourtListener's search fields."""
         query = request.query
         kind = query.get("type", "o")
         if kind not in ("d", "r"):
             raise_type = {"detail": "This local server searches dockets only (type=d or r)."}
             return Response.json(raise_type, 400)
-        wanted = (query.get("q") or "").strip().strip('"').lower()
+        terms = [t.strip().strip('"').lower() for t in (query.get("q") or "").split(" OR ")]
+        terms = [t for t in terms if t]
         courts = set((query.get("court") or "").split())
         after = query.get("filed_after")
         results = []
@@ -647,7 +649,7 @@ class CourtListenerServer(ServerLifecycle):
             origin_number = origin.get("docket_number") if isinstance(origin, dict) else ""
             text = " ".join(str(x or "") for x in (docket.get("docket_number"),
                                                    docket.get("case_name"), origin_number)).lower()
-            if wanted and wanted not in text:
+            if terms and not any(t in text for t in terms):
                 continue
             results.append({"docket_id": docket["id"], "docketNumber": docket["docket_number"],
                             "court_id": docket["court_id"], "caseName": docket["case_name"],
