@@ -1028,7 +1028,7 @@ def save_entry(db, entry: dict, crawl_id: Optional[int] = None,
                           [row["id"]]).fetchone()
         old_text, old_events = have if have else (None, None)
         if have and "description" not in keep and old_text and row.get("description") \
-                and not fuller(row["description"], old_text) and row["description"] != old_text:
+                and fuller(old_text, row["description"]):
             keep.add("description")  # a shorter text never replaces a fuller one
         text = old_text if ("description" in keep or not row.get("description")) \
             else row["description"]
