@@ -114,8 +114,8 @@ async def gaps_page(datasette, request):
             f"</a><br><small>{html.escape(case['court_id'])} {html.escape(case['docket_number'])}</small></td>"
             f"<td>{html.escape(case['line'])}</td><td>{case['missing']}</td><td>{case['rss_only']}</td>"
             f"<td>{case['not_stored']}</td><td>{html.escape(checks)}</td>"
-            f"<td><a href=\"/gaps/{urls.segment(case['court_id'])}/"
-            f"{urls.segment(case['docket_number'])}.json\">details</a></td></tr>")
+            f"<td><a href=\"{html.escape(urls.case_gaps(case['court_id'], case['docket_number']))}\">"
+            "details</a></td></tr>")
     body = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Gaps</title>"
             "</head><body><h1>What each case lacks</h1><p>Entry numbers missing between known "
             "ones, entries only an RSS item announced (on no docket report yet), documents "
@@ -160,8 +160,7 @@ async def kind_feed(datasette, request):
     rows = (await db.execute(feeds.ENTRIES_SQL.format(where="where " + " and ".join(where),
                                                       limit=feeds.CASE_LIMIT), params)).rows
     label = ", ".join(kinds)
-    self_path = "/kinds.atom?" + "&".join(p for p in (
-        f"kind={','.join(kinds)}", f"case={case}" if case else "") if p)
+    self_path = urls.kind_feed(kinds, *(case.split("/", 1) if case else (None, None)))
     return Response(feeds.build_feed(
         datasette, request, feed_id=feeds.tag_uri("kinds", f"{','.join(sorted(kinds))}|{case or 'all'}"),
         title=f"{label}: {title}", subtitle=f"Docket entries of the kinds {label}",
