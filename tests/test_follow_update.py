@@ -169,3 +169,47 @@ def test_without_a_token_the_internet_archive_is_the_free_source(world, tmp_path
                           "'internet_archive'", [case.docket_id]).fetchone()[0] == len(case.entries)
     ia = [r for r in world.ia.log.snapshot() if r["kind"] == "download"]
     assert ia and "CourtListener: no token" in lines[-1]
+
+
+def test_the_plan_schedules_acms_and_prices_pacer(monkeypatch):
+    """ACMS appeals on their schedule (daily, every 6 h while busy, never over
+    budget); PACER for documents asked for, within the month's and the case's
+    budget; nothing fetched (the plan alone)."""
+    import sqlite_utils
+
+    from archive import db as adb
+
+    db = sqlite_utils.Database(memory=True)
+    adb.ensure_db_shape(db)
+    now = dt.datetime(2030, 5, 1, 12, tzinfo=dt.timezone.utc)
+    guid = "34cacf7f-52d5-4d1f-b4f0-0542b429f674"
+    fl.follow_case(db, "ca9", "23-2435", acms_case_id=guid, now="2030-04-01T00:00:00+00:00")
+    fl.follow_case(db, "cand", "3:20-cv-05910", documents=True, now="2030-04-01T00:00:00+00:00")
+    adb.save_document(db, {"court_id": "cand", "docket_number": "3:20-cv-05910",
+                           "entry_number": 17, "pacer_doc_id": "035019230780"})
+    monkeypatch.setenv("PACER_USERNAME", "u")
+    monkeypatch.setenv("PACER_PASSWORD", "p")
+    settings = up.load_settings({"PACER_MONTHLY_BUDGET": "10"})
+    plan = up.make_plan(db, settings, now, token=False)
+    [acms] = plan["acms"]
+    assert acms["run"] and acms["why"] == "never read (every 24 h)" and acms["max_cost"] == 5.0
+    [pacer] = plan["pacer"]
+    assert pacer["docket_id"] == "cand/3:20-cv-05910" and pacer["documents"] and pacer["run"]
+    assert pacer["max_cost"] == 5.0  # the case's cap; the month's $10 holds the ACMS read too
+    # read 7 hours ago: not due; busy (a hearing in 3 days): due every 6 h
+    fl.record_check(db, "ca9/23-2435", "acms", now=fl.now_iso(now - dt.timedelta(hours=7)))
+    assert up.make_plan(db, settings, now, token=False)["acms"] == []
+    adb.save_entry(db, {"court_id": "ca9", "docket_number": "23-2435", "entry_number": 9,
+                        "source": "acms", "date_filed": "2030-04-20",
+                        "description": "Oral argument set for 5/4/2030 at 9:30 AM."})
+    [acms] = up.make_plan(db, settings, now, token=False)["acms"]
+    assert "every 6 h, busy" in acms["why"]
+    # the month's budget spent: nothing bought, and the plan says why
+    with adb.transaction(db):
+        db["pacer_charges"].insert({"at": "2030-05-01T01:00:00+00:00", "status": "charged",
+                                    "cost": 8.5, "docket_id": "nysd/1:21-cv-1"})
+    plan = up.make_plan(db, settings, now, token=False)
+    assert not plan["acms"][0]["run"] and "over budget" in plan["acms"][0]["skip"]
+    assert not plan["pacer"][0]["run"]
+    text = "\n".join(up.describe_plan(plan, settings))
+    assert "not read: over budget: a report may cost $3.00, $1.50 left" in text
