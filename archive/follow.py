@@ -192,9 +192,15 @@ def default_coverage(court_id: str) -> dict:
 
 
 def coverage_label(feed: dict) -> str:
+    """"full", "none", "unknown", "partial (order, opinion, judgment)" (a long
+    list of types cut short: "partial (27 types: adr, answer, appeal, ...)")."""
     coverage = feed.get("coverage") or "unknown"
-    if coverage == "partial" and feed.get("kinds"):
-        return f"partial ({feed['kinds']})"
+    kinds = feed.get("kinds")
+    if coverage == "partial" and kinds:
+        types = [k.strip() for k in (kinds if isinstance(kinds, list) else kinds.split(","))]
+        if len(types) > 5:
+            return f"partial ({len(types)} types: {', '.join(types[:3])}, ...)"
+        return f"partial ({', '.join(types)})"
     return coverage
 
 
