@@ -668,15 +668,18 @@ def gaps(court, docket_number, db_path):
                 click.echo(f"    {check['name']:20} checked {check['ago']}"
                            + ("" if check["status"] == "ok" else f" ({check['status']})")
                            + (f"; {check['detail']}" if check.get("detail") else ""))
-            for gap in fl.gaps_of(db.conn, docket_id):
+            found = fl.gaps_of(db.conn, docket_id)
+            for gap in found:
                 if gap["kind"] == "missing numbers":
                     span = (f"{gap['entry_from']}" if gap["entry_from"] == gap["entry_to"]
                             else f"{gap['entry_from']}-{gap['entry_to']}")
                     click.echo(f"    missing entries {span}")
                 elif gap["kind"] == "rss only":
-                    click.echo(f"    RSS only: {gap['entry_id']}")
-                else:
-                    click.echo(f"    not stored: {gap['document_id']}")
+                    click.echo(f"    on no docket report yet (RSS only): {gap['entry_id']}")
+            unstored = [g["document_id"] for g in found if g["kind"] == "not stored"]
+            if unstored:
+                click.echo(f"    {len(unstored)} documents listed but not stored: "
+                           + ", ".join(unstored[:5]) + (", ..." if len(unstored) > 5 else ""))
     finally:
         archive_db.close_db(db)
 
