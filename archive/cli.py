@@ -622,13 +622,20 @@ def _print_follows(db):
 @click.option("-v", "--verbose", is_flag=True, help="the crawls' logs on the terminal")
 def update(db_path, dry_run, overrides, verbose):
     """Bring every followed case up to date: RSS, CourtListener, the Internet
-    Archive, then PACER within its budgets. One summary line; for cron:
+    Archive, then PACER within its budgets. One summary line (the crawls' logs
+    go to archive/logs/update-YYYYMMDD.log; -v shows them); for cron:
 
     \b
       */30 * * * * cd /srv/docket-archive && .venv/bin/python -m archive update
     """
+    import signal
+
     from . import update as up
 
+    def stop(signum, frame):  # SIGTERM (cron's timeout, systemd) stops it as Ctrl-C does: exit 2
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     knobs, crawl = {}, {}
     for item in overrides:
         name, sep, value = item.partition("=")

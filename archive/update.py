@@ -540,10 +540,11 @@ def scrapy_runner(db_path: str, settings_overrides: dict, verbose: bool = False,
         for name, value in settings_overrides.items():
             cmd += ["-s", f"{name}={value}"]
         if not verbose and "LOG_FILE" not in settings_overrides:
+            # one log a day for every update's crawls (Scrapy appends to it)
             folder = log_dir or os.path.join(HERE, "logs")
             os.makedirs(folder, exist_ok=True)
-            cmd += ["-s", "LOG_FILE=" + os.path.join(
-                folder, f"{time.strftime('%Y%m%d-%H%M%S')}-update-{spider}.log")]
+            cmd += ["-s", "LOG_FILE=" + os.path.join(folder, f"update-{time.strftime('%Y%m%d')}.log"),
+                    "-s", "LOG_FILE_APPEND=True"]
         environment = dict(os.environ if env is None else env)
         process = subprocess.Popen(cmd, cwd=PROJECT, env=environment,
                                    pass_fds=(lock_fd,) if lock_fd is not None else ())
