@@ -31,19 +31,6 @@ APPELLATE = re.compile(r"^(?:ca\d{1,2}|cadc|cafc)$")
 ACMS_COURTS = ("ca2", "ca9")  # docket_spider.acms.ACMS_COURTS
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
-# What a partial feed's channel description lists (CM/ECF's categories), and
-# the kinds of entries (parsers.kinds) each stands for.
-FEED_CATEGORY_KINDS = {
-    "order": ("order",), "orders": ("order",), "opinion": ("opinion",),
-    "opinions": ("opinion",), "judgment": ("judgment",), "judgments": ("judgment",),
-    "motion": ("motion",), "respm": ("brief",), "respoth": ("brief",), "answer": ("brief",),
-    "notice": ("notice",), "appeal": ("notice",), "service": ("service",),
-    "trial": ("hearing",), "cmp": ("other",), "misc": ("other",), "discov": ("other",),
-    "adr": ("other",), "transfer": ("other",), "misccs": ("other",),
-    "mot2255": ("motion",), "charge": ("other",), "waiver": ("other",),
-}
-
-
 def now_iso(now: Optional[_dt.datetime] = None) -> str:
     moment = now or _dt.datetime.now(_dt.timezone.utc)
     return moment.astimezone(_dt.timezone.utc).replace(microsecond=0).isoformat()
@@ -170,15 +157,6 @@ def feed_coverage(description: Optional[str]) -> tuple[str, list[str]]:
     if not listed or "all" in listed:
         return "full", []
     return "partial", listed
-
-
-def kinds_covered(categories: Iterable[str]) -> set[str]:
-    """The entry kinds (parsers.kinds) a partial feed's categories carry."""
-    out = set()
-    for category in categories:
-        base = category.split("-")[0]
-        out.update(FEED_CATEGORY_KINDS.get(base, ()))
-    return out
 
 
 def default_coverage(court_id: str) -> dict:

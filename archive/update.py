@@ -86,6 +86,9 @@ SETTINGS = {
     "PACER_MONTHLY_BUDGET": None,
     "FOLLOW_WEBHOOK_GIVE_UP_HOURS": al.GIVE_UP_HOURS,
     "FOLLOW_SITE_URL": None,               # links in alerts: the public site's address
+    # a file the followed cases' calendar (iCal) is written to after each update
+    # (the follow list is private: the site serves each case's and the archive's)
+    "FOLLOW_ICAL_PATH": None,
 }
 # Scrapy settings an update passes on to its crawls when given with -s
 CRAWL_SETTINGS = ("COURTLISTENER_API_URL", "COURTLISTENER_STORAGE_URL",
@@ -811,6 +814,8 @@ def _run(db, db_path, plan, settings, runner, run_id, tmp, now) -> tuple[str, li
     set_baselines(db)
     queued = al.enqueue(db, site_url=settings.get("FOLLOW_SITE_URL"))
     sent = al.deliver(db, give_up_hours=settings["FOLLOW_WEBHOOK_GIVE_UP_HOURS"])
+    if settings.get("FOLLOW_ICAL_PATH"):
+        write_calendar(db, settings["FOLLOW_ICAL_PATH"])
     gaps = sum(c["gaps"]["missing"] + c["gaps"]["rss_only"] for c in plan2["cases"])
     courts = len({c["court"] for c in plan["cases"]})
     no_feed = sum(1 for f in plan["feeds"] if not f["read"])
@@ -832,6 +837,20 @@ def _run(db, db_path, plan, settings, runner, run_id, tmp, now) -> tuple[str, li
         f"{gaps} gaps",
     ]
     return "; ".join(parts), codes
+
+
+def write_calendar(db, path: str) -> int:
+    """The followed cases' hearings and deadlines, iCal, to ``path`` (replaced
+    whole: a reader never sees half a file). Returns how many events."""
+    from . import ical
+
+    ids = [r["id"] for r in fl.followed(db)]
+    text = ical.calendar(ical.calendar_events(db.conn, ids), "Followed cases")
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return text.count("BEGIN:VEVENT")
 
 
 def _read(path: str) -> dict:

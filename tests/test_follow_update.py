@@ -82,8 +82,9 @@ def test_news_in_a_feed_is_checked_on_courtlistener_first_and_alerted(world, upd
     entry = world.add_entry(case.docket_id, "ORDER granting motion for extension. Responses due "
                                             "by 12/1/2030.", rss_type="order")
     updates.clear()
-    code, lines = updates.run(**ROOMY)
+    code, lines = updates.run(FOLLOW_ICAL_PATH=str(tmp_path / "followed.ics"), **ROOMY)
     assert code == 0, lines
+    assert "DTSTART;VALUE=DATE:20301201" in (tmp_path / "followed.ics").read_text()
     api = [r for r in world.cl.log.snapshot() if r["kind"] == "api"]
     first = api[0]["query"]
     assert first.get("court") == "txsd" and "date_modified__gt" in first  # the feed's news first
