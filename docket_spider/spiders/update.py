@@ -369,7 +369,7 @@ class UpdateSpider(scrapy.Spider):
             state["progress"] = progress  # how far the entries were read, if the run stops
         state["complete"] = True
         state["mark"] = max((m for m in (docket.get("date_modified"), progress) if m),
-                            key=lambda m: _moment(m))
+                            key=_moment, default=None)
         if lookup:
             names: dict = {}
             for path, make in (("parties/", party_item), ("attorneys/", None)):
