@@ -39,7 +39,7 @@ TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: $(VENV)/.test-installed
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist load
 
-## bench: crawl, parser, extraction, public-archive, worker and writer benchmarks (results in bench/results/)
+## bench: crawl, parser, extraction, public-archive, worker, writer and update benchmarks (results in bench/results/)
 bench: $(VENV)/.test-installed
 	$(PY) bench/bench_crawl.py
 	$(PY) bench/bench_parsers.py
@@ -48,6 +48,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/bench_workers.py
 	$(PY) bench/bench_writer.py
 	$(PY) bench/bench_public.py
+	$(PY) bench/bench_update.py
 
 ## soak: crawls killed and restarted against servers injecting faults, then an extraction
 ## worker killed mid-document (a few minutes); both run, and it fails if either does

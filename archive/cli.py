@@ -574,6 +574,234 @@ def snapshot(db_path, out, to, existing):
         raise
 
 
+# --- following cases (issue 20) ------------------------------------------------
+
+@cli.command()
+@click.argument("court", required=False)
+@click.argument("docket_number", required=False)
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("--list", "list_", is_flag=True, help="the followed cases, their sources and gaps")
+@click.option("--remove", is_flag=True, help="stop following COURT DOCKET_NUMBER (and the "
+              "appeals found from it)")
+@click.option("--webhook", metavar="URL", help="POST signed JSON for each new entry (of every "
+              "followed case, or of COURT DOCKET_NUMBER and its appeals)")
+@click.option("--remove-webhook", metavar="URL", help="stop sending to URL")
+@click.option("--secret-env", default="DOCKET_ARCHIVE_WEBHOOK_SECRET", show_default=True,
+              help="the environment variable holding the webhook's signing secret")
+@click.option("--documents", is_flag=True, help="also buy the case's new documents on PACER "
+              "(within the budgets) when no free source has them")
+@click.option("--pacer-case-id", help="PACER's case id, when known (saves a lookup)")
+@click.option("--acms-case-id", help="an ACMS appeal's case GUID, when known")
+def follow(court, docket_number, db_path, list_, remove, webhook, remove_webhook, secret_env,
+           documents, pacer_case_id, acms_case_id):
+    """Follow a case (and its appeals, once they exist): `update` keeps it current.
+
+    \b
+      python -m archive follow cand 3:20-cv-05910
+      python -m archive follow --list
+      python -m archive follow --remove cand 3:20-cv-05910
+      python -m archive follow --webhook https://example.org/hook
+    """
+    from . import alerts
+    from . import follow as fl
+
+    db = archive_db.open_db(db_path)
+    try:
+        if remove_webhook:
+            n = alerts.remove_webhook(db, remove_webhook)
+            click.echo(f"{alerts.shown(remove_webhook)}: {n} webhook(s) stopped")
+            return
+        if list_:
+            _print_follows(db)
+            return
+        if court and not docket_number:
+            raise click.UsageError("give the court and the docket number: follow cand 3:20-cv-05910")
+        if remove:
+            if not court:
+                raise click.UsageError("--remove COURT DOCKET_NUMBER")
+            gone = fl.unfollow(db, court, docket_number)
+            click.echo(f"no longer following {', '.join(gone)}" if gone else
+                       f"{court} {docket_number} was not followed")
+            return
+        docket_id = None
+        if court:
+            try:
+                docket_id, new = fl.follow_case(db, court, docket_number, documents=documents,
+                                                pacer_case_id=pacer_case_id,
+                                                acms_case_id=acms_case_id)
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
+            feed = fl.followed_one(db, docket_id)["feed"]
+            click.echo(f"{'following' if new else 'already following'} {docket_id} "
+                       f"(RSS: {fl.coverage_label(feed)}); `python -m archive update` fetches it"
+                       + ("; its appeals are followed as they are found"
+                          if not fl.is_appellate(court) else ""))
+        if webhook:
+            try:
+                hook = alerts.add_webhook(db, webhook, docket_id, secret_env)
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
+            click.echo(f"webhook {hook['id']} -> {alerts.shown(webhook)} for "
+                       f"{docket_id or 'every followed case'}: new entries are POSTed, signed "
+                       f"(HMAC-SHA256) with the secret in ${secret_env}")
+            if hook["secret"]:
+                click.echo(f"${secret_env} is not set. A new secret, shown once (give it to the "
+                           f"receiver, and to update's environment):\n  export {secret_env}="
+                           f"{hook['secret']}", err=True)
+        if not court and not webhook:
+            raise click.UsageError("give COURT DOCKET_NUMBER, --list, --remove or --webhook")
+    finally:
+        archive_db.close_db(db)
+
+
+def _print_follows(db):
+    import datetime as _dt
+
+    from . import alerts
+    from . import follow as fl
+
+    now = _dt.datetime.now(_dt.timezone.utc)
+    rows = fl.followed(db)
+    if not rows:
+        click.echo("No case is followed yet: python -m archive follow COURT DOCKET_NUMBER")
+    today = now.date().isoformat()
+    for row in rows:
+        status = fl.case_status(db.conn, row["id"], now)
+        checks = ", ".join(f"{c['name']} {c['ago']}" + ("" if c["status"] == "ok" else
+                                                          f" ({c['status']})")
+                           for c in status["by"].values()) or "never checked"
+        soon = fl.next_dates(db.conn, row["id"], today, limit=1)
+        line = (f"{row['id']}  {row.get('case_name') or ''}\n"
+                f"    RSS {fl.coverage_label(row['feed'])}; checked: {checks}; {status['line']}")
+        if soon:
+            ev = soon[0]
+            line += f"\n    next: {ev['date']} {ev['time'] or ''} {ev['what'] or ev['kind']}"
+        if row.get("parent_id"):
+            line += f"\n    appeal of {row['parent_id']}, found by {row['found_by']}"
+        click.echo(line)
+    for hook in alerts.webhooks(db):
+        click.echo(f"webhook {hook['id']}: {alerts.shown(hook['url'])} for "
+                   f"{hook['docket_id'] or 'every followed case'} (secret in ${hook['secret_env']})")
+    counts = alerts.outbox_counts(db)
+    if counts:
+        click.echo("alerts: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    last = db.execute("select summary from update_runs where status != 'running' and dry_run = 0 "
+                      "order by id desc limit 1").fetchone()
+    if last:
+        click.echo(f"last update: {last[0]}")
+
+
+@cli.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("--dry-run", is_flag=True, help="print what would be fetched and what it would "
+              "cost; fetch nothing")
+@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="a knob (FOLLOW_*, COURTLISTENER_*_LIMIT, PACER_MONTHLY_BUDGET) or a Scrapy "
+                   "setting passed to the crawls")
+@click.option("-v", "--verbose", is_flag=True, help="the crawls' logs on the terminal")
+def update(db_path, dry_run, overrides, verbose):
+    """Bring every followed case up to date: RSS, CourtListener, the Internet
+    Archive, then PACER within its budgets. One summary line (the crawls' logs
+    go to archive/logs/update-YYYYMMDD.log; -v shows them); for cron:
+
+    \b
+      */30 * * * * cd /srv/docket-archive && .venv/bin/python -m archive update
+    """
+    import signal
+
+    from . import update as up
+
+    def stop(signum, frame):  # SIGTERM (cron's timeout, systemd) stops it as Ctrl-C does: exit 2
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    knobs, crawl = {}, {}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.UsageError(f"-s takes NAME=VALUE, not {item!r}")
+        if name in up.SETTINGS:
+            knobs[name] = value
+        else:
+            crawl[name] = value
+    settings = up.load_settings(knobs)
+    if settings.get("PACER_MONTHLY_BUDGET") is not None:
+        crawl.setdefault("PACER_MONTHLY_BUDGET", str(settings["PACER_MONTHLY_BUDGET"]))
+    code = up.run_update(db_path, settings=settings, dry_run=dry_run, echo=click.echo,
+                         crawl_settings=crawl, verbose=verbose)
+    sys.exit(code)
+
+
+@cli.command()
+@click.argument("court", required=False)
+@click.argument("docket_number", required=False)
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+def gaps(court, docket_number, db_path):
+    """What a case lacks (every followed case without arguments): entry numbers
+    missing between known ones, RSS entries on no docket report yet, documents
+    listed but not stored, and when each source last checked it."""
+    from . import follow as fl
+
+    _existing(db_path)
+    db = archive_db.open_db(db_path)
+    try:
+        ids = ([archive_db.docket_key(court.lower(), docket_number)] if court and docket_number
+               else [r["id"] for r in fl.followed(db)])
+        for docket_id in ids:
+            status = fl.case_status(db.conn, docket_id)
+            click.echo(f"{docket_id}: {status['line']}")
+            for source, check in status["by"].items():
+                click.echo(f"    {check['name']:20} checked {check['ago']}"
+                           + ("" if check["status"] == "ok" else f" ({check['status']})")
+                           + (f"; {check['detail']}" if check.get("detail") else ""))
+            found = fl.gaps_of(db.conn, docket_id)
+            for gap in found:
+                if gap["kind"] == "missing numbers":
+                    span = (f"{gap['entry_from']}" if gap["entry_from"] == gap["entry_to"]
+                            else f"{gap['entry_from']}-{gap['entry_to']}")
+                    click.echo(f"    missing entries {span}")
+                elif gap["kind"] == "rss only":
+                    click.echo(f"    on no docket report yet (RSS only): {gap['entry_id']}")
+            unstored = [g["document_id"] for g in found if g["kind"] == "not stored"]
+            if unstored:
+                click.echo(f"    {len(unstored)} documents listed but not stored: "
+                           + ", ".join(unstored[:5]) + (", ..." if len(unstored) > 5 else ""))
+    finally:
+        archive_db.close_db(db)
+
+
+@cli.command()
+@click.argument("court", required=False)
+@click.argument("docket_number", required=False)
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("--followed", is_flag=True, help="every followed case (the default without a case)")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False), help="write it to a file")
+def calendar(court, docket_number, db_path, followed, out):
+    """An iCal feed (.ics) of a case's hearings and deadlines, or of every
+    followed case's: moved and vacated dates are sent cancelled."""
+    from . import follow as fl
+    from . import ical
+
+    _existing(db_path)
+    db = archive_db.open_db(db_path)
+    try:
+        if court and docket_number and not followed:
+            ids = [archive_db.docket_key(court.lower(), docket_number)]
+            name = f"{court} {docket_number}"
+        else:
+            ids = [r["id"] for r in fl.followed(db)]
+            name = "Followed cases"
+        text = ical.calendar(ical.calendar_events(db.conn, ids), name)
+    finally:
+        archive_db.close_db(db)
+    if out:
+        with open(out, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        click.echo(f"{out}: {text.count('BEGIN:VEVENT')} events")
+    else:
+        click.echo(text, nl=False)
+
+
 PLUGINS = os.path.join(HERE, "plugins")
 TEMPLATES = os.path.join(HERE, "templates")  # the archive's own pages (Datasette templates)
 MB = 1_000_000

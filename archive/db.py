@@ -53,6 +53,9 @@ TABLES: dict[str, dict[str, type]] = {
         "description": str, "pacer_sequence_number": str,
         "recap_sequence_number": str, "courtlistener_id": int, "source": str,
         "first_seen": str, "last_seen": str,
+        # issue 20: the entry's kind (parsers.kinds) and the CM/ECF event names a
+        # source gave (an RSS item's "[Order(Other)]", joined with " AND ")
+        "kind": str, "event_names": str,
     },
     "documents": {
         "id": str, "docket_id": str, "entry_id": str, "court_id": str,
@@ -108,6 +111,69 @@ TABLES: dict[str, dict[str, type]] = {
     # facts about this archive file: ``archive_id``, a random id given once, by
     # which a public copy knows the archive it was made from
     "archive_info": {"id": str, "value": str},
+    # --- issue 20: every source's version of an entry, the calendar, the checks ---
+    # One row per (source, the source's own key of the item, its content): the
+    # RSS item, a docket report row, CourtListener's record, the Internet
+    # Archive's, a saved page. ``id`` is the docket's id and a digest of those,
+    # never the entry's row id, so it stays when the entry is re-keyed or an RSS
+    # row is absorbed; ``entry_id`` follows the entry. ``raw``: the record as the source gave it
+    # (JSON), ``url`` where it was read.
+    "entry_versions": {
+        "id": str, "entry_id": str, "docket_id": str, "court_id": str, "source": str,
+        "source_key": str, "entry_number": int, "pacer_sequence_number": str,
+        "date_filed": str, "description": str, "event_names": str, "url": str, "raw": str,
+        "first_seen": str, "last_seen": str, "times_seen": int,
+    },
+    # Hearings and deadlines read from an entry's text (parsers.schedule), one
+    # row each; ``superseded_by`` names the later event that moved or cancelled it.
+    "events": {
+        "id": str, "entry_id": str, "docket_id": str, "court_id": str, "position": int,
+        "kind": str, "what": str, "date": str, "time": str, "place": str, "status": str,
+        "supersedes_date": str, "supersedes_time": str, "superseded_by": str,
+        "entry_date": str, "entry_number": int,
+    },
+    # When each source last looked at a case (``id``: "<docket id>#check-<source>"):
+    # what the case page shows as "checked 2 h ago".
+    "case_checks": {
+        "id": str, "docket_id": str, "court_id": str, "source": str, "last_checked": str,
+        "last_ok": str, "last_changed": str, "status": str, "detail": str,
+    },
+    # --- the operator's own (never public): the follow list and what update needs ---
+    "follows": {
+        "id": str, "docket_id": str, "court_id": str, "docket_number": str, "added": str,
+        # an appeal found from a followed case: that case, and how it was found
+        "parent_id": str, "found_by": str,
+        "pacer_case_id": str, "acms_case_id": str, "documents": int,
+        # CourtListener: its docket id and the docket's date_modified last fetched
+        "cl_docket_id": int, "cl_modified": str, "cl_looked_up": str,
+        # when the entries already there were taken as seen (no alerts for them)
+        "baseline_at": str, "appeals_searched": str,
+    },
+    "court_feeds": {
+        "id": str, "coverage": str, "kinds": str, "last_read": str, "last_ok": str,
+        "status": str, "detail": str, "items": int, "next_probe": str,
+    },
+    "webhooks": {
+        "id": int, "url": str, "docket_id": str, "secret_env": str, "secret_fingerprint": str,
+        "created": str, "active": int,
+    },
+    # One alert per (webhook, entry) ever: ``id`` is the idempotency key the
+    # receiver sees, made from the webhook and the entry's first version, so a
+    # retry, a crash or a re-keyed entry never sends it under another key.
+    "outbox": {
+        "id": str, "webhook_id": int, "entry_id": str, "docket_id": str, "created": str,
+        "payload": str, "status": str, "attempts": int, "next_attempt": str,
+        "last_error": str, "sent_at": str,
+    },
+    # every version an alert (or the baseline of a follow) covers: (webhook, version)
+    "alerted": {"id": str, "webhook_id": int, "version_id": str, "outbox_id": str, "at": str},
+    # CourtListener calls: reserved before a run (a killed run's reservation counts)
+    "api_calls": {"id": int, "source": str, "at": str, "calls": int, "status": str,
+                  "run_id": int},
+    "update_runs": {
+        "id": int, "started": str, "finished": str, "pid": int, "status": str,
+        "summary": str, "dry_run": int,
+    },
 }
 
 FOREIGN_KEYS = [
@@ -144,6 +210,16 @@ INDEXES = [
     ("attorneys", ["docket_id"]),
     ("changes", ["crawl_id"]),
     ("pacer_charges", ["crawl_id"]),
+    ("docket_entries", ["docket_id", "kind"]),
+    ("entry_versions", ["entry_id"]),
+    ("entry_versions", ["docket_id", "source"]),
+    ("events", ["entry_id"]),
+    ("events", ["docket_id", "date"]),
+    ("case_checks", ["docket_id"]),
+    ("outbox", ["status", "next_attempt"]),
+    ("alerted", ["version_id"]),
+    ("api_calls", ["source", "at"]),
+    ("pacer_charges", ["docket_id", "at"]),
 ]
 
 VIEWS = {
@@ -157,6 +233,37 @@ VIEWS = {
         order by docket_entries.docket_id, docket_entries.date_filed,
                  docket_entries.entry_number, documents.attachment_number
     """,
+    # What a case's archive lacks (issue 20), one row per gap:
+    # - ``missing numbers``: entry numbers between two the archive has, or below
+    #   the first it has (numbers start at 1) (``entry_from`` to ``entry_to``;
+    #   ``count`` of them);
+    # - ``rss only``: an entry known only from an RSS item, on no docket report yet;
+    # - ``not stored``: a document listed (a PACER id, or available) whose file the
+    #   archive does not hold (a sealed one aside).
+    # archive/follow.py's case_status() and the update plan read it; when each
+    # source last checked a case is ``case_checks``.
+    "gaps": """
+        select docket_id, 'missing numbers' as kind, prev + 1 as entry_from,
+               entry_number - 1 as entry_to, null as entry_id, null as document_id,
+               entry_number - prev - 1 as count
+        from (select docket_id, entry_number, coalesce(lag(entry_number) over
+                     (partition by docket_id order by entry_number), 0) as prev
+              from (select distinct docket_id, entry_number from docket_entries
+                    where entry_number is not null))
+        where entry_number - prev > 1
+        union all
+        select e.docket_id, 'rss only', e.entry_number, e.entry_number, e.id, null, 1
+        from docket_entries e
+        where e.source in ('pacer_rss', 'import:rss') and not exists (
+            select 1 from entry_versions v where v.entry_id = e.id
+            and v.source not in ('pacer_rss', 'import:rss'))
+        union all
+        select d.docket_id, 'not stored', e.entry_number, e.entry_number, d.entry_id, d.id, 1
+        from documents d left join docket_entries e on e.id = d.entry_id
+        where d.file_path is null and coalesce(d.is_sealed, 0) = 0
+          and (d.pacer_doc_id is not null or d.is_available = 1)
+          and coalesce(d.status, '') not in ('ok', 'ocr', 'empty', 'error', 'too_large', 'timeout')
+    """,
 }
 
 # What the public sees (the site and every release): these tables, less the
@@ -169,6 +276,8 @@ PUBLIC_TABLES: dict[str, tuple[str, ...]] = {
     "crawls": ("args", "message", "pid", "host"),
     "changes": (),
     "docket_origins": (),
+    # issue 20: every source's version of an entry, the calendar, when sources checked
+    "entry_versions": (), "events": (), "case_checks": (),
 }
 
 # Every insert, update and delete of a public table's row, whoever makes it (a
@@ -294,6 +403,37 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
     with transaction(db):
         _apply_shape(db)
         rekey_dockets(db)
+        derive_entries(db)
+
+
+# Bumped when what is derived from an entry's text (its kind, its events) is
+# read differently: an archive derived under another version is derived again.
+DERIVED_VERSION = "1"
+
+
+def derive_entries(db, force: bool = False) -> int:
+    """Give every entry its kind and its events (issue 20): once for an archive
+    made before they existed (or derived under another ``DERIVED_VERSION``),
+    then only as entries are saved. Returns how many entries were read."""
+    marker = db.execute("select value from archive_info where id = 'entries_derived'").fetchone()
+    if marker and marker[0] == DERIVED_VERSION and not force:
+        return 0
+    rows = db.execute("select id, docket_id, description, event_names, kind "
+                      "from docket_entries").fetchall()
+    dockets = set()
+    for entry_id, docket_id, description, event_names, kind in rows:
+        new = _kind_of(description, event_names)
+        if new != kind:
+            db.execute("update docket_entries set kind = ? where id = ?", [new, entry_id])
+        if description and refresh_events(db, entry_id, settle=False):
+            dockets.add(docket_id)
+    for docket_id in dockets:
+        settle_events(db, docket_id)
+    db.execute("insert or replace into archive_info (id, value) values ('entries_derived', ?)",
+               [DERIVED_VERSION])
+    if rows:
+        log.info("Derived the kinds and dates of %s entries", len(rows))
+    return len(rows)
 
 
 def _apply_shape(db: sqlite_utils.Database) -> None:
@@ -374,7 +514,8 @@ def docket_key(court_id: str, docket_number: str) -> str:
 
 
 # the tables whose rows' ids are made of their docket's id ("<docket id>#...")
-_DOCKET_ROW_TABLES = ("docket_entries", "documents", "parties", "attorneys", "party_attorneys")
+_DOCKET_ROW_TABLES = ("docket_entries", "documents", "parties", "attorneys", "party_attorneys",
+                      "entry_versions", "events", "case_checks", "follows", "outbox")
 
 
 def rekey_dockets(db) -> list[str]:
@@ -681,7 +822,7 @@ def _known_entry(db, row: dict, doc_ids: list[str]) -> Optional[dict]:
 
 def _rekey_entry(db, old_id: str, new_id: str, new_key: str) -> None:
     """An entry archived without its number gets it: its row, and its documents'
-    rows, take the ids a numbered entry has."""
+    rows, take the ids a numbered entry has (its versions and events follow)."""
     db.execute("update docket_entries set id = ?, entry_key = ? where id = ?",
                [new_id, new_key, old_id])
     for (doc_id,) in db.execute("select id from documents where entry_id = ?", [old_id]).fetchall():
@@ -694,6 +835,168 @@ def _rekey_entry(db, old_id: str, new_id: str, new_key: str) -> None:
             continue
         db.execute("update documents set id = ?, entry_id = ? where id = ?",
                    [new_doc_id, new_id, doc_id])
+    _entry_moved(db, old_id, new_id)
+
+
+def _entry_moved(db, old_id: str, new_id: str) -> None:
+    """An entry's row is now ``new_id`` (re-keyed, or an RSS row absorbed into
+    it): its versions and alerts follow it; its events are read again."""
+    db.execute("update entry_versions set entry_id = ? where entry_id = ?", [new_id, old_id])
+    db.execute("update outbox set entry_id = ? where entry_id = ?", [new_id, old_id])
+    db.execute("delete from events where entry_id = ?", [old_id])
+
+
+# --- issue 20: versions, kinds, the fullest text, events -------------------
+
+# Not columns: what save_entry keeps in the entry's version row.
+VERSION_FIELDS = ("version_raw", "version_url")
+RSS_VERSION_SOURCES = ("pacer_rss", "import:rss")
+
+
+def _text_size(text) -> int:
+    return len(" ".join(str(text or "").split()))
+
+
+def fuller(new, old) -> bool:
+    """Whether text ``new`` says more than ``old`` (the longer, spaces aside)."""
+    return _text_size(new) > _text_size(old)
+
+
+def _kind_of(description, event_names) -> Optional[str]:
+    from parsers.kinds import entry_kind
+
+    if not (description or event_names):
+        return None
+    return entry_kind(description or "", event_names or None)
+
+
+def save_version(db, entry_id: str, row: dict, version: dict, source_key: str) -> str:
+    """Record what one source said of an entry (see ``entry_versions``): a
+    version seen again gets its ``last_seen`` and count moved on. Returns its id."""
+    raw = version.get("version_raw")
+    if raw is not None and not isinstance(raw, str):
+        raw = json.dumps(raw, sort_keys=True, default=str)
+    source = row.get("source") or "unknown"
+    content = json.dumps([row.get("entry_number"), row.get("pacer_sequence_number"),
+                          row.get("date_filed"), row.get("description"), row.get("event_names")],
+                         default=str)
+    digest = hashlib.sha1(content.encode()).hexdigest()
+    # the docket's id first (as every docket row's id: the public copy, re-keying),
+    # then what the source said, never the entry's own row id
+    version_id = f"{row['docket_id']}#v-" + hashlib.sha1(
+        f"{row['docket_id']}|{source}|{source_key}|{digest}".encode()).hexdigest()[:24]
+    now = _now()
+    db.execute(
+        "insert into entry_versions (id, entry_id, docket_id, court_id, source, source_key, "
+        "entry_number, pacer_sequence_number, date_filed, description, event_names, url, raw, "
+        "first_seen, last_seen, times_seen) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
+        "on conflict(id) do update set last_seen = excluded.last_seen, "
+        "times_seen = coalesce(times_seen, 0) + 1, entry_id = excluded.entry_id, "
+        "url = coalesce(excluded.url, url), raw = coalesce(excluded.raw, raw)",
+        [version_id, entry_id, row["docket_id"], row.get("court_id"), source, source_key,
+         row.get("entry_number"), row.get("pacer_sequence_number"), row.get("date_filed"),
+         row.get("description"), row.get("event_names"), version.get("version_url"), raw,
+         now, now])
+    return version_id
+
+
+def refresh_events(db, entry_id: str, settle: bool = True) -> int:
+    """Read an entry's hearings and deadlines again (parsers.schedule) into
+    ``events``, then settle which dates of its docket later ones supersede.
+    Returns how many events the entry has."""
+    from parsers.schedule import events_in
+
+    found = db.execute("select docket_id, court_id, description, date_filed, entry_number, "
+                       "source from docket_entries where id = ?", [entry_id]).fetchone()
+    had = db.execute("select count(*) from events where entry_id = ?", [entry_id]).fetchone()[0]
+    if found is None:
+        if had:
+            db.execute("delete from events where entry_id = ?", [entry_id])
+        return 0
+    docket_id, court_id, description, date_filed, number, source = found
+    events = []
+    if description and source not in RSS_VERSION_SOURCES:  # RSS: event names, no text
+        try:
+            events = events_in(description, date_filed)
+        except Exception as exc:  # noqa: BLE001 - a text the reader chokes on costs its events
+            log.warning("Could not read the dates of entry %s: %s", entry_id, exc)
+    rows = [{"id": f"{entry_id}~{n}", "entry_id": entry_id, "docket_id": docket_id,
+             "court_id": court_id, "position": n, "kind": ev.get("kind"), "what": ev.get("what"),
+             "date": ev.get("date"), "time": ev.get("time"), "place": ev.get("place"),
+             "status": ev.get("status"),
+             "supersedes_date": (ev.get("supersedes") or {}).get("date"),
+             "supersedes_time": (ev.get("supersedes") or {}).get("time"),
+             "entry_date": str(date_filed or "")[:10] or None, "entry_number": number}
+            for n, ev in enumerate(events, 1)]
+    if not rows and not had:
+        return 0
+    old = {r[0]: r for r in db.execute(
+        "select id, kind, what, date, time, place, status, supersedes_date, supersedes_time, "
+        "entry_date, entry_number from events where entry_id = ?", [entry_id]).fetchall()}
+    new_ids = {r["id"] for r in rows}
+    for gone in set(old) - new_ids:
+        db.execute("delete from events where id = ?", [gone])
+    columns = ("kind", "what", "date", "time", "place", "status", "supersedes_date",
+               "supersedes_time", "entry_date", "entry_number")
+    for row in rows:
+        have = old.get(row["id"])
+        if have is not None and tuple(have[1:]) == tuple(row[c] for c in columns):
+            continue
+        db.execute("insert or replace into events (id, entry_id, docket_id, court_id, position, "
+                   + ", ".join(columns) + ", superseded_by) values (?, ?, ?, ?, ?, "
+                   + ", ".join("?" for _ in columns) + ", null)",
+                   [row["id"], entry_id, docket_id, court_id, row["position"],
+                    *(row[c] for c in columns)])
+    if settle:
+        settle_events(db, docket_id)
+    return len(rows)
+
+
+def _what_key(what) -> str:
+    words = re.sub(r"[^a-z ]+", " ", str(what or "").casefold()).split()
+    return " ".join(w for w in words if w not in ("the", "a", "an", "set", "hearing", "due"))
+
+
+def settle_events(db, docket_id: str) -> int:
+    """Mark the events of a docket that later ones supersede (``superseded_by``).
+
+    In the order the entries were filed: an event that is ``reset`` or
+    ``continued`` supersedes the earlier event of the same kind on the date it
+    names (``supersedes_date``), else the latest earlier event of the same kind
+    and name still standing; a ``vacated`` one supersedes the earlier events of
+    its kind on its date (and itself stands for no date to come). Returns how
+    many rows changed."""
+    rows = db.execute(
+        "select id, kind, what, date, time, status, supersedes_date, supersedes_time, "
+        "superseded_by from events where docket_id = ? order by coalesce(entry_date, ''), "
+        "coalesce(entry_number, 0), entry_id, position", [docket_id]).fetchall()
+    result: dict[str, Optional[str]] = {r[0]: None for r in rows}
+    standing: list[tuple] = []
+    for row in rows:
+        event_id, kind, what, date, time_, status, sup_date, sup_time, _ = row
+        targets = []
+        if status in ("reset", "continued", "vacated"):
+            wanted = sup_date or (date if status == "vacated" else None)
+            if wanted:
+                same_day = [s for s in standing if s[1] == kind and s[3] == wanted
+                            and (not sup_time or not s[4] or s[4] == sup_time)]
+                named = [s for s in same_day if _what_key(s[2]) == _what_key(what)]
+                targets = named or same_day
+            else:
+                named = [s for s in standing if s[1] == kind and _what_key(s[2]) == _what_key(what)
+                         and s[3] != date]
+                targets = named[-1:]
+        for target in targets:
+            result[target[0]] = event_id
+            standing.remove(target)
+        if status != "vacated":
+            standing.append(row)
+    changed = 0
+    for row in rows:
+        if row[8] != result[row[0]]:
+            db.execute("update events set superseded_by = ? where id = ?", [result[row[0]], row[0]])
+            changed += 1
+    return changed
 
 
 def save_entry(db, entry: dict, crawl_id: Optional[int] = None,
@@ -706,19 +1009,46 @@ def save_entry(db, entry: dict, crawl_id: Optional[int] = None,
     holds numbered is that row. Optional ``pacer_doc_ids`` (not a column): its
     documents' PACER ids, to find it by. ``provisional``: what this source
     says of ``PROVISIONAL_FIELDS`` does not overwrite what another source said.
+
+    Issue 20: what the source said is kept as a version of the entry
+    (:func:`save_version`; optional ``version_raw`` and ``version_url``, not
+    columns: the record as the source gave it and where). The entry shows the
+    fullest text: a description shorter than the one it has never replaces
+    it. Its ``kind`` (parsers.kinds) follows its text and event names, and its
+    hearings and deadlines (``events``) are read again when its text changes.
     """
     row, doc_ids = _entry_row(entry)
+    version = {name: row.pop(name, None) for name in VERSION_FIELDS}
+    source_key = row["entry_key"]
     with transaction(db):
         known = _known_entry(db, row, doc_ids)
+        moved = False
         if known is not None and known["id"] != row["id"]:
             if row.get("entry_number") not in (None, "") and known["entry_number"] is None:
                 _rekey_entry(db, known["id"], row["id"], row["entry_key"])
+                moved = True
             else:
                 row["id"], row["entry_key"] = known["id"], known["entry_key"]
-        keep = ()
+        keep = set()
         if provisional and known is not None and known["source"] != row.get("source"):
-            keep = PROVISIONAL_FIELDS
-        return row["id"], save_row(db, "docket_entries", row, crawl_id, keep=keep)
+            keep.update(PROVISIONAL_FIELDS + ("event_names", "kind"))
+        have = db.execute("select description, event_names from docket_entries where id = ?",
+                          [row["id"]]).fetchone()
+        old_text, old_events = have if have else (None, None)
+        if have and "description" not in keep and old_text and row.get("description") \
+                and fuller(old_text, row["description"]):
+            keep.add("description")  # a shorter text never replaces a fuller one
+        text = old_text if ("description" in keep or not row.get("description")) \
+            else row["description"]
+        if row.get("event_names") in (None, ""):
+            row.pop("event_names", None)
+        events = row.get("event_names") or old_events
+        row["kind"] = _kind_of(text, events)
+        action = save_row(db, "docket_entries", row, crawl_id, keep=tuple(keep))
+        save_version(db, row["id"], row, version, source_key)
+        if action == "added" or moved or text != old_text:
+            refresh_events(db, row["id"])
+        return row["id"], action
 
 
 def document_key(document: dict) -> tuple[str, str, str]:
@@ -1285,6 +1615,8 @@ def absorb_provisional_entries(db, docket_id: str, sources: Iterable[str],
     absorbed = 0
     for row_id, found in matches.items():
         if len(found) == 1 and claimed[found[0]] == 1:
+            # the RSS item stays, as a version of the entry it was (issue 20)
+            _entry_moved(db, row_id, found[0])
             db.execute("delete from docket_entries where id = ?", [row_id])
             _record(db, crawl_id, "docket_entries", row_id, "merged", [found[0]])
             absorbed += 1

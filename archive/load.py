@@ -168,13 +168,22 @@ def entry_row(entry: dict, *, court_id: str, docket_number: str, source: str) ->
            "entry_number": entry_number, "date_filed": _date(entry.get("date_filed")),
            "date_entered": _blank_to_none(entry.get("date_entered")),
            "description": entry.get("description") or entry.get("short_description"),
-           "pacer_sequence_number": str(seq) if seq is not None else None}
+           "event_names": _blank_to_none(entry.get("short_description")),
+           "pacer_sequence_number": str(seq) if seq is not None else None,
+           # the entry as the source gave it, kept as its version (archive.db.save_version)
+           "version_raw": _raw(entry)}
     doc_ids = [doc.get("pacer_doc_id") for doc in _documents(entry) if doc.get("pacer_doc_id")]
     if doc_ids:
         row["pacer_doc_ids"] = [str(d) for d in doc_ids]
     if source in RSS_SOURCES and entry.get("date_filed"):
         row["published"] = str(entry["date_filed"])
     return row
+
+
+def _raw(entry: dict) -> dict:
+    """A parsed entry as its version keeps it (its text and fields, not the
+    extracted text of its documents)."""
+    return {k: v for k, v in entry.items() if k not in ("plain_text", "text")}
 
 
 def entry_rows(record: dict, *, source: str, court_id: Optional[str] = None) -> list[tuple]:
@@ -197,6 +206,9 @@ def entry_rows(record: dict, *, source: str, court_id: Optional[str] = None) -> 
         except BAD_RECORD as exc:
             rows.append((entry, None, exc))
             continue
+        where = record.get("source_url") or record.get("link")
+        if where:
+            row["version_url"] = str(where)
         if row.get("published") and row["entry_number"] is None \
                 and row["pacer_sequence_number"] is None and not row.get("pacer_doc_ids"):
             like = (row["published"], row["description"] or "")

@@ -71,3 +71,29 @@ def search(q: str = "", **filters) -> str:
 def release(name: str) -> str:
     """A file of the releases folder (``dockets-YYYY-MM-DD.db``, its manifest)."""
     return "/releases/" + segment(name)
+
+
+# --- following cases (issue 20: archive/plugins/follow.py) -----------------------
+
+CALENDAR = "/calendar.ics"
+GAPS = "/gaps"
+
+
+def case_calendar(court_id: str, docket_number: str) -> str:
+    """A case's hearings and deadlines, iCal."""
+    return f"/calendar/{segment(court_id)}/{segment(docket_number)}.ics"
+
+
+def case_gaps(court_id: str, docket_number: str) -> str:
+    """What a case lacks, and when each source checked it (JSON)."""
+    return f"/gaps/{segment(court_id)}/{segment(docket_number)}.json"
+
+
+def kind_feed(kinds, court_id: str = None, docket_number: str = None) -> str:
+    """An Atom feed of entries of ``kinds`` (order, opinion ...), of one case or all."""
+    from urllib.parse import urlencode
+
+    params = [("kind", ",".join(kinds))]
+    if court_id and docket_number:
+        params.append(("case", f"{court_id}/{docket_number}"))
+    return "/kinds.atom?" + urlencode(params, safe=",/:")

@@ -47,6 +47,9 @@ class DocketEntryItem:
     pacer_sequence_number: Optional[str] = None
     recap_sequence_number: Optional[str] = None
     courtlistener_id: Optional[int] = None
+    # the record as the source gave it, and where (kept as the entry's version)
+    version_raw: Optional[str] = None
+    version_url: Optional[str] = None
 
 
 @dataclass

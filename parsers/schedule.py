@@ -185,7 +185,9 @@ def _sentence_starts(text: str) -> list[int]:
     for m in re.finditer(r"[.;]\s+(?=[A-Z(\[])|;\s*", text):
         if m.group(0).startswith("."):
             word = re.search(r"([\w.]+)$", text[max(0, m.start() - 40):m.start()])
-            if word and (word.group(1).lower().rstrip(".") in _ABBREV or len(word.group(1)) == 1):
+            # an abbreviation or an initial ("J.") goes on; a number ("Courtroom 3.") ends it
+            if word and (word.group(1).lower().rstrip(".") in _ABBREV
+                         or (len(word.group(1)) == 1 and word.group(1).isalpha())):
                 continue
         starts.append(m.end())
     return sorted(set(starts))
@@ -322,7 +324,9 @@ def _place(after: str, mode: str | None) -> str | None:
         # the end of the sentence (a period or semicolon; parentheses stay)
         for stop in re.finditer(r"[.;](?=\s+[A-Z(\[]|\s*$)", text):
             word = re.search(r"([\w.]+)$", text[:stop.start()])
-            if word and (word.group(1).lower().rstrip(".") in _ABBREV or len(word.group(1)) == 1):
+            # an abbreviation or an initial ("J.") goes on; a number ("Courtroom 3.") ends it
+            if word and (word.group(1).lower().rstrip(".") in _ABBREV
+                         or (len(word.group(1)) == 1 and word.group(1).isalpha())):
                 continue
             text = text[:stop.start()]
             break

@@ -335,6 +335,11 @@ def entry_items(ctx, entry, storage_url):
     """A docket-entries result: the entry, then its RECAP documents (a bad
     record raises before anything is yielded)."""
     row, documents = cl.parse_entry(ctx, entry, storage_url)
+    raw = {k: v for k, v in entry.items() if k != "recap_documents"}
+    raw["recap_documents"] = [{k: v for k, v in d.items() if k != "plain_text"}
+                              for d in entry.get("recap_documents") or [] if isinstance(d, dict)]
+    row.update(version_raw=json.dumps(raw, sort_keys=True, default=str),
+               version_url=entry.get("resource_uri") or None)
     return [DocketEntryItem(**row)] + [DocumentItem(**doc) for doc in documents]
 
 

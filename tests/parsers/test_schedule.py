@@ -148,6 +148,10 @@ def test_places():
     assert got[0]["place"] is None
     got = events_in("A status conference will be held by telephone on September 2, 2015 at 5:00 p.m.")
     assert got[0]["place"] == "by telephone"
+    # a courtroom's number ends the sentence (a single letter is an initial: "Judge J. Smith")
+    got = events_in("Motion Hearing set for 10/1/2020 09:30 AM in Courtroom 3. Responses due by "
+                    "10/2/2020.")
+    assert got[0]["place"] == "Courtroom 3" and got[1]["what"] == "Responses due"
 
 
 @pytest.mark.parametrize("text", [

@@ -571,6 +571,8 @@ class CourtListenerServer(ServerLifecycle):
             return Response.json({"detail": 'Method "%s" not allowed.' % request.method}, 405)
 
         rest = request.path[len(API_PREFIX):]
+        if rest == "search/":
+            return self._search(request)
         if rest == "":
             return self._render({name: API + name + "/" for name in SERVED})
         parts = [p for p in rest.split("/") if p]
@@ -620,6 +622,43 @@ class CourtListenerServer(ServerLifecycle):
             self._just_throttled = False
             self._recent.append(now)
             return None
+
+    def _search(self, request: Request) -> Response:
+        """``search/?type=d&q=...&court=...&filed_after=...``: the v4 search API as
+        far as following an appeal needs it. A docket matches when one of the
+        query's terms (``"a" OR "b"``, quotes aside) is in its number, its name
+        or its originating court's docket number (``original_court_info``,
+        which the real index holds as the docket's text); results are
+        CourtListener's search fields."""
+        query = request.query
+        kind = query.get("type", "o")
+        if kind not in ("d", "r"):
+            raise_type = {"detail": "This local server searches dockets only (type=d or r)."}
+            return Response.json(raise_type, 400)
+        terms = [t.strip().strip('"').lower() for t in (query.get("q") or "").split(" OR ")]
+        terms = [t for t in terms if t]
+        courts = set((query.get("court") or "").split())
+        after = query.get("filed_after")
+        results = []
+        for docket in self.index().objects["dockets"]:
+            if courts and docket["court_id"] not in courts:
+                continue
+            if after and (not docket.get("date_filed") or docket["date_filed"] < after):
+                continue
+            origin = docket.get("original_court_info") or {}
+            origin_number = origin.get("docket_number") if isinstance(origin, dict) else ""
+            text = " ".join(str(x or "") for x in (docket.get("docket_number"),
+                                                   docket.get("case_name"), origin_number)).lower()
+            if terms and not any(t in text for t in terms):
+                continue
+            results.append({"docket_id": docket["id"], "docketNumber": docket["docket_number"],
+                            "court_id": docket["court_id"], "caseName": docket["case_name"],
+                            "dateFiled": docket.get("date_filed"),
+                            "pacer_case_id": docket.get("pacer_case_id"),
+                            "docket_absolute_url": docket.get("absolute_url")})
+        results.sort(key=lambda r: r.get("dateFiled") or "", reverse=True)
+        return self._render({"count": len(results), "next": None, "previous": None,
+                             "results": results[:20]})
 
     def _detail(self, request: Request, endpoint: str, ident: str) -> Response:
         index = self.index()

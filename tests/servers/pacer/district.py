@@ -45,12 +45,13 @@ class DistrictMixin:
     def add_entry(self, court: str, case_id: str, number, date: str, description: str,
                   doc_id: Optional[str] = None, pdf=None, page_count: Optional[int] = None,
                   transcript: bool = False, published: Optional[dt.datetime] = None,
-                  events: Optional[list] = None) -> dict:
+                  events: Optional[list] = None, rss_type: Optional[str] = None) -> dict:
         """Docket a new entry (appended to the case's docket report; also in RSS).
 
         RSS: ``published`` its pubDate (default now); ``events`` the event names
         it was entered under, one feed item each (default: the description's
-        first 60 characters), as CM/ECF announces a multi-event entry.
+        first 60 characters), as CM/ECF announces a multi-event entry;
+        ``rss_type`` its CM/ECF type (a partial feed carries only listed types).
 
         ``date``: YYYY-MM-DD or MM/DD/YYYY. ``doc_id``: its document's pacer_doc_id
         (None: an entry without a document); ``pdf``: bytes, a PdfFile or None
@@ -89,7 +90,7 @@ class DistrictMixin:
         record = {"court": court, "case_id": str(case_id), "number": number, "date": day.isoformat(),
                   "description": description, "doc_id": doc_id, "docket_number": case.docket_number,
                   "title": case.title, "added_at": published or dt.datetime.now(dt.timezone.utc),
-                  "seq": seq, "events": list(events or [description[:60]])}
+                  "seq": seq, "events": list(events or [description[:60]]), "rss_type": rss_type}
         with self._lock:
             self.added.append(record)
         return record

@@ -14,6 +14,13 @@ class RssMixin:
     """PacerServer's RSS feeds."""
 
     def _rss(self, court: str) -> Response:
+        # ``rss_types``: court -> None (the court has no working feed: 404) or a
+        # list of CM/ECF types (a partial feed: only added entries whose
+        # ``rss_type`` is listed, and a channel description saying so); a court
+        # not named serves every entry ("type: all")
+        types = getattr(self, "rss_types", {}).get(court, "all")
+        if types is None:
+            return Response.text("<html><body><h1>Not Found</h1></body></html>", 404)
         feed = None
         path = self.rss_feeds().get(court)
         if path is not None:
@@ -21,6 +28,8 @@ class RssMixin:
         items = []
         added = sorted((r for r in self.added if r["court"] == court), key=lambda r: r["added_at"])
         for rec in reversed(added):  # newest first, as PACER's
+            if types != "all" and rec.get("rss_type") not in types:
+                continue
             ecf = "https://ecf.%s.uscourts.gov" % court
             link = ""
             if rec["doc_id"]:
@@ -39,8 +48,9 @@ class RssMixin:
         if feed is None:
             feed = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n\n<rss version="2.0">\n\n<channel>\n'
                     "<title>%s - Recent Entries</title>\n<link>https://ecf.%s.uscourts.gov</link>\n"
-                    "<description>Docket entries of type: all</description>\n<lastBuildDate>%s</lastBuildDate>\n\n"
+                    "<description>Docket entries of type: %s</description>\n<lastBuildDate>%s</lastBuildDate>\n\n"
                     "</channel>\n</rss>\n" % (court.upper(), court,
+                                              "all" if types == "all" else ",".join(types),
                                               dt.datetime.now(dt.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")))
         if items:
             at = feed.find("<item>")

@@ -79,6 +79,8 @@ class PacerServer(LoginMixin, DistrictMixin, AppellateMixin, AcmsMixin, RssMixin
         # number (DktRpt.pl?CASE&SEQ, as nysd's), "case" the case's link only (as
         # many district feeds: every item of a case has the same guid)
         self.rss_guid = "entry"
+        # court -> None (no feed: 404) or [CM/ECF types] (a partial feed); see RssMixin
+        self.rss_types: dict = {}
         self._pool = None
         self._load()
         self._server = LocalServer(self._answer, self._kind, self.log, host, port)
