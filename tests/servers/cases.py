@@ -211,7 +211,8 @@ def docket_object(meta: dict) -> dict:
     if isinstance(obj["original_court_info"], dict):  # nested, with its own resource_uri
         obj["original_court_info"] = dict(
             obj["original_court_info"],
-            resource_uri=API + "originating-court-information/%s/" % obj["original_court_info"]["id"])
+            resource_uri=API + "originating-court-information/%s/"
+            % obj["original_court_info"].get("id", docket_id))
     if obj["pacer_case_id"] and obj["court_id"] not in ("ca9",):
         obj["filepath_ia"] = "https://www.archive.org/download/gov.uscourts.{c}.{p}/gov.uscourts.{c}.{p}.docket.xml".format(
             c=obj["court_id"], p=obj["pacer_case_id"])
