@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Optional
 
 from parsers.links import (
-    appeals_in_entry, circuit_of, origin_of_courtlistener, origin_of_record, same_number,
+    appeals_in_entry, circuit_of, origin_of_courtlistener, same_number,
 )
 
 from . import db as adb

@@ -31,8 +31,13 @@ def case(court_id: str, docket_number: str) -> str:
     return f"/cases/{segment(court_id)}/{segment(docket_number)}"
 
 
-def case_feed(court_id: str, docket_number: str) -> str:
-    return case(court_id, docket_number) + "/feed.atom"
+def _kinds(kinds) -> str:
+    return f"?kind={','.join(sorted(set(kinds)))}" if kinds else ""
+
+
+def case_feed(court_id: str, docket_number: str, kinds=()) -> str:
+    """A case's Atom feed; of the entries of ``kinds`` only (order, opinion ...) when given."""
+    return case(court_id, docket_number) + "/feed.atom" + _kinds(kinds)
 
 
 def entry_anchor(entry_key: str) -> str:
@@ -58,6 +63,11 @@ def stored_file(file_path: str) -> str:
 
 SEARCH = "/search"
 FEED = "/feed.atom"
+
+
+def feed(kinds=()) -> str:
+    """The whole archive's Atom feed; of the entries of ``kinds`` only when given."""
+    return FEED + _kinds(kinds)
 
 
 def search(q: str = "", **filters) -> str:
@@ -91,9 +101,6 @@ def case_gaps(court_id: str, docket_number: str) -> str:
 
 def kind_feed(kinds, court_id: str = None, docket_number: str = None) -> str:
     """An Atom feed of entries of ``kinds`` (order, opinion ...), of one case or all."""
-    from urllib.parse import urlencode
-
-    params = [("kind", ",".join(kinds))]
     if court_id and docket_number:
-        params.append(("case", f"{court_id}/{docket_number}"))
-    return "/kinds.atom?" + urlencode(params, safe=",/:")
+        return case_feed(court_id, docket_number, kinds)
+    return feed(kinds)

@@ -70,12 +70,20 @@ def test_calendars_gaps_and_kind_feeds(tmp_path):
                                "document_id": None, "count": 16}
     assert [d["date"] for d in case["next_dates"] if d["date"] >= "2030-10-01"] == ["2030-10-08"]
 
-    feed = get(ds, "/kinds.atom?kind=order,opinion&case=cand/3:20-cv-05910")
+    # the feeds filtered by kind: a case's orders and opinions, every case's motions
+    feed = get(ds, "/cases/cand/3:20-cv-05910/feed.atom?kind=order,opinion")
     assert feed.status_code == 200
     titles = etree.fromstring(feed.content).findall("{http://www.w3.org/2005/Atom}entry")
     assert len(titles) == 1  # the order; not the motion, not the clerk's notice
-    assert get(ds, "/kinds.atom?kind=motion").text.count("<entry>") == 1
-    assert get(ds, "/kinds.atom?kind=gossip").status_code == 400
+    assert b"feed.atom?kind=opinion,order" in feed.content  # its own address
+    assert get(ds, "/feed.atom?kind=motion").text.count("<entry>") == 1
+    assert get(ds, "/feed.atom?kind=motion&kind=order").text.count("<entry>") == 2
+    assert get(ds, "/feed.atom").text.count("<entry>") == 3
+    assert get(ds, "/feed.atom?kind=gossip").status_code == 400
+    # the first address of these feeds still leads there
+    moved = get(ds, "/kinds.atom?kind=order,opinion&case=cand/3:20-cv-05910")
+    assert moved.status_code == 301
+    assert moved.headers["location"] == "/cases/cand/3:20-cv-05910/feed.atom?kind=opinion,order"
 
     # the follow list, feeds' coverage, webhooks and the outbox are not in the copy
     con = sqlite3.connect(live)
@@ -96,3 +104,25 @@ def test_what_the_case_page_calls_reads_the_public_copy_alone(tmp_path):
                                                            ["order"])] == [59]
     versions = fl.versions_of(con, "cand/3:20-cv-05910#59")
     assert [v["source"] for v in versions] == ["pacer"]
+
+
+def test_the_case_page_shows_completeness_next_dates_and_filters_by_kind(tmp_path):
+    ds, _ = served(tmp_path)
+    page = get(ds, "/cases/cand/3:20-cv-05910")
+    assert page.status_code == 200
+    html = page.text
+    assert "Completeness: checked just now; 56 gaps" in html
+    assert 'href="/gaps/cand/3:20-cv-05910.json"' in html
+    # the hearing as reset (10/8), not the date it replaced (10/1); the response deadline
+    assert "Next dates" in html and "2030-10-08" in html and "09:30" in html
+    assert "2030-10-01" not in html.split("Next dates")[1].split("</section>")[0]
+    assert 'href="/calendar/cand/3:20-cv-05910.ics"' in html
+    assert "feed.atom?kind=judgment,opinion,order" in html
+    orders = get(ds, "/cases/cand/3:20-cv-05910?kind=order").text
+    assert "ORDER GRANTING" in orders and "MOTION for Preliminary" not in orders
+    assert "1 of 3 entries" in orders
+    # the search's kind filter
+    found = get(ds, "/search?q=preliminary+injunction&kind=motion").text
+    assert "1 docket entry matches" in found and "Docket entry 17" in found
+    found = get(ds, "/search?q=preliminary+injunction").text
+    assert "2 docket entries match" in found and "Docket entry 59" in found

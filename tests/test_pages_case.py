@@ -239,7 +239,7 @@ def test_case_page_header_entries_and_documents(site):
     # the feed, in <head> and visibly
     head = page.split("</head>")[0]
     feed = urls.case_feed(*CASE)
-    assert f'<link rel="alternate" type="application/atom+xml"' in head and f'href="{feed}"' in head
+    assert '<link rel="alternate" type="application/atom+xml"' in head and f'href="{feed}"' in head
     assert re.search(rf'<a href="{re.escape(feed)}">[^<]*feed', page, re.I)
     # entries in the court's order, each with its anchor
     anchors = re.findall(r'<tr id="(entry-[^"]+)"', page)

@@ -16,7 +16,7 @@ from scrapy.utils.test import get_crawler
 
 from docket_spider.items import DocumentItem
 from docket_spider.pipelines import DocumentFilesPipeline, _safe_name
-from tests.conftest import SHARED, rows, run_crawl
+from tests.conftest import rows, run_crawl
 from tests.servers.cases import Case, docket_object, make_pdf
 from tests.servers.courtlistener import CourtListenerServer
 

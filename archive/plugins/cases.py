@@ -44,7 +44,8 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from archive import urls
+from archive import follow, urls
+from archive.plugins.feeds import kinds_asked
 from archive.plugins.public import FileStream
 from archive.plugins.search import fts_query, highlight
 from archive.release import withheld_reason
@@ -52,6 +53,7 @@ from archive import filings
 from parsers._pdf_clean import readable_pages
 from parsers._pdf_stamp import stamp_conflicts
 from parsers.common import docket_number_key
+from parsers.kinds import KINDS
 from parsers.links import is_appellate, state_of
 
 PLUGIN = "docket-archive"
@@ -361,7 +363,8 @@ def _family(conn, docket: dict, links: list[dict]) -> tuple[list[dict], list[dic
     return family, district_links
 
 
-def _case_data(conn, docket_id: str, q: str, dates: dict, all_courts: bool) -> dict | None:
+def _case_data(conn, docket_id: str, q: str, dates: dict, all_courts: bool,
+               kinds: list[str] = ()) -> dict | None:
     docket = conn.execute("select * from dockets where id = ?", [docket_id]).fetchone()
     if docket is None:
         return None
@@ -380,6 +383,9 @@ def _case_data(conn, docket_id: str, q: str, dates: dict, all_courts: bool) -> d
     if dates["to"]:
         where += " and substr(e.date_filed, 1, :to_len) <= :to"
         params.update(to=dates["to"], to_len=len(dates["to"]))
+    if kinds:
+        where += " and e.kind in (" + ", ".join(f":k{i}" for i in range(len(kinds))) + ")"
+        params.update({f"k{i}": k for i, k in enumerate(kinds)})
     snippets = {}
     if q:
         where += MATCHING.format(dockets=marks)
@@ -412,7 +418,10 @@ def _case_data(conn, docket_id: str, q: str, dates: dict, all_courts: bool) -> d
     return {"docket": docket, "rows": rows, "snippets": snippets, "total": total,
             "people": people, "links": links, "family": family, "shown": shown,
             "district_links": district_links,
-            "counts": counts}
+            "counts": counts,
+            # how complete and how fresh it is, and its hearings and deadlines to come
+            "status": follow.case_status(conn, docket_id),
+            "next_dates": follow.next_dates(conn, docket_id, limit=5)}
 
 
 def _sync_templates(datasette) -> jinja2.Environment:
@@ -513,20 +522,22 @@ async def case_page(datasette, request):
     court_id, docket_number, docket_id = _docket_id(request)
     dates, notes = _date_filter(request)
     all_courts = request.args.get("courts") == "all"
+    kinds = kinds_asked(request)
     typed = (request.args.get("q") or "")
     q = fts_query(typed)
     if typed.strip() and not q:
         notes.append("There is no word to look for in that: type a word or a phrase.")
     db = datasette.get_database()
     try:
-        data = await db.execute_fn(lambda conn: _case_data(conn, docket_id, q, dates, all_courts))
+        data = await db.execute_fn(lambda conn: _case_data(conn, docket_id, q, dates, all_courts,
+                                                           kinds))
     except sqlite3.OperationalError as exc:  # what was typed is never an error page
         if not q:
             raise
         notes.append(f"This search could not be run ({exc}).")
         q = ""
         data = await db.execute_fn(lambda conn: _case_data(conn, docket_id, "", dates,
-                                                           all_courts))
+                                                           all_courts, kinds))
     if data is None:
         # a number as printed on filings (3:20-cv-05910-LB): the archive's own form
         normal = docket_number_key(docket_number)
@@ -560,7 +571,7 @@ async def case_page(datasette, request):
     series = [{"id": f["id"], "court_id": f["court_id"],
                "label": f"{f['court_id']} {f['docket_number']}"} for f in data["family"]]
     documents = sum(len(e["documents"]) for e in entries)
-    filtered = bool(q or dates["from"] or dates["to"])
+    filtered = bool(q or dates["from"] or dates["to"] or kinds)
     case_url = urls.case(docket["court_id"], docket["docket_number"])
     here = case_url + ("?courts=all" if timeline else "")
     table = _sync_templates(datasette).get_template("_case_entries.html").render(
@@ -580,6 +591,16 @@ async def case_page(datasette, request):
         "case_url": case_url, "here_url": here,
         "timeline_url": case_url + "?courts=all",
         "feed_url": urls.case_feed(docket["court_id"], docket["docket_number"]),
+        "orders_feed_url": urls.case_feed(docket["court_id"], docket["docket_number"],
+                                          ("opinion", "order", "judgment")),
+        "kinds": KINDS, "chosen_kinds": kinds,
+        "status": data["status"], "status_url": urls.case_gaps(docket["court_id"],
+                                                              docket["docket_number"]),
+        "next_dates": [dict(d, url=(f"{urls.case(docket['court_id'], docket['docket_number'])}"
+                                    f"#{urls.entry_anchor(d['entry_key'])}"
+                                    if d.get("entry_key") else None))
+                       for d in data["next_dates"]],
+        "calendar_url": urls.case_calendar(docket["court_id"], docket["docket_number"]),
         "search_url": urls.SEARCH, "site_title": _title(datasette),
     }, request=request))
 

@@ -4,6 +4,8 @@
 be ``alternate``, which RFC 4287 forbids.)
 
 - ``/feed.atom`` (archive.urls.FEED): the latest entries of every case;
+  ``?kind=order,opinion`` (parsers.kinds.KINDS) of those kinds only, on this
+  feed and every case's, e.g. a feed of orders and opinions;
 - ``/cases/{court_id}/{docket_number}/feed.atom`` (archive.urls.case_feed):
   one case's entries; an unknown case is a 404, a case with no entries (or
   an empty archive) a valid feed with no entries.
@@ -27,11 +29,12 @@ import re
 from urllib.parse import quote, unquote
 
 from datasette import hookimpl
-from datasette.utils.asgi import NotFound, Response
+from datasette.utils.asgi import BadRequest, NotFound, Response
 from lxml import etree
 
 from archive import urls
 from archive.filings import filing_title
+from parsers.kinds import KINDS
 from parsers.common import docket_number_key
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -162,15 +165,39 @@ def _atom(body: bytes) -> Response:
     return Response(body, content_type="application/atom+xml; charset=utf-8")
 
 
+def kinds_asked(request) -> list[str]:
+    """The kinds of entry a feed is asked for: ``?kind=order&kind=opinion`` or
+    ``?kind=order,opinion`` (parsers.kinds.KINDS); BadRequest for another."""
+    asked = [k.strip().lower() for value in request.args.getlist("kind")
+             for k in value.replace(" ", ",").split(",") if k.strip()]
+    unknown = [k for k in asked if k not in KINDS]
+    if unknown:
+        raise BadRequest(f"kind= is one or more of {', '.join(KINDS)} (not {', '.join(unknown)})")
+    return sorted(set(asked))
+
+
+def _kind_filter(kinds: list[str]) -> tuple[str, dict, str]:
+    """(SQL condition on e.kind, its parameters, the words a title adds)."""
+    if not kinds:
+        return "", {}, ""
+    marks = ", ".join(f":k{i}" for i in range(len(kinds)))
+    return (f"e.kind in ({marks})", {f"k{i}": k for i, k in enumerate(kinds)},
+            " of the kinds " + ", ".join(kinds))
+
+
 async def archive_feed(datasette, request):
     db = datasette.get_database()
-    rows = (await db.execute(ENTRIES_SQL.format(where="", limit=ARCHIVE_LIMIT))).rows
+    kinds = kinds_asked(request)
+    condition, params, words = _kind_filter(kinds)
+    rows = (await db.execute(ENTRIES_SQL.format(where=f"where {condition}" if condition else "",
+                                                limit=ARCHIVE_LIMIT), params)).rows
     last_seen = (await db.execute("select max(last_seen) from dockets")).rows[0][0]
-    title = (datasette.metadata("title") or "Docket Archive") + ": new docket entries"
+    title = (datasette.metadata("title") or "Docket Archive") + f": new docket entries{words}"
     return _atom(build_feed(
-        datasette, request, feed_id=tag_uri("feed", "all"), title=title,
-        subtitle="The latest docket entries of every case in the archive.",
-        self_path=urls.FEED, page_path="/", rows=rows,
+        datasette, request, feed_id=tag_uri("feed", "all" + (f"?kind={','.join(kinds)}"
+                                                             if kinds else "")),
+        title=title, subtitle=f"The latest docket entries{words} of every case in the archive.",
+        self_path=urls.feed(kinds), page_path="/", rows=rows,
         fallback_updated=_when(None, last_seen)))
 
 
@@ -186,15 +213,18 @@ async def case_feed(datasette, request):
     if not found:
         raise NotFound("No such case in the archive")
     docket = dict(found[0])
-    rows = (await db.execute(ENTRIES_SQL.format(where="where e.docket_id = :docket",
-                                                limit=CASE_LIMIT),
-                             {"docket": docket["id"]})).rows
+    kinds = kinds_asked(request)
+    condition, params, words = _kind_filter(kinds)
+    rows = (await db.execute(ENTRIES_SQL.format(
+        where="where e.docket_id = :docket" + (f" and {condition}" if condition else ""),
+        limit=CASE_LIMIT), {"docket": docket["id"], **params})).rows
     return _atom(build_feed(
-        datasette, request, feed_id=tag_uri("case", docket["id"]),
+        datasette, request, feed_id=tag_uri("case", docket["id"] + (
+            f"?kind={','.join(kinds)}" if kinds else "")),
         title=f"{docket['case_name'] or docket['id']} ({docket['court_id']} "
-              f"{docket['docket_number']}): docket entries",
+              f"{docket['docket_number']}): docket entries{words}",
         subtitle=court_name(docket["court_id"]),
-        self_path=urls.case_feed(docket["court_id"], docket["docket_number"]),
+        self_path=urls.case_feed(docket["court_id"], docket["docket_number"], kinds),
         page_path=urls.case(docket["court_id"], docket["docket_number"]), rows=rows,
         fallback_updated=_when(None, docket.get("last_seen")), with_case=False))
 

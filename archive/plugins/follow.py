@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import json
 from urllib.parse import unquote
 
 from datasette import hookimpl
@@ -31,8 +30,6 @@ from archive import follow as fl
 from archive import ical, urls
 from parsers.common import docket_number_key
 
-KINDS = ("order", "opinion", "judgment", "motion", "brief", "notice", "hearing", "transcript",
-         "service", "appearance", "other")
 GAPS_LIMIT = 500
 
 
@@ -140,32 +137,11 @@ async def case_gaps(datasette, request):
 
 
 async def kind_feed(datasette, request):
-    from archive.plugins import feeds  # the archive's Atom writer (its own routes stay there)
-
+    """``/kinds.atom?kind=...&case=court/number``: the feeds' own ``?kind=`` now."""
     kinds = [k for k in (request.args.get("kind") or "").replace(" ", ",").split(",") if k]
-    unknown = [k for k in kinds if k not in KINDS]
-    if not kinds or unknown:
-        return Response.text(f"kind= one or more of {', '.join(KINDS)}, comma-separated"
-                             + (f" (not {', '.join(unknown)})" if unknown else ""), status=400)
-    db = datasette.get_database()
-    where, params = [f"e.kind in ({', '.join(f':k{i}' for i in range(len(kinds)))})"], {
-        f"k{i}": k for i, k in enumerate(kinds)}
     case = request.args.get("case")
-    title = "every case"
-    if case:
-        court, _, number = case.partition("/")
-        params.update(docket=f"{court}/{docket_number_key(number)}")
-        where.append("e.docket_id = :docket")
-        title = case
-    rows = (await db.execute(feeds.ENTRIES_SQL.format(where="where " + " and ".join(where),
-                                                      limit=feeds.CASE_LIMIT), params)).rows
-    label = ", ".join(kinds)
-    self_path = urls.kind_feed(kinds, *(case.split("/", 1) if case else (None, None)))
-    return Response(feeds.build_feed(
-        datasette, request, feed_id=feeds.tag_uri("kinds", f"{','.join(sorted(kinds))}|{case or 'all'}"),
-        title=f"{label}: {title}", subtitle=f"Docket entries of the kinds {label}",
-        self_path=self_path, page_path="/" if not case else urls.case(*case.split("/", 1)),
-        rows=rows), content_type="application/atom+xml; charset=utf-8")
+    court, _, number = (case or "").partition("/")
+    return Response.redirect(urls.kind_feed(kinds, court or None, number or None), status=301)
 
 
 @hookimpl

@@ -60,6 +60,7 @@ from archive import courts as court_table
 from archive import site_index, urls
 from archive.release import withheld_reason
 from archive.search_query import parse
+from parsers.kinds import KINDS
 
 PLUGIN = "docket-archive"
 PAGE_SIZE = 20
@@ -109,6 +110,8 @@ def _filters(request):
         "date_from": (args.get("date_from") or "").strip(),
         "date_to": (args.get("date_to") or "").strip(),
         "type": (args.get("type") or "").strip(),
+        # the kind of filing (parsers.kinds): an order, an opinion, a motion...
+        "kind": (args.get("kind") or "").strip().lower(),
     }
     notes = []
     for key in ("date_from", "date_to"):
@@ -117,10 +120,12 @@ def _filters(request):
             chosen[key] = ""
     if chosen["type"] not in TYPES:
         chosen["type"] = ""
+    if chosen["kind"] not in KINDS:
+        chosen["kind"] = ""
     return chosen, notes
 
 
-NO_FILTERS = {"court": "", "case": "", "date_from": "", "date_to": "", "type": ""}
+NO_FILTERS = {"court": "", "case": "", "date_from": "", "date_to": "", "type": "", "kind": ""}
 
 
 # --- the statements -----------------------------------------------------------
@@ -145,11 +150,14 @@ def _conditions(kind: str, chosen: dict) -> tuple[str, dict]:
         # a docket id is court/number: a court's rows are one range of the docket_id index
         where.append(f"{alias}.docket_id >= :court_low and {alias}.docket_id < :court_high")
         params.update(court_low=chosen["court"] + "/", court_high=chosen["court"] + "0")
-    dates = []
+    dates = []  # conditions on the entry (of a document, its entry's)
     for key, op in (("date_from", ">="), ("date_to", "<=")):
         if chosen[key]:
             dates.append(f"e.date_filed {op} :{key}")
             params[key] = chosen[key]
+    if chosen.get("kind"):
+        dates.append("e.kind = :kind")
+        params["kind"] = chosen["kind"]
     if kind == "document":
         if chosen["type"] == "main":
             where.append("coalesce(d.attachment_number, 0) = 0")
@@ -346,7 +354,7 @@ async def find_filings(execute, q: str, chosen: dict, page: int) -> dict:
     offset = (page - 1) * PAGE_SIZE
     keep = offset + PAGE_SIZE + 1
     kinds = _searched(chosen)
-    filtered = any(chosen[k] for k in ("court", "case", "date_from", "date_to", "type"))
+    filtered = any(chosen[k] for k in ("court", "case", "date_from", "date_to", "type", "kind"))
     first = [(sql, {**params, "q": q}) for sql, params in
              (window_statement(kind, chosen) for kind in kinds)]
     first.append((raw_counts_statement(kinds), {"q": q}))
@@ -546,7 +554,7 @@ async def search_page(datasette, request):
 
     return Response.html(await datasette.render_template("search.html", {
         "q": typed, "searched": bool(query.fts), "chosen": chosen, "notes": notes,
-        "types": TYPES, "courts": courts, "cases": case_choices, "page": page,
+        "types": TYPES, "kinds": KINDS, "courts": courts, "cases": case_choices, "page": page,
         "case_hits": cases["cases"], "case_count": cases["count"],
         "all_cases_url": "/?" + _encode({"q": typed, "court": chosen["court"]}),
         "rank_cap": RANK_CAP,
