@@ -163,7 +163,7 @@ def _payload(db, entry: dict, key: str, now: str, site_url: Optional[str]) -> di
         "where entry_id = ? order by position", [entry["id"]])]
     sources = [r[0] for r in db.execute("select distinct source from entry_versions "
                                         "where entry_id = ? order by source", [entry["id"]])]
-    from . import urls
+    from archive.site import urls
 
     page = urls.entry(court, number, entry["entry_key"]) if court and number else None
     return {

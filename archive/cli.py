@@ -8,12 +8,11 @@ import sys
 import click
 
 from . import db as archive_db
-from . import publish
+from . import publish, site
 
 DEFAULT_DB = "archive/dockets.db"
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.dirname(HERE)
-METADATA = os.path.join(HERE, "metadata.yml")
 
 NO_TOKEN = """\
 COURTLISTENER_TOKEN is not set, so this archive comes from the free source that
@@ -802,8 +801,6 @@ def calendar(court, docket_number, db_path, followed, out):
         click.echo(text, nl=False)
 
 
-PLUGINS = os.path.join(HERE, "plugins")
-TEMPLATES = os.path.join(HERE, "templates")  # the archive's own pages (Datasette templates)
 MB = 1_000_000
 
 
@@ -895,9 +892,10 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
     # Datasette shows a database's path (/-/databases.json): serve it by its bare name
     folder, name = os.path.split(os.path.abspath(db_path))
     os.chdir(folder)
+    site.register()  # the site's plugins, when this checkout is not pip-installed
     ds = Datasette(
         [] if immutable else [name], immutables=[name] if immutable else [],
-        metadata=metadata_for(name, limits), plugins_dir=PLUGINS, template_dir=TEMPLATES,
+        metadata=metadata_for(name, limits),
         inspect_data=inspect_data,
         settings={"max_returned_rows": max_rows, "sql_time_limit_ms": time_limit_ms,
                   # two threads more than heavy queries may hold (public.py)
@@ -941,18 +939,10 @@ def publish_command(db_path, public_path, everything):
 
 
 def metadata_for(db_path, limits=None) -> dict:
-    """metadata.yml for this database file (Datasette keys it by stem), and the plugins' limits."""
-    import yaml
-
-    with open(METADATA) as fh:
-        metadata = yaml.safe_load(fh)
-    stem = os.path.splitext(os.path.basename(db_path))[0]
-    databases = metadata.get("databases", {})
-    if stem not in databases and "dockets" in databases:
-        databases[stem] = databases.pop("dockets")
-    if limits:
-        metadata.setdefault("plugins", {})["docket-archive"] = dict(limits)
-    return metadata
+    """The plugins' settings for serving ``db_path`` (the site's own metadata,
+    metadata.yml, comes from its ``get_metadata`` hook): Datasette's
+    configuration, as `datasette -m` would give it."""
+    return {"plugins": {site.PLUGIN: dict(limits or {})}}
 
 
 def datasette_command(db_path, port, host="127.0.0.1", *options):

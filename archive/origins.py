@@ -4,7 +4,7 @@
 case it comes from: the appellate docket report's "Originating Court
 Information", ACMS's originating case number, CourtListener's
 ``original_court_info`` (read by :mod:`parsers.links`). It is public court
-data, kept with the archive; ``archive/site_links.py`` derives the links
+data, kept with the archive; ``archive/site/links.py`` derives the links
 between dockets from it and from the district dockets' entries.
 
 The table's shape is :mod:`archive.db`'s (``TABLES["docket_origins"]``: its

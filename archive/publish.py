@@ -77,7 +77,7 @@ WITHHELD_CLEARED = ("text", "clean_text", "file_path", "sha256", "error", "ocr_p
 
 # Modules whose tables are derived from the public rows, for the public copy
 # only: each has ensure_shape(db) and refresh(db, docket_ids) (None: all).
-DERIVED = ("archive.site_index", "archive.site_links")
+DERIVED = ("archive.site.case_index", "archive.site.links")
 
 STATE = "_publish_state"
 # How long a publish waits for another publish of the same copy to end.

@@ -5,7 +5,7 @@ a big case page, a release; and filing search on an archive ten times larger.
 
 The archive (bench/site_archive.py): 100,000 docket entries and 20,000
 documents of 5 to 50 pages in 10,000 cases with parties and attorneys (one
-case of 2,000 entries), indexed for the site (archive.site_index: the time
+case of 2,000 entries), indexed for the site (archive.site.case_index: the time
 of a full refresh and of five cases' is reported). Served by `python -m
 archive serve`, measured over HTTP, median and 99th percentile:
 
@@ -58,7 +58,7 @@ sys.path.insert(0, str(PROJECT / "bench"))
 import site_archive  # noqa: E402
 
 from archive import db as adb  # noqa: E402
-from archive import urls  # noqa: E402
+from archive.site import urls  # noqa: E402
 
 QUERIES = ["injunction", "preliminary injunction", '"irreparable harm"', "wechat", "stay appeal",
            "jurisdiction statute", "declaration exhibit", "zyxwv0001", "national security",
@@ -152,8 +152,8 @@ def bench_home(base: str, rounds: int) -> dict:
 
 def direct_search(conn, typed: str, filters: dict = None) -> float:
     """The search page's filing statements (hits, count, details), run in sqlite3."""
-    from archive.plugins import search
-    from archive.search_query import parse
+    from archive.site import search
+    from archive.site.search_query import parse
 
     async def execute(statements):
         return [conn.execute(sql, params).fetchall() for sql, params in statements]
@@ -236,7 +236,8 @@ def add_appeal(path: Path, big_case: str, seed: int = 2) -> dict:
     the district's years), its originating case number (docket_origins), the
     district's notice of appeal; then docket_links made as the publisher makes
     them on the public copy (timed, rolled back here). Idempotent (--keep)."""
-    from archive import origins, site_links
+    from archive import origins
+    from archive.site import links as site_links
 
     rng = random.Random(seed)
     court, number = "ca2", "20-4000"

@@ -1,5 +1,5 @@
 """The archives bench_site.py measures, built through archive/'s own shape
-(FTS triggers included) and indexed for the site (archive.site_index).
+(FTS triggers included) and indexed for the site (archive.site.case_index).
 
     build(path, n_entries=100_000, n_documents=20_000, n_cases=10_000)
     build(path, n_entries=1_000_000, n_documents=200_000, pages=(1, 1))  # "short" documents
@@ -223,7 +223,7 @@ def index_site(path: Path) -> dict:
     """ensure_shape + refresh of every case (what the publisher does on a first
     copy), then of five cases (a crawl's), timed in a transaction rolled back:
     the derived tables live in the public copy, not in the archive."""
-    from archive import site_index
+    from archive.site import case_index as site_index
 
     db = adb.open_db(str(path))
     db.execute("begin immediate")

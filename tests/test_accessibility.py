@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import urls
+from archive.site import urls
 from tests.conftest import PROJECT, chromium
 from tests.test_pages_case import APPEAL, CASE, build, serve, stop
 

@@ -1,9 +1,9 @@
-"""archive/filings.py: what was filed, why a document is missing and where to get it."""
+"""archive/site/filings.py: what was filed, why a document is missing and where to get it."""
 from __future__ import annotations
 
 import pytest
 
-from archive.filings import (
+from archive.site.filings import (
     courtlistener_url, filing_title, pacer_price, pacer_url, where_to_get, why_missing,
 )
 

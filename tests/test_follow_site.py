@@ -1,4 +1,4 @@
-"""What following cases adds to the public site (archive/plugins/follow.py),
+"""What following cases adds to the public site (archive/site/following.py),
 served in process from the public copy: iCal per case and for the archive,
 the gaps view, kind-filtered Atom feeds; and the functions the case page,
 search and feeds call (archive/follow.py) on the public copy."""
@@ -13,7 +13,7 @@ from lxml import etree
 from archive import db as adb
 from archive import follow as fl
 from archive import publish
-from archive.cli import PLUGINS, TEMPLATES
+from archive import site
 from archive.load import save_parsed_docket
 
 CASE = {"court_id": "cand", "docket_number": "3:20-cv-05910", "case_name": "WeChat v. Trump",
@@ -38,7 +38,8 @@ def served(tmp_path):
     adb.close_db(db)
     live = str(tmp_path / "public" / "dockets.db")
     publish.publish(path, live)
-    return Datasette([live], plugins_dir=PLUGINS, template_dir=TEMPLATES), live
+    site.register()
+    return Datasette([live]), live
 
 
 def get(ds, path):

@@ -17,10 +17,10 @@ import urllib.request
 import pytest
 
 from archive import db as adb
-from archive import urls
+from archive.site import urls
 from archive.cli import datasette_command
 from archive import origins
-from archive.plugins.cases import court_colour, split_pages
+from archive.site.cases import court_colour, split_pages
 from tests.conftest import PROJECT, chromium, free_port
 
 CASE = ("cand", "3:20-cv-05910")

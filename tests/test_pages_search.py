@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 
 from archive import db as adb
-from archive import urls
+from archive.site import urls
 from archive.cli import datasette_command
 from tests.conftest import PROJECT, chromium, free_port
 

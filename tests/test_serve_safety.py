@@ -265,7 +265,10 @@ for number in range(1000, 1000 + {new_entries}):
 
 
 def test_a_release_is_served_immutable_and_limits_are_options(tmp_path):
-    db_path = make_archive(tmp_path / "release.db")
+    from archive import release
+
+    db_path = tmp_path / "release.db"  # a release (the archive's public copy, its own file)
+    release.build_release_db(str(make_archive(tmp_path / "dockets.db")), str(db_path))
     with serving(str(db_path), "--immutable", "--max-result-mb", "2") as (url, _):
         databases = json.loads(fetch(url + "/-/databases.json")[1])
         assert [(d["name"], d["is_mutable"]) for d in databases] == [("release", False)]

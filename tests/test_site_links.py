@@ -1,4 +1,4 @@
-"""docket_links (archive/site_links.py): derived from what the records say, kept
+"""docket_links (archive/site/links.py): derived from what the records say, kept
 current by refresh(), stored with the archive from every source that says it."""
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import parsers
 from archive import db as adb
-from archive import load, origins, site_links
+from archive import load, origins
+from archive.site import links as site_links
 from parsers import courtlistener as cl
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -2,7 +2,7 @@
 
 The archive is made with archive.db's save_* functions (and, when ../shared
 is there, real PACER pages through the importer's own functions), indexed
-with archive.site_index as the publisher will, and served by Datasette in
+with archive.site.case_index as the publisher will, and served by Datasette in
 this process (its ``client``): no subprocess, no socket. The browser checks
 at the end run the real ``python -m archive serve`` (which builds the index
 at start) in headless Chromium.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import importlib
 import json
 import re
 import shutil
@@ -23,10 +24,13 @@ import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archive import courts, site_index, urls
+from archive.site import case_index as site_index
+from archive.site import courts, urls
 from archive import db as adb
-from archive.cli import PLUGINS, TEMPLATES, metadata_for
-from archive.search_query import parse
+from archive import publish
+from archive import site as archive_site
+from archive.cli import metadata_for
+from archive.site.search_query import parse
 from tests.conftest import SHARED, chromium
 
 WECHAT = ("cand", "3:20-cv-05910")
@@ -107,8 +111,15 @@ def build(path: Path) -> None:
                             "date_filed": f"20{11 + i % 10:02d}-02-01",
                             "description": f"Petition number {i} about zebrafinch"}, crawl)
     adb.finish_crawl(db, crawl, "finished", {})
-    index(db)
-    db.conn.close()
+    adb.close_db(db)
+
+
+def public_copy(path: Path) -> Path:
+    """The public copy of the archive at ``path`` (what the site serves), with its
+    derived tables: the case index, the courts."""
+    live = path.parent / "public" / path.name
+    publish.publish(str(path), str(live))
+    return live
 
 
 def index(db) -> None:
@@ -124,9 +135,9 @@ class Site:
         from datasette.app import Datasette
 
         self.loop = asyncio.new_event_loop()
+        archive_site.register()
         self.ds = Datasette(
-            [str(path)], metadata=metadata_for(str(path), {}), plugins_dir=PLUGINS,
-            template_dir=TEMPLATES,
+            [str(path)], metadata=metadata_for(str(path), {}),
             settings={"max_returned_rows": 1000, "sql_time_limit_ms": 3000,
                       "allow_download": True, "suggest_facets": False})
         self.loop.run_until_complete(self.ds.invoke_startup())
@@ -145,10 +156,17 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def archive_path(tmp_path_factory):
+def raw_archive(tmp_path_factory):
+    """The operator's archive: what crawls write, never served."""
     path = tmp_path_factory.mktemp("site") / "dockets.db"
     build(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def archive_path(raw_archive):
+    """Its public copy: what the site serves."""
+    return public_copy(raw_archive)
 
 
 @pytest.fixture(scope="module")
@@ -192,10 +210,8 @@ def home_cases(body) -> list[str]:
 
 
 def plugin(name):
-    """A plugin module as Datasette loaded it (archive/plugins/NAME.py)."""
-    from datasette.plugins import pm
-
-    return pm.get_plugin(f"{name}.py")
+    """A plugin module as Datasette loaded it (archive/site/NAME.py)."""
+    return importlib.import_module(f"archive.site.{name}")
 
 
 # --- the derived tables ---------------------------------------------------------
@@ -552,9 +568,8 @@ def corpus_site(tmp_path_factory):
         record = parse_page(kind, (folder / name).read_bytes(), court=court)
         for docket in dockets_in(record):
             save_parsed_docket(db, docket, source=f"import:{kind}", court_id=court)
-    index(db)
-    db.conn.close()
-    served = Site(path)
+    adb.close_db(db)
+    served = Site(public_copy(path))
     yield served
     served.close()
 
@@ -573,12 +588,13 @@ def test_real_cases_are_found(corpus_site, q, docket_id):
 # --- in the browser ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def served(archive_path, tmp_path_factory):
-    """The real `archive serve` (it builds the index at start: the bridge) on an
-    archive without the index."""
+def served(raw_archive, tmp_path_factory):
+    """The real `archive serve` of the archive: it publishes the public copy with
+    its index, and serves it."""
     from tests.test_pages_search import start, stop
 
-    path = copy_without_index(archive_path, tmp_path_factory.mktemp("served") / "dockets.db")
+    path = tmp_path_factory.mktemp("served") / "dockets.db"
+    shutil.copy(raw_archive, path)
     proc, url, log = start(path)
     yield url
     stop(proc, log)

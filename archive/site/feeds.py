@@ -3,14 +3,14 @@
 (Not feedgen: its 1.0 drops an entry link's ``rel``, so two links would both
 be ``alternate``, which RFC 4287 forbids.)
 
-- ``/feed.atom`` (archive.urls.FEED): the latest entries of every case;
+- ``/feed.atom`` (archive.site.urls.FEED): the latest entries of every case;
   ``?kind=order,opinion`` (parsers.kinds.KINDS) of those kinds only, on this
   feed and every case's, e.g. a feed of orders and opinions;
-- ``/cases/{court_id}/{docket_number}/feed.atom`` (archive.urls.case_feed):
+- ``/cases/{court_id}/{docket_number}/feed.atom`` (archive.site.urls.case_feed):
   one case's entries; an unknown case is a 404, a case with no entries (or
   an empty archive) a valid feed with no entries.
 
-Each entry's title says what was filed (``archive.filings.filing_title``:
+Each entry's title says what was filed (``archive.site.filings.filing_title``:
 "Order granting motion for preliminary injunction", with the entry's number,
 and the case's name in the whole archive's feed). It links its main document's
 page when it has one (``rel=alternate``, what a reader opens: the PDF and the
@@ -32,8 +32,8 @@ from datasette import hookimpl
 from datasette.utils.asgi import BadRequest, NotFound, Response
 from lxml import etree
 
-from archive import urls
-from archive.filings import filing_title
+from archive.site import urls
+from archive.site.filings import filing_title
 from parsers.kinds import KINDS
 from parsers.common import docket_number_key
 

@@ -1,7 +1,7 @@
 """Datasette plugin: the archive's search, and its releases.
 
 - ``/search?q=``: one box for cases and filings. Matching cases (the case
-  index, ``archive.site_index``: names, docket numbers in any printed form,
+  index, ``archive.site.case_index``: names, docket numbers in any printed form,
   parties, attorneys, firms, judges) are listed first, the best five with a
   link to all of them on the home page; then the filings, **one result per
   document**: a document is found by its own text and description
@@ -9,7 +9,7 @@
   and shown once with both excerpts; an entry with no document is a result of
   its own. The count says how many documents (and such entries) match.
   Filters: court, case, date range, document type; 20 results a page.
-- The query language (``archive.search_query``): words (all must appear),
+- The query language (``archive.site.search_query``): words (all must appear),
   ``"phrases"``, ``OR``, ``NOT``/``-word``, ``inj*`` prefixes, parentheses,
   docket numbers as printed. Whatever is typed is a search, never an error.
 - Ranking is bm25, bounded: a search found in more than ``RANK_CAP``
@@ -56,10 +56,10 @@ from datasette.database import QueryInterrupted
 from datasette.utils.asgi import AsgiFileDownload, NotFound, Response
 from markupsafe import Markup, escape
 
-from archive import courts as court_table
-from archive import site_index, urls
+from archive.site import courts as court_table
+from archive.site import case_index as site_index, urls
 from archive.release import withheld_reason
-from archive.search_query import parse
+from archive.site.search_query import parse
 from parsers.kinds import KINDS
 
 PLUGIN = "docket-archive"
@@ -88,7 +88,7 @@ def _archive_db(datasette):
 
 def fts_query(text: str) -> str:
     """What was typed -> an FTS5 query that cannot be a syntax error ('' when
-    nothing is left to look for): ``archive.search_query.parse(text).fts``."""
+    nothing is left to look for): ``archive.site.search_query.parse(text).fts``."""
     return parse(text).fts
 
 
@@ -132,7 +132,7 @@ NO_FILTERS = {"court": "", "case": "", "date_from": "", "date_to": "", "type": "
 #
 # A filter is one set of rowids, from the indexes of documents and
 # docket_entries (a case's or a court's rows, entries filed between two
-# dates: archive.site_index adds an index on docket_entries.date_filed), each
+# dates: archive.site.case_index adds an index on docket_entries.date_filed), each
 # hit tested against it. The set is tested with ``+rowid in``: the unary plus
 # keeps SQLite from handing the set to FTS5 as rowids to look up one by one,
 # each a walk over the terms' hits (seconds for a common word); and a set

@@ -1,6 +1,6 @@
 """Datasette plugin: a case's page, a document's page, and the stored PDFs.
 
-- ``/cases/{court_id}/{docket_number}`` (``archive.urls.case``): the docket's
+- ``/cases/{court_id}/{docket_number}`` (``archive.site.urls.case``): the docket's
   header, its links to the district docket it was appealed from or to its
   appeals, its entries in the court's order with their documents, a date
   filter (``?from=&to=``, YYYY, YYYY-MM or YYYY-MM-DD) and a search within
@@ -10,11 +10,11 @@
   The entries and their documents are one query; the page makes six or so in
   all whatever the docket's size (no query per entry).
 - ``/cases/{court_id}/{docket_number}/documents/{entry_key}/{attachment}``
-  (``archive.urls.document``): metadata, header stamp, the text page by page
+  (``archive.site.urls.document``): metadata, header stamp, the text page by page
   (pages are joined with form feeds in ``documents.text``, see
   ``parsers.pdf.PAGE_SEP``; OCR'd pages are those in ``ocr_pages``), its PDF,
   entry and case; ``....txt`` serves the plain text.
-- ``/files/{file_path}`` (``archive.urls.stored_file``): a PDF of a folder
+- ``/files/{file_path}`` (``archive.site.urls.stored_file``): a PDF of a folder
   store (plugin config ``files``), read-only, only a path a documents row
   names, never one outside the store (``..``, absolute, NUL, symlinks out),
   no listing. Its bytes are checked against ``documents.sha256`` before they
@@ -44,12 +44,13 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from archive import follow, urls
-from archive.plugins.feeds import kinds_asked
-from archive.plugins.public import FileStream
-from archive.plugins.search import fts_query, highlight
+from archive import follow
+from archive.site import urls
+from archive.site.feeds import kinds_asked
+from archive.site.public import FileStream
+from archive.site.search import fts_query, highlight
 from archive.release import withheld_reason
-from archive import filings
+from archive.site import filings
 from parsers._pdf_clean import readable_pages
 from parsers._pdf_stamp import stamp_conflicts
 from parsers.common import docket_number_key
@@ -326,7 +327,7 @@ def _table_exists(conn, name: str) -> bool:
 
 def _links(conn, docket_id: str) -> list[dict]:
     """The docket's links to its appeals or to the case it is appealed from
-    (``docket_links``, archive/site_links.py); none when the table is absent."""
+    (``docket_links``, archive/site/links.py); none when the table is absent."""
     if not _table_exists(conn, "docket_links"):
         return []
     out = []
@@ -513,7 +514,7 @@ def _docket_id(request) -> tuple[str, str, str]:
 
 
 def _court_label(court_id: str | None) -> str:
-    from archive.plugins.feeds import court_name
+    from archive.site.feeds import court_name
 
     return court_name(court_id)
 

@@ -36,7 +36,8 @@ import sqlite3
 import weakref
 
 from datasette import hookimpl
-from datasette.handle_exception import handle_exception as default_handle_exception
+# the module, not its hook implementation: a plugin module's hookimpls are all registered
+from datasette import handle_exception as datasette_errors
 from datasette.utils.asgi import BadRequest
 
 PLUGIN = "docket-archive"
@@ -181,4 +182,4 @@ def handle_exception(datasette, request, exception):
     else:
         return None
     # answered as Datasette answers any bad request (its error page, or JSON)
-    return default_handle_exception(datasette, request, BadRequest(message))
+    return datasette_errors.handle_exception(datasette, request, BadRequest(message))

@@ -83,7 +83,7 @@ def release(name: str) -> str:
     return "/releases/" + segment(name)
 
 
-# --- following cases (issue 20: archive/plugins/follow.py) -----------------------
+# --- following cases (issue 20: archive/site/following.py) -----------------------
 
 CALENDAR = "/calendar.ics"
 GAPS = "/gaps"

@@ -27,7 +27,8 @@ from datasette import hookimpl
 from datasette.utils.asgi import NotFound, Response
 
 from archive import follow as fl
-from archive import ical, urls
+from archive import ical
+from archive.site import urls
 from parsers.common import docket_number_key
 
 GAPS_LIMIT = 500

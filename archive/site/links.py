@@ -30,8 +30,8 @@ from typing import Iterable, Optional
 
 from parsers.links import is_appellate, link_cases, number_key
 
-from . import origins
-from .origins import source_words
+from archive import origins
+from archive.origins import source_words
 
 TABLE = "docket_links"
 COLUMNS = {

@@ -3,12 +3,12 @@ find one by.
 
 - How many cases there are, and how many the filters keep.
 - Filters: a search of the cases (names, docket numbers in any printed form,
-  parties, attorneys, firms and judges: ``archive.search_query`` on the case
+  parties, attorneys, firms and judges: ``archive.site.search_query`` on the case
   index), the court (named in words, grouped by kind), open or terminated,
   dates filed and of the last filing (from, to).
 - Sorted by last filing (default), date filed, name, court, number of
   entries, or best match when searching; 50 a page.
-- Read from the derived ``case_index`` (``archive.site_index``); an archive
+- Read from the derived ``case_index`` (``archive.site.case_index``); an archive
   without it (an older one, or one the publisher has not indexed yet) is
   listed from ``dockets`` with a note, its search a match on names and numbers.
 
@@ -27,9 +27,9 @@ from datasette import hookimpl
 from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Response
 
-from archive import courts as court_table
-from archive import site_index, urls
-from archive.search_query import parse
+from archive.site import courts as court_table
+from archive.site import case_index as site_index, urls
+from archive.site.search_query import parse
 
 PAGE_SIZE = 50
 MAX_PAGE = 2000

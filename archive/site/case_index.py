@@ -5,7 +5,7 @@ They live in the database the site serves (the public copy), never in the
 operator's archive, and are made from that database's own tables
 (``dockets``, ``parties``, ``attorneys``, ``docket_entries``, ``documents``):
 
-- ``courts``: every federal court (``archive.courts``): ``id``, ``name``,
+- ``courts``: every federal court (``archive.site.courts``): ``id``, ``name``,
   ``short_name``, ``kind`` (district, bankruptcy, appellate, other),
   ``state``, ``circuit``.
 - ``case_index``: one row per docket (``docket_id`` unique; ``id`` an
@@ -29,7 +29,7 @@ caller's transaction: it neither begins nor commits. The publisher calls both
 on the public copy each time it syncs rows; ``python -m archive serve`` calls
 them at start (the bridge until then).
 
-The pages (``archive/plugins/home.py``, ``search.py``) read these tables and
+The pages (``archive/site/home.py``, ``search.py``) read these tables and
 keep working without them (an older archive): ``has_index(conn)``.
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ import re
 from collections import defaultdict
 from typing import Iterable, Optional
 
-from archive import courts as court_table
+from archive.site import courts as court_table
 
 INDEX = "case_index"
 FTS = "case_index_fts"
@@ -89,7 +89,7 @@ def has_index(conn) -> bool:
 
 def ensure_shape(db) -> None:
     """Create ``courts``, ``case_index``, its FTS table and indexes if missing,
-    and bring ``courts`` up to ``archive.courts``. Idempotent; run inside or
+    and bring ``courts`` up to ``archive.site.courts``. Idempotent; run inside or
     outside a transaction (inside one it is a savepoint of it; it commits
     only a transaction it began)."""
     with db.atomic():
@@ -295,7 +295,7 @@ def refresh(db, docket_ids: Optional[Iterable[str]] = None) -> int:
 
 def match_sql(columns: str = "c.*", where: str = "", order: str = "score, c.docket_id",
               limit: str = ":limit") -> str:
-    """The cases matching ``:q`` (an FTS5 query, ``archive.search_query``), best
+    """The cases matching ``:q`` (an FTS5 query, ``archive.site.search_query``), best
     first: number, then name, then parties, judges, attorneys and firms."""
     return (f"select {columns}, {BM25} as score from {FTS} cross join {INDEX} c "
             f"on c.id = {FTS}.rowid where {FTS} match :q{where} order by {order} limit {limit}")
