@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 DB ?= archive/dockets.db
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng qpdf ghostscript chromium redis-server nodejs npm
 
-.PHONY: archive serve test bench soak demo deps clean-venv
+.PHONY: archive serve test bench soak demo deps clean-venv lock
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 
 $(VENV)/.test-installed: requirements-test.txt $(VENV)/.installed node_modules/.installed
@@ -67,3 +68,7 @@ deps:
 
 clean-venv:
 	rm -rf $(VENV)
+
+## lock: requirements.txt and requirements-test.txt resolved afresh from pyproject.toml's ranges
+lock:
+	PYTHON=$(PYTHON) .ci/lock

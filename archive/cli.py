@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
+import time
 
 import click
 
 from . import db as archive_db
-from . import publish, site
+from . import crawls, publish, site
 
 DEFAULT_DB = "archive/dockets.db"
-HERE = os.path.dirname(os.path.abspath(__file__))
-PROJECT = os.path.dirname(HERE)
 
 NO_TOKEN = """\
 COURTLISTENER_TOKEN is not set, so this archive comes from the free source that
@@ -29,33 +29,44 @@ def cli():
     """Docket Archive: court dockets and filings in one SQLite file."""
 
 
-LOGS = os.path.join(HERE, "logs")
-
-
-def _scrapy(args, db_path, settings=(), verbose=False):
-    """Run one `scrapy crawl`. Unless ``verbose`` (or LOG_LEVEL is set), Scrapy's
-    full log goes to a file under archive/logs/ and the terminal shows a short
-    progress view (docket_spider/progress.py)."""
-    import shlex
-    import time
-
-    cmd = ["scrapy", "crawl", *args, "-s", f"ARCHIVE_DB={db_path}"]
-    for setting in settings:
-        cmd += ["-s", setting]
+def _scrapy(spider, args, db_path, settings=(), verbose=False):
+    """Run one crawl in the caller's folder (archive.crawls). Unless ``verbose``
+    (or LOG_LEVEL is set), Scrapy's full log goes to a file in logs/ beside the
+    archive and the terminal shows a short progress view (docket_spider/progress.py)."""
+    settings = [f"ARCHIVE_DB={db_path}", *settings]
     log_level = os.environ.get("LOG_LEVEL")
     quiet = not verbose and not log_level
     extra = []
     if log_level:
-        extra += ["-s", f"LOG_LEVEL={log_level}"]
+        extra.append(f"LOG_LEVEL={log_level}")
     if quiet:
-        os.makedirs(LOGS, exist_ok=True)
-        log = os.path.join(LOGS, f"{time.strftime('%Y%m%d-%H%M%S')}-{args[0]}.log")
-        extra += ["-s", f"LOG_FILE={log}", "-s", "PROGRESS=True"]
-    # what to paste to run it again by hand (from the project folder, venv active)
-    click.echo("$ " + shlex.join(cmd), err=True)
+        os.makedirs(crawls.logs_folder(db_path), exist_ok=True)
+        log = os.path.join(crawls.logs_folder(db_path),
+                           f"{time.strftime('%Y%m%d-%H%M%S')}-{spider}.log")
+        extra += [f"LOG_FILE={log}", "PROGRESS=True"]
+    # what to paste to run it again by hand
+    click.echo("$ docket-archive crawl " + shlex.join(
+        [spider, *(f"-a{a}" for a in args), *(f"-s{s}" for s in settings)]), err=True)
     if quiet:
-        click.echo(f"  (Scrapy's log: {os.path.relpath(log, PROJECT)}; -v shows it here)", err=True)
-    return subprocess.run([sys.executable, "-m", *cmd, *extra], cwd=PROJECT).returncode
+        click.echo(f"  (Scrapy's log: {os.path.relpath(log)}; -v shows it here)", err=True)
+    return subprocess.run(crawls.command(spider, args, [*settings, *extra]),
+                          env=crawls.environment()).returncode
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("spider")
+@click.option("-a", "args", multiple=True, metavar="NAME=VALUE", help="a spider argument")
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="a Scrapy setting")
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Scrapy's full log on the terminal")
+def crawl(spider, args, settings, db_path, verbose):
+    """Run a spider (courtlistener, internet_archive, pacer_district,
+    pacer_appellate, pacer_rss, update) with the project's settings, from any
+    folder: `scrapy crawl` without a scrapy.cfg. Exits 0 only when the crawl
+    finished (1: failed or incomplete, 2: stopped)."""
+    sys.exit(_scrapy(spider, list(args), _from_here(db_path),
+                     [_setting_from_here(s) for s in settings], verbose))
 
 
 # Settings that name a file or folder: given relative, they are the caller's, but
@@ -97,11 +108,11 @@ def crawl_default(db_path, files_store, settings, verbose):
     codes = []
     if os.environ.get("COURTLISTENER_TOKEN"):
         for court, number in (("cand", "3:20-cv-05910"), ("ca9", "20-16908")):
-            codes.append(_scrapy(["courtlistener", "-a", f"court={court}", "-a",
-                                  f"docket_number={number}"], db_path, settings, verbose))
+            codes.append(_scrapy("courtlistener", [f"court={court}", f"docket_number={number}"],
+                                 db_path, settings, verbose))
     else:
         click.echo(NO_TOKEN, err=True)
-        codes.append(_scrapy(["internet_archive", "-a", "court=cand", "-a", "pacer_case_id=364733"],
+        codes.append(_scrapy("internet_archive", ["court=cand", "pacer_case_id=364733"],
                              db_path, settings, verbose))
     db = archive_db.open_db(db_path)
     crawls = list(db.query("select * from crawls where id > ? order by id", [before]))

@@ -46,18 +46,16 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from typing import Callable, Optional
 
 from . import alerts as al
+from . import crawls
 from . import appeals as ap
 from . import db as adb
 from . import follow as fl
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PROJECT = os.path.dirname(HERE)
 
 # Knobs, with their defaults: from docket_spider/settings.py where it has them,
 # else here; the environment overrides them, `update -s NAME=VALUE` overrides both.
@@ -534,21 +532,17 @@ def scrapy_runner(db_path: str, settings_overrides: dict, verbose: bool = False,
     update lock too); returns its exit status."""
 
     def run(spider: str, args: dict, env: Optional[dict] = None) -> int:
-        cmd = [sys.executable, "-m", "scrapy", "crawl", spider, "-s",
-               f"ARCHIVE_DB={os.path.abspath(db_path)}"]
-        for name, value in args.items():
-            if value not in (None, ""):
-                cmd += ["-a", f"{name}={value}"]
-        for name, value in settings_overrides.items():
-            cmd += ["-s", f"{name}={value}"]
+        settings = [f"ARCHIVE_DB={os.path.abspath(db_path)}",
+                    *(f"{name}={value}" for name, value in settings_overrides.items())]
         if not verbose and "LOG_FILE" not in settings_overrides:
             # one log a day for every update's crawls (Scrapy appends to it)
-            folder = log_dir or os.path.join(HERE, "logs")
+            folder = log_dir or crawls.logs_folder(db_path)
             os.makedirs(folder, exist_ok=True)
-            cmd += ["-s", "LOG_FILE=" + os.path.join(folder, f"update-{time.strftime('%Y%m%d')}.log"),
-                    "-s", "LOG_FILE_APPEND=True"]
-        environment = dict(os.environ if env is None else env)
-        process = subprocess.Popen(cmd, cwd=PROJECT, env=environment,
+            settings += ["LOG_FILE=" + os.path.join(folder, f"update-{time.strftime('%Y%m%d')}.log"),
+                         "LOG_FILE_APPEND=True"]
+        cmd = crawls.command(spider, [f"{name}={value}" for name, value in args.items()
+                                      if value not in (None, "")], settings)
+        process = subprocess.Popen(cmd, env=crawls.environment(env),
                                    pass_fds=(lock_fd,) if lock_fd is not None else ())
         try:
             return process.wait()

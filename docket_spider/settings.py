@@ -4,13 +4,17 @@ Every knob is a setting (override with ``-s NAME=value``); secrets are not:
 ``COURTLISTENER_TOKEN`` and PACER credentials are read from the environment
 only, so they never show up in Scrapy's "Overridden settings" log line.
 """
+import os
+
 BOT_NAME = "docket_spider"
 SPIDER_MODULES = ["docket_spider.spiders"]
 NEWSPIDER_MODULE = "docket_spider.spiders"
 
-USER_AGENT = "DocketArchive/0.1 (+https://github.com/docket-archive; court records archiver)"
+# How the operator can be reached (an email or a URL): the User-Agent names it
+# (docket_spider/contact.py; a USER_AGENT set with -s wins)
+CONTACT = os.environ.get("DOCKET_ARCHIVE_CONTACT", "")
 ROBOTSTXT_OBEY = False  # APIs and file stores, not crawled web pages
-ADDONS = {}
+ADDONS = {"docket_spider.contact.Contact": 0}
 
 # --- The archive -----------------------------------------------------------
 ARCHIVE_DB = "archive/dockets.db"

@@ -166,6 +166,8 @@ def _publisher(datasette):
 @hookimpl
 def startup(datasette):
     _publisher(datasette)  # a wrong setting stops the server at its start
+    # not at import: an installed plugin is imported while Datasette's views are
+    _quoted_foreign_key_links()
 
 
 async def _publishing(source: str, target: str, every: float) -> None:
@@ -230,16 +232,13 @@ def _quoted_foreign_key_links():
     RowView.foreign_key_tables = foreign_key_tables
 
 
-_quoted_foreign_key_links()
-
 
 @hookimpl
 def register_routes(datasette):
     return [(r"^/(?P<database>[^/.]+)\.db$", download),
             # lists the server's threads and asyncio tasks, with source file paths
             (r"^/-/threads(\.json)?$", not_public),
-            (r"^/-/databases(?P<as_json>\.json)?$", databases),
-            (r"^/robots\.txt$", robots)]
+            (r"^/-/databases(?P<as_json>\.json)?$", databases)]
 
 
 async def databases(datasette, request):
@@ -252,19 +251,6 @@ async def databases(datasette, request):
 
 async def not_public(request):
     raise NotFound("Not found")
-
-
-# Search engines may index the archive's pages (home, cases, documents), not
-# run its searches and SQL, page through its tables or download its files.
-ROBOTS = """User-agent: *
-Allow: /$
-Allow: /cases/
-Disallow: /
-"""
-
-
-async def robots(request):
-    return Response.text(ROBOTS)
 
 
 async def download(datasette, request):

@@ -1,0 +1,358 @@
+"""What a crawl may ask of the archive, and the few rows it writes outside its
+items: one interface, two transports.
+
+A spider, pipeline or middleware never opens ``ARCHIVE_DB`` itself. It asks an
+:class:`Archive` (``open_archive(settings)``):
+
+- without ``ARCHIVE_QUEUE_URL``, a :class:`FileArchive`: questions on a
+  read-only connection to the file (no ``ensure_db_shape``, nothing locked),
+  the crawl's own rows (its ``crawls`` row, the PACER ledger) written through
+  ``archive.db`` as before;
+- with ``ARCHIVE_QUEUE_URL=redis://…``, a :class:`QueueArchive`: every call is
+  a message on the archive's Redis stream, which ``python -m archive writer``
+  (``archive/writer.py``) applies in order and answers. A question is
+  answered after everything the crawl sent before it has been applied, so a
+  crawl reads its own writes; the crawl's items go on the same stream
+  (:meth:`QueueArchive.send`).
+
+The calls are named for ``archive.db``'s functions, without their first
+argument (the database); :data:`QUESTIONS` and :data:`RECORDS` are all there is.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from typing import Any, Optional
+
+logger = logging.getLogger(__name__)
+
+# Read-only questions, with the answer of an archive that does not exist yet.
+QUESTIONS: dict[str, Any] = {
+    "find_docket": None,
+    "last_entry": None,
+    "dockets_in_court": [],
+    "entry_exists": False,
+    "document_state": None,
+    "document_stored": False,
+    "documents_without_file": [],
+    "committed": 0.0,
+    "earlier_purchase": None,
+    "purchases_in_flight": [],
+    "pacer_charge": None,
+}
+# The rows a crawl writes besides its items: its crawls row and the PACER ledger,
+# each written (committed) before the call returns.
+RECORDS = frozenset({"start_crawl", "finish_crawl", "start_purchase", "settle_purchase",
+                     "save_charge"})
+
+DEFAULT_STREAM = "docket_archive"
+DEFAULT_WAIT = 120.0  # seconds a call waits for the writer's answer
+
+
+class ArchiveUnavailable(RuntimeError):
+    """The archive cannot answer: no writer on the queue, or its call failed."""
+
+
+def queue_url(settings=None) -> Optional[str]:
+    """``ARCHIVE_QUEUE_URL`` from the crawl's settings or the environment."""
+    url = (settings.get("ARCHIVE_QUEUE_URL") if settings is not None else None) \
+        or os.environ.get("ARCHIVE_QUEUE_URL")
+    return str(url).strip() or None if url else None
+
+
+def shown(url: str) -> str:
+    """A queue URL fit for a log: without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    return urlunsplit(parts)
+
+
+def open_archive(settings) -> "Archive":
+    """The crawl's archive: the queue with ``ARCHIVE_QUEUE_URL``, else the file."""
+    url = queue_url(settings)
+    if url:
+        return QueueArchive(url, stream=settings.get("ARCHIVE_QUEUE_STREAM") or DEFAULT_STREAM,
+                            wait=settings.getfloat("ARCHIVE_QUEUE_WAIT", DEFAULT_WAIT))
+    return FileArchive(settings.get("ARCHIVE_DB"))
+
+
+def encode(value) -> str:
+    """JSON for the stream: dates as ISO text, as SQLite stores them anyway."""
+    def default(obj):
+        if isinstance(obj, (_dt.date, _dt.datetime)):
+            return obj.isoformat()
+        if isinstance(obj, (set, frozenset, tuple)):
+            return list(obj)
+        if isinstance(obj, bytes):
+            return obj.decode("utf-8", "replace")
+        raise TypeError(f"{type(obj).__name__} cannot go on the archive's queue")
+    return json.dumps(value, default=default, separators=(",", ":"))
+
+
+class Archive:
+    """The calls; a transport implements :meth:`call`."""
+
+    queued = False
+
+    def call(self, name: str, *args, **kwargs):
+        raise NotImplementedError
+
+    def close(self, *args, **kwargs) -> None:
+        pass
+
+    # --- questions --------------------------------------------------------
+    def find_docket(self, court_id, docket_number=None, pacer_case_id=None):
+        return self.call("find_docket", court_id, docket_number, pacer_case_id)
+
+    def last_entry(self, docket_id):
+        return self.call("last_entry", docket_id)
+
+    def dockets_in_court(self, court_id):
+        return self.call("dockets_in_court", court_id)
+
+    def entry_exists(self, court_id, docket_number, entry):
+        return self.call("entry_exists", court_id, docket_number, entry)
+
+    def document_state(self, doc_id):
+        return self.call("document_state", doc_id)
+
+    def document_stored(self, court_id, pacer_doc_id=None, doc_id=None):
+        return self.call("document_stored", court_id, pacer_doc_id, doc_id)
+
+    def documents_without_file(self, docket_id):
+        return self.call("documents_without_file", docket_id)
+
+    def committed(self, job_id=None, since=None):
+        return self.call("committed", job_id, since)
+
+    def earlier_purchase(self, purchase_key):
+        return self.call("earlier_purchase", purchase_key)
+
+    def purchases_in_flight(self):
+        return self.call("purchases_in_flight")
+
+    def pacer_charge(self, ledger_id):
+        return self.call("pacer_charge", ledger_id)
+
+    # --- the crawl's own rows --------------------------------------------
+    def start_crawl(self, spider, court_id, docket_number, args):
+        return self.call("start_crawl", spider, court_id, docket_number, args,
+                         pid=os.getpid(), host=socket.gethostname())
+
+    def finish_crawl(self, crawl_id, status, counts, message=""):
+        return self.call("finish_crawl", crawl_id, status, counts, message)
+
+    def start_purchase(self, charge):
+        return self.call("start_purchase", charge)
+
+    def settle_purchase(self, ledger_id, status, **fields):
+        return self.call("settle_purchase", ledger_id, status, **fields)
+
+
+class FileArchive(Archive):
+    """The SQLite file on this machine. Questions go to a read-only connection
+    (``mode=ro``: it cannot write, nor change the file's shape); the crawl's
+    own rows to a writing one, opened on the first of them."""
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+        self._reader: Optional[sqlite3.Connection] = None
+        self._writer = None
+        self._lock = threading.Lock()  # the pipelines' threads and the reactor share it
+
+    def _read_db(self):
+        import sqlite_utils
+
+        if self._reader is None:
+            if not os.path.exists(self.path):
+                return None
+            from . import db as adb
+
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                   timeout=adb.BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+            self._reader = conn
+        return sqlite_utils.Database(self._reader)
+
+    def _write_db(self):
+        if self._writer is None:
+            from . import db as adb
+
+            self._writer = adb.open_db(self.path)
+        return self._writer
+
+    def call(self, name, *args, **kwargs):
+        from . import db as adb
+
+        with self._lock:
+            if name in QUESTIONS:
+                db = self._read_db()
+                if db is None:  # no archive yet: it has nothing
+                    return QUESTIONS[name]
+            elif name in RECORDS:
+                db = self._write_db()
+            else:
+                raise ValueError(f"{name} is not a call of the archive")
+            return getattr(adb, name)(db, *args, **kwargs)
+
+    def close(self, *args, **kwargs) -> None:
+        with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+            if self._writer is not None:
+                from . import db as adb
+
+                adb.close_db(self._writer)
+                self._writer = None
+
+
+class QueueArchive(Archive):
+    """The archive behind ``python -m archive writer``, over a Redis stream.
+
+    :meth:`send` appends an item (it does not wait); :meth:`call` appends a
+    call with a reply key and waits (up to ``wait`` seconds) for the writer's
+    answer on it. Neither ever opens the file.
+    """
+
+    queued = True
+
+    def __init__(self, url: str, stream: str = DEFAULT_STREAM, wait: float = DEFAULT_WAIT):
+        import redis
+
+        self.url = url
+        self.stream = stream
+        self.wait = wait
+        self.redis = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=30,
+                                          health_check_interval=30)
+        self.sent = 0
+
+    def _add(self, fields: dict) -> str:
+        import redis
+
+        try:
+            return self.redis.xadd(self.stream, fields).decode()
+        except redis.ConnectionError as exc:
+            raise ArchiveUnavailable(
+                f"the archive's queue {shown(self.url)} does not answer ({exc})") from exc
+
+    def send(self, kind: str, data: dict, crawl_id=None) -> str:
+        """One item for the writer, in order after everything sent before."""
+        self.sent += 1
+        return self._add({"op": "item", "kind": kind, "crawl": "" if crawl_id is None else
+                          str(crawl_id), "data": encode(data)})
+
+    def call(self, name, *args, **kwargs):
+        import redis
+
+        if name not in QUESTIONS and name not in RECORDS:
+            raise ValueError(f"{name} is not a call of the archive")
+        reply = f"{self.stream}:reply:{uuid.uuid4().hex}"
+        self._add({"op": "call", "name": name, "reply": reply,
+                   "data": encode({"args": list(args), "kwargs": kwargs})})
+        began = time.monotonic()
+        warned = False
+        while True:
+            left = self.wait - (time.monotonic() - began)
+            if left <= 0:
+                raise ArchiveUnavailable(
+                    f"no archive writer answered {name} on {shown(self.url)} in {self.wait:.0f} s "
+                    f"(start one: python -m archive writer --db ARCHIVE_DB --queue "
+                    f"{shown(self.url)}); what the crawl sent stays queued for it")
+            try:
+                answer = self.redis.blpop([reply], timeout=max(1, min(10, int(left))))
+            except redis.ConnectionError as exc:
+                raise ArchiveUnavailable(f"the archive's queue {shown(self.url)} stopped "
+                                         f"answering while waiting for {name} ({exc})") from exc
+            if answer is not None:
+                break
+            if not warned and time.monotonic() - began > 10:
+                warned = True
+                logger.warning("Waiting for the archive writer on %s to answer %s",
+                               shown(self.url), name)
+        out = json.loads(answer[1])
+        if "error" in out:
+            raise ArchiveUnavailable(f"the archive writer could not {name}: {out['error']}")
+        return out.get("result")
+
+    def close(self, *args, **kwargs) -> None:
+        self.redis.close()
+
+
+class QueueCaseLock:
+    """:class:`docket_spider.pipelines.CaseLock` on the queue's Redis, for crawls
+    on several machines: a key set only if absent, that expires unless its
+    holder renews it, so a crawl killed with SIGKILL frees it within ``ttl``."""
+
+    def __init__(self, archive, key: str, ttl: float = 30.0):
+        """``archive``: what has the queue's ``redis`` and ``stream`` (a
+        :class:`QueueArchive`, or the archive writer for its own lease)."""
+        self.redis = archive.redis
+        self.path = f"{archive.stream}:lock:{key}"  # shown in the log as the lock
+        self.ttl_ms = int(ttl * 1000)
+        self.token = f"{os.getpid()}@{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def try_acquire(self) -> bool:
+        if not self.redis.set(self.path, self.token, nx=True, px=self.ttl_ms):
+            return False
+        self._stop = threading.Event()  # a lock object may be taken again after a release
+        self._thread = threading.Thread(target=self._renew, name="case-lock", daemon=True)
+        self._thread.start()
+        return True
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.ttl_ms / 3000):
+            try:  # only our own key, compared and renewed in one step
+                self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return "
+                                "redis.call('pexpire', KEYS[1], ARGV[2]) end return 0", 1,
+                                self.path, self.token, self.ttl_ms)
+            except Exception as exc:  # the broker is away: the next turn tries again
+                logger.debug("Could not renew the case lock %s: %s", self.path, exc)
+
+    def holder(self) -> str:
+        value = self.redis.get(self.path)
+        return value.decode().split(":")[0] if value else "unknown"
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+            self.delete_if_held_by(self.token)  # only our own key
+
+    def delete_if_held_by(self, token: str) -> None:
+        """Delete the key if ``token`` still holds it: compared and deleted in one step."""
+        self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then "
+                        "return redis.call('del', KEYS[1]) end return 0", 1, self.path, token)
+
+
+_CRAWLS = None  # crawler -> its Archive (a WeakKeyDictionary)
+
+
+def for_crawler(crawler) -> Archive:
+    """The crawl's one :class:`Archive`, shared by its spider, pipelines and
+    middlewares, closed when the engine stops."""
+    global _CRAWLS
+    import weakref
+
+    if _CRAWLS is None:
+        _CRAWLS = weakref.WeakKeyDictionary()
+    archive = _CRAWLS.get(crawler)
+    if archive is None:
+        from scrapy import signals
+
+        archive = _CRAWLS[crawler] = open_archive(crawler.settings)
+        crawler.signals.connect(archive.close, signal=signals.engine_stopped, weak=False)
+    return archive

@@ -1,0 +1,1 @@
+"""The Scrapy project: spiders fetch, parsers/ parse, pipelines store."""

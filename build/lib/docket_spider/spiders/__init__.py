@@ -1,0 +1,1 @@
+"""Spiders: thin request makers; pages go to parsers/, items to the pipelines."""

@@ -1,0 +1,351 @@
+"""CourtListener REST API v4: dockets, entries, RECAP documents, parties, attorneys.
+
+    scrapy crawl courtlistener -a court=cand -a docket_number=3:20-cv-05910-LB
+    scrapy crawl courtlistener -a court=ca9 -a docket_number=20-16908
+    scrapy crawl courtlistener -a court=cand -a pacer_case_id=364733
+    scrapy crawl courtlistener            # the default case, both courts
+
+The token comes from the environment (COURTLISTENER_TOKEN), never from a
+setting or argument, so it appears in no log line. API calls go through one
+download slot paced at COURTLISTENER_RATE_PER_MINUTE; PDFs come from the
+storage host, which is not an API call and is not held to that pace.
+
+A record of an unexpected shape (an attorney whose ``parties_represented``
+holds strings, an entry that is not an object, an entry number that is no
+number...) costs that record only: it is logged as a bad record (outcome.py),
+counted in the crawl's ``bad_records``, and the rest of its page is kept.
+"""
+from __future__ import annotations
+
+import json
+import os
+from urllib.parse import urlencode, urljoin
+
+import scrapy
+from scrapy.exceptions import CloseSpider
+
+from docket_spider.cases import default_cases
+from docket_spider.items import (
+    AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem,
+)
+from docket_spider.middlewares import allowed_hosts, same_origin
+from docket_spider.outcome import bad_record, missed
+from parsers import courtlistener as cl
+from parsers.common import docket_number_key
+from parsers.courtlistener import BAD_RECORD, _int
+
+API_SLOT = "courtlistener-api"
+API_PAGE_SIZE = 20  # what the v4 API gives without asking
+TOKEN_HELP = (
+    "COURTLISTENER_TOKEN is not set. The CourtListener API needs a free account token: "
+    "sign up at https://www.courtlistener.com/sign-in/, copy the token from "
+    "https://www.courtlistener.com/profile/api/ and run `export COURTLISTENER_TOKEN=...`. "
+    "Without one, `scrapy crawl internet_archive` fetches the Internet Archive's RECAP copy."
+)
+class CourtListenerSpider(scrapy.Spider):
+    name = "courtlistener"
+
+    token = ""
+
+    def __init__(self, court=None, docket_number=None, pacer_case_id=None, **kwargs):
+        super().__init__(**kwargs)
+        if docket_number or pacer_case_id:
+            self.targets = [{"court": court or "cand", "docket_number": docket_number,
+                             "pacer_case_id": pacer_case_id}]
+        else:
+            self.targets = default_cases(court)
+            if not self.targets:
+                raise ValueError(f"no default case in court {court!r}; give -a docket_number=")
+        self.crawl_args = {"court": court, "docket_number": docket_number,
+                           "pacer_case_id": pacer_case_id}
+        self.crawl_message = ""
+        self.crawl_failed = False
+        self._party_names: dict[int, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        settings = crawler.settings
+        pace_api_slot(settings)
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.api_url = settings.get("COURTLISTENER_API_URL").rstrip("/") + "/"
+        spider.storage_url = settings.get("COURTLISTENER_STORAGE_URL").rstrip("/") + "/"
+        spider.page_size = settings.getint("COURTLISTENER_PAGE_SIZE", 20)
+        # the API and the file storage, nothing else (OffsiteMiddleware)
+        spider.allowed_domains = allowed_hosts(spider.api_url, spider.storage_url)
+        return spider
+
+    # --- requests -------------------------------------------------------------
+    def api_request(self, path_or_url, callback, params=None, **meta):
+        url = path_or_url if path_or_url.startswith("http") else urljoin(self.api_url, path_or_url)
+        if params and "page_size" in params and params["page_size"] == API_PAGE_SIZE:
+            params = {k: v for k, v in params.items() if k != "page_size"}
+        if params:
+            url = f"{url}?{urlencode(params)}"
+        self.crawler.stats.inc_value(f"{self.name}/api_requests")
+        return scrapy.Request(
+            url, callback=callback, errback=self.api_failed, dont_filter=True,
+            headers={"Accept": "application/json"},
+            meta={"download_slot": API_SLOT, "autothrottle_dont_adjust_delay": True,
+                  "courtlistener_auth": True,
+                  "handle_httpstatus_list": [400, 401, 403, 404], **meta},
+        )
+
+    def credential_headers(self, request, realm):
+        """Called by CredentialsMiddleware as the request is sent (never stored with
+        it), once it has checked that the request goes to the API's own host."""
+        if realm == "courtlistener" and self.token:
+            return {"Authorization": f"Token {self.token}"}
+        return None
+
+    def next_page(self, response, data):
+        """The cursor's next page, if it is on the API's own host. A link to
+        another host is not followed (the token goes only to the API, and nothing
+        from elsewhere is archived): a warning, and the crawl is marked failed,
+        since the pages after this one are missing."""
+        link = data.get("next")
+        if not link:
+            return None
+        link = response.urljoin(str(link))
+        if same_origin(link, self.api_url):
+            return link
+        message = (f"CourtListener's next page after {response.url.split('?')[0]} points to "
+                   f"another host ({link.split('?')[0]}): not followed; the rest of that list "
+                   "is missing from this crawl.")
+        self.logger.warning(message)
+        self.crawl_message, self.crawl_failed = message, True
+        return None
+
+    async def start(self):
+        self.token = os.environ.get("COURTLISTENER_TOKEN", "").strip()
+        if not self.token:
+            self.logger.error(TOKEN_HELP)
+            self.crawl_message = "no COURTLISTENER_TOKEN"
+            self.crawl_failed = True
+            return
+        for target in self.targets:
+            params = {"court": target["court"]}
+            if target.get("pacer_case_id") and not target.get("docket_number"):
+                params["pacer_case_id"] = target["pacer_case_id"]
+            else:
+                params["docket_number"] = docket_number_key(target["docket_number"])
+            yield self.api_request("dockets/", self.parse_dockets, params, target=target,
+                                   tried=params.get("docket_number"))
+
+    def api_failed(self, failure):
+        request = failure.request
+        self.crawl_failed = True
+        self.crawl_message = f"{request.url.split('?')[0]}: {failure.getErrorMessage()}"
+        self.logger.error("CourtListener request failed: %s (%s). Everything stored so far "
+                          "is kept; run the crawl again to continue.",
+                          request.url.split("?")[0], failure.getErrorMessage())
+
+    def _refused(self, response) -> bool:
+        if response.status < 400:
+            return False
+        try:
+            detail = json.loads(response.text).get("detail") or response.text[:300]
+        except ValueError:
+            detail = response.text[:300]
+        if response.status in (401, 403):
+            message = (f"CourtListener refused the token ({response.status}: {detail}). "
+                       "Check COURTLISTENER_TOKEN.")
+            self.logger.error(message)
+            self.crawl_message, self.crawl_failed = message, True
+            raise CloseSpider("unauthorized")
+        else:
+            message = f"CourtListener answered {response.status} for {response.url}: {detail}"
+            self.logger.error(message)
+            self.crawl_message, self.crawl_failed = message, True
+        return True
+
+    def _results(self, response, data, kind):
+        """The page's ``results``: each one a JSON object, else a bad record."""
+        results = data.get("results")
+        if results in (None, ""):
+            return
+        if not isinstance(results, list):
+            # not one record: the whole page's are missing (the crawl is incomplete)
+            missed(self, "CourtListener's %s page %s is not a list of results (%s): "
+                   "none of its records could be read", kind, response.url.split("?")[0],
+                   type(results).__name__)
+            return
+        for position, record in enumerate(results, 1):
+            if isinstance(record, dict):
+                yield record
+            else:
+                self._bad(response, f"{kind} #{position}", None,
+                          f"{type(record).__name__} {str(record)[:60]!r}, not an object")
+
+    def _bad(self, response, kind, record, why):
+        """Log and count one record that is skipped (never the token: it is in no URL)."""
+        ident = record.get("id") if isinstance(record, dict) else None
+        name = record.get("name") if isinstance(record, dict) else None
+        what = kind + (f" {ident}" if ident is not None else "") + (
+            f" ({str(name)[:60]})" if isinstance(name, str) and name else "")
+        bad_record(self.crawler, self.logger,
+                   f"CourtListener {what} on {response.url.split('?')[0]}", why)
+
+    def _json(self, response) -> dict:
+        """The answer's JSON; a page that is not (maintenance, proxy error) stops the crawl."""
+        try:
+            data = response.json()
+        except (ValueError, AttributeError):
+            data = None
+        if not isinstance(data, dict):
+            snippet = " ".join(response.text[:200].split()) if hasattr(response, "text") else ""
+            message = (f"CourtListener answered {response.url.split('?')[0]} with something that "
+                       f"is not API JSON ({response.headers.get('Content-Type', b'').decode()}): "
+                       f"{snippet!r}. Everything stored so far is kept; try again later.")
+            self.logger.error(message)
+            self.crawl_message, self.crawl_failed = message, True
+            raise CloseSpider("not_api_json")
+        return data
+
+    # --- callbacks ------------------------------------------------------------
+    def parse_dockets(self, response):
+        if self._refused(response):
+            return
+        target = response.meta["target"]
+        results = self._json(response).get("results") or []
+        wanted_case = target.get("pacer_case_id")
+        if wanted_case and len(results) > 1:
+            results = [d for d in results if str(d.get("pacer_case_id")) == str(wanted_case)] or results
+        if not results:
+            raw = target.get("docket_number")
+            if raw and response.meta.get("tried") != raw:
+                yield self.api_request("dockets/", self.parse_dockets,
+                                       {"court": target["court"], "docket_number": raw},
+                                       target=target, tried=raw)
+                return
+            message = (f"CourtListener has no docket {raw or wanted_case} in court "
+                       f"{target['court']}.")
+            self.logger.error(message)
+            self.crawl_message, self.crawl_failed = message, True
+            return
+        for docket in results:
+            try:
+                if not isinstance(docket, dict):
+                    raise TypeError(f"{type(docket).__name__}, not an object")
+                item = docket_item(docket)
+                docket_id = _int(docket.get("id"), "its id")
+            except BAD_RECORD as exc:
+                # the docket asked for cannot be read: its entries cannot be fetched
+                self._bad(response, "docket", docket, exc)
+                self.crawl_failed = True
+                self.crawl_message = (f"CourtListener's docket record for {target['court']} "
+                                      f"{target.get('docket_number') or wanted_case} could not "
+                                      f"be read: {exc}")
+                continue
+            yield item
+            context = {"court_id": item.court_id, "docket_number": item.docket_number,
+                       "pacer_case_id": item.pacer_case_id}
+            self.logger.info("Found %s %s (CourtListener docket %s): fetching entries",
+                             item.court_id, item.docket_number, docket_id)
+            yield self.api_request(
+                "docket-entries/", self.parse_entries,
+                {"docket": docket_id, "order_by": "id", "page_size": self.page_size,
+                 "omit": "recap_documents__plain_text"},
+                docket=context, docket_cl_id=docket_id)
+
+    def parse_entries(self, response):
+        if self._refused(response):
+            return
+        ctx = response.meta["docket"]
+        data = self._json(response)
+        for entry in self._results(response, data, "docket entry"):
+            try:
+                items = list(entry_items(ctx, entry, self.storage_url))
+            except BAD_RECORD as exc:
+                self._bad(response, "docket entry", entry, exc)
+                continue
+            yield from items
+        link = self.next_page(response, data)
+        if link:
+            yield self.api_request(link, self.parse_entries, **self._carry(response))
+        else:
+            yield self.api_request(
+                "parties/", self.parse_parties,
+                {"docket": response.meta["docket_cl_id"], "filter_nested_results": "True",
+                 "order_by": "id", "page_size": self.page_size},
+                **self._carry(response))
+
+    @staticmethod
+    def _carry(response):
+        return {k: response.meta[k] for k in ("docket", "docket_cl_id")}
+
+    def parse_parties(self, response):
+        if self._refused(response):
+            return
+        ctx = response.meta["docket"]
+        data = self._json(response)
+        for party in self._results(response, data, "party"):
+            try:
+                item = party_item(ctx, party)
+            except BAD_RECORD as exc:
+                self._bad(response, "party", party, exc)
+                continue
+            self._party_names[item.courtlistener_id] = item.name
+            yield item
+        link = self.next_page(response, data)
+        if link:
+            yield self.api_request(link, self.parse_parties, **self._carry(response))
+        else:
+            yield self.api_request(
+                "attorneys/", self.parse_attorneys,
+                {"docket": response.meta["docket_cl_id"], "filter_nested_results": "True",
+                 "order_by": "id", "page_size": self.page_size},
+                **self._carry(response))
+
+    def parse_attorneys(self, response):
+        if self._refused(response):
+            return
+        ctx = response.meta["docket"]
+        data = self._json(response)
+        for attorney in self._results(response, data, "attorney"):
+            try:
+                item = attorney_item(ctx, attorney, self._party_names)
+            except BAD_RECORD as exc:
+                self._bad(response, "attorney", attorney, exc)
+                continue
+            yield item
+        link = self.next_page(response, data)
+        if link:
+            yield self.api_request(link, self.parse_attorneys, **self._carry(response))
+        else:
+            self.logger.info("Finished %s %s", ctx["court_id"], ctx["docket_number"])
+
+
+# --- CourtListener JSON (parsers/courtlistener.py) -> items; also used by the PACER
+# spiders' free-first step ---
+
+def pace_api_slot(settings) -> None:
+    """One download slot for API calls, paced at COURTLISTENER_RATE_PER_MINUTE
+    (requests with ``meta["download_slot"] = API_SLOT``)."""
+    rate = settings.getfloat("COURTLISTENER_RATE_PER_MINUTE", 5) or 5
+    slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+    slots.setdefault(API_SLOT, {"concurrency": 1, "delay": 60.0 / rate, "jitter": 0})
+    settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+
+
+def docket_item(d) -> DocketItem:
+    return DocketItem(**cl.parse_docket(d))
+
+
+def entry_items(ctx, entry, storage_url):
+    """A docket-entries result: the entry, then its RECAP documents (a bad
+    record raises before anything is yielded)."""
+    row, documents = cl.parse_entry(ctx, entry, storage_url)
+    raw = {k: v for k, v in entry.items() if k != "recap_documents"}
+    raw["recap_documents"] = [{k: v for k, v in d.items() if k != "plain_text"}
+                              for d in entry.get("recap_documents") or [] if isinstance(d, dict)]
+    row.update(version_raw=json.dumps(raw, sort_keys=True, default=str),
+               version_url=entry.get("resource_uri") or None)
+    return [DocketEntryItem(**row)] + [DocumentItem(**doc) for doc in documents]
+
+
+def party_item(ctx, party: dict) -> PartyItem:
+    return PartyItem(**cl.parse_party(ctx, party))
+
+
+def attorney_item(ctx, attorney: dict, party_names: dict) -> AttorneyItem:
+    return AttorneyItem(**cl.parse_attorney(ctx, attorney, party_names))

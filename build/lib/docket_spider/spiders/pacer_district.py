@@ -1,0 +1,291 @@
+"""PACER district court docket report (CM/ECF DktRpt.pl), with a hard budget.
+
+    export PACER_USERNAME=... PACER_PASSWORD=...
+    scrapy crawl pacer_district                                   # cand 3:20-cv-05910, priced only
+    scrapy crawl pacer_district -a max_cost=5.00                  # buy, never over $5.00
+    scrapy crawl pacer_district -a court=nysd -a docket_number=1:21-cv-01234-ABC -a max_cost=3
+    scrapy crawl pacer_district -a pacer_case_id=364733 -a full=1 -a max_cost=3
+    scrapy crawl pacer_district -a documents=1 -a max_cost=10     # and the PDFs
+
+Without ``-a max_cost=`` nothing is bought: the crawl records what it would
+have bought and the price (pacer_charges rows with status ``would_buy``).
+Incremental by default: once a case is archived, only entries filed from
+its last entry on are asked for.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import scrapy
+from lxml import html as lxml_html
+
+import parsers
+from archive import db as adb
+from docket_spider.items import ParsedDocketItem
+from docket_spider.middlewares import same_origin
+from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents, us_date
+
+DEFAULT = {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733"}
+
+
+class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
+    name = "pacer_district"
+
+    def __init__(self, court=None, docket_number=None, pacer_case_id=None, max_cost=None,
+                 documents=None, full=None, **kwargs):
+        super().__init__(**kwargs)
+        self.court = court or DEFAULT["court"]
+        if not docket_number and not pacer_case_id:
+            if self.court != DEFAULT["court"]:
+                raise ValueError(f"no default case in court {self.court!r}; "
+                                 "give -a docket_number= or -a pacer_case_id=")
+            docket_number, pacer_case_id = DEFAULT["docket_number"], DEFAULT["pacer_case_id"]
+        self.docket_number = docket_number
+        self.pacer_case_id = str(pacer_case_id) if pacer_case_id else None
+        self.setup_pacer(max_cost, documents, full, kwargs)
+        self.crawl_args = {"court": self.court, "docket_number": docket_number,
+                           "pacer_case_id": self.pacer_case_id, "max_cost": max_cost,
+                           "documents": documents, "full": full}
+
+    async def start(self):
+        if not self.have_credentials():
+            return
+        yield self.login_request(self.first_requests)
+
+    def first_requests(self):
+        if self.pacer_case_id:
+            yield from self.courtlistener_first("docket_report_steps", self.pacer_case_id)
+            return
+        number = adb.docket_number_key(self.docket_number)
+        url = self.ecf_url(self.court, "cgi-bin/possible_case_numbers.pl?" + quote(number, safe=":-"))
+        yield self.pacer_request(url, self.parse_possible_cases)
+
+    def parse_possible_cases(self, response):
+        if self.needs_login(response):
+            yield from self.relogin(response)
+            return
+        try:
+            result = parsers.parse("possible_cases", response.body, self.court)
+        except parsers.ParseError as exc:
+            self.fail(f"{self.court} could not look up docket {self.docket_number}: {exc}", close=False)
+            return
+        from parsers.possible_cases import best_match
+
+        case = best_match(result, docket_number=self.docket_number)
+        if not case or not case.get("pacer_case_id"):
+            self.fail(f"{self.court} has no case {self.docket_number}"
+                      f"{': ' + result['message'] if result.get('message') else ''}.", close=False)
+            return
+        self.pacer_case_id = case["pacer_case_id"]
+        self.logger.info("%s %s is PACER case %s (%s)", self.court, self.docket_number,
+                         self.pacer_case_id, case.get("case_name") or "")
+        yield from self.courtlistener_first("docket_report_steps", self.pacer_case_id)
+
+    # --- the docket report -----------------------------------------------------
+    def report_form(self) -> dict:
+        form = {
+            "all_case_ids": self.pacer_case_id, "date_range_type": "Filed",
+            "date_from": "", "date_to": "", "documents_numbered_from_": "",
+            "documents_numbered_to_": "", "list_of_parties_and_counsel": "on",
+            "terminated_parties": "on", "pdf_header": "1", "output_format": "html",
+            "sort1": "oldest date first",
+        }
+        archive = self.archive()
+        docket = archive.find_docket(self.court, self.docket_number, self.pacer_case_id)
+        last = archive.last_entry(docket["id"]) if docket else None
+        self.known_docket = docket
+        if self.cl_last_date and not self.full and (
+                not last or str(last.get("date_filed") or "")[:10] < self.cl_last_date):
+            # CourtListener's entries (just loaded, maybe not saved yet) reach further
+            form["date_from"] = us_date(self.cl_last_date)
+            self.logger.info("CourtListener had entries of %s up to %s: asking PACER only for "
+                             "entries filed from then on", self.docket_number, self.cl_last_date)
+        elif last and not self.full:
+            if last.get("date_filed"):
+                form["date_from"] = us_date(last["date_filed"])
+            # No documents_numbered_from_: a number range drops every unnumbered
+            # entry (minute orders, notices), so new ones would never arrive. The
+            # day of the last entry is asked again (later filings that day);
+            # entries already archived are recognised and left unchanged.
+            self.logger.info(
+                "The archive has %s entries of %s (last filed %s, no. %s): asking only for "
+                "entries filed from %s on (-a full=1 asks for everything)", last["entries"],
+                docket["id"], last.get("date_filed"), last.get("entry_number"), form["date_from"])
+        return form
+
+    def docket_report_steps(self):
+        form = self.report_form()
+        label = f"{self.court} {self.docket_number or ''} (case {self.pacer_case_id})".replace("  ", " ")
+        decision = self.budget.decide("docket_report")
+        url = self.ecf_url(self.court, "cgi-bin/DktRpt.pl?1-L_1_0-1")
+        if not decision.buy:
+            self.log_decision(decision, "the docket report of", label)
+            yield self.charge_item(self.court, "docket_report", decision.status,
+                                   cost_c=decision.worst_cents or 0,
+                                   docket_number=self.docket_number,
+                                   pacer_case_id=self.pacer_case_id,
+                                   description=f"docket report (worst case); {decision.reason}",
+                                   url=url)
+            if self.want_documents:
+                yield from self.documents_from_archive()
+            return
+        # The form page (free) names the report's real action URL.
+        yield self.pacer_request(
+            self.ecf_url(self.court, f"cgi-bin/DktRpt.pl?{self.pacer_case_id}"),
+            self.parse_report_form, meta={"form": form, "decision": decision, "label": label})
+
+    def parse_report_form(self, response):
+        if self.needs_login(response):
+            yield from self.relogin(response)
+            return
+        url = self.ecf_url(self.court, "cgi-bin/DktRpt.pl?1-L_1_0-1")
+        try:
+            tree = lxml_html.fromstring(response.body)
+            for form in tree.iter("form"):
+                action = form.get("action") or ""
+                if "DktRpt.pl" in action:
+                    target = response.urljoin(action)
+                    if same_origin(target, self.ecf_url(self.court)):
+                        url = target
+                    else:  # the session and the purchase stay on PACER
+                        self.logger.warning(
+                            "The docket report form of %s posts to another host (%s): not "
+                            "followed; using %s", response.meta["label"],
+                            target.split("?")[0], url.split("?")[0])
+                    break
+        except Exception:  # an empty or odd form page: the documented URL works
+            pass
+        self.logger.info("Buying the docket report of %s%s", response.meta["label"],
+                         f" (entries filed from {response.meta['form']['date_from']})"
+                         if response.meta["form"]["date_from"] else "")
+        decision = response.meta["decision"]
+        purchase = self.purchase(f"case/{self.pacer_case_id}", "docket_report", decision,
+                                 docket_number=self.docket_number,
+                                 pacer_case_id=self.pacer_case_id,
+                                 description=f"docket report of {response.meta['label']}")
+        yield self.pacer_request(url, self.parse_report, formdata=response.meta["form"],
+                                 method="POST", meta={**{k: response.meta[k]
+                                                         for k in ("form", "decision", "label")},
+                                                      "purchase": purchase})
+
+    def parse_report(self, response):
+        if self.needs_login(response):
+            yield from self.relogin(response)
+            return
+        decision = response.meta["decision"]
+        text = parsers.decode_page(response.body)
+        estimate = report_cost_cents(len(response.body))
+        pacer_cost = pages = None
+        try:
+            receipt = parsers.parse("confirmation", text, self.court)
+            pages = receipt.get("billable_pages")
+            if receipt.get("cost") is not None:
+                pacer_cost = float(receipt["cost"])
+        except parsers.ParseError:
+            pass
+        try:
+            record, problem = parsers.parse("district", text, self.court), None
+        except parsers.ParseError as exc:
+            record, problem = None, exc
+        label = response.meta["label"]
+        date_from = response.meta["form"]["date_from"]
+        cut = record is None and "cut short" in str(problem)
+        if cut:  # PACER served (and billed) it; the transfer broke off before its end
+            self.fail(f"PACER's docket report of {label} arrived cut short ({len(response.body)} "
+                      "bytes, no end of page): nothing of it is stored; run the crawl again",
+                      close=False)
+        if record is None and pacer_cost is None and not cut:
+            # neither a docket nor a receipt: an error page, which PACER does not bill
+            self.budget.settle(decision, None)
+            yield from self.not_billed(response, f"not a docket report: {problem}")
+            self.fail(f"PACER's answer for {label} is not a docket report: {problem}",
+                      close=False)
+            return
+        spent = cents(pacer_cost) if pacer_cost is not None else estimate
+        # an answer kept from a killed crawl (docket_spider.purchases) was paid for then
+        self.budget.settle(decision, 0 if response.meta.get("spooled") else spent)
+        number = (record or {}).get("docket_number") or self.docket_number or (
+            self.known_docket or {}).get("docket_number")
+        yield self.charge_item(self.court, "docket_report", "charged", cost_c=estimate,
+                               pages=pages, pacer_cost=pacer_cost, docket_number=number,
+                               pacer_case_id=self.pacer_case_id,
+                               description="docket report" + (
+                                   f" of entries filed from {date_from}" if date_from else ""),
+                               url=response.url, response=response)
+        self.logger.info("Docket report of %s: %s bytes, %s by the fee rules (PACER billed %s)",
+                         label, len(response.body), fmt(estimate),
+                         fmt(cents(pacer_cost)) if pacer_cost is not None else "no figure")
+        if record is None:
+            if cut:
+                return
+            if date_from and self.known_docket:
+                self.logger.info("No new entries in %s since the last crawl (%s)", label, problem)
+                if self.want_documents:
+                    yield from self.documents_from_archive()
+            else:
+                self.fail(f"PACER's answer for {label} is not a docket report: {problem}",
+                          close=False)
+            return
+        record["court_id"] = record.get("court_id") or self.court
+        record["pacer_case_id"] = record.get("pacer_case_id") or self.pacer_case_id
+        if not record.get("docket_number"):
+            if self.known_docket:
+                record["docket_number"] = self.known_docket["docket_number"]
+            elif self.docket_number:
+                record["docket_number"] = self.docket_number
+        self.docket_number = self.docket_number or record.get("docket_number")
+        entries = record.get("docket_entries") or []
+        self.logger.info("%s %s: %s entries, %s parties from PACER", self.court,
+                         record.get("docket_number"), len(entries), len(record.get("parties") or []))
+        self.crawler.stats.inc_value("pacer/entries", len(entries))
+        yield ParsedDocketItem(source="pacer", court_id=self.court, record=record)
+        if self.want_documents:
+            yield from self.documents_phase(record.get("docket_number"), entries)
+
+    # --- documents ------------------------------------------------------------
+    def document_request(self, ctx):
+        return self.pacer_request(self.ecf_url(self.court, f"doc1/{ctx['pacer_doc_id']}"),
+                                  self.parse_doc1, meta={"doc": ctx})
+
+    def parse_doc1(self, response):
+        """A doc1 page is a confirmation page (one document) or an attachment menu."""
+        if self.needs_login(response):
+            yield from self.relogin(response)
+            return
+        ctx = response.meta["doc"]
+        receipt, text = self.read_confirmation(response)
+        if receipt is not None:
+            yield from self.buy_document(response, ctx, receipt, text)
+            return
+        try:
+            menu = parsers.parse("attachment", text, self.court)
+        except parsers.ParseError as exc:
+            self.logger.warning("Document %s: PACER answered neither a purchase page nor an "
+                                "attachment menu (%s)", ctx["document_number"], exc)
+            return
+        main = dict(ctx)
+        archive = self.archive()
+        targets = [main]
+        if menu.get("pacer_doc_id") and menu["pacer_doc_id"] != ctx["pacer_doc_id"]:
+            main["pacer_doc_id"] = menu["pacer_doc_id"]
+        for att in menu.get("attachments") or []:
+            if not att.get("pacer_doc_id"):
+                continue
+            targets.append(dict(ctx, attachment_number=att.get("attachment_number") or 0,
+                                pacer_doc_id=att["pacer_doc_id"],
+                                description=att.get("description")))
+        for target in targets:
+            if archive.document_stored(self.court, pacer_doc_id=target["pacer_doc_id"]):
+                continue
+            copy = self.cl_copy(target)
+            if copy is not None:
+                yield self.cl_document(target, copy)
+                continue
+            url_id = target["pacer_doc_id"]
+            if target is main:
+                # CM/ECF: a 4th digit 1 asks for the document itself, not the menu
+                url_id = url_id[:3] + "1" + url_id[4:] if len(url_id) > 4 else url_id
+                if url_id == ctx.get("url_id"):
+                    continue
+            yield self.pacer_request(self.ecf_url(self.court, f"doc1/{url_id}"),
+                                     self.parse_doc1, meta={"doc": dict(target, url_id=url_id)})

@@ -1,0 +1,118 @@
+"""A district court's free PACER RSS feed: new entries of the cases we archive.
+
+    scrapy crawl pacer_rss -a court=cand
+    */30 * * * * cd /path/to/docket-archive && .venv/bin/scrapy crawl pacer_rss -a court=cand -L WARNING
+
+``rss_outside.pl`` needs no login and costs nothing; it carries about a
+day of recent entries (the channel description says which kinds). Only
+entries of cases already in the archive are recorded (matched by docket
+number); the crawl logs how many new entries it found per case.
+
+Every distinct entry of the feed is its own row (parsers/rss.py says which
+items are one entry; archive.load.entry_rows how an entry without a number is
+keyed), and an item seen again in a later feed (feeds overlap) is the same
+row. An item that cannot be read (no docket number in its title...) is a bad
+record: logged, counted in the crawl's ``bad_records``, the others kept.
+"""
+from __future__ import annotations
+
+import scrapy
+
+import parsers
+from archive import access
+from archive import db as adb
+from archive.load import entry_rows
+from docket_spider.items import ParsedDocketItem
+from docket_spider.middlewares import allowed_hosts
+from docket_spider.outcome import bad_record
+from docket_spider.pacer import strip_query
+
+
+class PacerRssSpider(scrapy.Spider):
+    name = "pacer_rss"
+    custom_settings = {"HTTPCACHE_ENABLED": False}  # a feed must be read fresh
+
+    def __init__(self, court=None, **kwargs):
+        super().__init__(**kwargs)
+        self.court = (court or "cand").strip().lower()
+        self.crawl_args = {"court": self.court}
+        self.crawl_message = ""
+        self.crawl_failed = False
+        self.new_entries = 0
+        self.cases_matched = 0
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.ecf_template = crawler.settings.get("PACER_ECF_URL_TEMPLATE")
+        spider.allowed_domains = allowed_hosts(spider.ecf_template.format(court=spider.court))
+        return spider
+
+    async def start(self):
+        url = self.ecf_template.format(court=self.court).rstrip("/") + "/cgi-bin/rss_outside.pl"
+        yield scrapy.Request(url, callback=self.parse_feed, errback=self.failed,
+                             dont_filter=True, meta={"handle_httpstatus_list": [404]})
+
+    def failed(self, failure):
+        message = f"{strip_query(failure.request.url)}: {failure.getErrorMessage()}"
+        self.logger.error("Could not read the RSS feed of %s: %s", self.court, message)
+        self.crawl_message, self.crawl_failed = message, True
+
+    def archive(self):
+        """What the archive has (archive.access: the file read-only, or the writer)."""
+        return access.for_crawler(self.crawler)
+
+    def parse_feed(self, response):
+        if response.status == 404:
+            self.crawl_message, self.crawl_failed = f"{self.court} has no RSS feed", True
+            self.logger.error("%s has no public RSS feed (%s answered 404).", self.court,
+                              strip_query(response.url))
+            return
+        try:
+            feed = parsers.parse("rss", response.body, self.court)
+        except parsers.ParseError as exc:
+            self.crawl_message, self.crawl_failed = f"not an RSS feed: {exc}", True
+            self.logger.error("The answer of %s is not an RSS feed: %s", strip_query(response.url), exc)
+            return
+        for bad in feed.get("unparsed_items") or []:
+            bad_record(self.crawler, self.logger,
+                       f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of {self.court}'s feed",
+                       bad.get("error") or "not tied to a case")
+        archive = self.archive()
+        known = {adb.docket_number_key(d["docket_number"]): d
+                 for d in archive.dockets_in_court(self.court)}
+        cases: dict[str, dict] = {}
+        for item in feed.get("dockets") or []:
+            number = adb.docket_number_key(item.get("docket_number") or "")
+            docket = known.get(number)
+            if docket is None:
+                continue
+            case = cases.setdefault(number, {
+                "court_id": self.court, "docket_number": docket["docket_number"],
+                "pacer_case_id": docket.get("pacer_case_id") or item.get("pacer_case_id"),
+                "docket_entries": [], "new": 0})
+            case["docket_entries"].extend(item.get("docket_entries") or [])
+        for case in cases.values():
+            # the rows the archive pipeline will save them in, alike items told apart
+            new = {adb.entry_key(row) for _, row, error in
+                   entry_rows(case, source=self.name, court_id=self.court)
+                   if error is None
+                   and not archive.entry_exists(self.court, case["docket_number"], row)}
+            case["new"] = len(new)
+        self.logger.info("RSS feed of %s: %s items, %s of them for %s archived cases",
+                         self.court, len(feed.get("dockets") or []),
+                         sum(len(c["docket_entries"]) for c in cases.values()), len(cases))
+        for number, case in cases.items():
+            new = case.pop("new")
+            self.new_entries += new
+            self.cases_matched += 1
+            self.logger.info("%s %s: %s new entries", self.court, number, new)
+            self.crawler.stats.inc_value("pacer_rss/new_entries", new)
+            yield ParsedDocketItem(source="pacer_rss", court_id=self.court, record=case)
+
+    def closed(self, reason):
+        line = (f"PACER RSS {self.court}: {self.new_entries} new entries in "
+                f"{self.cases_matched} archived cases; spent $0.00 (the feed is free)")
+        self.logger.info(line)
+        if not self.crawl_message:
+            self.crawl_message = line
