@@ -23,8 +23,10 @@ from urllib.parse import urlparse
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest, ResponseDataLossError
+from scrapy.exceptions import DropItem, IgnoreRequest, ResponseDataLossError
 from scrapy.pipelines.files import FilesPipeline
+from scrapy.pipelines.media import FileException
+from scrapy.utils.defer import ensure_awaitable
 from twisted.internet.defer import maybeDeferred
 
 from archive import access
@@ -34,6 +36,7 @@ from archive.load import save_item
 from docket_spider.files_store import AtomicFSFilesStore, AtomicS3FilesStore, check_pdf
 from docket_spider.items import DocumentItem, ParsedDocketItem
 from docket_spider.outcome import BAD_RECORDS, bad_record
+from docket_spider.purchases import account_for, disk_full_reason, is_disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +220,31 @@ class DocumentFilesPipeline(FilesPipeline):
             self.crawler.stats.inc_value("file_status_count/failed")
             return {"url": request.url, "path": None, "checksum": None,
                     "status": "failed", "error": reason}
-        return await super().media_downloaded(response, request, info, item=item)
+        return await self._store(response, request, info, item)
+
+    async def _store(self, response, request, info, item):
+        """FilesPipeline's storing of a good answer, except that a full disk is
+        said in one line, stops PACER purchases and stops storing (PACER's
+        answers wait in the spool; a free file is fetched again next time)."""
+        account = account_for(self.crawler)
+        failed = {"url": request.url, "path": None, "checksum": None, "status": "failed"}
+        if account.disk_full:
+            self.crawler.stats.inc_value("file_status_count/failed")
+            return {**failed, "error": f"not stored: the disk is full ({account.disk_full})"}
+        status = "cached" if "cached" in response.flags else "downloaded"
+        path = self.file_path(request, response=response, info=info, item=item)
+        try:
+            checksum = await ensure_awaitable(
+                self.file_downloaded(response, request, info, item=item))
+        except Exception as exc:
+            if not is_disk_full(exc):
+                logger.error("Could not store %s: %s", request.url, exc, exc_info=True)
+                raise FileException(str(exc)) from exc
+            account.full(exc, f"a file into {self.store_uri}")
+            self.crawler.stats.inc_value("file_status_count/failed")
+            return {**failed, "error": f"not stored: the disk is full ({disk_full_reason(exc)})"}
+        self.inc_stats(status)
+        return {"url": request.url, "path": path, "checksum": checksum, "status": status}
 
     def media_failed(self, failure, request, info):
         if isinstance(failure.value, IgnoreRequest):
@@ -592,7 +619,17 @@ class ArchivePipeline:
             self.archive.send(kind, data, self.crawl_id)
             self.crawler.stats.inc_value("archive/items_queued")
             return item
-        out = save_item(self.db, kind, data, self.crawl_id)
+        try:
+            out = save_item(self.db, kind, data, self.crawl_id)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            # said once, in one line; the crawl fails and is run again (what PACER
+            # billed waits in the spool)
+            account_for(self.crawler).full(exc, f"the archive {self.db_path}")
+            self.crawler.stats.inc_value("archive/items_not_saved_disk_full")
+            raise DropItem(f"not saved: the disk is full ({disk_full_reason(exc)})",
+                           log_level="DEBUG") from None
         for problem in out["problems"]:
             bad_record(self.crawler, logger, problem["what"], problem["error"])
         for action, n in out["actions"].items():
@@ -636,9 +673,12 @@ class ArchivePipeline:
             else:
                 row = archive_db.finish_crawl(self.db, self.crawl_id, status, counts, message)
                 where = self.db_path
-        except access.ArchiveUnavailable as exc:
-            logger.error("Crawl %s (%s) %s, but its end is not recorded yet: %s", self.crawl_id,
-                         spider.name, status, exc)
+        except Exception as exc:
+            if not isinstance(exc, access.ArchiveUnavailable) and not is_disk_full(exc):
+                raise
+            logger.error("Crawl %s (%s) %s, but its end is not recorded: %s", self.crawl_id,
+                         spider.name, status, disk_full_reason(exc) if is_disk_full(exc)
+                         else exc)
             self._release()
             return
         summary = (

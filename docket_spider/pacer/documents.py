@@ -164,7 +164,8 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
             return
         cost_c = decision.worst_cents or 0
         pacer_cost = receipt.get("cost")
-        self.budget.settle(decision, cents(pacer_cost) if pacer_cost is not None else cost_c)
+        counted_c = cents(pacer_cost) if pacer_cost is not None else cost_c
+        self.budget.settle(decision, counted_c)
         free = pacer_cost is not None and cents(pacer_cost) == 0
         # The ledger row is written as the purchase is sent (started) and when
         # the PDF arrives (charged or free), by docket_spider.purchases.
@@ -174,7 +175,7 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         purchase = self.purchase(
             f"doc/{ctx['pacer_doc_id']}/{ctx.get('attachment_number') or 0}", "document", decision,
             settle="pdf", pacer_cost=float(pacer_cost) if pacer_cost is not None else None,
-            pages=pages, docket_number=ctx["docket_number"], pacer_case_id=self.pacer_case_id,
+            budget_cents=counted_c, counted_as=counted, pages=pages, docket_number=ctx["docket_number"], pacer_case_id=self.pacer_case_id,
             document_id=ctx["pacer_doc_id"],
             description=label + (" (free on PACER: an opinion)" if free else ""))
         # the files pipeline POSTs the form in the session (no cookie in the item)
