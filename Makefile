@@ -42,9 +42,13 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/bench_workers.py
 	$(PY) bench/bench_writer.py
 
-## soak: crawls killed and restarted against servers injecting faults (a few minutes)
+## soak: crawls killed and restarted against servers injecting faults, PACER purchases
+## killed at random and on a full disk (bench/soak.py, about ten minutes), then the
+## extraction workers killed (bench/soak_workers.py, when present); SOAK_OPTS for soak.py
+SOAK_OPTS ?=
 soak: $(VENV)/.test-installed
-	$(PY) bench/soak.py
+	$(PY) bench/soak.py $(SOAK_OPTS)
+	if [ -f bench/soak_workers.py ]; then $(PY) bench/soak_workers.py; fi
 
 ## demo: crawl the default case from local servers that replay real pages (no network)
 demo: $(VENV)/.test-installed

@@ -185,7 +185,12 @@ class DocumentFilesPipeline(FilesPipeline):
                 logger.warning("Fetching %s again: %s", path, differs)
                 self.crawler.stats.inc_value("file_status_count/fetched_again")
                 return None
-            return self._onsuccess(stat, request, info, path)
+            result = self._onsuccess(stat, request, info, path)
+            if result and request.meta.get("purchase"):  # stored already: not bought
+                refund = getattr(self.crawler.spider, "purchase_not_made", None)
+                if refund is not None:
+                    refund(request)
+            return result
 
         dfd = maybeDeferred(self.store.stat_file, path, info)
         dfd.addCallback(stored)
@@ -240,7 +245,7 @@ class DocumentFilesPipeline(FilesPipeline):
             if not is_disk_full(exc):
                 logger.error("Could not store %s: %s", request.url, exc, exc_info=True)
                 raise FileException(str(exc)) from exc
-            account.full(exc, f"a file into {self.store_uri}")
+            account.full(exc, f"a file into {self.crawler.settings.get('FILES_STORE')}")
             self.crawler.stats.inc_value("file_status_count/failed")
             return {**failed, "error": f"not stored: the disk is full ({disk_full_reason(exc)})"}
         self.inc_stats(status)
@@ -546,6 +551,7 @@ class ArchivePipeline:
         self.lock = None  # CaseLock, or access.QueueCaseLock with the queue
         self.closed = False
         self.actions = {"added": 0, "changed": 0, "unchanged": 0}
+        self.unsaved: list[tuple[str, dict]] = []  # items a full disk refused, tried again at the end
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -607,8 +613,6 @@ class ArchivePipeline:
 
     def process_item(self, item):
         if self.crawl_id is None and self.closed:  # the crawl is stopping: see _cannot_start
-            from scrapy.exceptions import DropItem
-
             raise DropItem("no archive to record it in")
         kind = type(item).__name__
         data = ({"source": item.source, "court_id": item.court_id, "record": item.record}
@@ -620,21 +624,30 @@ class ArchivePipeline:
             self.crawler.stats.inc_value("archive/items_queued")
             return item
         try:
-            out = save_item(self.db, kind, data, self.crawl_id)
+            out = self._save(kind, data)
         except Exception as exc:
             if not is_disk_full(exc):
                 raise
-            # said once, in one line; the crawl fails and is run again (what PACER
-            # billed waits in the spool)
-            account_for(self.crawler).full(exc, f"the archive {self.db_path}")
-            self.crawler.stats.inc_value("archive/items_not_saved_disk_full")
+            # said once, in one line; the crawl fails, and the item is tried again at
+            # its end (what PACER billed waits in the spool)
+            account = account_for(self.crawler)
+            account.full(exc, f"the archive {self.db_path}")
+            if not self.unsaved:
+                account.retries.append(self._save_unsaved)
+            self.unsaved.append((kind, data))
             raise DropItem(f"not saved: the disk is full ({disk_full_reason(exc)})",
                            log_level="DEBUG") from None
+        self._counted(out)
+        return item
+
+    def _save(self, kind, data):
+        return save_item(self.db, kind, data, self.crawl_id)
+
+    def _counted(self, out) -> None:
         for problem in out["problems"]:
             bad_record(self.crawler, logger, problem["what"], problem["error"])
         for action, n in out["actions"].items():
             self._count([action] * n)
-        return item
 
     def _count(self, actions):
         for action in actions:
@@ -647,6 +660,10 @@ class ArchivePipeline:
             if self.lock is not None:
                 self.lock.release()
             return
+        if not self._save_unsaved():
+            logger.error("%s record(s) could not be saved (the disk is full): the next crawl "
+                         "fetches them again", len(self.unsaved))
+            self.crawler.stats.set_value("archive/items_not_saved_disk_full", len(self.unsaved))
         stats = self.crawler.stats
         counts = {
             "requests": stats.get_value("downloader/request_count", 0),
@@ -691,6 +708,20 @@ class ArchivePipeline:
             + f" -> {where}")
         logger.info(summary)
         self._release()
+
+    def _save_unsaved(self) -> bool:
+        """The items a full disk refused, tried again (space may have been freed):
+        True when none is left."""
+        while self.unsaved:
+            kind, data = self.unsaved[0]
+            try:
+                self._counted(self._save(kind, data))
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
+                return False
+            self.unsaved.pop(0)
+        return True
 
     def _release(self) -> None:
         if self.db is not None:

@@ -53,6 +53,7 @@ and ends ``failed``.
 """
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import errno
 import hashlib
@@ -351,6 +352,9 @@ class PurchaseAccount:
         self.earlier: list[dict] = []  # rows of killed crawls settled when this one started
         self.disk_full: Optional[str] = None
         self.buying = False  # a PACER spider with a budget: it may buy
+        # what other parts could not write on a full disk: each callable tries again
+        # and says whether nothing is left (the archive pipeline's items)
+        self.retries: list = []
 
     # -- the ledger ---------------------------------------------------------
     def _archive(self):
@@ -450,28 +454,24 @@ class PurchaseAccount:
                                         "space, then run the crawl again")
         return bool(freed)
 
-    def keep(self, key: str, response: Response, ledger_id) -> bool:
-        """Keep PACER's answer in the spool; on a full disk, in memory. True: on disk."""
+    async def keep(self, key: str, response: Response, ledger_id) -> bool:
+        """Keep PACER's answer in the spool (written off the reactor's thread, so
+        other answers are not kept waiting); on a full disk, in memory. True: on disk."""
         info = PurchaseSpool.info_of(key, response, ledger_id)
         self.used.add(key)
-        if self._put(info, response.body, key):
-            return True
-        self.held[key] = (info, response.body)
-        self.crawler.stats.set_value("pacer/answers_held_in_memory", len(self.held))
-        return False
-
-    def _put(self, info, body, key) -> bool:
         for _ in range(2):
             try:
-                self.spool.put_info(info, body)
+                await asyncio.to_thread(self.spool.put_info, info, response.body)
                 return True
             except OSError as exc:
                 if not is_disk_full(exc):
                     logger.warning("Could not keep PACER's answer %s in %s: %s", key,
                                    self.spool.folder, exc)
-                    return False
+                    break
                 if not self.full(exc, f"PACER's answer into {self.spool.folder}"):
-                    return False
+                    break
+        self.held[key] = (info, response.body)
+        self.crawler.stats.set_value("pacer/answers_held_in_memory", len(self.held))
         return False
 
     def stored(self, key: str) -> None:
@@ -483,17 +483,16 @@ class PurchaseAccount:
         return self.held.get(key) or self.spool.get(key)
 
     def write_held(self, wait: float = 0.0) -> None:
-        """Write the answers kept in memory to the spool, waiting up to ``wait``
-        seconds for room; record those no disk took as lost."""
+        """Write what a full disk refused (answers kept in memory, ledger rows,
+        and what other parts registered in ``retries``), waiting up to ``wait``
+        seconds for room; record the answers no disk took as lost."""
         deadline = time.monotonic() + wait
         told = False
-        while self.held or self.pending:
+        while True:
             for key, (info, body) in list(self.held.items()):
                 try:
                     self.spool.put_info(info, body)
-                except OSError as exc:
-                    if not is_disk_full(exc):
-                        break
+                except OSError:
                     continue
                 del self.held[key]
                 ledger_id = info.get("ledger_id")
@@ -503,13 +502,15 @@ class PurchaseAccount:
                 self.flush()
             except Exception:  # not the disk: said where it happened
                 pass
-            if not (self.held or self.pending) or time.monotonic() >= deadline:
+            others = [retry for retry in self.retries if not retry()]
+            if not (self.held or self.pending or others) or time.monotonic() >= deadline:
                 break
             if not told:
                 told = True
                 logger.error("The disk is still full: %s answer(s) PACER billed are kept in "
-                             "memory; waiting up to %.0f s for free space to keep them "
-                             "(PACER_DISK_FULL_WAIT)", len(self.held), wait)
+                             "memory, %s ledger row(s) and %s other record(s) wait; waiting up "
+                             "to %.0f s for free space to write them (PACER_DISK_FULL_WAIT)",
+                             len(self.held), len(self.pending), len(others), wait)
             time.sleep(0.5)
         for key, (info, _body) in list(self.held.items()):
             ledger_id = info.get("ledger_id")
@@ -641,9 +642,8 @@ class PurchaseAccount:
         for key, doc in self.documents.items():
             if key in lost_keys or key in refused_keys:
                 continue
-            bought = key in self.used or any(r.get("purchase_key") == key for r in charged)
-            if bought and not is_transient(doc["error"]):
-                broken.append(doc)  # PACER sold a file that cannot be stored: as it is there
+            if not is_transient(doc["error"]):
+                broken.append(doc)  # the source's file cannot be stored: as it is there
             else:
                 failed.append(doc)
         return {"charged": round(sum(_paid(r) for r in charged), 2), "charged_n": len(charged),
@@ -678,9 +678,11 @@ class PurchaseAccount:
             log.warning("Not stored: %s of %s: %s", doc["description"], doc["docket_number"],
                         doc["error"] or "see the log")
         for doc in s["broken"]:
-            log.warning("Not obtainable: %s of %s: PACER sold a file that cannot be stored "
-                        "(%s); buying it again would bring the same file", doc["description"],
-                        doc["docket_number"], doc["error"])
+            log.warning("Not obtainable: %s of %s: %s a file that cannot be stored (%s); "
+                        "%s would bring the same file", doc["description"], doc["docket_number"],
+                        "PACER sold" if doc["source"] == "pacer" else f"{doc['source']} has",
+                        doc["error"], "buying it again" if doc["source"] == "pacer"
+                        else "fetching it again")
         open_ = s["unknown_n"] + len(s["lost"]) + sum(
             1 for r in s["refused"] if r["open"] and "disk is full" not in r["why"])
         if open_:
@@ -782,6 +784,7 @@ class PurchaseLedgerMiddleware:
                         "kept when that crawl stopped before storing it", purchase["what"],
                         purchase.get("description") or purchase["key"])
             self.crawler.stats.inc_value("pacer/answers_from_spool")
+            _not_made(self.crawler.spider, request)  # paid for by the crawl that bought it
             headers = info.get("headers") or {}
             cls = responsetypes.from_args(headers=headers, url=info.get("url"), body=body)
             return cls(url=request.url, status=int(info.get("status") or 200), headers=headers,
@@ -815,9 +818,7 @@ class PurchaseLedgerMiddleware:
     @staticmethod
     def _refused(spider, request, exc: PurchaseRefused):
         """A purchase refused before it was sent: not spent after all."""
-        refund = getattr(spider, "purchase_refused", None)
-        if refund is not None:
-            refund(request)
+        _not_made(spider, request)
         raise exc
 
     # -- the steps, from the download handler and the signals --
@@ -835,8 +836,11 @@ class PurchaseLedgerMiddleware:
         ledger_id = request.meta.get("ledger_id")
         if ledger_id is not None and self.account.state(ledger_id) == "started":
             if not self.account.mark_sent(ledger_id):  # the disk is full: it must not go
-                raise self.account.refuse(dict(request.meta["purchase"]),
-                                          "the disk is full, so nothing more is bought")
+                self.account.record(ledger_id, "not_billed",
+                                    message="not sent: the disk is full")
+                request.meta.pop("ledger_id", None)
+                self._refused(self.crawler.spider, request, self.account.refuse(
+                    dict(request.meta["purchase"]), "the disk is full, so nothing more is bought"))
 
     def headers_received(self, headers, body_length, request, spider=None, **kwargs):
         """PACER's answer began to arrive: it billed what it is serving."""
@@ -854,7 +858,7 @@ class PurchaseLedgerMiddleware:
             fields["cost"] = dollars(report_cost_cents(body_length, purchase["what"]))
         self.account.record(ledger_id, "answered", **fields)
 
-    def process_response(self, request, response):
+    async def process_response(self, request, response):
         purchase = request.meta.get("purchase")
         ledger_id = request.meta.get("ledger_id")
         if not purchase:
@@ -873,7 +877,7 @@ class PurchaseLedgerMiddleware:
         if purchase.get("settle") == "pdf" and is_web_page(response):
             self._settle_direct(purchase, ledger_id, response, kept=False)
             return response
-        kept = self.account.keep(purchase["key"], response, ledger_id)
+        kept = await self.account.keep(purchase["key"], response, ledger_id)
         if purchase.get("settle"):
             self._settle_direct(purchase, ledger_id, response, kept=kept)
         else:  # the callback settles it, with the figure on PACER's receipt
@@ -921,6 +925,13 @@ class PurchaseLedgerMiddleware:
             return None  # settled already
         request.meta["dont_retry"] = True  # a retry could buy it twice
         return None
+
+
+def _not_made(spider, request) -> None:
+    """Tell the spider a purchase it counted against its budget was not made."""
+    refund = getattr(spider, "purchase_not_made", None)
+    if refund is not None:
+        refund(request)
 
 
 _HOOK_WARNED = []

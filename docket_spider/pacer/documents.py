@@ -150,6 +150,11 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
     def buy_document(self, response, ctx, receipt, text):
         pages = receipt.get("billable_pages")
         label = document_label(ctx)
+        key = f"doc/{ctx['pacer_doc_id']}/{ctx.get('attachment_number') or 0}"
+        bought = self.__dict__.setdefault("documents_decided", set())
+        if key in bought:  # reached twice (its entry, and its filing's attachment menu)
+            return
+        bought.add(key)
         if receipt.get("cost") is not None and cents(receipt["cost"]) == 0:
             decision = Decision(True, "buy", 0, "free on PACER")  # opinions cost nothing
         else:
@@ -173,7 +178,7 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         self.charges_count[counted] = self.charges_count.get(counted, 0) + 1
         form = self.purchase_form(response, text)
         purchase = self.purchase(
-            f"doc/{ctx['pacer_doc_id']}/{ctx.get('attachment_number') or 0}", "document", decision,
+            key, "document", decision,
             settle="pdf", pacer_cost=float(pacer_cost) if pacer_cost is not None else None,
             budget_cents=counted_c, counted_as=counted, pages=pages, docket_number=ctx["docket_number"], pacer_case_id=self.pacer_case_id,
             document_id=ctx["pacer_doc_id"],

@@ -427,9 +427,13 @@ class PacerSpiderMixin:
         if key:
             account_for(self.crawler).stored(key)
 
-    def purchase_refused(self, request) -> None:
-        """The ledger did not make a purchase (an earlier one is open, or the
-        disk is full): what the budget counted for it is not spent."""
+    def purchase_not_made(self, request) -> None:
+        """A purchase was not made after all (an earlier one is open, the disk
+        is full, its answer was kept from an earlier crawl, its file is stored
+        already): what the budget counted for it is not spent."""
+        if request.meta.get("not_made"):
+            return
+        request.meta["not_made"] = True
         decision = request.meta.get("decision")
         if decision is not None:  # a report: settled by its callback, which will not run
             self.budget.settle(decision, None)
