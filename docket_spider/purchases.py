@@ -991,6 +991,11 @@ class LedgerDownloadHandler(HTTP11DownloadHandler):
             hooked.retryAutomatically = pool.retryAutomatically
             hooked._factory = pool._factory
             self._pool = hooked
+        else:
+            logger.warning("LedgerDownloadHandler cannot see the moment a PACER purchase leaves "
+                           "with this Scrapy (no connection pool to hook): purchases are "
+                           "recorded as sent when started, and one a killed crawl left in "
+                           "flight stays unknown")
 
     async def download_request(self, request):
         ledger = None

@@ -168,6 +168,7 @@ def test_killed_while_pacer_prepares_the_answer(server, tmp_path):
         assert f"pacer_charges row {row['id']}" in log
     assert "unknown outcome" in log and "billing history" in log and "rebuy=1" in log
     assert "Traceback" not in log
+    assert "LedgerDownloadHandler" not in log, "the moment a purchase leaves is seen"
     _assert_bill_is_ledger(server, tmp_path)
     _assert_unknown_only_where_no_answer_came(server, tmp_path)
     [last] = rows(tmp_path / "dockets.db", "select * from crawls order by id desc limit 1")
