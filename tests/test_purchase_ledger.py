@@ -15,9 +15,10 @@ from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
 from archive import db as adb
+from docket_spider.disk import DiskReserve, is_disk_full
 from docket_spider.purchases import (
-    DiskReserve, PurchaseAccount, PurchaseLedgerMiddleware, PurchaseRefused, PurchaseSpool,
-    is_disk_full, is_transient, purchase_meta,
+    PurchaseAccount, PurchaseLedgerMiddleware, PurchaseRefused, PurchaseSpool, is_transient,
+    purchase_meta,
 )
 from tests.conftest import rows
 
