@@ -54,6 +54,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from tests.conftest import rows  # noqa: E402
 from tests.servers.cases import synthetic_case  # noqa: E402
 from tests.servers.courtlistener import CourtListenerServer  # noqa: E402
 from tests.servers.faults import ALL, CONNECTION_FAULTS, STATUS_FAULTS, Chaos  # noqa: E402
@@ -179,15 +180,6 @@ def soak_courtlistener(workdir: Path, seconds: float, rate: float, seed: int) ->
             "compared_with_clean_crawl": compare(clean, got)}
 
 
-def _rows(db: Path, sql: str, params=()) -> list[dict]:
-    con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, params)]
-    finally:
-        con.close()
-
-
 def _doc_key(value) -> str:
     value = str(value or "")
     return value[:3] + "0" + value[4:] if len(value) > 4 else value  # CM/ECF's 4th digit
@@ -196,8 +188,8 @@ def _doc_key(value) -> str:
 def pacer_accounts(db: Path, billed: list[dict]) -> dict:
     """PACER's bill against the ledger: charged, not billed, unknown; documents
     lost or bought twice."""
-    ledger = _rows(db, "select * from pacer_charges")
-    docs = _rows(db, "select * from documents where source = 'pacer'")
+    ledger = rows(db, "select * from pacer_charges")
+    docs = rows(db, "select * from documents where source = 'pacer'")
 
     def paid(row):
         return row["pacer_cost"] if row["pacer_cost"] is not None else row["cost"]
@@ -380,7 +372,7 @@ def soak_disk_full(workdir: Path) -> dict:
                 code, log = run(PACER_ARGS, {"PACER_DISK_RESERVE_MB": reserve,
                                              "PACER_DISK_FULL_WAIT": "60"}, free_when_waiting)
                 copy = disk.copy_of("pacer.db", folder / "after-full")
-                crawl_row = _rows(copy, "select status, message from crawls order by id desc")[0]
+                crawl_row = rows(copy, "select status, message from crawls order by id desc")[0]
                 full = {"exit": code, "crawl_status": crawl_row["status"],
                         "disk_full_lines": log.count("ERROR: The disk is full: "),
                         "tracebacks": log.count("Traceback"),

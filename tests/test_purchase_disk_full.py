@@ -18,22 +18,12 @@ import time
 
 import pytest
 
-from tests.conftest import EXTRACT_CACHE, PROJECT, SHARED, rows
-from tests.servers.ca9 import Ca9Server
-from tests.servers.pacer import PacerServer
+from tests.conftest import EXTRACT_CACHE, PROJECT, rows
 from tests.small_disk import SmallDisk
-from tests.test_pacer_spiders import PASSWORD, USER
+from tests.test_pacer_spiders import PASSWORD, USER, server  # noqa: F401 - the local PACER
 from tests.test_purchase_kills import _assert_bill_is_ledger, _billed_key
 
 DOCUMENTS = ("pacer_case_id=364733", "max_cost=20", "documents=1")
-
-
-@pytest.fixture
-def server():
-    shared = SHARED if SHARED.exists() else None
-    with PacerServer(shared, username=USER, password=PASSWORD) as srv, Ca9Server(shared) as ca9:
-        srv.ca9 = ca9
-        yield srv
 
 
 @pytest.fixture

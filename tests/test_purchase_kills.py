@@ -19,23 +19,13 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 from docket_spider.purchases import PurchaseSpool
-from tests.conftest import PROJECT, SHARED, rows
-from tests.servers.ca9 import Ca9Server
-from tests.servers.pacer import PacerServer, _normalize_doc_id
-from tests.test_pacer_spiders import PASSWORD, USER, crawl
+from tests.conftest import PROJECT, rows
+from tests.servers.pacer import _normalize_doc_id
+from tests.test_pacer_spiders import PASSWORD, USER, crawl, server  # noqa: F401 - the local PACER
 
 CASE = ("pacer_case_id=364733", "max_cost=20", "documents=1")
-
-
-@pytest.fixture
-def server():
-    shared = SHARED if SHARED.exists() else None
-    with PacerServer(shared, username=USER, password=PASSWORD) as srv, Ca9Server(shared) as ca9:
-        srv.ca9 = ca9
-        yield srv
 
 
 def _settings(server, tmp_path, extra=None):
