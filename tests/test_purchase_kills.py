@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 
-
 from docket_spider.purchases import PurchaseSpool
 from tests.conftest import PROJECT, rows
 from tests.servers.pacer import _normalize_doc_id
