@@ -280,19 +280,40 @@ def soak_pacer_kills(workdir: Path, trials: int, seed: int) -> dict:
     two random moments, then run again (as an operator would) until it exits 0."""
     rng = random.Random(seed)
     out = []
+    lasts: dict[float, float] = {}  # PACER's delay -> seconds a whole crawl takes
+
+    def crawl_time(delay: float) -> float:
+        """How long an uninterrupted crawl takes here, so that kills land inside one."""
+        if delay not in lasts:
+            folder = workdir / f"clean-{delay}"
+            folder.mkdir()
+            with PacerServer(SHARED, username=PACER_USER, password=PACER_PASSWORD) as srv:
+                srv.purchase_delay = delay
+                runs = Runs(folder, _pacer_env(), rng)
+                began = time.time()
+                runs.until_finished(command("pacer_district", PACER_ARGS, {
+                    "ARCHIVE_DB": str(folder / "pacer.db"), "FILES_STORE": str(folder / "files"),
+                    **srv.settings(), **QUIET_CA9}), 1)
+                lasts[delay] = time.time() - began
+        return lasts[delay]
+
     for trial in range(trials):
         folder = workdir / f"trial{trial:02d}"
         folder.mkdir()
+        delay = rng.choice([0.0, 0.05, 0.1, 0.2, 0.3])
+        last = crawl_time(delay)
         with PacerServer(SHARED, username=PACER_USER, password=PACER_PASSWORD) as srv:
-            srv.purchase_delay = rng.choice([0.0, 0.05, 0.1, 0.2, 0.3])
+            srv.purchase_delay = delay
             runs = Runs(folder, _pacer_env(), rng)
             settings = {"ARCHIVE_DB": str(folder / "pacer.db"),
                         "FILES_STORE": str(folder / "files"), **srv.settings(), **QUIET_CA9}
             cmd = command("pacer_district", PACER_ARGS, settings)
             kills = []
-            for _ in range(rng.choice([1, 1, 2])):
+            for n in range(rng.choice([1, 1, 2])):
                 proc, log = runs.start(cmd)
-                wait = rng.uniform(0.8, 7.0)
+                # the first run dies somewhere in a whole crawl; a second one, which has
+                # less left to do, in its first half
+                wait = rng.uniform(0.5, last * (0.95 if n == 0 else 0.5))
                 try:
                     runs.exits[proc.wait(timeout=wait)] += 1
                 except subprocess.TimeoutExpired:
@@ -303,11 +324,12 @@ def soak_pacer_kills(workdir: Path, trials: int, seed: int) -> dict:
             srv.purchase_delay = 0.0
             final, rebuys = run_like_an_operator(runs, cmd)
             billed = list(srv.charges)
-        result = {"trial": trial, "killed_at_seconds": kills, "runs": runs.runs,
+        result = {"trial": trial, "pacer_delay": delay, "crawl_seconds": round(last, 1),
+                  "killed_at_seconds": kills, "runs": runs.runs,
                   "final_exit": final, "rebuy_runs": rebuys,
                   **pacer_accounts(folder / "pacer.db", billed)}
         out.append(result)
-        print(f"  trial {trial:2d}: killed at {kills} s; bill ${result['billed_by_pacer']:.2f}, "
+        print(f"  trial {trial:2d}: killed at {kills} s of {last:.1f}; bill ${result['billed_by_pacer']:.2f}, "
               f"charged ${result['ledger_charged']:.2f}, not billed "
               f"{result['ledger_not_billed_n']}, unknown {result['ledger_unknown_n']} "
               f"({result['unknown_yet_billed']} billed), lost {result['documents_lost']}, "

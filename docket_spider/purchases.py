@@ -70,6 +70,7 @@ from scrapy.responsetypes import responsetypes
 from twisted.web.client import HTTPConnectionPool
 
 from archive import access
+from archive.db import UNKNOWN
 from docket_spider.disk import MB, DiskReserve, disk_full_reason, is_disk_full
 from docket_spider.resume import pid_alive
 
@@ -81,7 +82,6 @@ KEPT_HEADERS = (b"Content-Type", b"Content-Disposition", b"Location", b"Retry-Af
 # again on each crawl, for the entries filed since (its key names the range).
 ONCE = {"document", "transcript"}
 REPORTS = {"docket_report", "appellate_docket", "acms_docket"}
-UNKNOWN = ("unknown", "interrupted")  # "interrupted": what older versions called it
 
 BILLING_HELP = ("check the account's billing history (https://pacer.uscourts.gov/ , Manage My "
                 "Account, Review Billing History) for the purchases named above; then run the "
