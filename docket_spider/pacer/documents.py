@@ -68,6 +68,7 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         self.cl_taken: set[tuple] = set()  # (pacer_doc_id, attachment) already taken from CourtListener
         self.cl_last_date: Optional[str] = None  # last entry CourtListener had of the docket
         self.cl_case_id: Optional[str] = None  # its pacer_case_id there (an ACMS case: a GUID)
+        self.documents_decided: set[str] = set()  # purchases decided on (bought or priced)
 
     def archive(self):
         """What the archive has (archive.access: the file read-only, or the writer)."""
@@ -151,10 +152,9 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         pages = receipt.get("billable_pages")
         label = document_label(ctx)
         key = f"doc/{ctx['pacer_doc_id']}/{ctx.get('attachment_number') or 0}"
-        bought = self.__dict__.setdefault("documents_decided", set())
-        if key in bought:  # reached twice (its entry, and its filing's attachment menu)
+        if key in self.documents_decided:  # reached twice (its entry, its filing's menu)
             return
-        bought.add(key)
+        self.documents_decided.add(key)
         if receipt.get("cost") is not None and cents(receipt["cost"]) == 0:
             decision = Decision(True, "buy", 0, "free on PACER")  # opinions cost nothing
         else:
@@ -180,7 +180,8 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         purchase = self.purchase(
             key, "document", decision,
             settle="pdf", pacer_cost=float(pacer_cost) if pacer_cost is not None else None,
-            budget_cents=counted_c, counted_as=counted, pages=pages, docket_number=ctx["docket_number"], pacer_case_id=self.pacer_case_id,
+            budget_cents=counted_c, counted_as=counted, pages=pages,
+            docket_number=ctx["docket_number"], pacer_case_id=self.pacer_case_id,
             document_id=ctx["pacer_doc_id"],
             description=label + (" (free on PACER: an opinion)" if free else ""))
         # the files pipeline POSTs the form in the session (no cookie in the item)
