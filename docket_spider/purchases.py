@@ -84,9 +84,11 @@ ONCE = {"document", "transcript"}
 REPORTS = {"docket_report", "appellate_docket", "acms_docket"}
 
 BILLING_HELP = ("check the account's billing history (https://pacer.uscourts.gov/ , Manage My "
-                "Account, Review Billing History) for the purchases named above; then run the "
-                "crawl again with -a rebuy=1 to buy them again (one PACER did bill is then "
-                "billed twice)")
+                "Account, Review Billing History) for the purchases named above, at the times "
+                "of their pacer_charges rows. Then run the crawl again with -a rebuy=1 to buy "
+                "them again: one PACER did not bill costs once; one it billed (its answer was "
+                "on its way when the crawl stopped) is billed again, unless you first ask the "
+                "PACER Service Center to credit it")
 
 
 def purchase_meta(key: str, what: str, court_id: str, *, cost: float, settle: str | None = None,
@@ -233,6 +235,11 @@ def is_web_page(response) -> bool:
 def _is_html_type(headers) -> bool:
     kind = (headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
     return kind in (b"text/html", b"application/xhtml+xml")
+
+
+def _is_free(pacer_cost) -> bool:
+    """PACER's own price was $0.00 (an opinion)."""
+    return pacer_cost is not None and round(pacer_cost * 100) == 0
 
 
 def _money(value) -> str:
@@ -469,8 +476,8 @@ class PurchaseAccount:
                     "-a rebuy=1 buys it again"))
             else:  # answered: PACER began to send its answer, so it billed it
                 kept = row.get("purchase_key") and self.spool.has(row["purchase_key"])
-                free = row.get("pacer_cost") is not None and round(row["pacer_cost"] * 100) == 0
-                outcome = dict(status="free" if free else "charged", answer_kept=1 if kept else 0,
+                outcome = dict(status="free" if _is_free(row.get("pacer_cost")) else "charged",
+                               answer_kept=1 if kept else 0,
                                message=(
                                    "PACER answered; the crawl was killed before it was stored: "
                                    "its kept answer is used" if kept else
@@ -503,8 +510,8 @@ class PurchaseAccount:
         if earlier is None or rebuy == "all":
             return None
         day = str(earlier.get("at") or "")[:10]
-        free = earlier.get("pacer_cost") is not None and round(earlier["pacer_cost"] * 100) == 0
-        if earlier["status"] in UNKNOWN + ("charged", "free") and free:
+        if earlier["status"] in UNKNOWN + ("charged", "free") and _is_free(
+                earlier.get("pacer_cost")):
             return None  # PACER's own price was $0.00: buying it again costs nothing
         if rebuy and (earlier["status"] in UNKNOWN or earlier.get("answer_kept") == 0):
             return None
@@ -582,7 +589,8 @@ class PurchaseAccount:
         s = self.summary()
         line = (f"PACER ledger of this crawl: charged {_money(s['charged'])} ({s['charged_n']} "
                 f"purchases, {s['free_n']} free), not billed {s['not_billed_n']}, unknown "
-                f"{s['unknown_n']}" + (f" (up to {_money(s['unknown'])})" if s['unknown_n'] else ""))
+                f"{s['unknown_n']}"
+                + (f" (up to {_money(s['unknown'])})" if s['unknown_n'] else ""))
         log.info(line)
         missing = 0
         for row in s["unknown_rows"]:
@@ -619,7 +627,7 @@ class PurchaseAccount:
 
 
 def is_transient(error: str) -> bool:
-    """A download that failed on the way (worth trying again), not a file that is bad at its source."""
+    """A download that failed on the way (worth trying again), not a file bad at its source."""
     text = (error or "").lower()
     return any(w in text for w in ("incomplete download", "disk", "not bought", "connection",
                                    "timeout", "timed out", "http 5", "http 4", "web page",
@@ -815,7 +823,7 @@ class PurchaseLedgerMiddleware:
             purchase["settle"] == "pdf" and is_web_page(response))
         if billed:
             pacer_cost = purchase.get("pacer_cost")
-            status = "free" if pacer_cost is not None and round(pacer_cost * 100) == 0 else "charged"
+            status = "free" if _is_free(pacer_cost) else "charged"
             self.account.record(ledger_id, status, pacer_cost=pacer_cost,
                                 cost=purchase.get("cost"), answer_kept=1 if kept else None)
         else:
@@ -836,8 +844,8 @@ class PurchaseLedgerMiddleware:
                                 message=f"the request never reached PACER: {why}")
             return None
         if state == "answered":
-            free = purchase.get("pacer_cost") is not None and round(purchase["pacer_cost"] * 100) == 0
-            self.account.record(ledger_id, "free" if free else "charged", answer_kept=0,
+            self.account.record(ledger_id, "free" if _is_free(purchase.get("pacer_cost"))
+                                else "charged", answer_kept=0,
                                 pacer_cost=purchase.get("pacer_cost"),
                                 message=f"PACER began to answer (and billed it), then the "
                                         f"transfer broke off ({why}): bought but not stored")

@@ -162,8 +162,8 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         # the same report asked again (a crawl killed before it stored it) is the
         # same purchase: the range it asks for is part of its key
         span = response.meta["form"]["date_from"].replace("/", "-") or "all"
-        purchase = self.purchase(f"case/{self.pacer_case_id}/from-{span}", "docket_report", decision,
-                                 docket_number=self.docket_number,
+        purchase = self.purchase(f"case/{self.pacer_case_id}/from-{span}", "docket_report",
+                                 decision, docket_number=self.docket_number,
                                  pacer_case_id=self.pacer_case_id,
                                  description=f"docket report of {response.meta['label']}")
         yield self.pacer_request(url, self.parse_report, formdata=response.meta["form"],
