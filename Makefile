@@ -51,10 +51,13 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/bench_public.py
 	$(PY) bench/bench_update.py
 
-## soak: crawls killed and restarted against servers injecting faults, then an extraction
-## worker killed mid-document (a few minutes); both run, and it fails if either does
+## soak: crawls killed and restarted against servers injecting faults, PACER purchases
+## killed at random and on a full disk (bench/soak.py, about ten minutes), then an
+## extraction worker killed mid-document (bench/soak_workers.py); both run, and it fails
+## if either does; SOAK_OPTS for soak.py
+SOAK_OPTS ?=
 soak: $(VENV)/.test-installed
-	$(PY) bench/soak.py; crawls=$$?; \
+	$(PY) bench/soak.py $(SOAK_OPTS); crawls=$$?; \
 	$(PY) bench/soak_workers.py; workers=$$?; \
 	exit $$(( crawls || workers ))
 

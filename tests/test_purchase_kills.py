@@ -1,34 +1,30 @@
-"""PACER purchases under kill -9: never bought twice, never over budget, the ledger equals the bill.
+"""PACER purchases under kill -9: every dollar and every document accounted for.
 
 The real `scrapy crawl pacer_district -a documents=1` against the local PACER,
-which bills what it serves (a purchase whose client is gone before the answer
-is not billed). The crawl is killed at the moments that matter, run again,
-and PACER's bill compared with our ledger.
+which bills what it serves: a purchase whose client is gone by the time its
+answer is ready is not billed (``server.charges``), and its request log says
+which purchases reached it (``server.purchases_received()``). The crawl is
+killed at the moments that matter, run again, and PACER's bill compared with
+our ledger: the charged sum is the bill, a purchase is ``unknown`` only when
+its request reached PACER and no answer came back, and no document is lost or
+bought twice.
 """
 from __future__ import annotations
 
 import collections
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
-import pytest
-
 from docket_spider.purchases import PurchaseSpool
-from tests.conftest import PROJECT, SHARED, rows
-from tests.servers.ca9 import Ca9Server
-from tests.servers.pacer import PacerServer
-from tests.test_pacer_spiders import PASSWORD, USER, crawl
+from tests.conftest import PROJECT, rows
+from tests.servers.pacer import _normalize_doc_id
+from tests.test_pacer_spiders import PASSWORD, USER, crawl, server  # noqa: F401 - the local PACER
 
-
-@pytest.fixture
-def server():
-    shared = SHARED if SHARED.exists() else None
-    with PacerServer(shared, username=USER, password=PASSWORD) as srv, Ca9Server(shared) as ca9:
-        srv.ca9 = ca9
-        yield srv
+CASE = ("pacer_case_id=364733", "max_cost=20", "documents=1")
 
 
 def _settings(server, tmp_path, extra=None):
@@ -69,112 +65,215 @@ def _ledger(tmp_path, *statuses):
 
 
 def _billed_key(charge):
-    return charge["what"], charge.get("doc_id") or charge.get("case")
+    if charge["what"] == "document":
+        return "document", _normalize_doc_id(charge["doc_id"])
+    return charge["what"], None
 
 
 def _ledger_key(row):
-    return row["what"], row["document_id"] or row["pacer_case_id"]
+    if row["what"] == "document":
+        return "document", _normalize_doc_id(row["document_id"])
+    return row["what"], None
 
 
-def _assert_bill_is_ledger(server, tmp_path, asked_again=()):
-    """PACER's bill, purchase for purchase, is our ledger; nothing is billed twice.
+def _paid(row):
+    return round(row["pacer_cost"] if row["pacer_cost"] is not None else row["cost"], 2)
 
-    Each thing PACER billed has a charged (or free) row with PACER's figure, or an
-    ``interrupted`` row: a purchase whose answer was on its way when the crawl was
-    killed, flagged as possibly billed and never bought again without being asked.
-    """
-    twice = [k for k, n in collections.Counter(map(_billed_key, server.charges)).items()
-             if n > 1 and k[0] == "document" and k[1] not in asked_again]
-    assert not twice, f"bought twice: {twice}"
+
+def _assert_bill_is_ledger(server, tmp_path, bought_again=()):
+    """PACER's bill is our ledger's charged rows, purchase for purchase and cent
+    for cent; nothing is left in flight; no document is billed twice (except
+    those in ``bought_again``, bought again with -a rebuy=all)."""
     settled = _ledger(tmp_path, "charged", "free")
-    interrupted = {_ledger_key(r) for r in _ledger(tmp_path, "interrupted")}
     ours = collections.Counter(map(_ledger_key, settled))
     theirs = collections.Counter(map(_billed_key, server.charges))
-    for key, n in theirs.items():
-        assert ours.get(key, 0) == n or (ours.get(key, 0) == n - 1 and key in interrupted), key
-    assert all(theirs.get(key, 0) >= n for key, n in ours.items()), "charged but not billed"
-    paid = round(sum(r["pacer_cost"] if r["pacer_cost"] is not None else r["cost"]
-                     for r in settled), 2)
-    billed_settled = round(sum(c["cost"] for c in server.charges
-                               if ours.get(_billed_key(c))), 2)
-    assert paid == billed_settled
-    assert not _ledger(tmp_path, "started"), "every purchase sent was settled"
+    assert ours == theirs, (ours - theirs, theirs - ours)
+    assert round(sum(map(_paid, settled)), 2) == server.total_cost()
+    paid = collections.Counter(map(_billed_key, (c for c in server.charges if c["cost"])))
+    twice = [k for k, n in paid.items()  # a free opinion may be fetched again: it costs nothing
+             if n > 1 and k[0] == "document" and k[1] not in bought_again]
+    assert not twice, f"bought twice: {twice}"
+    assert not _ledger(tmp_path, "started", "sent", "answered"), "every purchase is settled"
 
 
-def _all_stored(tmp_path):
-    """Documents bought but neither stored nor recorded as failed (the corpus has an
-    empty PDF, which PACER sells all the same)."""
-    docs = rows(tmp_path / "dockets.db", "select * from documents where source = 'pacer'")
-    return [d for d in docs if not d["file_path"] and d["status"] != "download_failed"]
+def _assert_unknown_only_where_no_answer_came(server, tmp_path):
+    """An ``unknown`` purchase got no answer: PACER billed nothing for it (it finds
+    nobody to serve). A ``not_billed`` one settled after a kill as 'never left' never
+    reached PACER at all (else buying it again could bill it twice)."""
+    billed = collections.Counter(map(_billed_key, server.charges))
+    charged = collections.Counter(map(_ledger_key, _ledger(tmp_path, "charged", "free")))
+    for row in _ledger(tmp_path, "unknown"):
+        key = _ledger_key(row)
+        assert billed[key] == charged[key], f"{key} is unknown, yet PACER billed it"
+    reached = collections.Counter((p["what"], p["id"]) for p in server.purchases_received())
+    for row in _ledger(tmp_path, "not_billed"):
+        if "before this request left" in (row["message"] or ""):
+            key = _ledger_key(row)
+            assert reached[key] == billed[key], f"{key} reached PACER, yet 'never left'"
 
 
-def test_killed_while_a_purchase_is_in_flight(server, tmp_path):
-    """Killed after the purchase was sent, before PACER answered: not billed, bought once next run."""
-    server.purchase_delay = 1.5
-    proc = _start(server, tmp_path, "pacer_case_id=364733", "max_cost=10", "documents=1")
-    _kill_when(proc, lambda: any(r["what"] == "document" for r in _ledger(tmp_path, "started")))
-    time.sleep(server.purchase_delay + 0.5)  # PACER finishes, finds nobody to serve
-    server.purchase_delay = 0.0
-    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=10",
-                      "documents=1")
-    assert "was interrupted by a killed crawl" in log
-    interrupted = _ledger(tmp_path, "interrupted")
-    assert interrupted
-    # not bought again without being asked: PACER may have billed it
-    assert "Not buying" in log and "rebuy=1" in log
-    assert code == 0, log[-3000:]  # recorded, not lost: download_failed with the reason
+def _documents(tmp_path):
+    return rows(tmp_path / "dockets.db", "select * from documents where source = 'pacer'")
+
+
+def _lost(tmp_path):
+    """Documents bought but neither stored nor explained as unobtainable (the corpus has
+    an empty PDF, which PACER sells all the same)."""
+    return [d for d in _documents(tmp_path) if not d["file_path"]
+            and "empty file" not in (d["error"] or "")
+            and "its file could not be stored" not in (d["error"] or "")]
+
+
+def _settled_all_billed(server, tmp_path, *steps):
+    """Every purchase PACER billed has reached our ledger (charged or free, or at one of
+    ``steps``): a kill now leaves no answer on its way."""
+    ours = collections.Counter(map(_ledger_key, _ledger(tmp_path, "charged", "free", *steps)))
+    return not (collections.Counter(map(_billed_key, server.charges)) - ours)
+
+
+def _kill_while_held(server, tmp_path, proc, served: int):
+    """Kill once the first ``served`` purchases are billed and settled in our ledger and
+    the next ones wait at PACER (which then finds nobody to serve: not billed)."""
+    _kill_when(proc, lambda: len(server.charges) >= served and server.waiting_at_gate
+               and _settled_all_billed(server, tmp_path))
+    server.release_purchases()
+    deadline = time.time() + 10
+    while server.waiting_at_gate and time.time() < deadline:
+        time.sleep(0.05)
+
+
+def test_killed_while_pacer_prepares_the_answer(server, tmp_path):
+    """Killed after purchases were sent, before PACER answered: PACER, finding nobody
+    there, bills nothing. The next run names each unknown purchase, says what to do,
+    and exits 1; with -a rebuy=1 each is bought once."""
+    server.hold_purchases_after(3)  # the docket report and two documents
+    proc = _start(server, tmp_path, *CASE)
+    _kill_while_held(server, tmp_path, proc, 3)
+    code, log = crawl(server, tmp_path, "pacer_district", *CASE)
+    assert code == 1, log[-3000:]
+    unknown = _ledger(tmp_path, "unknown")
+    assert unknown and all(r["what"] == "document" for r in unknown)
+    for row in unknown:
+        assert f"pacer_charges row {row['id']}" in log
+    assert "unknown outcome" in log and "billing history" in log and "rebuy=1" in log
+    assert "Traceback" not in log
+    assert "LedgerDownloadHandler" not in log, "the moment a purchase leaves is seen"
     _assert_bill_is_ledger(server, tmp_path)
-    assert not [c for c in server.charges if c.get("doc_id") in
-                {r["document_id"] for r in interrupted}], "nobody was there to be billed"
-    failed = {d["pacer_doc_id"] for d in rows(
-        tmp_path / "dockets.db", "select pacer_doc_id from documents where status = 'download_failed'")}
-    # the corpus's empty PDF, billed but not storable, is bought again only when asked too
-    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=10",
-                      "documents=1", "rebuy=1")
+    _assert_unknown_only_where_no_answer_came(server, tmp_path)
+    [last] = rows(tmp_path / "dockets.db", "select * from crawls order by id desc limit 1")
+    assert last["status"] == "failed" and "missing" in last["message"]
+    # the operator finds them unbilled and asks for them again
+    code, log = crawl(server, tmp_path, "pacer_district", *CASE, "rebuy=1")
     assert code == 0, log[-3000:]
-    _assert_bill_is_ledger(server, tmp_path, asked_again=failed)
-    assert not _all_stored(tmp_path)
-    billed = [c for c in server.charges if c["what"] == "document"]
-    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=10",
-                      "documents=1")
-    assert code == 0 and [c for c in server.charges if c["what"] == "document"] == billed
-    if failed - {r["document_id"] for r in interrupted}:
-        assert "its file could not be stored" in log
-    assert all(r["crawl_id"] for r in _ledger(tmp_path, "charged", "free", "interrupted"))
+    _assert_bill_is_ledger(server, tmp_path)
+    assert not _lost(tmp_path)
+    billed = list(server.charges)
+    code, log = crawl(server, tmp_path, "pacer_district", *CASE)
+    assert code == 0, log[-3000:]
+    assert [c for c in server.charges if c["what"] == "document"] == \
+        [c for c in billed if c["what"] == "document"]
+    assert "its file could not be stored" in log  # the empty PDF: explained, not bought again
+    assert all(r["crawl_id"] for r in _ledger(tmp_path, "charged", "free", "unknown"))
 
 
-def test_killed_after_pacer_answered_before_the_file_was_stored(server, tmp_path):
-    """The answer arrived (PACER billed it) and the crawl was killed before the PDF reached
-    FILES_STORE: the next run takes the kept answer and buys nothing twice."""
+def test_killed_while_the_answer_arrives(server, tmp_path):
+    """Killed while PACER's answers were arriving: PACER billed them, so they are charged,
+    never unknown, and reported bought but not stored."""
+    server.purchase_pace = 8.0  # each PDF takes 8 s to arrive
+    server.hold_purchases_after(5)  # the docket report and four documents
+    proc = _start(server, tmp_path, *CASE)
+    _kill_when(proc, lambda: len(server.charges) == 5 and server.waiting_at_gate
+               and _settled_all_billed(server, tmp_path, "answered")
+               and any(r["what"] == "document" and r["pacer_cost"]
+                       for r in _ledger(tmp_path, "answered")))
+    server.purchase_pace = 0.0
+    server.release_purchases()
+    code, log = crawl(server, tmp_path, "pacer_district", *CASE)
+    assert code == 1, log[-3000:]
+    lost = [r for r in _ledger(tmp_path, "charged") if r["answer_kept"] == 0]
+    assert lost, log[-3000:]
+    assert "bought but not stored" in log and "billing history" in log
+    _assert_bill_is_ledger(server, tmp_path)
+    _assert_unknown_only_where_no_answer_came(server, tmp_path)
+
+
+def test_killed_after_pacer_answered_before_the_document_was_archived(server, tmp_path):
+    """Every answer arrived (PACER billed them) and the crawl was killed before the
+    documents reached the archive: the next run takes the kept answers and buys
+    nothing twice."""
     spool = tmp_path / "purchases"
-    proc = _start(server, tmp_path, "pacer_case_id=364733", "max_cost=10", "documents=1",
-                  settings={"PACER_SPOOL_DIR": str(spool),
-                            # a slow files store: the answer waits for it in the spool
-                            "EXTRACT_WORKERS": "1"})
-    _kill_when(proc, lambda: len(list(spool.glob("*.json"))) >= 3)
-    kept = len(list(spool.glob("*.json")))
-    assert kept >= 3
-    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=10",
-                      "documents=1", settings={"PACER_SPOOL_DIR": str(spool)})
+    slow = json.dumps({"docket_spider.pipelines.DocumentFilesPipeline": 100,
+                       "tests.slow_pipeline.SlowItems": 150,
+                       "docket_spider.pipelines.ExtractTextPipeline": 200,
+                       "docket_spider.pipelines.ArchivePipeline": 300})
+    proc = _start(server, tmp_path, *CASE,
+                  settings={"PACER_SPOOL_DIR": str(spool), "ITEM_PIPELINES": slow,
+                            "SLOW_ITEMS": "DocumentItem", "SLOW_ITEM_SECONDS": "30"})
+    _kill_when(proc, lambda: len(server.charges) == 17
+               and len(_ledger(tmp_path, "charged", "free")) == 17
+               and len(list(spool.glob("*.json"))) >= 3)
+    code, log = crawl(server, tmp_path, "pacer_district", *CASE,
+                      settings={"PACER_SPOOL_DIR": str(spool)})
     assert code == 0, log[-3000:]
+    assert "answer to an earlier purchase" in log
     _assert_bill_is_ledger(server, tmp_path)
-    assert not _all_stored(tmp_path)
+    assert not _lost(tmp_path)
     assert not list(spool.glob("*.answer")), "a finished crawl leaves nothing in the spool"
+
+
+def test_a_docket_report_follows_the_same_rules(server, tmp_path):
+    """A docket report in flight when the crawl is killed is not bought again by itself
+    (PACER billed the same report 2 to 3 times before); one kept is not bought again."""
+    server.hold_purchases_after(0)
+    proc = _start(server, tmp_path, "pacer_case_id=364733", "max_cost=5")
+    _kill_while_held(server, tmp_path, proc, 0)
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=5")
+    assert code == 1, log[-3000:]
+    assert "docket report" in log and "unknown outcome" in log and "rebuy=1" in log
+    assert server.charges == []
+    _assert_unknown_only_where_no_answer_came(server, tmp_path)
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=5",
+                      "rebuy=1")
+    assert code == 0, log[-3000:]
+    assert [c["what"] for c in server.charges] == ["docket_report"]
+    _assert_bill_is_ledger(server, tmp_path)
+    entries = rows(tmp_path / "dockets.db", "select count(*) n from docket_entries")[0]["n"]
+    assert entries > 0
+
+    # PACER answered, the crawl was killed before the docket was saved: its kept answer
+    server.add_entry("cand", "364733", 97, "2020-11-02", "ORDER re Status Report.")
+    spool = tmp_path / "purchases"
+    slow = json.dumps({"tests.slow_pipeline.SlowItems": 250,
+                       "docket_spider.pipelines.ArchivePipeline": 300})
+    proc = _start(server, tmp_path, "pacer_case_id=364733", "max_cost=5",
+                  settings={"PACER_SPOOL_DIR": str(spool), "ITEM_PIPELINES": slow,
+                            "SLOW_ITEM_SECONDS": "30"})
+    _kill_when(proc, lambda: len(server.charges) == 2 and list(spool.glob("*.json"))
+               and len(_ledger(tmp_path, "charged", "free")) + len(
+                   [r for r in _ledger(tmp_path, "answered") if r["answer_kept"]]) == 2)
+    code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733", "max_cost=5",
+                      settings={"PACER_SPOOL_DIR": str(spool)})
+    assert code == 0, log[-3000:]
+    assert "answer to an earlier purchase" in log
+    assert len(server.charges) == 2
+    assert rows(tmp_path / "dockets.db", "select count(*) n from docket_entries")[0]["n"] == \
+        entries + 1
+    _assert_bill_is_ledger(server, tmp_path)
 
 
 def test_a_resumed_crawl_counts_what_it_spent(server, tmp_path):
     """max_cost is per crawl, and a crawl resumed from its JOBDIR is the same crawl."""
     budget = 5.00
     job = tmp_path / "job"
-    server.purchase_delay = 0.3  # time to kill it halfway
+    server.hold_purchases_after(4)
     proc = _start(server, tmp_path, "pacer_case_id=364733", f"max_cost={budget}", "documents=1",
                   settings={"JOBDIR": str(job)})
-    _kill_when(proc, lambda: len(_ledger(tmp_path, "charged")) >= 3)
-    server.purchase_delay = 0.0
+    _kill_while_held(server, tmp_path, proc, 4)
     first = server.total_cost()
     assert first > 0
     code, log = crawl(server, tmp_path, "pacer_district", "pacer_case_id=364733",
-                      f"max_cost={budget}", "documents=1", settings={"JOBDIR": str(job)})
+                      f"max_cost={budget}", "documents=1", "rebuy=1",
+                      settings={"JOBDIR": str(job)})
     assert code == 0, log[-3000:]
     assert "already committed" in log
     assert server.total_cost() <= budget + 1e-9, (first, server.total_cost())

@@ -149,6 +149,7 @@ def damaged(response: "Response", kind: str) -> "Response":
 
 class Response:
     cut_after = None  # bytes of the body to send before closing the connection (a fault)
+    pace = None  # seconds over which the body is sent, in ten parts (a slow answer)
 
     def __init__(self, status: int = 200, body: bytes = b"", headers=None, content_type="application/json"):
         self.status = status
@@ -320,6 +321,15 @@ class LocalServer:
                             self.wfile.flush()
                             self.close_connection = True
                             self.connection.shutdown(socket.SHUT_RDWR)
+                            return
+                        if response.pace:  # a slow answer: in ten parts
+                            import time
+
+                            step = max(1, len(response.body) // 10)
+                            for start in range(0, len(response.body), step):
+                                self.wfile.write(response.body[start:start + step])
+                                self.wfile.flush()
+                                time.sleep(response.pace / 10)
                             return
                         self.wfile.write(response.body)
                 except (BrokenPipeError, ConnectionResetError):

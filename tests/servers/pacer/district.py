@@ -240,8 +240,14 @@ class DistrictMixin:
         self._charge("docket_report", court, case_id, pages, cost_of(pages), bytes=n_bytes)
         return Response.text(text)
 
+    def _paced(self, response: Response) -> Response:
+        """A document's PDF, sent over ``purchase_pace`` seconds."""
+        response.pace = self.purchase_pace or None
+        return response
+
     def _still_wanted(self, request: Request) -> bool:
         """After ``purchase_delay``: is the client still there to be served?"""
+        self._at_gate()
         if self.purchase_delay:
             import time
 
@@ -271,8 +277,8 @@ class DistrictMixin:
             if not self._still_wanted(request):
                 return Response(200, data, content_type="application/pdf")  # not billed
             self._charge(doc.kind, court, doc.case_id, pages, cost, doc_id=doc.doc_id)
-            return Response(200, data, {"Content-Disposition": 'inline; filename="%s.pdf"' % doc_id},
-                            content_type="application/pdf")
+            return self._paced(Response(200, data, {"Content-Disposition": 'inline; filename="%s.pdf"' % doc_id},
+                                        content_type="application/pdf"))
         return Response.text(self._confirmation(court, doc, doc_id, user, pages, cost))
 
     def _confirmation(self, court, doc: Document, doc_id: str, user: str, pages: int, cost: float) -> str:

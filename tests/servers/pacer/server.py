@@ -71,6 +71,11 @@ class PacerServer(LoginMixin, DistrictMixin, AppellateMixin, AcmsMixin, RssMixin
         # seconds a purchase (document, docket report) takes before PACER answers; a
         # purchase whose client has gone by then is not billed, as PACER bills what it serves
         self.purchase_delay = 0.0
+        # seconds a document's PDF takes to arrive once PACER has billed it (sent in parts)
+        self.purchase_pace = 0.0
+        # hold_purchases_after(n): the purchases after the first n wait until released
+        self._gate: Optional[list] = None  # [n, purchases seen, threading.Event]
+        self.waiting_at_gate = 0
         self.documents: dict[tuple, Document] = {}  # (court, normalized doc id) -> Document
         # pages that are not dockets, answered in place of a report: (court, case id or number) -> path
         self.not_dockets: dict[tuple, Path] = {}
@@ -165,6 +170,42 @@ class PacerServer(LoginMixin, DistrictMixin, AppellateMixin, AcmsMixin, RssMixin
 
     def total_cost(self) -> float:
         return round(sum(c["cost"] for c in self.charges), 2)
+
+    def hold_purchases_after(self, n: int) -> None:
+        """The first ``n`` purchases are served; the next ones wait (PACER is busy
+        preparing them: not billed yet) until :meth:`release_purchases`."""
+        self._gate = [n, 0, threading.Event()]
+
+    def release_purchases(self) -> None:
+        if self._gate is not None:
+            self._gate[2].set()
+
+    def _at_gate(self) -> None:
+        gate = self._gate
+        if gate is None:
+            return
+        with self._lock:
+            gate[1] += 1
+            held = gate[1] > gate[0]
+            if held:
+                self.waiting_at_gate += 1
+        if held:
+            gate[2].wait()
+            with self._lock:
+                self.waiting_at_gate -= 1
+
+    def purchases_received(self) -> list[dict]:
+        """The purchase requests that reached PACER (billed or not: a request
+        whose client was gone by the time its answer was ready is not billed),
+        from the request log: ``{"what", "id"}``, ``id`` a document's or case's."""
+        out = []
+        for r in self.log.snapshot():
+            if r["kind"] == "document" and r["method"] == "POST":
+                out.append({"what": "document",
+                            "id": _normalize_doc_id(r["path"].rstrip("/").rsplit("/", 1)[-1])})
+            elif r["kind"] == "docket_report":
+                out.append({"what": "docket_report", "id": None})
+        return out
 
     def _charge(self, what: str, court: str, case: str, pages: int, cost: float, **extra) -> None:
         with self._lock:
