@@ -29,6 +29,8 @@ from tests.test_serve_safety import serving
 SECRETS = {"quokkasecret": "sealed", "wombatsecret": "bad redaction",
            "numbatsecret": "restricted", "bilbysecret": "sealed later"}
 CRAWLED_PAGES = 1500
+ROW_PAGES = 25  # a table's row pages followed: enough to see each kind of row, not all 2,000
+VARIANTS = 6  # query strings followed per path (facets, sorts, pages): each kind, not all
 
 
 def fetch(url, timeout=60):
@@ -78,11 +80,22 @@ LINK = re.compile(r'(?:href|src|action)="([^"#]*)', re.I)
 def crawl_site(url, start_paths):
     """Every page reachable from ``start_paths`` on this site: {path: (status, body)}."""
     seen, queue, pages = set(), collections.deque(start_paths), {}
+    rows_of, variants = collections.Counter(), collections.Counter()
+    starts = set(start_paths)
     while queue and len(pages) < CRAWLED_PAGES:
         path = queue.popleft()
         if path in seen:
             continue
         seen.add(path)
+        if "?" in path and path not in starts:
+            variants[path.split("?")[0]] += 1
+            if variants[path.split("?")[0]] > VARIANTS:
+                continue
+        row = re.match(r"^/dockets/([^/?]+)/[^/?]+$", path.split("?")[0])
+        if row:  # /dockets/<table>/<key>: a row page
+            rows_of[row.group(1)] += 1
+            if rows_of[row.group(1)] > ROW_PAGES:
+                continue
         try:
             status, kind, body = fetch(url + path)
         except TimeoutError:

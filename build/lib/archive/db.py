@@ -97,6 +97,8 @@ TABLES: dict[str, dict[str, type]] = {
         "pacer_case_id": str, "what": str, "description": str, "document_id": str,
         "pages": int, "cost": float, "pacer_cost": float, "status": str, "url": str,
         "job_id": str, "purchase_key": str, "pid": int, "message": str,
+        # PACER billed it: 1 its answer was kept (spool or store), 0 its bytes were lost
+        "answer_kept": int,
     },
     "changes": {
         "id": int, "crawl_id": int, "at": str, "table_name": str, "row_id": str,
@@ -1281,17 +1283,22 @@ def optimize_fts(db, fts_name: str) -> None:
         db.execute(f"insert into [{fts_name}]([{fts_name}]) values('optimize')")
 
 
-# PACER's ledger. A purchase is recorded in two steps: ``started`` just before
-# its request is sent, then, when the answer arrives, ``answered`` (the bytes
-# are kept until stored) and ``charged`` (or ``free``, ``not_billed``) with
-# PACER's own figure. A request that got no answer is ``failed``; one whose
-# crawl was killed while it was in flight is ``interrupted``. Rows that only
-# price a purchase: ``would_buy`` (no budget given), ``over_budget``.
-LEDGER_STATUSES = ("would_buy", "over_budget", "started", "answered", "charged", "free",
-                   "not_billed", "failed", "interrupted")
+# PACER's ledger (docket_spider/purchases.py). A purchase is recorded as it
+# goes: ``started`` (handed to the HTTP client, not on the wire yet), ``sent``
+# (its bytes are going to PACER), ``answered`` (PACER's answer is arriving: it
+# billed it), then settled: ``charged`` or ``free`` (PACER's figure in
+# ``pacer_cost``; ``answer_kept`` says whether what it bought was kept),
+# ``not_billed`` (an error answer, or a request that never left), or
+# ``unknown`` (it left and no answer came: PACER may have billed it). Rows that
+# only price a purchase: ``would_buy`` (no budget given), ``over_budget``.
+# Older archives may hold ``interrupted`` (read as ``unknown``) and ``failed``.
+LEDGER_STATUSES = ("would_buy", "over_budget", "started", "sent", "answered", "charged", "free",
+                   "not_billed", "unknown", "interrupted", "failed")
+UNKNOWN = ("unknown", "interrupted")
+IN_FLIGHT = ("started", "sent", "answered")
 # What counts against a budget: what PACER billed, what it may be billing now,
-# and what it may have billed for a request whose answer a killed crawl never saw.
-COMMITTED = ("charged", "free", "answered", "started", "interrupted")
+# and what it may have billed for a request whose answer never came.
+COMMITTED = ("charged", "free") + IN_FLIGHT + UNKNOWN
 
 
 def save_charge(db, charge: dict) -> int:
@@ -1330,11 +1337,12 @@ def settle_purchase(db, ledger_id: int, status: str, **fields) -> None:
 
 
 def earlier_purchase(db, purchase_key: str) -> Optional[dict]:
-    """The latest row of a purchase that was ``interrupted`` (PACER may have
-    billed it) or ``charged``/``free`` (PACER billed it), if any."""
+    """The latest row of a purchase whose outcome is ``unknown`` (PACER may
+    have billed it) or ``charged``/``free`` (PACER billed it), if any."""
     return next(iter(db.query(
         "select * from pacer_charges where purchase_key = ? and status in "
-        "('interrupted', 'charged', 'free') order by id desc limit 1", [purchase_key])), None)
+        "('unknown', 'interrupted', 'charged', 'free') order by id desc limit 1",
+        [purchase_key])), None)
 
 
 def pacer_charge(db, ledger_id) -> Optional[dict]:
@@ -1343,8 +1351,9 @@ def pacer_charge(db, ledger_id) -> Optional[dict]:
 
 
 def purchases_in_flight(db) -> list[dict]:
-    """``started`` rows: requests sent whose answer has not been recorded."""
-    return list(db.query("select * from pacer_charges where status = 'started' order by id"))
+    """Purchases not settled yet (``started``, ``sent``, ``answered``)."""
+    return list(db.query("select * from pacer_charges where status in ('started', 'sent', "
+                         "'answered') order by id"))
 
 
 def spent(db, crawl_id: Optional[int] = None) -> float:

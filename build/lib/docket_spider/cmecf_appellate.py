@@ -37,7 +37,9 @@ class CmecfAppellateMixin:
                              self.known_docket["id"], self.last["date_filed"])
         url = self.ecf_url(self.court, "n/beam/servlet/TransportRoom?" + urlencode(params))
         self.logger.info("Buying the docket of %s %s", self.court, self.docket_number)
-        purchase = self.purchase(f"docket/{self.docket_number}", "appellate_docket", decision,
+        span = params.get("dateFrom", "all").replace("/", "-")  # the range is part of the purchase
+        purchase = self.purchase(f"docket/{self.docket_number}/from-{span}", "appellate_docket",
+                                 decision,
                                  docket_number=self.docket_number,
                                  description=f"docket of {self.court} {self.docket_number}")
         return self.pacer_request(url, self.parse_cmecf,

@@ -152,5 +152,6 @@ class ChargeItem:
     url: Optional[str] = None  # with no query string holding secrets
     job_id: Optional[str] = None  # the crawl and its resumptions (docket_spider.resume)
     purchase_key: Optional[str] = None  # what was bought, the same across runs
-    ledger_id: Optional[int] = None  # settles the purchase's ``started`` row
+    ledger_id: Optional[int] = None  # settles the purchase's row
     message: Optional[str] = None
+    answer_kept: Optional[int] = None  # PACER billed it: 0 when its answer was lost

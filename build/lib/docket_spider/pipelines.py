@@ -23,8 +23,10 @@ from urllib.parse import urlparse
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest, ResponseDataLossError
+from scrapy.exceptions import DropItem, IgnoreRequest, ResponseDataLossError
 from scrapy.pipelines.files import FilesPipeline
+from scrapy.pipelines.media import FileException
+from scrapy.utils.defer import ensure_awaitable
 from twisted.internet.defer import maybeDeferred
 
 from archive import access
@@ -34,6 +36,8 @@ from archive.load import save_item
 from docket_spider.files_store import AtomicFSFilesStore, ArchiveS3FilesStore, check_pdf
 from docket_spider.items import DocumentItem, ParsedDocketItem
 from docket_spider.outcome import BAD_RECORDS, bad_record
+from docket_spider.disk import disk_full_reason, is_disk_full
+from docket_spider.purchases import account_for
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +202,12 @@ class DocumentFilesPipeline(FilesPipeline):
                 logger.warning("Fetching %s again: %s", path, differs)
                 self.crawler.stats.inc_value("file_status_count/fetched_again")
                 return None
-            return self._onsuccess(stat, request, info, path)
+            result = self._onsuccess(stat, request, info, path)
+            if result and request.meta.get("purchase"):  # stored already: not bought
+                refund = getattr(self.crawler.spider, "purchase_not_made", None)
+                if refund is not None:
+                    refund(request)
+            return result
 
         dfd = maybeDeferred(self.store.stat_file, path, info)
         dfd.addCallback(stored)
@@ -233,7 +242,31 @@ class DocumentFilesPipeline(FilesPipeline):
             self.crawler.stats.inc_value("file_status_count/failed")
             return {"url": request.url, "path": None, "checksum": None,
                     "status": "failed", "error": reason}
-        return await super().media_downloaded(response, request, info, item=item)
+        return await self._store(response, request, info, item)
+
+    async def _store(self, response, request, info, item):
+        """FilesPipeline's storing of a good answer, except that a full disk is
+        said in one line, stops PACER purchases and stops storing (PACER's
+        answers wait in the spool; a free file is fetched again next time)."""
+        account = account_for(self.crawler)
+        failed = {"url": request.url, "path": None, "checksum": None, "status": "failed"}
+        if account.disk_full:
+            self.crawler.stats.inc_value("file_status_count/failed")
+            return {**failed, "error": f"not stored: the disk is full ({account.disk_full})"}
+        status = "cached" if "cached" in response.flags else "downloaded"
+        path = self.file_path(request, response=response, info=info, item=item)
+        try:
+            checksum = await ensure_awaitable(
+                self.file_downloaded(response, request, info, item=item))
+        except Exception as exc:
+            if not is_disk_full(exc):
+                logger.error("Could not store %s: %s", request.url, exc, exc_info=True)
+                raise FileException(str(exc)) from exc
+            account.full(exc, f"a file into {self.crawler.settings.get('FILES_STORE')}")
+            self.crawler.stats.inc_value("file_status_count/failed")
+            return {**failed, "error": f"not stored: the disk is full ({disk_full_reason(exc)})"}
+        self.inc_stats(status)
+        return {"url": request.url, "path": path, "checksum": checksum, "status": status}
 
     def media_failed(self, failure, request, info):
         if isinstance(failure.value, IgnoreRequest):
@@ -550,6 +583,7 @@ class ArchivePipeline:
         self.lock = None  # CaseLock, or access.QueueCaseLock with the queue
         self.closed = False
         self.actions = {"added": 0, "changed": 0, "unchanged": 0}
+        self.unsaved: list[tuple[str, dict]] = []  # items a full disk refused, tried again at the end
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -611,8 +645,6 @@ class ArchivePipeline:
 
     def process_item(self, item):
         if self.crawl_id is None and self.closed:  # the crawl is stopping: see _cannot_start
-            from scrapy.exceptions import DropItem
-
             raise DropItem("no archive to record it in")
         kind = type(item).__name__
         data = ({"source": item.source, "court_id": item.court_id, "record": item.record}
@@ -623,12 +655,31 @@ class ArchivePipeline:
             self.archive.send(kind, data, self.crawl_id)
             self.crawler.stats.inc_value("archive/items_queued")
             return item
-        out = save_item(self.db, kind, data, self.crawl_id)
+        try:
+            out = self._save(kind, data)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            # said once, in one line; the crawl fails, and the item is tried again at
+            # its end (what PACER billed waits in the spool)
+            account = account_for(self.crawler)
+            account.full(exc, f"the archive {self.db_path}")
+            if not self.unsaved:
+                account.retries.append(self._save_unsaved)
+            self.unsaved.append((kind, data))
+            raise DropItem(f"not saved: the disk is full ({disk_full_reason(exc)})",
+                           log_level="DEBUG") from None
+        self._counted(out)
+        return item
+
+    def _save(self, kind, data):
+        return save_item(self.db, kind, data, self.crawl_id)
+
+    def _counted(self, out) -> None:
         for problem in out["problems"]:
             bad_record(self.crawler, logger, problem["what"], problem["error"])
         for action, n in out["actions"].items():
             self._count([action] * n)
-        return item
 
     def _count(self, actions):
         for action in actions:
@@ -641,6 +692,10 @@ class ArchivePipeline:
             if self.lock is not None:
                 self.lock.release()
             return
+        if not self._save_unsaved():
+            logger.error("%s record(s) could not be saved (the disk is full): the next crawl "
+                         "fetches them again", len(self.unsaved))
+            self.crawler.stats.set_value("archive/items_not_saved_disk_full", len(self.unsaved))
         stats = self.crawler.stats
         counts = {
             "requests": stats.get_value("downloader/request_count", 0),
@@ -667,9 +722,12 @@ class ArchivePipeline:
             else:
                 row = archive_db.finish_crawl(self.db, self.crawl_id, status, counts, message)
                 where = self.db_path
-        except access.ArchiveUnavailable as exc:
-            logger.error("Crawl %s (%s) %s, but its end is not recorded yet: %s", self.crawl_id,
-                         spider.name, status, exc)
+        except Exception as exc:
+            if not isinstance(exc, access.ArchiveUnavailable) and not is_disk_full(exc):
+                raise
+            logger.error("Crawl %s (%s) %s, but its end is not recorded: %s", self.crawl_id,
+                         spider.name, status, disk_full_reason(exc) if is_disk_full(exc)
+                         else exc)
             self._release()
             return
         summary = (
@@ -682,6 +740,20 @@ class ArchivePipeline:
             + f" -> {where}")
         logger.info(summary)
         self._release()
+
+    def _save_unsaved(self) -> bool:
+        """The items a full disk refused, tried again (space may have been freed):
+        True when none is left."""
+        while self.unsaved:
+            kind, data = self.unsaved[0]
+            try:
+                self._counted(self._save(kind, data))
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
+                return False
+            self.unsaved.pop(0)
+        return True
 
     def _release(self) -> None:
         if self.db is not None:

@@ -159,6 +159,12 @@ PACER_MONTHLY_BUDGET = None
 # PACER's answers to purchases, kept until what they hold is stored (a crawl
 # killed in between never buys them twice). Default: purchases/ beside ARCHIVE_DB.
 PACER_SPOOL_DIR = None
+# Room (MB) a crawl that buys keeps in the spool folder for what must still be
+# written once the disk is full (the ledger, the crawl's row, answers on their
+# way); no room for it, nothing is bought. On a full disk the crawl waits up to
+# PACER_DISK_FULL_WAIT seconds at its end for room to keep what PACER billed.
+PACER_DISK_RESERVE_MB = 8
+PACER_DISK_FULL_WAIT = 60
 ACMS_POLL_INTERVAL = 2.0
 ACMS_POLL_MAX = 60
 

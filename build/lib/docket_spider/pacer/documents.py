@@ -68,6 +68,7 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         self.cl_taken: set[tuple] = set()  # (pacer_doc_id, attachment) already taken from CourtListener
         self.cl_last_date: Optional[str] = None  # last entry CourtListener had of the docket
         self.cl_case_id: Optional[str] = None  # its pacer_case_id there (an ACMS case: a GUID)
+        self.documents_decided: set[str] = set()  # purchases decided on (bought or priced)
 
     def archive(self):
         """What the archive has (archive.access: the file read-only, or the writer)."""
@@ -150,6 +151,10 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
     def buy_document(self, response, ctx, receipt, text):
         pages = receipt.get("billable_pages")
         label = document_label(ctx)
+        key = f"doc/{ctx['pacer_doc_id']}/{ctx.get('attachment_number') or 0}"
+        if key in self.documents_decided:  # reached twice (its entry, its filing's menu)
+            return
+        self.documents_decided.add(key)
         if receipt.get("cost") is not None and cents(receipt["cost"]) == 0:
             decision = Decision(True, "buy", 0, "free on PACER")  # opinions cost nothing
         else:
@@ -164,7 +169,8 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
             return
         cost_c = decision.worst_cents or 0
         pacer_cost = receipt.get("cost")
-        self.budget.settle(decision, cents(pacer_cost) if pacer_cost is not None else cost_c)
+        counted_c = cents(pacer_cost) if pacer_cost is not None else cost_c
+        self.budget.settle(decision, counted_c)
         free = pacer_cost is not None and cents(pacer_cost) == 0
         # The ledger row is written as the purchase is sent (started) and when
         # the PDF arrives (charged or free), by docket_spider.purchases.
@@ -172,9 +178,10 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         self.charges_count[counted] = self.charges_count.get(counted, 0) + 1
         form = self.purchase_form(response, text)
         purchase = self.purchase(
-            f"doc/{ctx['pacer_doc_id']}/{ctx.get('attachment_number') or 0}", "document", decision,
+            key, "document", decision,
             settle="pdf", pacer_cost=float(pacer_cost) if pacer_cost is not None else None,
-            pages=pages, docket_number=ctx["docket_number"], pacer_case_id=self.pacer_case_id,
+            budget_cents=counted_c, counted_as=counted, pages=pages,
+            docket_number=ctx["docket_number"], pacer_case_id=self.pacer_case_id,
             document_id=ctx["pacer_doc_id"],
             description=label + (" (free on PACER: an opinion)" if free else ""))
         # the files pipeline POSTs the form in the session (no cookie in the item)

@@ -19,7 +19,8 @@ from scrapy.exceptions import CloseSpider
 
 from archive import access
 from docket_spider.items import ChargeItem
-from docket_spider.purchases import PurchaseSpool, purchase_meta
+from docket_spider.outcome import MISSED
+from docket_spider.purchases import PurchaseRefused, account_for, purchase_meta
 from docket_spider.middlewares import allowed_hosts
 from docket_spider.pacer.fees import Budget, Decision, cents, dollars, fmt
 
@@ -160,10 +161,12 @@ class PacerSpiderMixin:
             self.arg_error = (f"-a max_cost={max_cost!r} is not an amount of dollars "
                               "(e.g. -a max_cost=5.00)")
         self.want_documents = str(documents or "").lower() in ("1", "true", "yes", "on")
-        # a document bought before (its purchase interrupted by a kill, or its file
-        # not storable) is bought again only when asked (docket_spider.purchases)
-        self.rebuy = str((extra_args or {}).get("rebuy") or "").lower() in (
-            "1", "true", "yes", "on")
+        # what was bought before with its outcome left open (unknown, or billed and
+        # lost) is bought again only when asked: -a rebuy=1; -a rebuy=all also buys
+        # again a document PACER sold whose file could not be stored
+        # (docket_spider.purchases)
+        rebuy = str((extra_args or {}).get("rebuy") or "").strip().lower()
+        self.rebuy = "all" if rebuy == "all" else rebuy in ("1", "true", "yes", "on")
         self.full = str(full or "").lower() in ("1", "true", "yes", "on")
         self.creds: dict = {}
         self.session_token: Optional[str] = None
@@ -202,6 +205,10 @@ class PacerSpiderMixin:
             self.crawl_message, self.crawl_failed = "no PACER credentials", True
             return False
         self.count_ledger()
+        account = account_for(self.crawler)
+        account.buying = self.budget.limit is not None
+        if account.disk_full:  # no room for what would be bought: buy nothing at all
+            return False
         return True
 
     def count_ledger(self) -> None:
@@ -361,6 +368,11 @@ class PacerSpiderMixin:
 
     def request_failed(self, failure):
         request = failure.request
+        if failure.check(PurchaseRefused):  # not bought: the ledger's summary says why
+            then = request.meta.get("on_failure")
+            if then:
+                yield from getattr(self, then)(request.meta)
+            return
         message = f"{strip_query(request.url)}: {failure.getErrorMessage()}"
         self.crawl_failed = True
         self.crawl_message = message
@@ -373,16 +385,20 @@ class PacerSpiderMixin:
     # --- money --------------------------------------------------------------
     def charge_item(self, court, what, status, *, cost_c=0, pages=None, pacer_cost=None,
                     docket_number=None, pacer_case_id=None, description=None,
-                    document_id=None, url=None, response=None) -> ChargeItem:
+                    document_id=None, url=None, response=None, answer_kept=None) -> ChargeItem:
         """A ledger row. With ``response`` (PACER's answer to a purchase) it
-        settles that purchase's ``started`` row (docket_spider.purchases)."""
+        settles that purchase's row (docket_spider.purchases)."""
         self.charges_count[status] = self.charges_count.get(status, 0) + 1
+        ledger_id = response.meta.get("ledger_id") if response is not None else None
+        if ledger_id is not None and not response.meta.get("spooled"):
+            account_for(self.crawler).note(ledger_id, status, cost=dollars(cost_c),
+                                           pacer_cost=pacer_cost, answer_kept=answer_kept)
         return ChargeItem(court_id=court, what=what, status=status, cost=dollars(cost_c),
                           pages=pages, pacer_cost=pacer_cost, docket_number=docket_number,
                           pacer_case_id=pacer_case_id, description=description,
                           document_id=document_id, url=strip_query(url) if url else None,
-                          job_id=getattr(self, "job_id", None),
-                          ledger_id=response.meta.get("ledger_id") if response is not None else None)
+                          job_id=getattr(self, "job_id", None), ledger_id=ledger_id,
+                          answer_kept=answer_kept)
 
     def purchase(self, key, what, decision, **fields) -> dict:
         """``meta["purchase"]`` for a request PACER bills (docket_spider.purchases)."""
@@ -394,13 +410,41 @@ class PacerSpiderMixin:
         """Settle a purchase whose answer PACER does not bill (an error page,
         the login page, a page that is not the report)."""
         if response.meta.get("ledger_id") is not None:
+            account = account_for(self.crawler)
             # what was kept of it would only answer the next attempt with the same page
-            PurchaseSpool.from_settings(self.crawler.settings).remove(
-                response.meta["purchase"]["key"])
+            account.stored(response.meta["purchase"]["key"])
+            if not response.meta.get("spooled"):
+                account.note(response.meta["ledger_id"], "not_billed")
             self.charges_count["not_billed"] = self.charges_count.get("not_billed", 0) + 1
             yield ChargeItem(court_id=self.court, what=response.meta["purchase"]["what"],
                              status="not_billed", cost=0.0, message=why,
                              ledger_id=response.meta["ledger_id"])
+
+    def answer_used(self, response) -> None:
+        """What PACER's answer to a purchase held is stored (or held nothing new):
+        the spool need not keep it."""
+        key = (response.meta.get("purchase") or {}).get("key")
+        if key:
+            account_for(self.crawler).stored(key)
+
+    def purchase_not_made(self, request) -> None:
+        """A purchase was not made after all (an earlier one is open, the disk
+        is full, its answer was kept from an earlier crawl, its file is stored
+        already): what the budget counted for it is not spent."""
+        if request.meta.get("not_made"):
+            return
+        request.meta["not_made"] = True
+        decision = request.meta.get("decision")
+        if decision is not None:  # a report: settled by its callback, which will not run
+            self.budget.settle(decision, None)
+            return
+        purchase = request.meta.get("purchase") or {}
+        counted = purchase.get("budget_cents")
+        if counted:
+            self.budget.spent -= counted
+            status = purchase.get("counted_as")
+            if status and self.charges_count.get(status):
+                self.charges_count[status] -= 1
 
     def log_decision(self, decision: Decision, what: str, label: str):
         if decision.status == "would_buy":
@@ -410,14 +454,26 @@ class PacerSpiderMixin:
             self.logger.warning("Not buying %s %s: %s", what, label, decision.reason)
 
     def closed(self, reason):
+        """The summary: the budget, then the ledger of this crawl (charged, not
+        billed, unknown) with every purchase or document left open. The crawl
+        is complete only when nothing it was asked for is missing."""
         budget = getattr(self, "budget", None)
         if budget is None:
             return
-        line = (f"{budget.summary()}; {self.charges_count.get('charged', 0)} purchases, "
-                f"{self.charges_count.get('free', 0)} free, "
+        line = (f"{budget.summary()}; "
                 f"{self.charges_count.get('would_buy', 0)} would-buy, "
                 f"{self.charges_count.get('over_budget', 0)} skipped over budget")
         self.logger.info(line)
         self.crawler.stats.set_value("pacer/spent_cents", budget.spent)
-        if not self.crawl_message:
+        account = account_for(self.crawler, create=False)
+        missing = 0
+        if account is not None:
+            account.close()
+            ledger, missing = account.report(self.logger)
+            line = f"{line}; {ledger.replace('PACER ledger of this crawl: ', 'ledger: ')}"
+        if missing:
+            self.crawler.stats.inc_value(MISSED, missing)
+            line = (f"{line}; {missing} thing(s) asked for are missing (see the log): "
+                    "incomplete")
+        if not self.crawl_message or (missing and not self.crawl_failed):
             self.crawl_message = line

@@ -159,8 +159,11 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
                          f" (entries filed from {response.meta['form']['date_from']})"
                          if response.meta["form"]["date_from"] else "")
         decision = response.meta["decision"]
-        purchase = self.purchase(f"case/{self.pacer_case_id}", "docket_report", decision,
-                                 docket_number=self.docket_number,
+        # the same report asked again (a crawl killed before it stored it) is the
+        # same purchase: the range it asks for is part of its key
+        span = response.meta["form"]["date_from"].replace("/", "-") or "all"
+        purchase = self.purchase(f"case/{self.pacer_case_id}/from-{span}", "docket_report",
+                                 decision, docket_number=self.docket_number,
                                  pacer_case_id=self.pacer_case_id,
                                  description=f"docket report of {response.meta['label']}")
         yield self.pacer_request(url, self.parse_report, formdata=response.meta["form"],
@@ -206,12 +209,15 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         self.budget.settle(decision, 0 if response.meta.get("spooled") else spent)
         number = (record or {}).get("docket_number") or self.docket_number or (
             self.known_docket or {}).get("docket_number")
+        if cut:  # billed, and nothing of it can be stored: bought but not stored
+            self.answer_used(response)
         yield self.charge_item(self.court, "docket_report", "charged", cost_c=estimate,
                                pages=pages, pacer_cost=pacer_cost, docket_number=number,
                                pacer_case_id=self.pacer_case_id,
                                description="docket report" + (
                                    f" of entries filed from {date_from}" if date_from else ""),
-                               url=response.url, response=response)
+                               url=response.url, response=response,
+                               answer_kept=0 if cut else None)
         self.logger.info("Docket report of %s: %s bytes, %s by the fee rules (PACER billed %s)",
                          label, len(response.body), fmt(estimate),
                          fmt(cents(pacer_cost)) if pacer_cost is not None else "no figure")
@@ -220,6 +226,7 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
                 return
             if date_from and self.known_docket:
                 self.logger.info("No new entries in %s since the last crawl (%s)", label, problem)
+                self.answer_used(response)
                 if self.want_documents:
                     yield from self.documents_from_archive()
             else:
