@@ -1,1 +1,0 @@
-"""The Scrapy project: spiders fetch, parsers/ parse, pipelines store."""

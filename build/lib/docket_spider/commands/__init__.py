@@ -1,1 +1,0 @@
-"""Project commands (COMMANDS_MODULE): ``crawl`` with an exit status cron can read."""

@@ -1,1 +1,0 @@
-"""Spiders: thin request makers; pages go to parsers/, items to the pipelines."""
