@@ -178,25 +178,37 @@ def _touched(table: str, alias: str) -> str:
     return f"{alias}.id in (select row_id from temp._touched where table_name = '{table}')"
 
 
-def _select(table: str, only_touched: bool) -> tuple[str, str]:
+def _source_columns(con, table: str) -> set:
+    """The columns ``table`` has in the archive (an archive not opened since an
+    upgrade lacks the newest: they are copied as NULL)."""
+    return {r[1] for r in con.execute(f"pragma src.table_info([{table}])")}
+
+
+def _select(table: str, only_touched: bool, have: set) -> tuple[str, str]:
     """(column list, SELECT) copying ``table``'s public rows from the archive
-    attached as ``src``: all of them, or those named in ``temp._touched``."""
+    attached as ``src`` (whose columns are ``have``): all of them, or those
+    named in ``temp._touched``."""
     columns = list(public_columns(table))
     names = ", ".join(f"[{c}]" for c in columns)
+
+    def column(alias, name):
+        return f"{alias}.[{name}]" if name in have else "null"
+
     if table == "documents":
         exprs = ["s.reason" if c == "withheld" else
-                 f"case when s.reason is null then s.[{c}] end" if c in WITHHELD_CLEARED
-                 else f"s.[{c}]" for c in columns]
+                 f"case when s.reason is null then {column('s', c)} end" if c in WITHHELD_CLEARED
+                 else column("s", c) for c in columns]
         where = f" where {_touched(table, 'd')}" if only_touched else ""
-        return names, (f"select {', '.join(exprs)} from (select d.*, archive_withheld("
-                       "d.is_sealed, d.status, d.description, e.description, d.bad_redactions) "
+        reason = ", ".join(column("d", c) if c != "entry" else "e.description" for c in (
+            "is_sealed", "status", "description", "entry", "bad_redactions"))
+        return names, (f"select {', '.join(exprs)} from (select d.*, archive_withheld({reason}) "
                        "as reason from src.documents d left join src.docket_entries e "
                        f"on e.id = d.entry_id{where}) s")
     filters = [_touched(table, "s")] if only_touched else []
     if table == "changes":
         filters.append("s.table_name in (" + ", ".join(f"'{t}'" for t in adb.PUBLIC_TABLES) + ")")
     where = (" where " + " and ".join(filters)) if filters else ""
-    return names, f"select {', '.join(f's.[{c}]' for c in columns)} from src.[{table}] s{where}"
+    return names, f"select {', '.join(column('s', c) for c in columns)} from src.[{table}] s{where}"
 
 
 def _docket_of(row_id) -> str:
@@ -321,7 +333,10 @@ def _copy_everything(con) -> int:
     copied = 0
     for table in adb.PUBLIC_TABLES:
         con.execute(f"delete from main.[{table}]")
-        names, select = _select(table, only_touched=False)
+        have = _source_columns(con, table)
+        if not have:  # a table of a newer shape than the archive's
+            continue
+        names, select = _select(table, only_touched=False, have=have)
         copied += con.execute(f"insert into main.[{table}] ({names}) {select}").rowcount
     return copied
 
@@ -346,7 +361,10 @@ def _copy_logged(con, position: int, upto: int) -> tuple[int, set, bool]:
     copied = 0
     for table in adb.PUBLIC_TABLES:
         con.execute(f"delete from main.[{table}] where " + _touched(table, f"main.[{table}]"))
-        names, select = _select(table, only_touched=True)
+        have = _source_columns(con, table)
+        if not have:
+            continue
+        names, select = _select(table, only_touched=True, have=have)
         copied += con.execute(f"insert into main.[{table}] ({names}) {select}").rowcount
     now_withheld = {r[0] for r in con.execute(
         "select id from main.documents where withheld is not null and "

@@ -246,3 +246,30 @@ def test_a_crawl_writing_the_archive_is_never_blocked(archive, tmp_path):
     assert not errors and len(written) == 200
     publish.publish(path, live)
     assert len(rows_of(live, "docket_entries")) == 202
+
+
+def test_an_archive_of_an_older_shape_is_published(archive, tmp_path):
+    """An archive not opened since an upgrade (no public log, no newest tables and
+    columns): copied from every row, what it lacks is NULL or empty."""
+    path, db, _ = archive
+    older = str(tmp_path / "older.db")
+    db.execute("vacuum into ?", [older])
+    con = sqlite3.connect(older)
+    con.execute("drop view gaps")
+    for (name,) in con.execute("select name from sqlite_master where type = 'trigger' "
+                               "and name like 'public_log%'").fetchall():
+        con.execute(f"drop trigger [{name}]")
+    for table in ("entry_versions", "events", "case_checks", "docket_origins", "public_log"):
+        con.execute(f"drop table if exists [{table}]")
+    con.execute("drop index idx_docket_entries_docket_id_kind")
+    con.execute("alter table docket_entries drop column kind")
+    con.commit()
+    con.close()
+    live = str(tmp_path / "public.db")
+    done = publish.publish(older, live)
+    assert done["mode"] == "everything"
+    entries = rows_of(live, "docket_entries")
+    assert len(entries) == 2 and all(e["kind"] is None for e in entries)
+    assert rows_of(live, "events") == []
+    # and again: with no log to go by, every row once more
+    assert "no public log" in publish.publish(older, live)["why"]
