@@ -284,7 +284,7 @@ def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
         return
     crawl = archive_db.start_crawl(db, "extract", None, None,
                                    {"force": force, "ocr": ocr, "version": EXTRACTOR_VERSION})
-    from archive import extract_queue
+    from archive.extract import queue as extract_queue
 
     broker = broker or extract_queue.broker_url(settings)
     if broker:
@@ -319,7 +319,7 @@ def worker(broker, files_store, concurrency, name, loglevel, overrides):
     and returns the text. Start as many as the files store and broker can
     feed, on any machines that can read the store.
     """
-    from archive import extract_queue
+    from archive.extract import queue as extract_queue
 
     settings, limits = _extract_settings(overrides)
     broker = broker or extract_queue.broker_url()
@@ -391,10 +391,10 @@ def writer(db_path, url, stream, until_idle, batch, loglevel):
 
 def _extract_settings(overrides):
     """The project's settings with ``-s EXTRACT_NAME=VALUE`` overrides, and
-    the extraction limits they make (parsers.pdf_pool.Limits)."""
+    the extraction limits they make (archive.extract.limits.Limits)."""
     from scrapy.settings import Settings
 
-    from parsers.pdf_pool import Limits
+    from archive.extract.limits import Limits
 
     settings = Settings()
     settings.setmodule("docket_spider.settings", priority="project")
@@ -423,7 +423,7 @@ def _extract_here(db, todo, crawl, files_store, workers, ocr, limits):
 
     from tqdm import tqdm
 
-    from parsers.pdf import extract_many
+    from archive.extract.pool import extract_many
 
     with tempfile.TemporaryDirectory() as tmp:
         fetch = _file_fetcher(files_store, tmp)
@@ -455,7 +455,7 @@ def _extract_on_workers(db, todo, crawl, broker, limits, ocr, files_store):
 
     from tqdm import tqdm
 
-    from archive import extract_queue
+    from archive.extract import queue as extract_queue
 
     client = extract_queue.QueueClient(broker, limits.time_limit)
     where = extract_queue.shown(broker)

@@ -36,7 +36,7 @@ Statuses
          would need more than ``max_pixels`` to OCR even at ``OCR_MIN_DPI``,
          or the worker's memory limit (MemoryError). ``text`` keeps what was
          read within the limits; ``error`` names the pages and the limit.
-"timeout" (given by ``parsers.pdf_pool``) the document took longer than its
+"timeout" (given by ``archive.extract.pool``) the document took longer than its
          time limit; its worker was stopped
 
 A damaged file that was recovered keeps "ok"/"ocr" and says how in
@@ -52,10 +52,11 @@ objects is abandoned as soon as it does (a 100 KB file can hold millions of
 text operators); OCR renders a page at ``ocr_dpi`` only while that stays
 within ``max_pixels``, lower (down to ``OCR_MIN_DPI``) for big pages, and not
 at all beyond. Memory and time per document are bounded by the worker
-processes of ``parsers.pdf_pool``.
+processes of ``archive.extract.pool``, which call ``extract``.
 
 ``extract`` is a top-level, picklable function with no import-time side
-effects; ``extract_many`` runs it in limited worker processes, in order.
+effects: it reads one PDF in the calling process, starting only Tesseract
+and Ghostscript when a page or a repair needs them.
 """
 from __future__ import annotations
 
@@ -65,12 +66,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-from typing import Iterable, Iterator
 
 from ._pdf_clean import clean_text as _clean_text
 from ._pdf_stamp import find_stamp, is_stamp_line, merge_stamps
 
-__all__ = ["extract", "extract_many", "EXTRACTOR_VERSION", "PAGE_SEP", "STATUSES"]
+__all__ = ["extract", "extraction_result", "EXTRACTOR_VERSION", "PAGE_SEP", "STATUSES"]
 
 EXTRACTOR_VERSION = "pdf-1.1"
 PAGE_SEP = "\n\f\n"
@@ -117,7 +117,9 @@ def _looks_unread(text: str) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
-def _result(**kw) -> dict:
+def extraction_result(**kw) -> dict:
+    """A result dict: ``kw`` over the defaults of every key (what ``extract``
+    returns, and what the process pool answers for a document it stopped)."""
     out = {
         "page_count": 0,
         "text": "",
@@ -693,17 +695,19 @@ def extract(source, ocr: bool = True, *, ocr_dpi: int = OCR_DPI, ocr_lang: str =
     try:
         return _extract(source, ocr, ocr_dpi, ocr_lang, max_pixels, page_max_objects, progress)
     except _Unreadable as exc:
-        return _result(status="error", error=str(exc))
+        return extraction_result(status="error", error=str(exc))
     except MemoryError:
-        return _result(status="too_large",
-                       error="out of memory while reading the PDF (over the memory limit)")
+        return extraction_result(
+            status="too_large", error="out of memory while reading the PDF (over the memory limit)")
     except RecursionError:
-        return _result(status="error", error="damaged PDF: object nesting too deep")
+        return extraction_result(status="error", error="damaged PDF: object nesting too deep")
     except Exception as exc:  # the last guard: a crawl must never be lost
         if _out_of_memory(exc):
-            return _result(status="too_large",
-                           error="out of memory while reading the PDF (over the memory limit)")
-        return _result(status="error", error=f"unexpected {type(exc).__name__}: {exc}"[:300])
+            return extraction_result(
+                status="too_large",
+                error="out of memory while reading the PDF (over the memory limit)")
+        return extraction_result(status="error",
+                                 error=f"unexpected {type(exc).__name__}: {exc}"[:300])
 
 
 def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str, max_pixels: int,
@@ -817,7 +821,7 @@ def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str, max_pixels: int,
         kept = f"; the text of the other {len(pages_out) - len(limited)} is kept" if has_text else ""
         error = (f"{len(limited)} of {len(pages_out)} page(s) over an extraction limit{kept}: "
                  + "; ".join(limited[:3]) + ("; ..." if len(limited) > 3 else ""))
-    return _result(
+    return extraction_result(
         page_count=len(pages_out),
         text=PAGE_SEP.join(texts),
         pages=pages_out,
@@ -831,19 +835,3 @@ def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str, max_pixels: int,
         clean_text=_clean_text(texts),
     )
 
-
-def extract_many(paths: Iterable, workers: int | None = None, ocr: bool = True,
-                 limits=None) -> Iterator[dict]:
-    """``extract`` over many files in worker processes, in order.
-
-    ``workers`` defaults to the machine's cores; ``limits`` is a
-    ``parsers.pdf_pool.Limits`` (memory per worker, time per document and
-    page, OCR pixels, objects per page; its defaults when None). At most
-    ``4 * workers`` files are in flight. A worker over a limit, or that
-    dies, costs only its own file ("too_large", "timeout" or "error") and is
-    replaced; the other files are not affected.
-    """
-    from .pdf_pool import ExtractionPool
-
-    with ExtractionPool(workers, limits) as pool:
-        yield from pool.map(paths, ocr)

@@ -1,4 +1,4 @@
-"""Text extraction on Celery workers (archive/extract_queue.py), for real:
+"""Text extraction on Celery workers (archive/extract/queue.py), for real:
 Debian's redis-server on loopback, `python -m archive worker` processes, and
 the real `scrapy crawl` with EXTRACT_BROKER_URL.
 
@@ -61,7 +61,7 @@ class Workers:
         return (self.tmp_path / f"{name}.log").read_text()
 
     def wait_ready(self, timeout=60):
-        from archive.extract_queue import QueueClient
+        from archive.extract.queue import QueueClient
 
         client = QueueClient(self.url)
         deadline = time.time() + timeout
@@ -198,7 +198,7 @@ def test_a_document_held_longer_than_the_lease_is_not_handed_out_twice(workers, 
     second worker never gets it. (The file is a pipe the test writes to late.)"""
     import hashlib
 
-    from archive.extract_queue import QueueClient
+    from archive.extract.queue import QueueClient
     from tests.servers.cases import make_pdf
 
     workers.files.mkdir()
@@ -222,7 +222,7 @@ def test_a_document_held_longer_than_the_lease_is_not_handed_out_twice(workers, 
     assert logs.count("extracting slow.pdf") == 1, logs
     # the same task delivered again (a second crawl's copy, a lease run out while
     # its worker finished): answered from the stored result, not read or extracted
-    from archive.extract_queue import QUEUE, TASK
+    from archive.extract.queue import QUEUE, TASK
 
     client.app.send_task(TASK, args=["slow.pdf", hashlib.sha256(pdf).hexdigest(), False],
                          task_id=task.id, queue=QUEUE)
@@ -258,7 +258,7 @@ def test_archive_extract_fans_out_to_the_workers(shared, workers, tmp_path):
 
 def test_a_crawl_with_no_broker_says_so(tmp_path):
     port = free_port()  # nothing listens there
-    from archive.extract_queue import QueueClient
+    from archive.extract.queue import QueueClient
 
     with pytest.raises(ConnectionError, match=f"127.0.0.1:{port}"):
         QueueClient(f"redis://:secret@127.0.0.1:{port}/0").workers(timeout=0.5)

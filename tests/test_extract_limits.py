@@ -24,10 +24,11 @@ from scrapy.utils.test import get_crawler
 
 from archive import access
 from archive import db as adb
+from archive.extract.limits import Limits
+from archive.extract.pool import ExtractionPool
 from docket_spider.items import DocumentItem
 from docket_spider.pipelines import ExtractTextPipeline
 from parsers import pdf as pdfmod
-from parsers.pdf_pool import ExtractionPool, Limits
 from tests.conftest import PROJECT
 from tests.servers.cases import make_pdf, pdf_of_objects
 

@@ -1,7 +1,7 @@
 """Text extraction on Celery workers, for an archive that outgrows one machine.
 
 Without a broker nothing here runs: the crawl extracts in its own process
-pool (``parsers.pdf_pool``). With ``EXTRACT_BROKER_URL=redis://host:6379/0``
+pool (:mod:`archive.extract.pool`). With ``EXTRACT_BROKER_URL=redis://host:6379/0``
 (a setting, or better the environment when the URL holds a password) the
 crawl's ExtractTextPipeline and ``archive extract`` send each stored PDF to
 the queue instead, and any number of workers on any machines that can read
@@ -13,8 +13,8 @@ What goes through the broker is the stored file's path and SHA-256, never its
 bytes; what comes back is the extraction result (text, pages, stamp, status).
 
 - A worker is Celery's, with its thread pool: each thread hands its document
-  to ``parsers.pdf_pool.ExtractionPool``, so the crawl's limits hold on the
-  workers too (memory per process, time per document and per page, OCR
+  to :class:`archive.extract.pool.ExtractionPool`, so the crawl's limits hold
+  on the workers too (memory per process, time per document and per page, OCR
   pixels, objects per page); a document over one is ``too_large`` or
   ``timeout``, and its process is replaced.
 - ``acks_late``: a task is acknowledged only after its result is stored. A
@@ -143,7 +143,7 @@ class _Worker:
     def extraction_pool(self):
         with self.lock:
             if self.pool is None:
-                from parsers.pdf_pool import ExtractionPool
+                from .pool import ExtractionPool
 
                 self.pool = ExtractionPool(self.concurrency, self.limits)
             return self.pool

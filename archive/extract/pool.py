@@ -29,47 +29,20 @@ import logging
 import multiprocessing
 import os
 import queue
+import resource
 import signal
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from .pdf import OCR_MAX_PIXELS, PAGE_MAX_OBJECTS, _result
+from parsers.pdf import extract, extraction_result
+
+from .limits import Limits
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Limits", "ExtractionPool"]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per worker and per document; 0 turns a limit off."""
-
-    memory_mb: int = 2048          # RLIMIT_AS of each worker process
-    time_limit: float = 1800.0     # seconds for one document
-    page_time_limit: float = 300.0  # seconds for one page (and for opening the file)
-    max_pixels: int = OCR_MAX_PIXELS
-    page_max_objects: int = PAGE_MAX_OBJECTS
-
-    def __post_init__(self):
-        for name in ("memory_mb", "time_limit", "page_time_limit", "max_pixels", "page_max_objects"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"extraction limit {name} must be 0 (no limit) or more, "
-                                 f"not {getattr(self, name)}")
-
-    @classmethod
-    def from_settings(cls, settings) -> "Limits":
-        """From Scrapy settings (EXTRACT_MEMORY_LIMIT_MB, EXTRACT_TIME_LIMIT, ...)."""
-        d = cls()
-        return cls(
-            memory_mb=settings.getint("EXTRACT_MEMORY_LIMIT_MB", d.memory_mb),
-            time_limit=settings.getfloat("EXTRACT_TIME_LIMIT", d.time_limit),
-            page_time_limit=settings.getfloat("EXTRACT_PAGE_TIME_LIMIT", d.page_time_limit),
-            max_pixels=settings.getint("EXTRACT_OCR_MAX_PIXELS", d.max_pixels),
-            page_max_objects=settings.getint("EXTRACT_PAGE_MAX_OBJECTS", d.page_max_objects),
-        )
+__all__ = ["ExtractionPool", "extract_many"]
 
 
 # --------------------------------------------------------------------------- worker side
@@ -89,15 +62,11 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 def _set_memory_limit(memory_mb: int) -> None:
     if memory_mb and memory_mb > 0:
-        import resource
-
         limit = int(memory_mb) * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _peak_rss() -> int:
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
@@ -109,7 +78,6 @@ def _worker_main(conn, limits: Limits, parent_pid: int) -> None:
     _set_memory_limit(limits.memory_mb)
     if parent_pid:
         _exit_with_parent(parent_pid)
-    from .pdf import extract
 
     conn.send(("ready", os.getpid()))  # time limits start from here, not from the spawn
     while True:
@@ -125,10 +93,12 @@ def _worker_main(conn, limits: Limits, parent_pid: int) -> None:
                              page_max_objects=limits.page_max_objects,
                              progress=lambda n: conn.send(("page", n)))
         except MemoryError:
-            result = _result(status="too_large",
-                             error="out of memory while reading the PDF (over the memory limit)")
+            result = extraction_result(
+                status="too_large",
+                error="out of memory while reading the PDF (over the memory limit)")
         except BaseException as exc:  # never leave the parent without an answer
-            result = _result(status="error", error=f"unexpected {type(exc).__name__}: {exc}"[:300])
+            result = extraction_result(status="error",
+                                       error=f"unexpected {type(exc).__name__}: {exc}"[:300])
         del source, job
         peak = _peak_rss()
         memory = limits.memory_mb * 1024 * 1024
@@ -137,9 +107,9 @@ def _worker_main(conn, limits: Limits, parent_pid: int) -> None:
         try:
             conn.send(("done", result, peak, recycle))
         except MemoryError:
-            conn.send(("done", _result(status="too_large",
-                                       error="out of memory sending the text (over the memory limit)"),
-                       peak, True))
+            conn.send(("done", extraction_result(
+                status="too_large",
+                error="out of memory sending the text (over the memory limit)"), peak, True))
             return
         if recycle:
             return
@@ -291,8 +261,8 @@ class ExtractionPool:
                 try:
                     result = self._run(i, source, ocr)
                 except BaseException as exc:  # the pool itself failed: still an answer
-                    result = _result(status="error",
-                                     error=f"extraction pool: {type(exc).__name__}: {exc}"[:300])
+                    result = extraction_result(
+                        status="error", error=f"extraction pool: {type(exc).__name__}: {exc}"[:300])
                 fut.set_result(result)
         finally:
             w, self._current[i] = self._current[i], None
@@ -319,8 +289,8 @@ class ExtractionPool:
     def _run(self, i: int, source, ocr: bool) -> dict:
         lim = self.limits
         if self._killing:
-            return _result(status="error", page_count=None,
-                           error="extraction stopped: the pool was shut down")
+            return extraction_result(status="error", page_count=None,
+                                     error="extraction stopped: the pool was shut down")
         for attempt in (1, 2):
             w = self._worker(i)
             if not w.proc.is_alive():  # died while idle (killed from outside)
@@ -352,14 +322,15 @@ class ExtractionPool:
                     how = _describe_exit(w.proc.exitcode)
                     self._retire(i, kill=True)
                     if self._killing:
-                        return _result(status="error", page_count=None,
-                                       error="extraction stopped: the pool was shut down")
+                        return extraction_result(status="error", page_count=None,
+                                                 error="extraction stopped: the pool was shut down")
                     self._count("crashes")
                     why = (f"; it may have run past its {lim.memory_mb} MB memory limit"
                            if lim.memory_mb else "")
                     logger.warning("PDF extraction worker %s on page %d%s; replaced", how, page + 1, why)
-                    return _result(status="error", page_count=None,
-                                   error=f"the extraction worker died ({how}) on page {page + 1}{why}")
+                    return extraction_result(
+                        status="error", page_count=None,
+                        error=f"the extraction worker died ({how}) on page {page + 1}{why}")
                 if msg[0] == "page":
                     page = msg[1]
                     last = time.monotonic()
@@ -385,5 +356,19 @@ class ExtractionPool:
                 error = (f"stopped after {elapsed:.0f} s: page {page + 1} took longer than the "
                          f"time limit of {lim.page_time_limit:g} s per page")
             logger.warning("PDF extraction %s; worker replaced", error)
-            return _result(status="timeout", error=error, page_count=None)
+            return extraction_result(status="timeout", error=error, page_count=None)
 
+
+def extract_many(paths: Iterable, workers: int | None = None, ocr: bool = True,
+                 limits: Limits | None = None) -> Iterator[dict]:
+    """``extract`` over many files in worker processes, in order.
+
+    ``workers`` defaults to the machine's cores; ``limits`` is a
+    :class:`Limits` (memory per worker, time per document and page, OCR
+    pixels, objects per page; its defaults when None). At most
+    ``4 * workers`` files are in flight. A worker over a limit, or that
+    dies, costs only its own file ("too_large", "timeout" or "error") and is
+    replaced; the other files are not affected.
+    """
+    with ExtractionPool(workers, limits) as pool:
+        yield from pool.map(paths, ocr)
