@@ -24,7 +24,7 @@ from urllib.parse import urlencode, urljoin
 import scrapy
 from scrapy.exceptions import CloseSpider
 
-from docket_spider.cases import default_cases
+from archive.cases import default_cases
 from docket_spider.items import (
     AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem,
 )
