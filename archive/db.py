@@ -29,6 +29,8 @@ from sqlite_utils.db import NotFoundError
 
 from parsers.common import docket_number_key
 
+from .processes import process_alive
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -1164,7 +1166,7 @@ def mark_killed_crawls(db) -> list[int]:
         for crawl in db.execute_returning_dicts(
                 "select id, pid, host, started from crawls where status = 'running' "
                 "and pid is not null and host = ?", [host]):
-            if _process_alive(crawl["pid"], crawl["started"]):
+            if process_alive(crawl["pid"], crawl["started"]):
                 continue
             db["crawls"].update(crawl["id"], {
                 "status": "killed", "message":
@@ -1172,34 +1174,6 @@ def mark_killed_crawls(db) -> list[int]:
                 f"(killed or crashed); noticed by process {os.getpid()} at {_now()}"})
             marked.append(crawl["id"])
     return marked
-
-
-def _process_alive(pid: int, started: Optional[str]) -> bool:
-    """Whether process ``pid`` still runs and is the one that started at ``started``
-    (a pid reused by a later process is not the crawl's)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, another user's
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        with open("/proc/stat") as fh:
-            boot = next(float(line.split()[1]) for line in fh if line.startswith("btime"))
-    except (OSError, StopIteration, IndexError, ValueError):
-        return True  # no /proc: trust the pid
-    if fields[0] in ("Z", "X"):  # a zombie: dead, not yet reaped
-        return False
-    if started:
-        begun = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-        crawl_started = _dt.datetime.fromisoformat(started).timestamp()
-        if begun > crawl_started + 5:  # the pid now belongs to a later process
-            return False
-    return True
 
 
 def finish_crawl(db, crawl_id: int, status: str, counts: dict, message: str = "") -> dict:

@@ -55,6 +55,7 @@ from . import alerts as al
 from . import appeals as ap
 from . import db as adb
 from . import follow as fl
+from .processes import process_alive
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.dirname(HERE)
@@ -566,7 +567,7 @@ def _start_run(db, dry_run: bool) -> int:
     with adb.transaction(db):
         for run_id, pid, started in db.execute(
                 "select id, pid, started from update_runs where status = 'running'").fetchall():
-            if pid and not adb._process_alive(pid, started):
+            if pid and not process_alive(pid, started):
                 db.execute("update update_runs set status = 'killed', finished = ? where id = ?",
                            [fl.now_iso(), run_id])
         table = db["update_runs"]

@@ -37,6 +37,7 @@ from typing import Iterable, Optional
 
 from . import access, load
 from . import db as adb
+from .processes import process_alive
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +130,8 @@ class Writer:
             raw = self.redis.get(self.lease.path)
             holder = raw.decode() if raw else ""
             pid, _, host = holder.split(":")[0].partition("@")
-            if host == socket.gethostname() and pid.isdigit() and not adb._process_alive(
-                    int(pid), None):  # a writer of this machine that was killed: take over
+            if host == socket.gethostname() and pid.isdigit() and not process_alive(pid):
+                # a writer of this machine that was killed: take over
                 self.lease.delete_if_held_by(holder)
                 continue
             if time.monotonic() > deadline:
