@@ -291,7 +291,8 @@ def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
         sent, errors, missing = _extract_on_workers(db, todo, crawl, broker, limits, ocr,
                                                     files_store)
     else:
-        sent, errors, missing = _extract_here(db, todo, crawl, files_store, workers, ocr, limits)
+        sent, errors, missing = _extract_here(db, db_path, todo, crawl, files_store, workers, ocr,
+                                                 limits)
     row = archive_db.finish_crawl(db, crawl, "finished",
                                   {"documents_extracted": sent, "extraction_errors": errors},
                                   f"{missing} stored files missing" if missing else "")
@@ -416,14 +417,14 @@ def _file_missing(db, doc, crawl) -> int:
     return 1
 
 
-def _extract_here(db, todo, crawl, files_store, workers, ocr, limits):
+def _extract_here(db, db_path, todo, crawl, files_store, workers, ocr, limits):
     """``archive extract`` in this machine's worker processes. Returns
     (documents extracted, errors, files missing)."""
     import tempfile
 
     from tqdm import tqdm
 
-    from archive.extract.pool import extract_many
+    from archive.extract.pool import extract_many, tmp_folder_beside
 
     with tempfile.TemporaryDirectory() as tmp:
         fetch = _file_fetcher(files_store, tmp)
@@ -435,7 +436,8 @@ def _extract_here(db, todo, crawl, files_store, workers, ocr, limits):
             else:
                 paths.append((doc, path))
         errors = 0
-        results = extract_many([p for _, p in paths], workers=workers, ocr=ocr, limits=limits)
+        results = extract_many([p for _, p in paths], workers=workers, ocr=ocr, limits=limits,
+                               tmp_dir=tmp_folder_beside(db_path))
         for (doc, path), result in tqdm(zip(paths, results), total=len(paths), unit="doc",
                                         desc="extracting"):
             fields = archive_db.extraction_fields(result)

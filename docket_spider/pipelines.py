@@ -361,9 +361,10 @@ class ExtractTextPipeline:
 
     def _pool(self):
         if self.pool is None:
-            from archive.extract.pool import ExtractionPool
+            from archive.extract.pool import ExtractionPool, tmp_folder_beside
 
-            self.pool = ExtractionPool(self.workers, self.limits)
+            self.pool = ExtractionPool(self.workers, self.limits, tmp_dir=tmp_folder_beside(
+                self.crawler.settings.get("ARCHIVE_DB")))
         return self.pool
 
     async def process_item(self, item):

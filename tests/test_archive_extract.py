@@ -60,7 +60,7 @@ def test_extract_honours_the_ocr_setting(tmp_path, monkeypatch):
     db.conn.close()
     asked = []
 
-    def extract_many(paths, workers=None, ocr=True, limits=None):
+    def extract_many(paths, workers=None, ocr=True, limits=None, tmp_dir=None):
         asked.append(ocr)
         return [{"status": "ok", "text": "Order", "page_count": 1} for _ in paths]
 
