@@ -31,6 +31,8 @@ import time
 import uuid
 from typing import Any, Optional
 
+from .processes import process_alive
+
 logger = logging.getLogger(__name__)
 
 # Read-only questions, with the answer of an archive that does not exist yet.
@@ -291,51 +293,91 @@ class QueueArchive(Archive):
 
 class QueueCaseLock:
     """:class:`docket_spider.pipelines.CaseLock` on the queue's Redis, for crawls
-    on several machines: a key set only if absent, that expires unless its
-    holder renews it, so a crawl killed with SIGKILL frees it within ``ttl``."""
+    on several machines: redis-py's :class:`redis.lock.Lock`, a key set only
+    if absent that expires ``ttl`` seconds after its holder last renewed it
+    (:meth:`redis.lock.Lock.reacquire`, every third of ``ttl``), so a holder
+    killed with SIGKILL frees it within ``ttl``.
+
+    Its token names the holder, ``pid@host:random``: a holder of this machine
+    whose process is gone is not waited for, its lock is released in its
+    name (the library's compare-and-delete, with its token), so that a lock
+    taken since by another is left alone."""
 
     def __init__(self, archive, key: str, ttl: float = 30.0):
         """``archive``: what has the queue's ``redis`` and ``stream`` (a
         :class:`QueueArchive`, or the archive writer for its own lease)."""
+        from redis.lock import Lock  # redis: only with ARCHIVE_QUEUE_URL
+
         self.redis = archive.redis
         self.path = f"{archive.stream}:lock:{key}"  # shown in the log as the lock
-        self.ttl_ms = int(ttl * 1000)
+        self.ttl = ttl
         self.token = f"{os.getpid()}@{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.lock = Lock(self.redis, self.path, timeout=ttl, thread_local=False)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
     def try_acquire(self) -> bool:
-        if not self.redis.set(self.path, self.token, nx=True, px=self.ttl_ms):
-            return False
+        if not self.lock.acquire(blocking=False, token=self.token):
+            if not self._release_if_holder_dead():
+                return False
+            if not self.lock.acquire(blocking=False, token=self.token):
+                return False
         self._stop = threading.Event()  # a lock object may be taken again after a release
         self._thread = threading.Thread(target=self._renew, name="case-lock", daemon=True)
         self._thread.start()
         return True
 
     def _renew(self) -> None:
-        while not self._stop.wait(self.ttl_ms / 3000):
-            try:  # only our own key, compared and renewed in one step
-                self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return "
-                                "redis.call('pexpire', KEYS[1], ARGV[2]) end return 0", 1,
-                                self.path, self.token, self.ttl_ms)
+        from redis.exceptions import LockNotOwnedError
+
+        while not self._stop.wait(self.ttl / 3):
+            try:  # only our own key (the library compares the token)
+                self.lock.reacquire()
+            except LockNotOwnedError:
+                logger.warning("The lock %s ran out before it was renewed (this process was "
+                               "held up for more than %g s): another may hold it now",
+                               self.path, self.ttl)
+                return
             except Exception as exc:  # the broker is away: the next turn tries again
-                logger.debug("Could not renew the case lock %s: %s", self.path, exc)
+                logger.debug("Could not renew the lock %s: %s", self.path, exc)
 
     def holder(self) -> str:
+        """``pid@host`` of the lock's holder, or "unknown"."""
         value = self.redis.get(self.path)
         return value.decode().split(":")[0] if value else "unknown"
 
+    def _release_if_holder_dead(self) -> bool:
+        """Release the lock in the name of its holder when that holder is a
+        process of this machine that is gone; whether it was released."""
+        from redis.exceptions import LockError
+        from redis.lock import Lock
+
+        raw = self.redis.get(self.path)
+        if not raw:
+            return True  # released (or run out) meanwhile
+        pid, _, host = raw.decode("utf-8", "replace").split(":")[0].partition("@")
+        if host != socket.gethostname() or not pid.isdigit() or process_alive(pid):
+            return False
+        dead = Lock(self.redis, self.path, timeout=self.ttl, thread_local=False)
+        dead.local.token = raw
+        try:
+            dead.release()
+        except LockError:  # taken by another since: theirs
+            return False
+        logger.info("Took over the lock %s from process %s, which is gone", self.path, pid)
+        return True
+
     def release(self) -> None:
+        from redis.exceptions import LockError
+
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-            self.delete_if_held_by(self.token)  # only our own key
-
-    def delete_if_held_by(self, token: str) -> None:
-        """Delete the key if ``token`` still holds it: compared and deleted in one step."""
-        self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then "
-                        "return redis.call('del', KEYS[1]) end return 0", 1, self.path, token)
+            try:
+                self.lock.release()  # only our own key
+            except LockError:  # ran out, and perhaps taken by another since: not ours
+                pass
 
 
 _CRAWLS = None  # crawler -> its Archive (a WeakKeyDictionary)

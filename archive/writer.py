@@ -29,7 +29,6 @@ import json
 import logging
 import re
 import signal
-import socket
 import sqlite3
 import threading
 import time
@@ -37,7 +36,6 @@ from typing import Iterable, Optional
 
 from . import access, load
 from . import db as adb
-from .processes import process_alive
 
 logger = logging.getLogger(__name__)
 
@@ -124,19 +122,14 @@ class Writer:
 
     def _lease(self) -> None:
         """One writer per stream: a second one would apply batches out of order."""
+        # a writer of this machine that was killed is taken over at once (the
+        # lock's token names its process); one killed elsewhere, once its lease ends
         self.lease = access.QueueCaseLock(self, "writer", ttl=LEASE_TTL)
-        deadline = time.monotonic() + LEASE_TTL + 2  # a writer killed elsewhere: its lease ends
+        deadline = time.monotonic() + LEASE_TTL + 2
         while not self.lease.try_acquire():
-            raw = self.redis.get(self.lease.path)
-            holder = raw.decode() if raw else ""
-            pid, _, host = holder.split(":")[0].partition("@")
-            if host == socket.gethostname() and pid.isdigit() and not process_alive(pid):
-                # a writer of this machine that was killed: take over
-                self.lease.delete_if_held_by(holder)
-                continue
             if time.monotonic() > deadline:
                 raise WriterRunning(
-                    f"another archive writer ({holder.split(':')[0] or 'unknown'}) applies the "
+                    f"another archive writer ({self.lease.holder()}) applies the "
                     f"stream {self.stream} on {access.shown(self.url)}: one at a time")
             time.sleep(0.5)
 
