@@ -4,7 +4,9 @@
 ``dockets-YYYY-MM-DD.manifest.json`` into a folder, then ``latest.json``
 beside them (and ``dockets-YYYY-MM-DD.inspect.json``, Datasette's counts);
 ``upload_release`` puts the db, the manifest and ``latest.json`` in an S3
-bucket, ``latest.json`` last and only once the other two are verified there.
+bucket (boto3's ``upload_file``: multipart past ``MULTIPART_THRESHOLD``, with
+SHA-256 checksums that S3 checks), ``latest.json`` last and only once the
+other two are verified there (size and checksum, :func:`verify_upload`).
 
 A release never changes once written: a second snapshot the same day (UTC)
 is ``dockets-YYYY-MM-DD-2.db``, then ``-3``..., and a name already taken in
@@ -430,61 +432,50 @@ def _b64(digest: bytes) -> str:
 
 
 def _put(client, path: str, bucket: str, key: str, content_type: str,
-         threshold: int, part_size: int) -> str:
-    """Upload ``path``; return the SHA256 checksum S3 should report for it
-    (the file's, or for a multipart upload the checksum of its parts' checksums)."""
-    size = os.path.getsize(path)
-    if size <= threshold:
-        checksum = _b64(bytes.fromhex(file_sha256(path)))
-        with open(path, "rb") as fh:
-            client.put_object(Bucket=bucket, Key=key, Body=fh, ContentLength=size,
-                              ContentType=content_type, ChecksumSHA256=checksum)
-        return checksum
-    upload = client.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type,
-                                            ChecksumAlgorithm="SHA256")
-    upload_id = upload["UploadId"]
-    parts, digests = [], []
-    try:
-        with open(path, "rb") as fh:
-            number = 1
-            while True:
-                block = fh.read(part_size)
-                if not block:
-                    break
-                digest = hashlib.sha256(block).digest()
-                answer = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
-                                            PartNumber=number, Body=block,
-                                            ChecksumSHA256=_b64(digest))
-                parts.append({"PartNumber": number, "ETag": answer["ETag"],
-                              "ChecksumSHA256": _b64(digest)})
-                digests.append(digest)
-                number += 1
-        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
-                                         MultipartUpload={"Parts": parts})
-    except BaseException:
-        try:
-            client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-        except Exception:
-            pass
-        raise
-    return f"{_b64(hashlib.sha256(b''.join(digests)).digest())}-{len(digests)}"
+         threshold: int, part_size: int) -> None:
+    """Upload ``path`` with boto3's transfer manager: one PUT up to
+    ``threshold`` bytes, else a multipart upload of ``part_size`` parts
+    (aborted if it fails), each with its SHA-256 checksum, which S3 checks."""
+    from boto3.s3.transfer import TransferConfig  # boto3: only for --to s3://
+
+    client.upload_file(path, bucket, key,
+                       ExtraArgs={"ContentType": content_type, "ChecksumAlgorithm": "SHA256"},
+                       Config=TransferConfig(multipart_threshold=threshold,
+                                             multipart_chunksize=part_size))
 
 
-def verify_upload(client, bucket: str, key: str, path: str, expected_checksum: str) -> str:
+def _composite_sha256(path: str, part_size: int) -> tuple[str, int]:
+    """(the SHA-256 of the parts' SHA-256s, base64; the number of parts) of
+    ``path`` cut into ``part_size`` parts: what S3 reports for a multipart upload."""
+    digests = []
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(part_size), b""):
+            digests.append(hashlib.sha256(block).digest())
+    return _b64(hashlib.sha256(b"".join(digests)).digest()), len(digests)
+
+
+def verify_upload(client, bucket: str, key: str, path: str) -> str:
     """Check the object at ``key`` is ``path``: its size, and the SHA-256
-    checksum S3 reports (``ChecksumSHA256``), or, from a store that reports
-    none, the SHA-256 of the object downloaded again. Returns how it was checked."""
+    checksum S3 reports (``ChecksumSHA256``: the file's, or for a multipart
+    upload the checksum of its parts' checksums, the parts' size read from
+    S3), or, from a store that reports none, the SHA-256 of the object
+    downloaded again. Returns how it was checked."""
     size = os.path.getsize(path)
     head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     if head.get("ContentLength") != size:
         raise ReleaseError(f"s3://{bucket}/{key}: {head.get('ContentLength')} bytes in the "
                            f"bucket, {size} written")
-    reported = head.get("ChecksumSHA256")
+    reported = (head.get("ChecksumSHA256") or "").split("-")[0]
     if reported:
-        if reported.split("-")[0] != expected_checksum.split("-")[0]:
-            raise ReleaseError(f"s3://{bucket}/{key}: checksum {reported} in the bucket, "
-                               f"{expected_checksum} uploaded")
-        return "size and ChecksumSHA256"
+        if reported == _b64(bytes.fromhex(file_sha256(path))):
+            return "size and ChecksumSHA256"
+        first = client.head_object(Bucket=bucket, Key=key, PartNumber=1)
+        if (first.get("PartsCount") or 1) > 1:
+            expected, parts = _composite_sha256(path, first["ContentLength"])
+            if reported == expected and parts == first["PartsCount"]:
+                return f"size and ChecksumSHA256 of its {parts} parts"
+        raise ReleaseError(f"s3://{bucket}/{key}: checksum {head['ChecksumSHA256']} in the "
+                           "bucket is not the file's")
     digest = hashlib.sha256()
     body = client.get_object(Bucket=bucket, Key=key)["Body"]
     for block in iter(lambda: body.read(1 << 20), b""):
@@ -500,6 +491,7 @@ def upload_release(client, url: str, db_path: str, manifest_path: str, pointer: 
     """Upload a release to ``s3://bucket/prefix/``: the db, then the manifest,
     each verified, and only then ``latest.json``. Raises ReleaseError (with
     ``latest.json`` untouched) when any step fails. Returns latest.json's key."""
+    from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, prefix = parse_s3_url(url)
@@ -509,9 +501,9 @@ def upload_release(client, url: str, db_path: str, manifest_path: str, pointer: 
                            (manifest_path, "application/json")):
             key = prefix + os.path.basename(path)
             step = f"uploading {os.path.basename(path)} to s3://{bucket}/{key}"
-            checksum = _put(client, path, bucket, key, kind, threshold, part_size)
+            _put(client, path, bucket, key, kind, threshold, part_size)
             step = f"verifying s3://{bucket}/{key}"
-            how = verify_upload(client, bucket, key, path, checksum)
+            how = verify_upload(client, bucket, key, path)
             log(f"s3://{bucket}/{key}: {os.path.getsize(path)} bytes, verified ({how})")
         with tempfile.TemporaryDirectory() as tmp:
             latest = os.path.join(tmp, LATEST)
@@ -520,12 +512,12 @@ def upload_release(client, url: str, db_path: str, manifest_path: str, pointer: 
                 fh.write("\n")
             key = prefix + LATEST
             step = f"writing s3://{bucket}/{key}"
-            checksum = _put(client, latest, bucket, key, "application/json", threshold, part_size)
-            verify_upload(client, bucket, key, latest, checksum)
+            _put(client, latest, bucket, key, "application/json", threshold, part_size)
+            verify_upload(client, bucket, key, latest)
         log(f"s3://{bucket}/{key} -> {pointer['db']}")
         return key
     except ReleaseError as exc:
         raise ReleaseError(f"{exc}; s3://{bucket}/{prefix}{LATEST} was not changed") from None
-    except (BotoCoreError, ClientError, OSError) as exc:
+    except (BotoCoreError, ClientError, S3UploadFailedError, OSError) as exc:
         raise ReleaseError(f"{step} failed: {exc}; s3://{bucket}/{prefix}{LATEST} "
                            "still names the previous release") from None
