@@ -166,6 +166,8 @@ def _publisher(datasette):
 @hookimpl
 def startup(datasette):
     _publisher(datasette)  # a wrong setting stops the server at its start
+    # not at import: an installed plugin is imported while Datasette's views are
+    _quoted_foreign_key_links()
 
 
 async def _publishing(source: str, target: str, every: float) -> None:
@@ -229,8 +231,6 @@ def _quoted_foreign_key_links():
     foreign_key_tables.quoted = True
     RowView.foreign_key_tables = foreign_key_tables
 
-
-_quoted_foreign_key_links()
 
 
 @hookimpl
