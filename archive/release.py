@@ -2,7 +2,7 @@
 
 ``make_release`` writes ``dockets-YYYY-MM-DD.db`` and
 ``dockets-YYYY-MM-DD.manifest.json`` into a folder, then ``latest.json``
-beside them (and ``dockets-YYYY-MM-DD.inspect.json``, Datasette's counts);
+beside them (and ``dockets-YYYY-MM-DD.inspect.json``, from ``datasette inspect``);
 ``upload_release`` puts the db, the manifest and ``latest.json`` in an S3
 bucket (boto3's ``upload_file``: multipart past ``MULTIPART_THRESHOLD``, with
 SHA-256 checksums that S3 checks), ``latest.json`` last and only once the
@@ -35,6 +35,8 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import uuid
 from typing import Callable, Optional
@@ -273,19 +275,18 @@ def make_manifest(db_path: str, withheld: list[dict], day: str) -> dict:
 
 
 def inspect_data(db_path: str) -> dict:
-    """Datasette's ``datasette inspect`` JSON for a release (for ``--inspect-file``,
-    and for ``archive serve --immutable``, which reads ``<stem>.inspect.json``
-    beside the db): every table's count, the file's SHA-256 and size."""
-    con = _connect_ro(db_path)
-    try:
-        counts = {t: {"count": con.execute(f"select count(*) from [{t}]").fetchone()[0]}
-                  for t in [r[0] for r in con.execute(
-                      "select name from sqlite_master where type = 'table' order by name")]}
-    finally:
-        con.close()
-    name = os.path.basename(db_path)
-    return {os.path.splitext(name)[0]: {"hash": file_sha256(db_path), "size": os.path.getsize(db_path),
-                                        "file": name, "tables": counts}}
+    """What ``datasette inspect`` says of a release, in its own format (for
+    ``--inspect-file``, and for ``archive serve --immutable``, which reads
+    ``<stem>.inspect.json`` beside the db): every table's count, the file's
+    hash and size. Run in the release's folder, so that it names the file
+    without a path."""
+    folder, name = os.path.split(os.path.abspath(db_path))
+    done = subprocess.run([sys.executable, "-m", "datasette", "inspect", name, "--inspect-file", "-"],
+                          cwd=folder, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ReleaseError(f"datasette inspect {name} failed: "
+                           f"{(done.stderr.strip().splitlines() or ['no message'])[-1]}")
+    return json.loads(done.stdout)
 
 
 def latest_pointer(manifest: dict, manifest_name: str) -> dict:
