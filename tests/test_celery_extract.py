@@ -57,6 +57,16 @@ class Workers:
              "-s", "EXTRACT_OCR=False"],
             cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
+    def start_celery(self, name):
+        """The same worker started by Celery's own command, configured by the environment."""
+        log = open(self.tmp_path / f"{name}.log", "w")
+        env = {**os.environ, "EXTRACT_VISIBILITY_TIMEOUT": str(VISIBILITY),
+               "EXTRACT_BROKER_URL": self.url, "EXTRACT_FILES_STORE": str(self.files)}
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "archive.extract.queue", "worker",
+             "--concurrency", "1", "-n", f"{name}@test", "--loglevel", "INFO"],
+            cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
     def log(self, name) -> str:
         return (self.tmp_path / f"{name}.log").read_text()
 
@@ -254,6 +264,31 @@ def test_archive_extract_fans_out_to_the_workers(shared, workers, tmp_path):
     assert after == before
     crawls = rows(db, "select spider, status, documents_extracted from crawls order by id")
     assert crawls[-1] == {"spider": "extract", "status": "finished", "documents_extracted": N}
+
+
+def test_celery_finds_the_app_its_worker_extracts_and_inspect_sees_it(workers, tmp_path):
+    """`celery -A archive.extract.queue worker`, `inspect`: the module's app, on
+    EXTRACT_BROKER_URL, with the files store of EXTRACT_FILES_STORE."""
+    import hashlib
+
+    from archive.extract.queue import QueueClient
+    from tests.servers.cases import make_pdf
+
+    workers.files.mkdir()
+    pdf = make_pdf(["Order granting the motion, read by a worker Celery started"])
+    (workers.files / "order.pdf").write_bytes(pdf)
+    workers.start_celery("c1")
+    workers.wait_ready()
+    env = {**os.environ, "EXTRACT_BROKER_URL": workers.url}
+    inspect = subprocess.run([sys.executable, "-m", "celery", "-A", "archive.extract.queue",
+                              "inspect", "ping", "--timeout", "5"],
+                             cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
+    assert inspect.returncode == 0 and "c1@test" in inspect.stdout, inspect.stdout + inspect.stderr
+    client = QueueClient(workers.url)
+    task = client.send("order.pdf", hashlib.sha256(pdf).hexdigest(), False)
+    answer = dict(client.as_done({"order": task}))["order"]
+    assert answer["status"] == "ok" and "read by a worker Celery started" in answer["text"]
+    assert "extracted order.pdf: ok" in workers.log("c1")
 
 
 def test_a_crawl_with_no_broker_says_so(tmp_path):
