@@ -79,11 +79,23 @@ def clean_lines(lines) -> list[str]:
     return out
 
 
-def to_int(value):
-    """``int`` of a string like ``" 1,234 "``; ``None`` when not a number."""
-    if value is None:
+_WHOLE_NUMBER = re.compile(r"\d[\d,]*", re.ASCII)
+
+
+def to_int(value, whole: bool = False):
+    """``int`` of a string like ``" 1,234 "``; ``None`` when not a number.
+
+    The first number in the text is read (``"12 pages"`` -> 12), unless
+    ``whole``: then the value must be that number and nothing else (digits,
+    perhaps with thousands' commas, and spaces around), else ``None``: a
+    table cell that holds a number, a field of a record.
+    """
+    if value is None or isinstance(value, bool):
         return None
-    m = re.search(r"-?\d[\d,]*", str(value))
+    if whole:
+        m = _WHOLE_NUMBER.fullmatch(clean(value))
+    else:
+        m = re.search(r"-?\d[\d,]*", str(value))
     if not m:
         return None
     try:

@@ -165,3 +165,16 @@ def test_numbers_in_the_keys_form_are_their_own_key_by_the_full_rules():
     for form in forms:
         assert normalize_docket_number(form) == form
         assert docket_number_key(form) == form
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def test_to_int_reads_the_first_number_or_with_whole_only_a_number():
+    from parsers.common import to_int
+
+    assert to_int(" 1,234 ") == 1234 and to_int("12 pages") == 12 and to_int("-3") == -3
+    assert to_int(None) is None and to_int("none") is None and to_int(True) is None
+    assert to_int(" 1,234\xa0", whole=True) == 1234 and to_int(17, whole=True) == 17
+    for value in ("12 pages", "Doc 3", "-3", "", "²", "1.5", None, False):
+        assert to_int(value, whole=True) is None, value
