@@ -31,6 +31,8 @@ import time
 import uuid
 from typing import Any, Optional
 
+from parsers.common import strip_query
+
 from .processes import process_alive
 
 logger = logging.getLogger(__name__)
@@ -69,15 +71,8 @@ def queue_url(settings=None) -> Optional[str]:
     return str(url).strip() or None if url else None
 
 
-def shown(url: str) -> str:
-    """A queue URL fit for a log: without its password."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        host = parts.hostname + (f":{parts.port}" if parts.port else "")
-        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
-    return urlunsplit(parts)
+# the name docket_spider/pipelines.py calls: parsers.common.strip_query
+shown = strip_query
 
 
 def open_archive(settings) -> "Archive":
@@ -246,7 +241,7 @@ class QueueArchive(Archive):
             return self.redis.xadd(self.stream, fields).decode()
         except redis.ConnectionError as exc:
             raise ArchiveUnavailable(
-                f"the archive's queue {shown(self.url)} does not answer ({exc})") from exc
+                f"the archive's queue {strip_query(self.url)} does not answer ({exc})") from exc
 
     def send(self, kind: str, data: dict, crawl_id=None) -> str:
         """One item for the writer, in order after everything sent before."""
@@ -267,21 +262,22 @@ class QueueArchive(Archive):
         while True:
             left = self.wait - (time.monotonic() - began)
             if left <= 0:
+                where = strip_query(self.url)
                 raise ArchiveUnavailable(
-                    f"no archive writer answered {name} on {shown(self.url)} in {self.wait:.0f} s "
+                    f"no archive writer answered {name} on {where} in {self.wait:.0f} s "
                     f"(start one: python -m archive writer --db ARCHIVE_DB --queue "
-                    f"{shown(self.url)}); what the crawl sent stays queued for it")
+                    f"{where}); what the crawl sent stays queued for it")
             try:
                 answer = self.redis.blpop([reply], timeout=max(1, min(10, int(left))))
             except redis.ConnectionError as exc:
-                raise ArchiveUnavailable(f"the archive's queue {shown(self.url)} stopped "
+                raise ArchiveUnavailable(f"the archive's queue {strip_query(self.url)} stopped "
                                          f"answering while waiting for {name} ({exc})") from exc
             if answer is not None:
                 break
             if not warned and time.monotonic() - began > 10:
                 warned = True
                 logger.warning("Waiting for the archive writer on %s to answer %s",
-                               shown(self.url), name)
+                               strip_query(self.url), name)
         out = json.loads(answer[1])
         if "error" in out:
             raise ArchiveUnavailable(f"the archive writer could not {name}: {out['error']}")

@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from parsers.common import strip_query
+
 from . import db as archive_db
 from . import publish, site
 
@@ -336,7 +338,7 @@ def worker(broker, files_store, concurrency, name, loglevel, overrides):
                        "documents are read from it then", err=True)
     concurrency = concurrency or settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
     click.echo(f"Extraction worker: {concurrency} at once, files from {files_store}, "
-               f"queue {extract_queue.QUEUE} on {extract_queue.shown(broker)}, a dead "
+               f"queue {extract_queue.QUEUE} on {strip_query(broker)}, a dead "
                f"worker's documents handed on after {extract_queue.visibility_timeout()} s",
                err=True)
     extract_queue.run_worker(broker, files_store, concurrency, limits, loglevel.upper(), name)
@@ -374,7 +376,7 @@ def writer(db_path, url, stream, until_idle, batch, loglevel):
     if not url:
         raise click.UsageError("give --queue redis://HOST:6379/0 (or ARCHIVE_QUEUE_URL)")
     stream = stream or os.environ.get("ARCHIVE_QUEUE_STREAM") or access.DEFAULT_STREAM
-    click.echo(f"Archive writer: {access.shown(url)} stream {stream} -> {db_path}", err=True)
+    click.echo(f"Archive writer: {strip_query(url)} stream {stream} -> {db_path}", err=True)
     try:
         stats = archive_writer.run_writer(db_path, url, stream, until_idle=until_idle, batch=batch)
     except archive_writer.WriterRunning as exc:
@@ -383,7 +385,7 @@ def writer(db_path, url, stream, until_idle, batch, loglevel):
         import redis
 
         if isinstance(exc, redis.ConnectionError):
-            raise click.ClickException(f"the queue {access.shown(url)} does not answer: {exc}")
+            raise click.ClickException(f"the queue {strip_query(url)} does not answer: {exc}")
         raise
     click.echo(f"{stats['messages']} messages applied ({stats['items']} items, {stats['calls']} "
                f"calls, {stats['replayed']} already applied, {stats['rejected']} rejected)",
@@ -460,7 +462,7 @@ def _extract_on_workers(db, todo, crawl, broker, limits, ocr, files_store):
     from archive.extract import queue as extract_queue
 
     client = extract_queue.QueueClient(broker, limits.time_limit)
-    where = extract_queue.shown(broker)
+    where = strip_query(broker)
     try:
         workers = client.workers()
     except ConnectionError as exc:

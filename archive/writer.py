@@ -34,6 +34,8 @@ import threading
 import time
 from typing import Iterable, Optional
 
+from parsers.common import strip_query
+
 from . import access, load
 from . import db as adb
 
@@ -130,7 +132,7 @@ class Writer:
             if time.monotonic() > deadline:
                 raise WriterRunning(
                     f"another archive writer ({self.lease.holder()}) applies the "
-                    f"stream {self.stream} on {access.shown(self.url)}: one at a time")
+                    f"stream {self.stream} on {strip_query(self.url)}: one at a time")
             time.sleep(0.5)
 
     def _run(self, until_idle: bool) -> dict:
@@ -158,7 +160,7 @@ class Writer:
             except redis.ConnectionError as exc:
                 # what was applied is committed; what was not acknowledged is read again
                 logger.error("The queue %s does not answer (%s): trying again in %.1f s",
-                             access.shown(self.url), exc, delay)
+                             strip_query(self.url), exc, delay)
                 self.stop.wait(delay)
                 delay = min(delay * 2, 30)
                 pending, started = True, False

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from email.utils import parsedate_to_datetime as _parsedate_to_datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
 
@@ -40,7 +41,7 @@ __all__ = [
     "pacer_doc_id_from_url", "doc_id_from_url", "go_dls_args", "court_from_links",
     "court_id_from_url", "html_tree", "cut_short", "xml_tree", "xml_page_root", "child_text",
     "element_lines", "text_content", "text_of", "is_element", "ancestor", "br_lines",
-    "label_value", "norm_label",
+    "label_value", "norm_label", "strip_query",
 ]
 
 # ---------------------------------------------------------------- text
@@ -523,6 +524,23 @@ def harmonize_case_name(text) -> str:
             right = "United States"
         return f"{left} v. {right}"
     return _ET_AL.sub("", text).strip(" ,;:-")
+
+
+# ---------------------------------------------------------------- URLs
+
+
+def strip_query(url) -> str:
+    """A URL safe to store or to show in a log: scheme, host, port and path,
+    without user info (a password), query (a token, a session) or fragment.
+    ``redis://:secret@host:6379/0`` -> ``redis://host:6379/0``."""
+    parts = urlsplit(str(url or ""))
+    netloc = parts.hostname or ""
+    try:
+        if parts.port:
+            netloc += f":{parts.port}"
+    except ValueError:  # not a port: left out
+        pass
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 # ---------------------------------------------------------------- PACER links

@@ -60,6 +60,7 @@ from urllib.parse import urlparse
 from celery import Celery
 from celery.signals import after_setup_logger, worker_init, worker_ready, worker_shutdown
 
+from parsers.common import strip_query
 from parsers.pdf import EXTRACTOR_VERSION
 
 from .limits import Limits
@@ -87,12 +88,8 @@ def broker_url(settings=None) -> Optional[str]:
     return url or None
 
 
-def shown(url: str) -> str:
-    """The broker's address without its password, for logs and messages."""
-    parsed = urlparse(url)
-    host = parsed.hostname or ""
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{host}{port}{parsed.path}"
+# the name docket_spider/pipelines.py calls: parsers.common.strip_query
+shown = strip_query
 
 
 def visibility_timeout() -> int:
@@ -378,7 +375,7 @@ class QueueClient:
         try:
             replies = self.app.control.ping(timeout=timeout) or []
         except Exception as exc:  # the broker itself is down
-            raise ConnectionError(f"the extraction broker {shown(self.url)} does not answer: "
+            raise ConnectionError(f"the extraction broker {strip_query(self.url)} does not answer: "
                                   f"{type(exc).__name__}: {exc}") from None
         return sorted(name for reply in replies for name in reply)
 
@@ -438,4 +435,4 @@ class QueueClient:
 
     def _waited_too_long(self, seconds: float) -> dict:
         return {"status": "error", "error": f"no extraction worker finished it within {seconds:.0f} s "
-                f"(is `python -m archive worker --broker {shown(self.url)}` running?)"}
+                f"(is `python -m archive worker --broker {strip_query(self.url)}` running?)"}
