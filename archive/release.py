@@ -44,6 +44,7 @@ from urllib.parse import quote, urlparse
 
 from archive import db as archive_db
 from archive import publish
+from archive.atomic import write_atomically
 from archive.db import file_sha256
 from archive.publish import (  # noqa: F401 - the rule's home; named here too
     DESCRIPTION_MARKS, MAY_MARK, RESTRICTED_STATUSES, WITHHELD_CLEARED, withheld_reason,
@@ -311,31 +312,10 @@ def existing_release(db_path: str) -> tuple[str, dict]:
     return manifest_path, latest_pointer(manifest, os.path.basename(manifest_path))
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _write_json(path: str, data: dict, replace: bool) -> None:
-    """Write ``data`` at ``path`` atomically: a temporary name, then a rename
-    (``replace``) or a hard link that fails if the name is taken."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # readable as the .db is, by a web server too
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        if replace:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """``data`` as JSON at ``path``, whole or not at all (readable as the .db
+    is, by a web server too); ``replace=False``: never over a file of that name."""
+    write_atomically(path, json.dumps(data, indent=2, sort_keys=False) + "\n", replace=replace)
 
 
 def make_release(source: str, out: str, day: Optional[str] = None,

@@ -55,6 +55,7 @@ from . import alerts as al
 from . import appeals as ap
 from . import db as adb
 from . import follow as fl
+from .atomic import write_atomically
 from .processes import process_alive
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -846,10 +847,7 @@ def write_calendar(db, path: str) -> int:
 
     ids = [r["id"] for r in fl.followed(db)]
     text = ical.calendar(ical.calendar_events(db.conn, ids), "Followed cases")
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_atomically(path, text)
     return text.count("BEGIN:VEVENT")
 
 

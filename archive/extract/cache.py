@@ -2,12 +2,12 @@
 archive on this machine (the same bytes give the same text)."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
-import tempfile
+
+from archive.atomic import write_atomically
 
 __all__ = ["ResultCache"]
 
@@ -44,12 +44,5 @@ class ResultCache:
             return
         path = self._path(sha256)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".part")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(result, fh, default=str)
-            os.replace(tmp, path)  # whole or not at all
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        # the text of court filings, withheld ones too: this user's only
+        write_atomically(path, json.dumps(result, default=str), mode=0o600)
