@@ -10,6 +10,7 @@ import click
 from parsers.common import strip_query
 
 from . import db as archive_db
+from .cases import DEFAULT_CASES
 from . import publish, site
 
 DEFAULT_DB = "archive/dockets.db"
@@ -98,13 +99,17 @@ def crawl_default(db_path, files_store, settings, verbose):
     archive_db.close_db(db)
     codes = []
     if os.environ.get("COURTLISTENER_TOKEN"):
-        for court, number in (("cand", "3:20-cv-05910"), ("ca9", "20-16908")):
-            codes.append(_scrapy(["courtlistener", "-a", f"court={court}", "-a",
-                                  f"docket_number={number}"], db_path, settings, verbose))
+        for case in DEFAULT_CASES:
+            codes.append(_scrapy(["courtlistener", "-a", f"court={case['court']}", "-a",
+                                  f"docket_number={case['docket_number']}"], db_path, settings,
+                                 verbose))
     else:
         click.echo(NO_TOKEN, err=True)
-        codes.append(_scrapy(["internet_archive", "-a", "court=cand", "-a", "pacer_case_id=364733"],
-                             db_path, settings, verbose))
+        for case in DEFAULT_CASES:
+            if case["pacer_case_id"]:  # the Internet Archive holds district dockets only
+                codes.append(_scrapy(["internet_archive", "-a", f"court={case['court']}", "-a",
+                                      f"pacer_case_id={case['pacer_case_id']}"], db_path,
+                                     settings, verbose))
     db = archive_db.open_db(db_path)
     crawls = list(db.query("select * from crawls where id > ? order by id", [before]))
     _print_summary(db, db_path)
