@@ -503,8 +503,8 @@ def _apply_public_log(db: sqlite_utils.Database) -> None:
 
 # --- keys -----------------------------------------------------------------
 
-# The one docket-number key is parsers.common.docket_number_key (also
-# ``archive.db.docket_number_key``).
+# The one docket-number key is parsers.common.docket_number_key (docket_spider
+# still reaches it as ``archive.db.docket_number_key``: import it from parsers.common).
 
 
 def docket_key(court_id: str, docket_number: str) -> str:
