@@ -67,6 +67,11 @@ import shutil
 import subprocess
 import tempfile
 
+import pdfplumber
+from pdfminer.pdfinterp import PDFPageInterpreter
+from pdfplumber.page import PDFPageAggregatorWithMarkedContent
+from pdfplumber.utils.exceptions import PdfminerException
+
 from ._pdf_clean import clean_text as _clean_text
 from ._pdf_stamp import find_stamp, is_stamp_line, merge_stamps
 
@@ -222,8 +227,6 @@ def _is_password_error(exc: BaseException) -> bool:
 
 def _open_plumber(data: bytes | None, path: str | None):
     """pdfplumber.PDF with its page list loaded (forces the page tree)."""
-    import pdfplumber
-
     src = path if data is None else io.BytesIO(data)
     pdf = pdfplumber.open(src)
     try:
@@ -238,7 +241,7 @@ def _open_plumber(data: bytes | None, path: str | None):
 
 
 def _repair_pikepdf(data: bytes) -> bytes:
-    import pikepdf
+    import pikepdf  # optional here: only a damaged file is repaired (qpdf's library)
 
     try:
         with pikepdf.open(io.BytesIO(data), suppress_warnings=True) as doc:
@@ -499,7 +502,7 @@ class _OCR:
 
     def render(self, index: int):
         """The page as a grayscale PIL image within the pixel budget. Raises _OverLimit."""
-        import pypdfium2 as pdfium
+        import pypdfium2 as pdfium  # optional here: only a page to OCR is rendered
 
         if self.doc is None:
             self.doc = pdfium.PdfDocument(self.src)
@@ -524,7 +527,7 @@ class _OCR:
             page.close()
 
     def read(self, index: int) -> str:
-        import pytesseract
+        import pytesseract  # optional: OCR only (and Tesseract may not be installed)
 
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per worker process
         img = self.render(index)
@@ -547,7 +550,7 @@ class _OCR:
     @staticmethod
     def _upright(img):
         """The image turned upright by Tesseract's orientation detection, or None."""
-        import pytesseract
+        import pytesseract  # optional: OCR only
 
         try:
             osd = pytesseract.image_to_osd(img, output_type=pytesseract.Output.DICT, timeout=_OCR_TIMEOUT)
@@ -576,41 +579,31 @@ def ocr_dpi_for(width: float, height: float, dpi: int = OCR_DPI,
     return fit if fit >= min(OCR_MIN_DPI, dpi) else None
 
 
-_BUDGET_DEVICE = None
+class _BudgetDevice(PDFPageAggregatorWithMarkedContent):
+    """pdfplumber's layout device, counting what it collects."""
 
+    budget = PAGE_MAX_OBJECTS
+    count = 0
 
-def _budget_device_class():
-    """pdfplumber's layout device, counting what it collects (made once, lazily)."""
-    global _BUDGET_DEVICE
-    if _BUDGET_DEVICE is None:
-        from pdfplumber.page import PDFPageAggregatorWithMarkedContent
+    def _tick(self, n: int = 1) -> None:
+        self.count += n
+        if self.count > self.budget:
+            raise _OverLimit(
+                f"page {self.pageno} not read: more than {self.budget:,} characters, "
+                "images and drawn paths (the per-page object limit)")
 
-        class BudgetDevice(PDFPageAggregatorWithMarkedContent):
-            budget = PAGE_MAX_OBJECTS
-            count = 0
+    def render_char(self, *args, **kwargs):
+        self._tick()
+        return super().render_char(*args, **kwargs)
 
-            def _tick(self, n: int = 1) -> None:
-                self.count += n
-                if self.count > self.budget:
-                    raise _OverLimit(
-                        f"page {self.pageno} not read: more than {self.budget:,} characters, "
-                        "images and drawn paths (the per-page object limit)")
+    def render_image(self, *args, **kwargs):
+        self._tick()
+        return super().render_image(*args, **kwargs)
 
-            def render_char(self, *args, **kwargs):
-                self._tick()
-                return super().render_char(*args, **kwargs)
-
-            def render_image(self, *args, **kwargs):
-                self._tick()
-                return super().render_image(*args, **kwargs)
-
-            def paint_path(self, *args, **kwargs):
-                path = args[4] if len(args) > 4 else kwargs.get("path") or ()
-                self._tick(1 + sum(1 for seg in path if seg and seg[0] == "m"))  # subpaths
-                return super().paint_path(*args, **kwargs)
-
-        _BUDGET_DEVICE = BudgetDevice
-    return _BUDGET_DEVICE
+    def paint_path(self, *args, **kwargs):
+        path = args[4] if len(args) > 4 else kwargs.get("path") or ()
+        self._tick(1 + sum(1 for seg in path if seg and seg[0] == "m"))  # subpaths
+        return super().paint_path(*args, **kwargs)
 
 
 def _bounded_layout(page, budget: int) -> None:
@@ -619,11 +612,7 @@ def _bounded_layout(page, budget: int) -> None:
     they can use up the worker's memory. pdfplumber then uses this layout."""
     if not budget or hasattr(page, "_layout"):
         return
-    from pdfminer.pdfinterp import PDFPageInterpreter
-    from pdfplumber.utils.exceptions import PdfminerException
-
-    device = _budget_device_class()(page.pdf.rsrcmgr, pageno=page.page_number,
-                                    laparams=page.pdf.laparams)
+    device = _BudgetDevice(page.pdf.rsrcmgr, pageno=page.page_number, laparams=page.pdf.laparams)
     device.budget = budget
     interpreter = PDFPageInterpreter(page.pdf.rsrcmgr, device)
     try:
