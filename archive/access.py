@@ -29,10 +29,14 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from typing import Any, Optional
+
+import sqlite_utils
 
 from parsers.common import strip_query
 
+from . import db as adb
 from .processes import process_alive
 
 logger = logging.getLogger(__name__)
@@ -169,13 +173,9 @@ class FileArchive(Archive):
         self._lock = threading.Lock()  # the pipelines' threads and the reactor share it
 
     def _read_db(self):
-        import sqlite_utils
-
         if self._reader is None:
             if not os.path.exists(self.path):
                 return None
-            from . import db as adb
-
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
                                    timeout=adb.BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             self._reader = conn
@@ -183,14 +183,10 @@ class FileArchive(Archive):
 
     def _write_db(self):
         if self._writer is None:
-            from . import db as adb
-
             self._writer = adb.open_db(self.path)
         return self._writer
 
     def call(self, name, *args, **kwargs):
-        from . import db as adb
-
         with self._lock:
             if name in QUESTIONS:
                 db = self._read_db()
@@ -208,8 +204,6 @@ class FileArchive(Archive):
                 self._reader.close()
                 self._reader = None
             if self._writer is not None:
-                from . import db as adb
-
                 adb.close_db(self._writer)
                 self._writer = None
 
@@ -225,7 +219,7 @@ class QueueArchive(Archive):
     queued = True
 
     def __init__(self, url: str, stream: str = DEFAULT_STREAM, wait: float = DEFAULT_WAIT):
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         self.url = url
         self.stream = stream
@@ -235,7 +229,7 @@ class QueueArchive(Archive):
         self.sent = 0
 
     def _add(self, fields: dict) -> str:
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         try:
             return self.redis.xadd(self.stream, fields).decode()
@@ -250,7 +244,7 @@ class QueueArchive(Archive):
                           str(crawl_id), "data": encode(data)})
 
     def call(self, name, *args, **kwargs):
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         if name not in QUESTIONS and name not in RECORDS:
             raise ValueError(f"{name} is not a call of the archive")
@@ -302,7 +296,7 @@ class QueueCaseLock:
     def __init__(self, archive, key: str, ttl: float = 30.0):
         """``archive``: what has the queue's ``redis`` and ``stream`` (a
         :class:`QueueArchive`, or the archive writer for its own lease)."""
-        from redis.lock import Lock  # redis: only with ARCHIVE_QUEUE_URL
+        from redis.lock import Lock  # optional: only with ARCHIVE_QUEUE_URL
 
         self.redis = archive.redis
         self.path = f"{archive.stream}:lock:{key}"  # shown in the log as the lock
@@ -324,7 +318,7 @@ class QueueCaseLock:
         return True
 
     def _renew(self) -> None:
-        from redis.exceptions import LockNotOwnedError
+        from redis.exceptions import LockNotOwnedError  # optional: as above
 
         while not self._stop.wait(self.ttl / 3):
             try:  # only our own key (the library compares the token)
@@ -345,7 +339,7 @@ class QueueCaseLock:
     def _release_if_holder_dead(self) -> bool:
         """Release the lock in the name of its holder when that holder is a
         process of this machine that is gone; whether it was released."""
-        from redis.exceptions import LockError
+        from redis.exceptions import LockError  # optional: as above
         from redis.lock import Lock
 
         raw = self.redis.get(self.path)
@@ -364,7 +358,7 @@ class QueueCaseLock:
         return True
 
     def release(self) -> None:
-        from redis.exceptions import LockError
+        from redis.exceptions import LockError  # optional: as above
 
         self._stop.set()
         if self._thread is not None:
@@ -376,20 +370,15 @@ class QueueCaseLock:
                 pass
 
 
-_CRAWLS = None  # crawler -> its Archive (a WeakKeyDictionary)
+_CRAWLS = weakref.WeakKeyDictionary()  # crawler -> its Archive
 
 
 def for_crawler(crawler) -> Archive:
     """The crawl's one :class:`Archive`, shared by its spider, pipelines and
     middlewares, closed when the engine stops."""
-    global _CRAWLS
-    import weakref
-
-    if _CRAWLS is None:
-        _CRAWLS = weakref.WeakKeyDictionary()
     archive = _CRAWLS.get(crawler)
     if archive is None:
-        from scrapy import signals
+        from scrapy import signals  # optional here: only a crawl (Scrapy) has a crawler
 
         archive = _CRAWLS[crawler] = open_archive(crawler.settings)
         crawler.signals.connect(archive.close, signal=signals.engine_stopped, weak=False)

@@ -1,17 +1,36 @@
 """python -m archive COMMAND: build, inspect and publish the archive."""
 from __future__ import annotations
 
+import asyncio
+import datetime as _dt
+import json
+import logging
 import os
+import shlex
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+from urllib.parse import urlparse
 
 import click
+from tqdm import tqdm
 
+from parsers import ParseError, decode_page, parse
 from parsers.common import strip_query
+from parsers.courts import court_from_file_name, court_from_page
+from parsers.pdf import EXTRACTOR_VERSION
 
+from . import access, alerts, ical, publish, release, site
 from . import db as archive_db
+from . import follow as fl
+from . import update as up
+from . import writer as archive_writer
 from .cases import DEFAULT_CASES
-from . import publish, site
+from .extract.limits import Limits
+from .extract.pool import extract_many, tmp_folder_beside
+from .load import dockets_in, save_parsed_docket
 
 DEFAULT_DB = "archive/dockets.db"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,9 +58,6 @@ def _scrapy(args, db_path, settings=(), verbose=False):
     """Run one `scrapy crawl`. Unless ``verbose`` (or LOG_LEVEL is set), Scrapy's
     full log goes to a file under archive/logs/ and the terminal shows a short
     progress view (docket_spider/progress.py)."""
-    import shlex
-    import time
-
     cmd = ["scrapy", "crawl", *args, "-s", f"ARCHIVE_DB={db_path}"]
     for setting in settings:
         cmd += ["-s", setting]
@@ -182,12 +198,6 @@ def import_pages(kind, paths, court, db_path):
     else from --court. A page that is not of KIND is reported and skipped; the
     others are loaded. Exits 1 when nothing was loaded.
     """
-    import json
-
-    from parsers import ParseError
-
-    from .load import dockets_in, save_parsed_docket
-
     db = archive_db.open_db(db_path)
     crawl = archive_db.start_crawl(db, f"import:{kind}", court, None,
                                    {"kind": kind, "files": len(paths)})
@@ -234,11 +244,6 @@ def _read_page(kind, path, court):
     """(the parsed record, the court its dockets are of) for one saved page.
     The court: --court, else what the parser read from the page (its ECF
     links), else the page's title or heading, else the file name."""
-    from parsers import decode_page, parse
-    from parsers.courts import court_from_file_name, court_from_page
-
-    from .load import dockets_in
-
     with open(path, "rb") as fh:
         data = fh.read()
     if not data.strip():
@@ -277,8 +282,6 @@ def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
     skipped; --force extracts them all. The crawl's limits apply
     (EXTRACT_MEMORY_LIMIT_MB, EXTRACT_TIME_LIMIT, ... in docket_spider/settings.py).
     """
-    from parsers.pdf import EXTRACTOR_VERSION
-
     settings, limits = _extract_settings(overrides)
     workers = workers or settings.getint("EXTRACT_WORKERS") or None
     ocr = not no_ocr and settings.getbool("EXTRACT_OCR")  # --no-ocr, or -s EXTRACT_OCR=False
@@ -291,7 +294,7 @@ def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
         return
     crawl = archive_db.start_crawl(db, "extract", None, None,
                                    {"force": force, "ocr": ocr, "version": EXTRACTOR_VERSION})
-    from archive.extract import queue as extract_queue
+    from .extract import queue as extract_queue  # optional: Celery, the extraction queue
 
     broker = broker or extract_queue.broker_url(settings)
     if broker:
@@ -327,7 +330,7 @@ def worker(broker, files_store, concurrency, name, loglevel, overrides):
     and returns the text. Start as many as the files store and broker can
     feed, on any machines that can read the store.
     """
-    from archive.extract import queue as extract_queue
+    from .extract import queue as extract_queue  # optional: Celery, the extraction queue
 
     settings, limits = _extract_settings(overrides)
     broker = broker or extract_queue.broker_url()
@@ -370,11 +373,6 @@ def writer(db_path, url, stream, until_idle, batch, loglevel):
     has, what was spent) from the file. Stop it with Ctrl-C or SIGTERM: what
     it has not applied stays in the queue for the next start.
     """
-    import logging
-
-    from archive import access
-    from archive import writer as archive_writer
-
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s [%(name)s] %(levelname)s: "
                         "%(message)s")
     url = url or access.queue_url()
@@ -387,7 +385,7 @@ def writer(db_path, url, stream, until_idle, batch, loglevel):
     except archive_writer.WriterRunning as exc:
         raise click.ClickException(str(exc))
     except Exception as exc:
-        import redis
+        import redis  # optional: only for the queue
 
         if isinstance(exc, redis.ConnectionError):
             raise click.ClickException(f"the queue {strip_query(url)} does not answer: {exc}")
@@ -400,9 +398,7 @@ def writer(db_path, url, stream, until_idle, batch, loglevel):
 def _extract_settings(overrides):
     """The project's settings with ``-s EXTRACT_NAME=VALUE`` overrides, and
     the extraction limits they make (archive.extract.limits.Limits)."""
-    from scrapy.settings import Settings
-
-    from archive.extract.limits import Limits
+    from scrapy.settings import Settings  # optional here: Scrapy, for the EXTRACT_* settings
 
     settings = Settings()
     settings.setmodule("docket_spider.settings", priority="project")
@@ -427,12 +423,6 @@ def _file_missing(db, doc, crawl) -> int:
 def _extract_here(db, db_path, todo, crawl, files_store, workers, ocr, limits):
     """``archive extract`` in this machine's worker processes. Returns
     (documents extracted, errors, files missing)."""
-    import tempfile
-
-    from tqdm import tqdm
-
-    from archive.extract.pool import extract_many, tmp_folder_beside
-
     with tempfile.TemporaryDirectory() as tmp:
         fetch = _file_fetcher(files_store, tmp)
         paths, missing = [], 0
@@ -460,11 +450,7 @@ def _extract_on_workers(db, todo, crawl, broker, limits, ocr, files_store):
     """``archive extract`` on Celery workers: every document goes to the queue
     at once (path and SHA-256), results are saved as they come, with a
     progress bar. Returns (documents sent, errors, files missing)."""
-    import tempfile
-
-    from tqdm import tqdm
-
-    from archive.extract import queue as extract_queue
+    from .extract import queue as extract_queue  # optional: Celery, the extraction queue
 
     client = extract_queue.QueueClient(broker, limits.time_limit)
     where = strip_query(broker)
@@ -505,9 +491,7 @@ def _extract_on_workers(db, todo, crawl, broker, limits, ocr, files_store):
 def _file_fetcher(store: str, tmp: str):
     """file_path -> a local path (downloading from S3 when the store is a bucket)."""
     if store.startswith("s3://"):
-        from urllib.parse import urlparse
-
-        import boto3
+        import boto3  # optional: only for a files store in S3
 
         parsed = urlparse(store)
         client = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
@@ -543,8 +527,6 @@ def snapshot(db_path, out, to, existing):
     never overwritten. latest.json is written last, locally and in the bucket,
     once the files it names are complete (in S3: uploaded and verified).
     """
-    from . import release
-
     if existing and not to:
         raise click.UsageError("--release uploads a release: give --to s3://bucket/prefix/ too")
     try:
@@ -610,9 +592,6 @@ def follow(court, docket_number, db_path, list_, remove, webhook, remove_webhook
       python -m archive follow --remove cand 3:20-cv-05910
       python -m archive follow --webhook https://example.org/hook
     """
-    from . import alerts
-    from . import follow as fl
-
     db = archive_db.open_db(db_path)
     try:
         if remove_webhook:
@@ -663,11 +642,6 @@ def follow(court, docket_number, db_path, list_, remove, webhook, remove_webhook
 
 
 def _print_follows(db):
-    import datetime as _dt
-
-    from . import alerts
-    from . import follow as fl
-
     now = _dt.datetime.now(_dt.timezone.utc)
     rows = fl.followed(db)
     if not rows:
@@ -715,10 +689,6 @@ def update(db_path, dry_run, overrides, verbose):
     \b
       */30 * * * * cd /srv/docket-archive && .venv/bin/python -m archive update
     """
-    import signal
-
-    from . import update as up
-
     def stop(signum, frame):  # SIGTERM (cron's timeout, systemd) stops it as Ctrl-C does: exit 2
         raise KeyboardInterrupt
 
@@ -748,8 +718,6 @@ def gaps(court, docket_number, db_path):
     """What a case lacks (every followed case without arguments): entry numbers
     missing between known ones, RSS entries on no docket report yet, documents
     listed but not stored, and when each source last checked it."""
-    from . import follow as fl
-
     _existing(db_path)
     db = archive_db.open_db(db_path)
     try:
@@ -787,9 +755,6 @@ def gaps(court, docket_number, db_path):
 def calendar(court, docket_number, db_path, followed, out):
     """An iCal feed (.ics) of a case's hearings and deadlines, or of every
     followed case's: moved and vacated dates are sent cancelled."""
-    from . import follow as fl
-    from . import ical
-
     _existing(db_path)
     db = archive_db.open_db(db_path)
     try:
@@ -857,9 +822,7 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
     archive (a finished crawl shows within seconds). --immutable serves a
     release file as it is.
     """
-    import asyncio
-    import json
-
+    # only `serve` runs a web server: the others need not load it (a second of start-up)
     import uvicorn
     from datasette.app import Datasette
 

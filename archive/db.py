@@ -28,6 +28,8 @@ import sqlite_utils
 from sqlite_utils.db import NotFoundError
 
 from parsers.common import docket_number_key
+from parsers.kinds import entry_kind
+from parsers.schedule import events_in
 
 from .processes import process_alive
 
@@ -865,8 +867,6 @@ def fuller(new, old) -> bool:
 
 
 def _kind_of(description, event_names) -> Optional[str]:
-    from parsers.kinds import entry_kind
-
     if not (description or event_names):
         return None
     return entry_kind(description or "", event_names or None)
@@ -906,8 +906,6 @@ def refresh_events(db, entry_id: str, settle: bool = True) -> int:
     """Read an entry's hearings and deadlines again (parsers.schedule) into
     ``events``, then settle which dates of its docket later ones supersede.
     Returns how many events the entry has."""
-    from parsers.schedule import events_in
-
     found = db.execute("select docket_id, court_id, description, date_filed, entry_number, "
                        "source from docket_entries where id = ?", [entry_id]).fetchone()
     had = db.execute("select count(*) from events where entry_id = ?", [entry_id]).fetchone()[0]

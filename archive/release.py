@@ -375,14 +375,14 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 
 def s3_client():
-    import boto3
+    import boto3  # optional: only for --to s3://
 
     return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
 
 
 def check_bucket(client, url: str) -> None:
     """Raise ReleaseError unless the bucket of ``url`` can be reached (before a release is made)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError  # optional: as above
 
     bucket, _ = parse_s3_url(url)
     try:
@@ -397,7 +397,7 @@ def check_bucket(client, url: str) -> None:
 
 
 def s3_exists(client, bucket: str, key: str) -> bool:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError  # optional: as above
 
     try:
         client.head_object(Bucket=bucket, Key=key)
@@ -417,7 +417,7 @@ def _put(client, path: str, bucket: str, key: str, content_type: str,
     """Upload ``path`` with boto3's transfer manager: one PUT up to
     ``threshold`` bytes, else a multipart upload of ``part_size`` parts
     (aborted if it fails), each with its SHA-256 checksum, which S3 checks."""
-    from boto3.s3.transfer import TransferConfig  # boto3: only for --to s3://
+    from boto3.s3.transfer import TransferConfig  # optional: only for --to s3://
 
     client.upload_file(path, bucket, key,
                        ExtraArgs={"ContentType": content_type, "ChecksumAlgorithm": "SHA256"},
@@ -472,7 +472,7 @@ def upload_release(client, url: str, db_path: str, manifest_path: str, pointer: 
     """Upload a release to ``s3://bucket/prefix/``: the db, then the manifest,
     each verified, and only then ``latest.json``. Raises ReleaseError (with
     ``latest.json`` untouched) when any step fails. Returns latest.json's key."""
-    from boto3.exceptions import S3UploadFailedError
+    from boto3.exceptions import S3UploadFailedError  # optional: as above
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, prefix = parse_s3_url(url)

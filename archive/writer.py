@@ -63,7 +63,7 @@ class WriterRunning(RuntimeError):
 class Writer:
     def __init__(self, db_path: str, url: str, stream: str = access.DEFAULT_STREAM,
                  batch: int = 500, block_ms: int = 1000):
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         self.db_path = db_path
         self.url = url
@@ -81,7 +81,7 @@ class Writer:
 
     # --- the stream ---------------------------------------------------------
     def _group(self) -> None:
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         # has the stream been made anew since this archive's position was set (a Redis
         # restarted without its data)? A marker key lives and dies with the stream's data.
@@ -136,7 +136,7 @@ class Writer:
             time.sleep(0.5)
 
     def _run(self, until_idle: bool) -> dict:
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         pending = True  # first what was delivered to the last writer and never acknowledged
         started = False
@@ -324,7 +324,7 @@ class Writer:
         replies = list(replies)
         if not replies:
             return
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         pipe = self.redis.pipeline()
         for _, key, answer in replies:

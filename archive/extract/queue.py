@@ -185,7 +185,7 @@ class _Worker:
                 prefix += "/"
             with self.lock:
                 if self.s3 is None:
-                    import boto3  # boto3: only for a files store in S3
+                    import boto3  # optional: only for a files store in S3
 
                     self.s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL")
                                            or None)
@@ -295,7 +295,7 @@ class LeaseKeeper(threading.Thread):
         return len(tags)
 
     def run(self) -> None:
-        import redis  # redis: only on a worker of a Redis broker
+        import redis  # optional: only on a worker of a Redis broker
 
         client = redis.Redis.from_url(self.url)
         while not self.stopped.wait(self.every):
