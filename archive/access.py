@@ -29,7 +29,15 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from typing import Any, Optional
+
+import sqlite_utils
+
+from parsers.common import strip_query
+
+from . import db as adb
+from .processes import process_alive
 
 logger = logging.getLogger(__name__)
 
@@ -67,15 +75,8 @@ def queue_url(settings=None) -> Optional[str]:
     return str(url).strip() or None if url else None
 
 
-def shown(url: str) -> str:
-    """A queue URL fit for a log: without its password."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        host = parts.hostname + (f":{parts.port}" if parts.port else "")
-        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
-    return urlunsplit(parts)
+# the name docket_spider/pipelines.py calls: parsers.common.strip_query
+shown = strip_query
 
 
 def open_archive(settings) -> "Archive":
@@ -172,13 +173,9 @@ class FileArchive(Archive):
         self._lock = threading.Lock()  # the pipelines' threads and the reactor share it
 
     def _read_db(self):
-        import sqlite_utils
-
         if self._reader is None:
             if not os.path.exists(self.path):
                 return None
-            from . import db as adb
-
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
                                    timeout=adb.BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             self._reader = conn
@@ -186,14 +183,10 @@ class FileArchive(Archive):
 
     def _write_db(self):
         if self._writer is None:
-            from . import db as adb
-
             self._writer = adb.open_db(self.path)
         return self._writer
 
     def call(self, name, *args, **kwargs):
-        from . import db as adb
-
         with self._lock:
             if name in QUESTIONS:
                 db = self._read_db()
@@ -211,8 +204,6 @@ class FileArchive(Archive):
                 self._reader.close()
                 self._reader = None
             if self._writer is not None:
-                from . import db as adb
-
                 adb.close_db(self._writer)
                 self._writer = None
 
@@ -228,7 +219,7 @@ class QueueArchive(Archive):
     queued = True
 
     def __init__(self, url: str, stream: str = DEFAULT_STREAM, wait: float = DEFAULT_WAIT):
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         self.url = url
         self.stream = stream
@@ -238,13 +229,13 @@ class QueueArchive(Archive):
         self.sent = 0
 
     def _add(self, fields: dict) -> str:
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         try:
             return self.redis.xadd(self.stream, fields).decode()
         except redis.ConnectionError as exc:
             raise ArchiveUnavailable(
-                f"the archive's queue {shown(self.url)} does not answer ({exc})") from exc
+                f"the archive's queue {strip_query(self.url)} does not answer ({exc})") from exc
 
     def send(self, kind: str, data: dict, crawl_id=None) -> str:
         """One item for the writer, in order after everything sent before."""
@@ -253,7 +244,7 @@ class QueueArchive(Archive):
                           str(crawl_id), "data": encode(data)})
 
     def call(self, name, *args, **kwargs):
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         if name not in QUESTIONS and name not in RECORDS:
             raise ValueError(f"{name} is not a call of the archive")
@@ -265,21 +256,22 @@ class QueueArchive(Archive):
         while True:
             left = self.wait - (time.monotonic() - began)
             if left <= 0:
+                where = strip_query(self.url)
                 raise ArchiveUnavailable(
-                    f"no archive writer answered {name} on {shown(self.url)} in {self.wait:.0f} s "
+                    f"no archive writer answered {name} on {where} in {self.wait:.0f} s "
                     f"(start one: python -m archive writer --db ARCHIVE_DB --queue "
-                    f"{shown(self.url)}); what the crawl sent stays queued for it")
+                    f"{where}); what the crawl sent stays queued for it")
             try:
                 answer = self.redis.blpop([reply], timeout=max(1, min(10, int(left))))
             except redis.ConnectionError as exc:
-                raise ArchiveUnavailable(f"the archive's queue {shown(self.url)} stopped "
+                raise ArchiveUnavailable(f"the archive's queue {strip_query(self.url)} stopped "
                                          f"answering while waiting for {name} ({exc})") from exc
             if answer is not None:
                 break
             if not warned and time.monotonic() - began > 10:
                 warned = True
                 logger.warning("Waiting for the archive writer on %s to answer %s",
-                               shown(self.url), name)
+                               strip_query(self.url), name)
         out = json.loads(answer[1])
         if "error" in out:
             raise ArchiveUnavailable(f"the archive writer could not {name}: {out['error']}")
@@ -291,67 +283,102 @@ class QueueArchive(Archive):
 
 class QueueCaseLock:
     """:class:`docket_spider.pipelines.CaseLock` on the queue's Redis, for crawls
-    on several machines: a key set only if absent, that expires unless its
-    holder renews it, so a crawl killed with SIGKILL frees it within ``ttl``."""
+    on several machines: redis-py's :class:`redis.lock.Lock`, a key set only
+    if absent that expires ``ttl`` seconds after its holder last renewed it
+    (:meth:`redis.lock.Lock.reacquire`, every third of ``ttl``), so a holder
+    killed with SIGKILL frees it within ``ttl``.
+
+    Its token names the holder, ``pid@host:random``: a holder of this machine
+    whose process is gone is not waited for, its lock is released in its
+    name (the library's compare-and-delete, with its token), so that a lock
+    taken since by another is left alone."""
 
     def __init__(self, archive, key: str, ttl: float = 30.0):
         """``archive``: what has the queue's ``redis`` and ``stream`` (a
         :class:`QueueArchive`, or the archive writer for its own lease)."""
+        from redis.lock import Lock  # optional: only with ARCHIVE_QUEUE_URL
+
         self.redis = archive.redis
         self.path = f"{archive.stream}:lock:{key}"  # shown in the log as the lock
-        self.ttl_ms = int(ttl * 1000)
+        self.ttl = ttl
         self.token = f"{os.getpid()}@{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.lock = Lock(self.redis, self.path, timeout=ttl, thread_local=False)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
     def try_acquire(self) -> bool:
-        if not self.redis.set(self.path, self.token, nx=True, px=self.ttl_ms):
-            return False
+        if not self.lock.acquire(blocking=False, token=self.token):
+            if not self._release_if_holder_dead():
+                return False
+            if not self.lock.acquire(blocking=False, token=self.token):
+                return False
         self._stop = threading.Event()  # a lock object may be taken again after a release
         self._thread = threading.Thread(target=self._renew, name="case-lock", daemon=True)
         self._thread.start()
         return True
 
     def _renew(self) -> None:
-        while not self._stop.wait(self.ttl_ms / 3000):
-            try:  # only our own key, compared and renewed in one step
-                self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return "
-                                "redis.call('pexpire', KEYS[1], ARGV[2]) end return 0", 1,
-                                self.path, self.token, self.ttl_ms)
+        from redis.exceptions import LockNotOwnedError  # optional: as above
+
+        while not self._stop.wait(self.ttl / 3):
+            try:  # only our own key (the library compares the token)
+                self.lock.reacquire()
+            except LockNotOwnedError:
+                logger.warning("The lock %s ran out before it was renewed (this process was "
+                               "held up for more than %g s): another may hold it now",
+                               self.path, self.ttl)
+                return
             except Exception as exc:  # the broker is away: the next turn tries again
-                logger.debug("Could not renew the case lock %s: %s", self.path, exc)
+                logger.debug("Could not renew the lock %s: %s", self.path, exc)
 
     def holder(self) -> str:
+        """``pid@host`` of the lock's holder, or "unknown"."""
         value = self.redis.get(self.path)
         return value.decode().split(":")[0] if value else "unknown"
 
+    def _release_if_holder_dead(self) -> bool:
+        """Release the lock in the name of its holder when that holder is a
+        process of this machine that is gone; whether it was released."""
+        from redis.exceptions import LockError  # optional: as above
+        from redis.lock import Lock
+
+        raw = self.redis.get(self.path)
+        if not raw:
+            return True  # released (or run out) meanwhile
+        pid, _, host = raw.decode("utf-8", "replace").split(":")[0].partition("@")
+        if host != socket.gethostname() or not pid.isdigit() or process_alive(pid):
+            return False
+        dead = Lock(self.redis, self.path, timeout=self.ttl, thread_local=False)
+        dead.local.token = raw
+        try:
+            dead.release()
+        except LockError:  # taken by another since: theirs
+            return False
+        logger.info("Took over the lock %s from process %s, which is gone", self.path, pid)
+        return True
+
     def release(self) -> None:
+        from redis.exceptions import LockError  # optional: as above
+
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-            self.delete_if_held_by(self.token)  # only our own key
-
-    def delete_if_held_by(self, token: str) -> None:
-        """Delete the key if ``token`` still holds it: compared and deleted in one step."""
-        self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then "
-                        "return redis.call('del', KEYS[1]) end return 0", 1, self.path, token)
+            try:
+                self.lock.release()  # only our own key
+            except LockError:  # ran out, and perhaps taken by another since: not ours
+                pass
 
 
-_CRAWLS = None  # crawler -> its Archive (a WeakKeyDictionary)
+_CRAWLS = weakref.WeakKeyDictionary()  # crawler -> its Archive
 
 
 def for_crawler(crawler) -> Archive:
     """The crawl's one :class:`Archive`, shared by its spider, pipelines and
     middlewares, closed when the engine stops."""
-    global _CRAWLS
-    import weakref
-
-    if _CRAWLS is None:
-        _CRAWLS = weakref.WeakKeyDictionary()
     archive = _CRAWLS.get(crawler)
     if archive is None:
-        from scrapy import signals
+        from scrapy import signals  # optional here: only a crawl (Scrapy) has a crawler
 
         archive = _CRAWLS[crawler] = open_archive(crawler.settings)
         crawler.signals.connect(archive.close, signal=signals.engine_stopped, weak=False)

@@ -50,6 +50,7 @@ from urllib.parse import urlsplit
 
 from . import db as adb
 from . import follow as fl
+from .site import urls
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +164,6 @@ def _payload(db, entry: dict, key: str, now: str, site_url: Optional[str]) -> di
         "where entry_id = ? order by position", [entry["id"]])]
     sources = [r[0] for r in db.execute("select distinct source from entry_versions "
                                         "where entry_id = ? order by source", [entry["id"]])]
-    from archive.site import urls
-
     page = urls.entry(court, number, entry["entry_key"]) if court and number else None
     return {
         "id": key, "type": EVENT, "created": now,

@@ -25,6 +25,7 @@ from parsers.links import (
 )
 
 from . import db as adb
+from . import follow as fl
 from . import origins
 
 ORIGINS = origins.TABLE
@@ -96,8 +97,6 @@ def find_and_follow(db, now: Optional[str] = None) -> dict:
     ``{"followed": [(appeal id, parent id, how)], "notices": {district id: date}}``:
     the notices of appeal whose appeal is not known yet (CourtListener is
     searched for those)."""
-    from . import follow as fl
-
     out = {"followed": [], "notices": {}}
     districts = [dict(r) for r in db.query("select * from follows")]
     for district in districts:
@@ -126,8 +125,6 @@ def follow_from_courtlistener(db, parent_id: str, docket: dict, how: str,
     """Follow an appeal CourtListener showed (a ``dockets`` or search result)
     whose originating case is ``parent_id``'s; an ACMS case's GUID (its
     ``pacer_case_id`` there) is kept for reading it."""
-    from . import follow as fl
-
     court = docket.get("court_id") or docket.get("court")
     number = docket.get("docket_number") or docket.get("docketNumber")
     if not court or not number:

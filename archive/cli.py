@@ -1,16 +1,36 @@
 """python -m archive COMMAND: build, inspect and publish the archive."""
 from __future__ import annotations
 
+import asyncio
+import datetime as _dt
+import json
+import logging
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import tempfile
 import time
+from urllib.parse import urlparse
 
 import click
+from tqdm import tqdm
 
+from parsers import ParseError, decode_page, parse
+from parsers.common import strip_query
+from parsers.courts import court_from_file_name, court_from_page
+from parsers.pdf import EXTRACTOR_VERSION
+
+from . import access, alerts, crawls, ical, publish, release, site
 from . import db as archive_db
-from . import crawls, publish, site
+from . import follow as fl
+from . import update as up
+from . import writer as archive_writer
+from .cases import DEFAULT_CASES
+from .extract.limits import Limits
+from .extract.pool import extract_many, tmp_folder_beside
+from .load import dockets_in, save_parsed_docket
 
 DEFAULT_DB = "archive/dockets.db"
 
@@ -107,26 +127,30 @@ def crawl_default(db_path, files_store, settings, verbose):
     archive_db.close_db(db)
     codes = []
     if os.environ.get("COURTLISTENER_TOKEN"):
-        for court, number in (("cand", "3:20-cv-05910"), ("ca9", "20-16908")):
-            codes.append(_scrapy("courtlistener", [f"court={court}", f"docket_number={number}"],
+        for case in DEFAULT_CASES:
+            codes.append(_scrapy("courtlistener", [f"court={case['court']}",
+                                                   f"docket_number={case['docket_number']}"],
                                  db_path, settings, verbose))
     else:
         click.echo(NO_TOKEN, err=True)
-        codes.append(_scrapy("internet_archive", ["court=cand", "pacer_case_id=364733"],
-                             db_path, settings, verbose))
+        for case in DEFAULT_CASES:
+            if case["pacer_case_id"]:  # the Internet Archive holds district dockets only
+                codes.append(_scrapy("internet_archive", [f"court={case['court']}",
+                                                          f"pacer_case_id={case['pacer_case_id']}"],
+                                     db_path, settings, verbose))
     db = archive_db.open_db(db_path)
-    crawls = list(db.query("select * from crawls where id > ? order by id", [before]))
+    ran = list(db.query("select * from crawls where id > ? order by id", [before]))
     _print_summary(db, db_path)
     archive_db.close_db(db)
-    if crawls and all(c["status"] != "finished" for c in crawls):
-        messages = "; ".join(c["message"] or c["status"] for c in crawls)
+    if ran and all(c["status"] != "finished" for c in ran):
+        messages = "; ".join(c["message"] or c["status"] for c in ran)
         if any(s in messages for s in ("DNS lookup failed", "Connection refused", "timed out")):
             messages += ("\nThe sources could not be reached: is this machine online? "
                          "`make demo` runs the same pipeline against local servers.")
         raise click.ClickException("No crawl finished: " + messages)
     if any(codes):
         failed = [f"{c['spider']} {c['court_id'] or ''} {c['status']}: {c['message'] or ''}".strip()
-                  for c in crawls if c["status"] != "finished"]
+                  for c in ran if c["status"] != "finished"]
         raise click.ClickException("Not every crawl finished: " + ("; ".join(failed) or
                                    "see the log above"))
 
@@ -186,12 +210,6 @@ def import_pages(kind, paths, court, db_path):
     else from --court. A page that is not of KIND is reported and skipped; the
     others are loaded. Exits 1 when nothing was loaded.
     """
-    import json
-
-    from parsers import ParseError
-
-    from .load import dockets_in, save_parsed_docket
-
     db = archive_db.open_db(db_path)
     crawl = archive_db.start_crawl(db, f"import:{kind}", court, None,
                                    {"kind": kind, "files": len(paths)})
@@ -238,11 +256,6 @@ def _read_page(kind, path, court):
     """(the parsed record, the court its dockets are of) for one saved page.
     The court: --court, else what the parser read from the page (its ECF
     links), else the page's title or heading, else the file name."""
-    from parsers import decode_page, parse
-    from parsers.courts import court_from_file_name, court_from_page
-
-    from .load import dockets_in
-
     with open(path, "rb") as fh:
         data = fh.read()
     if not data.strip():
@@ -281,8 +294,6 @@ def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
     skipped; --force extracts them all. The crawl's limits apply
     (EXTRACT_MEMORY_LIMIT_MB, EXTRACT_TIME_LIMIT, ... in docket_spider/settings.py).
     """
-    from parsers.pdf import EXTRACTOR_VERSION
-
     settings, limits = _extract_settings(overrides)
     workers = workers or settings.getint("EXTRACT_WORKERS") or None
     ocr = not no_ocr and settings.getbool("EXTRACT_OCR")  # --no-ocr, or -s EXTRACT_OCR=False
@@ -295,14 +306,15 @@ def extract(db_path, files_store, workers, no_ocr, force, broker, overrides):
         return
     crawl = archive_db.start_crawl(db, "extract", None, None,
                                    {"force": force, "ocr": ocr, "version": EXTRACTOR_VERSION})
-    from archive import extract_queue
+    from .extract import queue as extract_queue  # optional: Celery, the extraction queue
 
     broker = broker or extract_queue.broker_url(settings)
     if broker:
         sent, errors, missing = _extract_on_workers(db, todo, crawl, broker, limits, ocr,
                                                     files_store)
     else:
-        sent, errors, missing = _extract_here(db, todo, crawl, files_store, workers, ocr, limits)
+        sent, errors, missing = _extract_here(db, db_path, todo, crawl, files_store, workers, ocr,
+                                                 limits)
     row = archive_db.finish_crawl(db, crawl, "finished",
                                   {"documents_extracted": sent, "extraction_errors": errors},
                                   f"{missing} stored files missing" if missing else "")
@@ -330,7 +342,7 @@ def worker(broker, files_store, concurrency, name, loglevel, overrides):
     and returns the text. Start as many as the files store and broker can
     feed, on any machines that can read the store.
     """
-    from archive import extract_queue
+    from .extract import queue as extract_queue  # optional: Celery, the extraction queue
 
     settings, limits = _extract_settings(overrides)
     broker = broker or extract_queue.broker_url()
@@ -346,7 +358,7 @@ def worker(broker, files_store, concurrency, name, loglevel, overrides):
                        "documents are read from it then", err=True)
     concurrency = concurrency or settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
     click.echo(f"Extraction worker: {concurrency} at once, files from {files_store}, "
-               f"queue {extract_queue.QUEUE} on {extract_queue.shown(broker)}, a dead "
+               f"queue {extract_queue.QUEUE} on {strip_query(broker)}, a dead "
                f"worker's documents handed on after {extract_queue.visibility_timeout()} s",
                err=True)
     extract_queue.run_worker(broker, files_store, concurrency, limits, loglevel.upper(), name)
@@ -373,27 +385,22 @@ def writer(db_path, url, stream, until_idle, batch, loglevel):
     has, what was spent) from the file. Stop it with Ctrl-C or SIGTERM: what
     it has not applied stays in the queue for the next start.
     """
-    import logging
-
-    from archive import access
-    from archive import writer as archive_writer
-
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s [%(name)s] %(levelname)s: "
                         "%(message)s")
     url = url or access.queue_url()
     if not url:
         raise click.UsageError("give --queue redis://HOST:6379/0 (or ARCHIVE_QUEUE_URL)")
     stream = stream or os.environ.get("ARCHIVE_QUEUE_STREAM") or access.DEFAULT_STREAM
-    click.echo(f"Archive writer: {access.shown(url)} stream {stream} -> {db_path}", err=True)
+    click.echo(f"Archive writer: {strip_query(url)} stream {stream} -> {db_path}", err=True)
     try:
         stats = archive_writer.run_writer(db_path, url, stream, until_idle=until_idle, batch=batch)
     except archive_writer.WriterRunning as exc:
         raise click.ClickException(str(exc))
     except Exception as exc:
-        import redis
+        import redis  # optional: only for the queue
 
         if isinstance(exc, redis.ConnectionError):
-            raise click.ClickException(f"the queue {access.shown(url)} does not answer: {exc}")
+            raise click.ClickException(f"the queue {strip_query(url)} does not answer: {exc}")
         raise
     click.echo(f"{stats['messages']} messages applied ({stats['items']} items, {stats['calls']} "
                f"calls, {stats['replayed']} already applied, {stats['rejected']} rejected)",
@@ -402,10 +409,8 @@ def writer(db_path, url, stream, until_idle, batch, loglevel):
 
 def _extract_settings(overrides):
     """The project's settings with ``-s EXTRACT_NAME=VALUE`` overrides, and
-    the extraction limits they make (parsers.pdf_pool.Limits)."""
-    from scrapy.settings import Settings
-
-    from parsers.pdf_pool import Limits
+    the extraction limits they make (archive.extract.limits.Limits)."""
+    from scrapy.settings import Settings  # optional here: Scrapy, for the EXTRACT_* settings
 
     settings = Settings()
     settings.setmodule("docket_spider.settings", priority="project")
@@ -427,15 +432,9 @@ def _file_missing(db, doc, crawl) -> int:
     return 1
 
 
-def _extract_here(db, todo, crawl, files_store, workers, ocr, limits):
+def _extract_here(db, db_path, todo, crawl, files_store, workers, ocr, limits):
     """``archive extract`` in this machine's worker processes. Returns
     (documents extracted, errors, files missing)."""
-    import tempfile
-
-    from tqdm import tqdm
-
-    from parsers.pdf import extract_many
-
     with tempfile.TemporaryDirectory() as tmp:
         fetch = _file_fetcher(files_store, tmp)
         paths, missing = [], 0
@@ -446,7 +445,8 @@ def _extract_here(db, todo, crawl, files_store, workers, ocr, limits):
             else:
                 paths.append((doc, path))
         errors = 0
-        results = extract_many([p for _, p in paths], workers=workers, ocr=ocr, limits=limits)
+        results = extract_many([p for _, p in paths], workers=workers, ocr=ocr, limits=limits,
+                               tmp_dir=tmp_folder_beside(db_path))
         for (doc, path), result in tqdm(zip(paths, results), total=len(paths), unit="doc",
                                         desc="extracting"):
             fields = archive_db.extraction_fields(result)
@@ -462,14 +462,10 @@ def _extract_on_workers(db, todo, crawl, broker, limits, ocr, files_store):
     """``archive extract`` on Celery workers: every document goes to the queue
     at once (path and SHA-256), results are saved as they come, with a
     progress bar. Returns (documents sent, errors, files missing)."""
-    import tempfile
-
-    from tqdm import tqdm
-
-    from archive import extract_queue
+    from .extract import queue as extract_queue  # optional: Celery, the extraction queue
 
     client = extract_queue.QueueClient(broker, limits.time_limit)
-    where = extract_queue.shown(broker)
+    where = strip_query(broker)
     try:
         workers = client.workers()
     except ConnectionError as exc:
@@ -507,9 +503,7 @@ def _extract_on_workers(db, todo, crawl, broker, limits, ocr, files_store):
 def _file_fetcher(store: str, tmp: str):
     """file_path -> a local path (downloading from S3 when the store is a bucket)."""
     if store.startswith("s3://"):
-        from urllib.parse import urlparse
-
-        import boto3
+        import boto3  # optional: only for a files store in S3
 
         parsed = urlparse(store)
         client = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
@@ -545,8 +539,6 @@ def snapshot(db_path, out, to, existing):
     never overwritten. latest.json is written last, locally and in the bucket,
     once the files it names are complete (in S3: uploaded and verified).
     """
-    from . import release
-
     if existing and not to:
         raise click.UsageError("--release uploads a release: give --to s3://bucket/prefix/ too")
     try:
@@ -612,9 +604,6 @@ def follow(court, docket_number, db_path, list_, remove, webhook, remove_webhook
       python -m archive follow --remove cand 3:20-cv-05910
       python -m archive follow --webhook https://example.org/hook
     """
-    from . import alerts
-    from . import follow as fl
-
     db = archive_db.open_db(db_path)
     try:
         if remove_webhook:
@@ -665,11 +654,6 @@ def follow(court, docket_number, db_path, list_, remove, webhook, remove_webhook
 
 
 def _print_follows(db):
-    import datetime as _dt
-
-    from . import alerts
-    from . import follow as fl
-
     now = _dt.datetime.now(_dt.timezone.utc)
     rows = fl.followed(db)
     if not rows:
@@ -717,10 +701,6 @@ def update(db_path, dry_run, overrides, verbose):
     \b
       */30 * * * * cd /srv/docket-archive && .venv/bin/python -m archive update
     """
-    import signal
-
-    from . import update as up
-
     def stop(signum, frame):  # SIGTERM (cron's timeout, systemd) stops it as Ctrl-C does: exit 2
         raise KeyboardInterrupt
 
@@ -750,8 +730,6 @@ def gaps(court, docket_number, db_path):
     """What a case lacks (every followed case without arguments): entry numbers
     missing between known ones, RSS entries on no docket report yet, documents
     listed but not stored, and when each source last checked it."""
-    from . import follow as fl
-
     _existing(db_path)
     db = archive_db.open_db(db_path)
     try:
@@ -789,9 +767,6 @@ def gaps(court, docket_number, db_path):
 def calendar(court, docket_number, db_path, followed, out):
     """An iCal feed (.ics) of a case's hearings and deadlines, or of every
     followed case's: moved and vacated dates are sent cancelled."""
-    from . import follow as fl
-    from . import ical
-
     _existing(db_path)
     db = archive_db.open_db(db_path)
     try:
@@ -859,9 +834,7 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
     archive (a finished crawl shows within seconds). --immutable serves a
     release file as it is.
     """
-    import asyncio
-    import json
-
+    # only `serve` runs a web server: the others need not load it (a second of start-up)
     import uvicorn
     from datasette.app import Datasette
 

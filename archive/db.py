@@ -28,6 +28,10 @@ import sqlite_utils
 from sqlite_utils.db import NotFoundError
 
 from parsers.common import docket_number_key
+from parsers.kinds import entry_kind
+from parsers.schedule import events_in
+
+from .processes import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -503,8 +507,8 @@ def _apply_public_log(db: sqlite_utils.Database) -> None:
 
 # --- keys -----------------------------------------------------------------
 
-# The one docket-number key is parsers.common.docket_number_key (also
-# ``archive.db.docket_number_key``).
+# The one docket-number key is parsers.common.docket_number_key (docket_spider
+# still reaches it as ``archive.db.docket_number_key``: import it from parsers.common).
 
 
 def docket_key(court_id: str, docket_number: str) -> str:
@@ -865,8 +869,6 @@ def fuller(new, old) -> bool:
 
 
 def _kind_of(description, event_names) -> Optional[str]:
-    from parsers.kinds import entry_kind
-
     if not (description or event_names):
         return None
     return entry_kind(description or "", event_names or None)
@@ -906,8 +908,6 @@ def refresh_events(db, entry_id: str, settle: bool = True) -> int:
     """Read an entry's hearings and deadlines again (parsers.schedule) into
     ``events``, then settle which dates of its docket later ones supersede.
     Returns how many events the entry has."""
-    from parsers.schedule import events_in
-
     found = db.execute("select docket_id, court_id, description, date_filed, entry_number, "
                        "source from docket_entries where id = ?", [entry_id]).fetchone()
     had = db.execute("select count(*) from events where entry_id = ?", [entry_id]).fetchone()[0]
@@ -1166,7 +1166,7 @@ def mark_killed_crawls(db) -> list[int]:
         for crawl in db.execute_returning_dicts(
                 "select id, pid, host, started from crawls where status = 'running' "
                 "and pid is not null and host = ?", [host]):
-            if _process_alive(crawl["pid"], crawl["started"]):
+            if process_alive(crawl["pid"], crawl["started"]):
                 continue
             db["crawls"].update(crawl["id"], {
                 "status": "killed", "message":
@@ -1174,34 +1174,6 @@ def mark_killed_crawls(db) -> list[int]:
                 f"(killed or crashed); noticed by process {os.getpid()} at {_now()}"})
             marked.append(crawl["id"])
     return marked
-
-
-def _process_alive(pid: int, started: Optional[str]) -> bool:
-    """Whether process ``pid`` still runs and is the one that started at ``started``
-    (a pid reused by a later process is not the crawl's)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, another user's
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        with open("/proc/stat") as fh:
-            boot = next(float(line.split()[1]) for line in fh if line.startswith("btime"))
-    except (OSError, StopIteration, IndexError, ValueError):
-        return True  # no /proc: trust the pid
-    if fields[0] in ("Z", "X"):  # a zombie: dead, not yet reaped
-        return False
-    if started:
-        begun = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-        crawl_started = _dt.datetime.fromisoformat(started).timestamp()
-        if begun > crawl_started + 5:  # the pid now belongs to a later process
-            return False
-    return True
 
 
 def finish_crawl(db, crawl_id: int, status: str, counts: dict, message: str = "") -> dict:

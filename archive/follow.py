@@ -19,6 +19,8 @@ import re
 import sqlite3
 from typing import Iterable, Optional
 
+from parsers.common import docket_number_key
+
 from . import db as adb
 
 SOURCES = ("rss", "courtlistener", "internet_archive", "acms", "pacer")
@@ -85,7 +87,7 @@ def follow_case(db, court_id: str, docket_number: str, *, parent_id: Optional[st
     court_id = (court_id or "").strip().lower()
     if not re.match(r"^[a-z0-9]{2,8}$", court_id):
         raise ValueError(f"{court_id!r} is not a court id (cand, nysd, ca9 ...)")
-    number = adb.docket_number_key(docket_number or "")
+    number = docket_number_key(docket_number or "")
     if not re.search(r"\d", number):
         raise ValueError(f"{docket_number!r} is not a docket number")
     docket_id = adb.docket_key(court_id, number)

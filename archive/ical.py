@@ -16,6 +16,8 @@ import datetime as _dt
 import hashlib
 from typing import Iterable, Optional
 
+from .follow import _dicts
+
 PRODID = "-//Docket Archive//follow//EN"
 
 
@@ -97,8 +99,6 @@ def calendar_events(conn, docket_ids: Optional[list] = None, since: Optional[str
     if docket_ids is not None:
         where.append(f"ev.docket_id in ({', '.join('?' for _ in docket_ids) or 'null'})")
         params.extend(docket_ids)
-    from .follow import _dicts
-
     return _dicts(conn, "select ev.*, e.entry_key, e.description as entry_description, "
                   "d.docket_number, d.case_name from events ev left join docket_entries e on "
                   "e.id = ev.entry_id left join dockets d on d.id = ev.docket_id where "

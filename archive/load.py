@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 from typing import Optional
 
+from parsers.common import docket_number_key
 from parsers.links import origin_of_record
 
 from . import db as adb
@@ -260,7 +261,7 @@ def dockets_in(record: dict) -> list[dict]:
         return [record]
     cases: dict = {}
     for docket in record["dockets"]:
-        key = (docket.get("court_id"), adb.docket_number_key(docket.get("docket_number") or ""))
+        key = (docket.get("court_id"), docket_number_key(docket.get("docket_number") or ""))
         case = cases.get(key)
         if case is None:
             cases[key] = dict(docket, docket_entries=list(docket.get("docket_entries") or []))

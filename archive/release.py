@@ -2,9 +2,11 @@
 
 ``make_release`` writes ``dockets-YYYY-MM-DD.db`` and
 ``dockets-YYYY-MM-DD.manifest.json`` into a folder, then ``latest.json``
-beside them (and ``dockets-YYYY-MM-DD.inspect.json``, Datasette's counts);
+beside them (and ``dockets-YYYY-MM-DD.inspect.json``, from ``datasette inspect``);
 ``upload_release`` puts the db, the manifest and ``latest.json`` in an S3
-bucket, ``latest.json`` last and only once the other two are verified there.
+bucket (boto3's ``upload_file``: multipart past ``MULTIPART_THRESHOLD``, with
+SHA-256 checksums that S3 checks), ``latest.json`` last and only once the
+other two are verified there (size and checksum, :func:`verify_upload`).
 
 A release never changes once written: a second snapshot the same day (UTC)
 is ``dockets-YYYY-MM-DD-2.db``, then ``-3``..., and a name already taken in
@@ -33,6 +35,8 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import uuid
 from typing import Callable, Optional
@@ -40,6 +44,7 @@ from urllib.parse import quote, urlparse
 
 from archive import db as archive_db
 from archive import publish
+from archive.atomic import write_atomically
 from archive.db import file_sha256
 from archive.publish import (  # noqa: F401 - the rule's home; named here too
     DESCRIPTION_MARKS, MAY_MARK, RESTRICTED_STATUSES, WITHHELD_CLEARED, withheld_reason,
@@ -271,19 +276,18 @@ def make_manifest(db_path: str, withheld: list[dict], day: str) -> dict:
 
 
 def inspect_data(db_path: str) -> dict:
-    """Datasette's ``datasette inspect`` JSON for a release (for ``--inspect-file``,
-    and for ``archive serve --immutable``, which reads ``<stem>.inspect.json``
-    beside the db): every table's count, the file's SHA-256 and size."""
-    con = _connect_ro(db_path)
-    try:
-        counts = {t: {"count": con.execute(f"select count(*) from [{t}]").fetchone()[0]}
-                  for t in [r[0] for r in con.execute(
-                      "select name from sqlite_master where type = 'table' order by name")]}
-    finally:
-        con.close()
-    name = os.path.basename(db_path)
-    return {os.path.splitext(name)[0]: {"hash": file_sha256(db_path), "size": os.path.getsize(db_path),
-                                        "file": name, "tables": counts}}
+    """What ``datasette inspect`` says of a release, in its own format (for
+    ``--inspect-file``, and for ``archive serve --immutable``, which reads
+    ``<stem>.inspect.json`` beside the db): every table's count, the file's
+    hash and size. Run in the release's folder, so that it names the file
+    without a path."""
+    folder, name = os.path.split(os.path.abspath(db_path))
+    done = subprocess.run([sys.executable, "-m", "datasette", "inspect", name, "--inspect-file", "-"],
+                          cwd=folder, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ReleaseError(f"datasette inspect {name} failed: "
+                           f"{(done.stderr.strip().splitlines() or ['no message'])[-1]}")
+    return json.loads(done.stdout)
 
 
 def latest_pointer(manifest: dict, manifest_name: str) -> dict:
@@ -308,31 +312,10 @@ def existing_release(db_path: str) -> tuple[str, dict]:
     return manifest_path, latest_pointer(manifest, os.path.basename(manifest_path))
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _write_json(path: str, data: dict, replace: bool) -> None:
-    """Write ``data`` at ``path`` atomically: a temporary name, then a rename
-    (``replace``) or a hard link that fails if the name is taken."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # readable as the .db is, by a web server too
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        if replace:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """``data`` as JSON at ``path``, whole or not at all (readable as the .db
+    is, by a web server too); ``replace=False``: never over a file of that name."""
+    write_atomically(path, json.dumps(data, indent=2, sort_keys=False) + "\n", replace=replace)
 
 
 def make_release(source: str, out: str, day: Optional[str] = None,
@@ -392,14 +375,14 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 
 def s3_client():
-    import boto3
+    import boto3  # optional: only for --to s3://
 
     return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
 
 
 def check_bucket(client, url: str) -> None:
     """Raise ReleaseError unless the bucket of ``url`` can be reached (before a release is made)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError  # optional: as above
 
     bucket, _ = parse_s3_url(url)
     try:
@@ -414,7 +397,7 @@ def check_bucket(client, url: str) -> None:
 
 
 def s3_exists(client, bucket: str, key: str) -> bool:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError  # optional: as above
 
     try:
         client.head_object(Bucket=bucket, Key=key)
@@ -430,61 +413,50 @@ def _b64(digest: bytes) -> str:
 
 
 def _put(client, path: str, bucket: str, key: str, content_type: str,
-         threshold: int, part_size: int) -> str:
-    """Upload ``path``; return the SHA256 checksum S3 should report for it
-    (the file's, or for a multipart upload the checksum of its parts' checksums)."""
-    size = os.path.getsize(path)
-    if size <= threshold:
-        checksum = _b64(bytes.fromhex(file_sha256(path)))
-        with open(path, "rb") as fh:
-            client.put_object(Bucket=bucket, Key=key, Body=fh, ContentLength=size,
-                              ContentType=content_type, ChecksumSHA256=checksum)
-        return checksum
-    upload = client.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type,
-                                            ChecksumAlgorithm="SHA256")
-    upload_id = upload["UploadId"]
-    parts, digests = [], []
-    try:
-        with open(path, "rb") as fh:
-            number = 1
-            while True:
-                block = fh.read(part_size)
-                if not block:
-                    break
-                digest = hashlib.sha256(block).digest()
-                answer = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
-                                            PartNumber=number, Body=block,
-                                            ChecksumSHA256=_b64(digest))
-                parts.append({"PartNumber": number, "ETag": answer["ETag"],
-                              "ChecksumSHA256": _b64(digest)})
-                digests.append(digest)
-                number += 1
-        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
-                                         MultipartUpload={"Parts": parts})
-    except BaseException:
-        try:
-            client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-        except Exception:
-            pass
-        raise
-    return f"{_b64(hashlib.sha256(b''.join(digests)).digest())}-{len(digests)}"
+         threshold: int, part_size: int) -> None:
+    """Upload ``path`` with boto3's transfer manager: one PUT up to
+    ``threshold`` bytes, else a multipart upload of ``part_size`` parts
+    (aborted if it fails), each with its SHA-256 checksum, which S3 checks."""
+    from boto3.s3.transfer import TransferConfig  # optional: only for --to s3://
+
+    client.upload_file(path, bucket, key,
+                       ExtraArgs={"ContentType": content_type, "ChecksumAlgorithm": "SHA256"},
+                       Config=TransferConfig(multipart_threshold=threshold,
+                                             multipart_chunksize=part_size))
 
 
-def verify_upload(client, bucket: str, key: str, path: str, expected_checksum: str) -> str:
+def _composite_sha256(path: str, part_size: int) -> tuple[str, int]:
+    """(the SHA-256 of the parts' SHA-256s, base64; the number of parts) of
+    ``path`` cut into ``part_size`` parts: what S3 reports for a multipart upload."""
+    digests = []
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(part_size), b""):
+            digests.append(hashlib.sha256(block).digest())
+    return _b64(hashlib.sha256(b"".join(digests)).digest()), len(digests)
+
+
+def verify_upload(client, bucket: str, key: str, path: str) -> str:
     """Check the object at ``key`` is ``path``: its size, and the SHA-256
-    checksum S3 reports (``ChecksumSHA256``), or, from a store that reports
-    none, the SHA-256 of the object downloaded again. Returns how it was checked."""
+    checksum S3 reports (``ChecksumSHA256``: the file's, or for a multipart
+    upload the checksum of its parts' checksums, the parts' size read from
+    S3), or, from a store that reports none, the SHA-256 of the object
+    downloaded again. Returns how it was checked."""
     size = os.path.getsize(path)
     head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     if head.get("ContentLength") != size:
         raise ReleaseError(f"s3://{bucket}/{key}: {head.get('ContentLength')} bytes in the "
                            f"bucket, {size} written")
-    reported = head.get("ChecksumSHA256")
+    reported = (head.get("ChecksumSHA256") or "").split("-")[0]
     if reported:
-        if reported.split("-")[0] != expected_checksum.split("-")[0]:
-            raise ReleaseError(f"s3://{bucket}/{key}: checksum {reported} in the bucket, "
-                               f"{expected_checksum} uploaded")
-        return "size and ChecksumSHA256"
+        if reported == _b64(bytes.fromhex(file_sha256(path))):
+            return "size and ChecksumSHA256"
+        first = client.head_object(Bucket=bucket, Key=key, PartNumber=1)
+        if (first.get("PartsCount") or 1) > 1:
+            expected, parts = _composite_sha256(path, first["ContentLength"])
+            if reported == expected and parts == first["PartsCount"]:
+                return f"size and ChecksumSHA256 of its {parts} parts"
+        raise ReleaseError(f"s3://{bucket}/{key}: checksum {head['ChecksumSHA256']} in the "
+                           "bucket is not the file's")
     digest = hashlib.sha256()
     body = client.get_object(Bucket=bucket, Key=key)["Body"]
     for block in iter(lambda: body.read(1 << 20), b""):
@@ -500,6 +472,7 @@ def upload_release(client, url: str, db_path: str, manifest_path: str, pointer: 
     """Upload a release to ``s3://bucket/prefix/``: the db, then the manifest,
     each verified, and only then ``latest.json``. Raises ReleaseError (with
     ``latest.json`` untouched) when any step fails. Returns latest.json's key."""
+    from boto3.exceptions import S3UploadFailedError  # optional: as above
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, prefix = parse_s3_url(url)
@@ -509,9 +482,9 @@ def upload_release(client, url: str, db_path: str, manifest_path: str, pointer: 
                            (manifest_path, "application/json")):
             key = prefix + os.path.basename(path)
             step = f"uploading {os.path.basename(path)} to s3://{bucket}/{key}"
-            checksum = _put(client, path, bucket, key, kind, threshold, part_size)
+            _put(client, path, bucket, key, kind, threshold, part_size)
             step = f"verifying s3://{bucket}/{key}"
-            how = verify_upload(client, bucket, key, path, checksum)
+            how = verify_upload(client, bucket, key, path)
             log(f"s3://{bucket}/{key}: {os.path.getsize(path)} bytes, verified ({how})")
         with tempfile.TemporaryDirectory() as tmp:
             latest = os.path.join(tmp, LATEST)
@@ -520,12 +493,12 @@ def upload_release(client, url: str, db_path: str, manifest_path: str, pointer: 
                 fh.write("\n")
             key = prefix + LATEST
             step = f"writing s3://{bucket}/{key}"
-            checksum = _put(client, latest, bucket, key, "application/json", threshold, part_size)
-            verify_upload(client, bucket, key, latest, checksum)
+            _put(client, latest, bucket, key, "application/json", threshold, part_size)
+            verify_upload(client, bucket, key, latest)
         log(f"s3://{bucket}/{key} -> {pointer['db']}")
         return key
     except ReleaseError as exc:
         raise ReleaseError(f"{exc}; s3://{bucket}/{prefix}{LATEST} was not changed") from None
-    except (BotoCoreError, ClientError, OSError) as exc:
+    except (BotoCoreError, ClientError, S3UploadFailedError, OSError) as exc:
         raise ReleaseError(f"{step} failed: {exc}; s3://{bucket}/{prefix}{LATEST} "
                            "still names the previous release") from None

@@ -44,6 +44,7 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -55,6 +56,9 @@ from . import crawls
 from . import appeals as ap
 from . import db as adb
 from . import follow as fl
+from . import ical
+from .atomic import write_atomically
+from .processes import process_alive
 
 
 # Knobs, with their defaults: from docket_spider/settings.py where it has them,
@@ -122,6 +126,8 @@ def update_lock(db_path: str):
     """One update at a time per archive: the crawls' own ``flock``
     (docket_spider.pipelines.CaseLock) on ``<archive>.crawl-update.lock``; the
     kernel lets go when every process holding it has ended."""
+    # not at the top: the lock is the Scrapy project's (docket_spider.pipelines, which
+    # loads Scrapy, Twisted and Celery); it belongs beside archive.access.QueueCaseLock
     from docket_spider.pipelines import CaseLock
 
     lock = CaseLock(db_path, "update", {"court": "all"})
@@ -560,7 +566,7 @@ def _start_run(db, dry_run: bool) -> int:
     with adb.transaction(db):
         for run_id, pid, started in db.execute(
                 "select id, pid, started from update_runs where status = 'running'").fetchall():
-            if pid and not adb._process_alive(pid, started):
+            if pid and not process_alive(pid, started):
                 db.execute("update update_runs set status = 'killed', finished = ? where id = ?",
                            [fl.now_iso(), run_id])
         table = db["update_runs"]
@@ -727,8 +733,6 @@ def run_update(db_path: str, *, settings: dict, dry_run: bool = False, echo=prin
         with contextlib.suppress(Exception):
             adb.close_db(db)
         lock.release()
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -835,14 +839,9 @@ def _run(db, db_path, plan, settings, runner, run_id, tmp, now) -> tuple[str, li
 def write_calendar(db, path: str) -> int:
     """The followed cases' hearings and deadlines, iCal, to ``path`` (replaced
     whole: a reader never sees half a file). Returns how many events."""
-    from . import ical
-
     ids = [r["id"] for r in fl.followed(db)]
     text = ical.calendar(ical.calendar_events(db.conn, ids), "Followed cases")
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_atomically(path, text)
     return text.count("BEGIN:VEVENT")
 
 

@@ -29,11 +29,12 @@ import json
 import logging
 import re
 import signal
-import socket
 import sqlite3
 import threading
 import time
 from typing import Iterable, Optional
+
+from parsers.common import strip_query
 
 from . import access, load
 from . import db as adb
@@ -62,7 +63,7 @@ class WriterRunning(RuntimeError):
 class Writer:
     def __init__(self, db_path: str, url: str, stream: str = access.DEFAULT_STREAM,
                  batch: int = 500, block_ms: int = 1000):
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         self.db_path = db_path
         self.url = url
@@ -80,7 +81,7 @@ class Writer:
 
     # --- the stream ---------------------------------------------------------
     def _group(self) -> None:
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         # has the stream been made anew since this archive's position was set (a Redis
         # restarted without its data)? A marker key lives and dies with the stream's data.
@@ -123,24 +124,19 @@ class Writer:
 
     def _lease(self) -> None:
         """One writer per stream: a second one would apply batches out of order."""
+        # a writer of this machine that was killed is taken over at once (the
+        # lock's token names its process); one killed elsewhere, once its lease ends
         self.lease = access.QueueCaseLock(self, "writer", ttl=LEASE_TTL)
-        deadline = time.monotonic() + LEASE_TTL + 2  # a writer killed elsewhere: its lease ends
+        deadline = time.monotonic() + LEASE_TTL + 2
         while not self.lease.try_acquire():
-            raw = self.redis.get(self.lease.path)
-            holder = raw.decode() if raw else ""
-            pid, _, host = holder.split(":")[0].partition("@")
-            if host == socket.gethostname() and pid.isdigit() and not adb._process_alive(
-                    int(pid), None):  # a writer of this machine that was killed: take over
-                self.lease.delete_if_held_by(holder)
-                continue
             if time.monotonic() > deadline:
                 raise WriterRunning(
-                    f"another archive writer ({holder.split(':')[0] or 'unknown'}) applies the "
-                    f"stream {self.stream} on {access.shown(self.url)}: one at a time")
+                    f"another archive writer ({self.lease.holder()}) applies the "
+                    f"stream {self.stream} on {strip_query(self.url)}: one at a time")
             time.sleep(0.5)
 
     def _run(self, until_idle: bool) -> dict:
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         pending = True  # first what was delivered to the last writer and never acknowledged
         started = False
@@ -164,7 +160,7 @@ class Writer:
             except redis.ConnectionError as exc:
                 # what was applied is committed; what was not acknowledged is read again
                 logger.error("The queue %s does not answer (%s): trying again in %.1f s",
-                             access.shown(self.url), exc, delay)
+                             strip_query(self.url), exc, delay)
                 self.stop.wait(delay)
                 delay = min(delay * 2, 30)
                 pending, started = True, False
@@ -328,7 +324,7 @@ class Writer:
         replies = list(replies)
         if not replies:
             return
-        import redis
+        import redis  # optional: only with ARCHIVE_QUEUE_URL
 
         pipe = self.redis.pipeline()
         for _, key, answer in replies:

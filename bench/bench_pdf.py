@@ -39,8 +39,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from archive.extract.pool import extract_many  # noqa: E402
 from parsers import pdf as pdfmod  # noqa: E402
-from parsers.pdf import extract, extract_many  # noqa: E402
+from parsers.pdf import extract  # noqa: E402
 
 SHARED = Path(os.environ.get("DOCKET_SHARED", REPO / ".." / "shared")).resolve()
 PDFS = SHARED / "corpus" / "pdfs"

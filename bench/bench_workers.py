@@ -53,7 +53,7 @@ def start_workers(n: int, url: str, files: Path, ocr: bool, logs: Path) -> list:
              "--concurrency", "1", "--name", f"bench{i}@%h", "--loglevel", "WARNING",
              "-s", f"EXTRACT_OCR={ocr}"],
             cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-    from archive.extract_queue import QueueClient
+    from archive.extract.queue import QueueClient
 
     client = QueueClient(url)
     deadline = time.time() + 120

@@ -83,7 +83,7 @@ class Worker:
 
 
 def wait_ready(url: str, n: int, timeout: float = 120) -> None:
-    from archive.extract_queue import QueueClient
+    from archive.extract.queue import QueueClient
 
     client = QueueClient(url)
     deadline = time.time() + timeout

@@ -13,7 +13,6 @@ this version?) they ask ``archive.access``; they never call the spider.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import os
@@ -31,7 +30,8 @@ from twisted.internet.defer import maybeDeferred
 
 from archive import access
 from archive import db as archive_db
-from archive import extract_queue
+from archive.extract import queue as extract_queue
+from archive.extract.cache import ResultCache
 from archive.load import save_item
 from docket_spider.files_store import AtomicFSFilesStore, ArchiveS3FilesStore, check_pdf
 from docket_spider.items import DocumentItem, ParsedDocketItem
@@ -329,53 +329,6 @@ def _store_reader(store_uri: str, settings):
     return None, (lambda path: os.path.join(root, path))
 
 
-class ResultCache:
-    """EXTRACT_CACHE_DIR: extraction results kept by the file's SHA-256, the
-    extractor version, OCR on or off and the limits, for any archive on this
-    machine (the same bytes give the same text). Only results that are the
-    file's text (``ok``, ``ocr``, ``empty``) are kept; an error is tried again."""
-
-    KEPT = frozenset({"ok", "ocr", "empty"})
-
-    def __init__(self, folder: str, version, ocr: bool, limits=None):
-        self.folder = os.path.abspath(folder)
-        bounds = _digest(repr(limits), 10)  # tighter limits may make another result
-        self.suffix = f"{version or 'unknown'}.{'ocr' if ocr else 'text'}.{bounds}.json"
-
-    def _path(self, sha256: str) -> str:
-        return os.path.join(self.folder, sha256[:2], f"{sha256}.{self.suffix}")
-
-    def get(self, sha256):
-        import json
-
-        if not sha256 or not re.fullmatch(r"[0-9a-f]{64}", sha256):
-            return None
-        try:
-            with open(self._path(sha256), encoding="utf-8") as fh:
-                return json.load(fh)
-        except (OSError, ValueError):
-            return None
-
-    def put(self, sha256, result: dict) -> None:
-        import json
-        import tempfile
-
-        if not sha256 or not re.fullmatch(r"[0-9a-f]{64}", sha256) \
-                or result.get("status") not in self.KEPT:
-            return
-        path = self._path(sha256)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".part")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(result, fh, default=str)
-            os.replace(tmp, path)  # whole or not at all
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-
-
 class ExtractTextPipeline:
     """Text, page count and stamp of each stored PDF, in limited worker
     processes (``parsers.pdf_pool``: EXTRACT_MEMORY_LIMIT_MB per worker,
@@ -394,7 +347,7 @@ class ExtractTextPipeline:
         self.workers = settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
         self.ocr = settings.getbool("EXTRACT_OCR", True)
         self.read_bytes, self.local_path = _store_reader(str(settings.get("FILES_STORE")), settings)
-        from parsers.pdf_pool import Limits
+        from archive.extract.limits import Limits
 
         self.limits = Limits.from_settings(settings)
         self.pool = None  # parsers.pdf_pool.ExtractionPool, started with the first PDF
@@ -441,9 +394,10 @@ class ExtractTextPipeline:
 
     def _pool(self):
         if self.pool is None:
-            from parsers.pdf_pool import ExtractionPool
+            from archive.extract.pool import ExtractionPool, tmp_folder_beside
 
-            self.pool = ExtractionPool(self.workers, self.limits)
+            self.pool = ExtractionPool(self.workers, self.limits, tmp_dir=tmp_folder_beside(
+                self.crawler.settings.get("ARCHIVE_DB")))
         return self.pool
 
     async def process_item(self, item):

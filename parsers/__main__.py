@@ -11,6 +11,7 @@ import json
 import sys
 
 from . import KINDS, ParseError, parse
+from .pdf import extract
 
 
 def main(argv=None) -> int:
@@ -23,8 +24,6 @@ def main(argv=None) -> int:
     for path in args.paths:
         try:
             if args.kind == "pdf":
-                from .pdf import extract
-
                 record = extract(path)
             else:
                 with open(path, "rb") as fh:

@@ -21,6 +21,7 @@ import re
 from datetime import date
 
 from .common import two_digit_year
+from .links import same_number
 
 # A case number: district "8:16-cv-01261-DOC-KES" / "1:13-cv-01234" / "2:15-cr-4",
 # appellate "21-2728", "12-2209", "2022-1234" (cafc long form).
@@ -178,8 +179,6 @@ def stamp_conflicts(stamp: dict | None, docket_number: str | None,
     attachment only for district courts ("Document 22-1"; "DktEntry: 5-1" is
     a court of appeals' own count).
     """
-    from .links import same_number
-
     if not stamp or not stamp.get("case_number") or not docket_number:
         return []
     if not same_number(stamp["case_number"], docket_number):

@@ -22,7 +22,9 @@ import re
 import unicodedata
 
 from . import ParseError, page_parser
-from .common import clean, doc_id_from_url, find_date, html_tree, json_str, text_content, text_of
+from .common import (
+    clean, doc_id_from_url, find_date, html_tree, json_str, text_content, text_of, to_int,
+)
 
 KIND = "appellate attachment page"
 
@@ -58,11 +60,6 @@ def _doc_link(td):
     return None, None
 
 
-def _int(text):
-    text = clean(text).replace(",", "")
-    return int(text) if text.isdigit() and text.isascii() else None
-
-
 def attachment_row(tr):
     """One document row -> dict, or None when the row is not one."""
     cells = [c for c in tr if c.tag == "td"]
@@ -79,7 +76,7 @@ def attachment_row(tr):
         return None
     number = None
     for td in cells[:link_i]:
-        n = _int(text_content(td))
+        n = to_int(text_content(td), whole=True)
         if n is not None:
             number = n
     if number is None:
@@ -89,7 +86,7 @@ def attachment_row(tr):
         "attachment_number": number,
         "description": clean(text_content(rest[0]), commas=True) if rest else "",
         "pacer_doc_id": doc_id,
-        "page_count": _int(text_content(rest[1])) if len(rest) > 1 else None,
+        "page_count": to_int(text_content(rest[1]), whole=True) if len(rest) > 1 else None,
     }
     for inp in tr.iter("input"):
         m = _SUM_DOC.search(inp.get("onclick") or "")

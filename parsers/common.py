@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from email.utils import parsedate_to_datetime as _parsedate_to_datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
 
@@ -40,7 +41,7 @@ __all__ = [
     "pacer_doc_id_from_url", "doc_id_from_url", "go_dls_args", "court_from_links",
     "court_id_from_url", "html_tree", "cut_short", "xml_tree", "xml_page_root", "child_text",
     "element_lines", "text_content", "text_of", "is_element", "ancestor", "br_lines",
-    "label_value", "norm_label",
+    "label_value", "norm_label", "strip_query",
 ]
 
 # ---------------------------------------------------------------- text
@@ -79,11 +80,23 @@ def clean_lines(lines) -> list[str]:
     return out
 
 
-def to_int(value):
-    """``int`` of a string like ``" 1,234 "``; ``None`` when not a number."""
-    if value is None:
+_WHOLE_NUMBER = re.compile(r"\d[\d,]*", re.ASCII)
+
+
+def to_int(value, whole: bool = False):
+    """``int`` of a string like ``" 1,234 "``; ``None`` when not a number.
+
+    The first number in the text is read (``"12 pages"`` -> 12), unless
+    ``whole``: then the value must be that number and nothing else (digits,
+    perhaps with thousands' commas, and spaces around), else ``None``: a
+    table cell that holds a number, a field of a record.
+    """
+    if value is None or isinstance(value, bool):
         return None
-    m = re.search(r"-?\d[\d,]*", str(value))
+    if whole:
+        m = _WHOLE_NUMBER.fullmatch(clean(value))
+    else:
+        m = re.search(r"-?\d[\d,]*", str(value))
     if not m:
         return None
     try:
@@ -511,6 +524,23 @@ def harmonize_case_name(text) -> str:
             right = "United States"
         return f"{left} v. {right}"
     return _ET_AL.sub("", text).strip(" ,;:-")
+
+
+# ---------------------------------------------------------------- URLs
+
+
+def strip_query(url) -> str:
+    """A URL safe to store or to show in a log: scheme, host, port and path,
+    without user info (a password), query (a token, a session) or fragment.
+    ``redis://:secret@host:6379/0`` -> ``redis://host:6379/0``."""
+    parts = urlsplit(str(url or ""))
+    netloc = parts.hostname or ""
+    try:
+        if parts.port:
+            netloc += f":{parts.port}"
+    except ValueError:  # not a port: left out
+        pass
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 # ---------------------------------------------------------------- PACER links

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
+from .common import to_int
 from .links import origin_of_courtlistener
 
 SOURCE = "courtlistener"
@@ -29,15 +30,17 @@ def _str(value):
 BAD_RECORD = (AttributeError, KeyError, TypeError, ValueError, IndexError)
 
 
-def _int(value, what):
-    """An integer field: None, an int, or digits; anything else is a bad record."""
+def int_field(value, what):
+    """An integer field: None, an int, or a whole number in text; anything
+    else is a bad record (naming ``what``)."""
     if value in (None, ""):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise TypeError(f"{what} is {type(value).__name__} {str(value)[:40]!r}, not a number")
-    if isinstance(value, str) and not value.strip().isdigit():
-        raise ValueError(f"{what} is {value[:40]!r}, not a number")
-    return int(value)
+    number = to_int(value, whole=True)
+    if number is None:
+        raise ValueError(f"{what} is {str(value)[:40]!r}, not a number")
+    return number
 
 
 def _text(value, what):
@@ -86,7 +89,7 @@ def parse_party(ctx, party: dict) -> dict:
         party_type=", ".join(names) or None,
         extra_info=_text(party.get("extra_info"), "its extra_info") or None,
         date_terminated=_text(terminated, "its date_terminated"),
-        courtlistener_id=_int(party.get("id"), "its id"),
+        courtlistener_id=int_field(party.get("id"), "its id"),
     )
 
 
@@ -99,7 +102,7 @@ def parse_attorney(ctx, attorney: dict, party_names: dict) -> dict:
         raise ValueError("it has no name")
     parties: dict[str, list[str]] = {}
     for link in _objects(attorney.get("parties_represented"), "its parties_represented"):
-        party_id = _int(link.get("party_id"), "a party_id") or _id_from_url(
+        party_id = int_field(link.get("party_id"), "a party_id") or _id_from_url(
             _text(link.get("party"), "a party link"))
         party = party_names.get(party_id)
         if not party:
@@ -113,7 +116,7 @@ def parse_attorney(ctx, attorney: dict, party_names: dict) -> dict:
         phone=_text(attorney.get("phone"), "its phone") or None,
         fax=_text(attorney.get("fax"), "its fax") or None,
         email=_text(attorney.get("email"), "its email") or None,
-        courtlistener_id=_int(attorney.get("id"), "its id"),
+        courtlistener_id=int_field(attorney.get("id"), "its id"),
         parties=[{"party": party, "roles": [r for r in roles if r]}
                  for party, roles in parties.items()],
     )
@@ -148,13 +151,13 @@ def parse_entry(ctx, entry: dict, storage_url: str) -> tuple[dict, list[dict]]:
     row = dict(
         source=SOURCE, court_id=ctx["court_id"],
         docket_number=ctx["docket_number"],
-        entry_number=_int(entry.get("entry_number"), "its entry_number"),
+        entry_number=int_field(entry.get("entry_number"), "its entry_number"),
         date_filed=_text(entry.get("date_filed"), "its date_filed"),
         time_filed=_text(entry.get("time_filed"), "its time_filed"),
         description=_text(entry.get("description"), "its description"),
         pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
         recap_sequence_number=_str(entry.get("recap_sequence_number")),
-        courtlistener_id=_int(entry.get("id"), "its id"),
+        courtlistener_id=int_field(entry.get("id"), "its id"),
     )
     return row, [parse_document(ctx, entry, doc, storage_url) for doc in documents]
 
@@ -164,21 +167,21 @@ def parse_document(ctx, entry: dict, doc: dict, storage_url: str) -> dict:
     filepath = _text(doc.get("filepath_local"), "a document's filepath_local")
     available = bool(doc.get("is_available"))
     urls = [urljoin(storage_url, filepath.lstrip("/"))] if available and filepath else []
-    attachment = _int(doc.get("attachment_number"), "a document's attachment_number")
+    attachment = int_field(doc.get("attachment_number"), "a document's attachment_number")
     return dict(
         source=SOURCE, court_id=ctx["court_id"],
         docket_number=ctx["docket_number"], pacer_case_id=ctx.get("pacer_case_id"),
-        entry_number=_int(entry.get("entry_number"), "its entry_number"),
+        entry_number=int_field(entry.get("entry_number"), "its entry_number"),
         pacer_sequence_number=_str(entry.get("pacer_sequence_number")),
         recap_sequence_number=_str(entry.get("recap_sequence_number")),
         document_number=_str(doc.get("document_number")) or _str(entry.get("entry_number")),
         attachment_number=attachment,
-        document_type=_int(doc.get("document_type"), "a document's document_type"),
+        document_type=int_field(doc.get("document_type"), "a document's document_type"),
         description=_text(doc.get("description"), "a document's description"),
         pacer_doc_id=_str(doc.get("pacer_doc_id")), is_available=available,
         is_sealed=doc.get("is_sealed"),
-        page_count=_int(doc.get("page_count"), "a document's page_count"),
-        file_size=_int(doc.get("file_size"), "a document's file_size"),
+        page_count=int_field(doc.get("page_count"), "a document's page_count"),
+        file_size=int_field(doc.get("file_size"), "a document's file_size"),
         sha1=_text(doc.get("sha1"), "a document's sha1") or None,
-        courtlistener_id=_int(doc.get("id"), "a document's id"), file_urls=urls,
+        courtlistener_id=int_field(doc.get("id"), "a document's id"), file_urls=urls,
     )

@@ -12,7 +12,7 @@
      docket_entries: [{document_number, date_filed, date_entered,
                        description, pacer_doc_id, pacer_seq_no}]}
 
-(bankruptcy courts' own rules: :mod:`parsers.bankruptcy`) and raises
+(bankruptcy courts' own rules: :mod:`parsers.bankruptcy_rules`) and raises
 :class:`parsers.ParseError` for anything that is not a docket report:
 login forms, CM/ECF error and warning pages, text-format reports, pages
 for other reports, truncated junk.
@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from . import ParseError, page_parser
-from . import bankruptcy as bk
+from . import bankruptcy_rules as bk
 from .common import (
     UNKNOWN_CASE_TITLE, clean, court_from_links, cut_short, element_lines, find_date, go_dls_args, harmonize_case_name,
     html_tree, normalize_docket_number, docket_number_parts, normalize_judge,
@@ -410,7 +410,7 @@ def _see_above(parties):
 
 def _parse_parties(tables, adversary=False, bankruptcy=False):
     """Parties of the party tables. Labels are normalized the district way,
-    or with ``bankruptcy`` by :func:`parsers.bankruptcy.party_type` (a label
+    or with ``bankruptcy`` by :func:`parsers.bankruptcy_rules.party_type` (a label
     over a rule of dashes, "Plaintiff<br>-------", as printed). A dash-rule
     label on a row of its own heads every party below it up to the next
     label, as do all labels of an adversary proceeding."""

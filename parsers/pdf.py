@@ -36,7 +36,7 @@ Statuses
          would need more than ``max_pixels`` to OCR even at ``OCR_MIN_DPI``,
          or the worker's memory limit (MemoryError). ``text`` keeps what was
          read within the limits; ``error`` names the pages and the limit.
-"timeout" (given by ``parsers.pdf_pool``) the document took longer than its
+"timeout" (given by ``archive.extract.pool``) the document took longer than its
          time limit; its worker was stopped
 
 A damaged file that was recovered keeps "ok"/"ocr" and says how in
@@ -52,10 +52,11 @@ objects is abandoned as soon as it does (a 100 KB file can hold millions of
 text operators); OCR renders a page at ``ocr_dpi`` only while that stays
 within ``max_pixels``, lower (down to ``OCR_MIN_DPI``) for big pages, and not
 at all beyond. Memory and time per document are bounded by the worker
-processes of ``parsers.pdf_pool``.
+processes of ``archive.extract.pool``, which call ``extract``.
 
 ``extract`` is a top-level, picklable function with no import-time side
-effects; ``extract_many`` runs it in limited worker processes, in order.
+effects: it reads one PDF in the calling process, starting only Tesseract
+and Ghostscript when a page or a repair needs them.
 """
 from __future__ import annotations
 
@@ -65,12 +66,16 @@ import re
 import shutil
 import subprocess
 import tempfile
-from typing import Iterable, Iterator
+
+import pdfplumber
+from pdfminer.pdfinterp import PDFPageInterpreter
+from pdfplumber.page import PDFPageAggregatorWithMarkedContent
+from pdfplumber.utils.exceptions import PdfminerException
 
 from ._pdf_clean import clean_text as _clean_text
 from ._pdf_stamp import find_stamp, is_stamp_line, merge_stamps
 
-__all__ = ["extract", "extract_many", "EXTRACTOR_VERSION", "PAGE_SEP", "STATUSES"]
+__all__ = ["extract", "extraction_result", "EXTRACTOR_VERSION", "PAGE_SEP", "STATUSES"]
 
 EXTRACTOR_VERSION = "pdf-1.1"
 PAGE_SEP = "\n\f\n"
@@ -117,7 +122,9 @@ def _looks_unread(text: str) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
-def _result(**kw) -> dict:
+def extraction_result(**kw) -> dict:
+    """A result dict: ``kw`` over the defaults of every key (what ``extract``
+    returns, and what the process pool answers for a document it stopped)."""
     out = {
         "page_count": 0,
         "text": "",
@@ -220,8 +227,6 @@ def _is_password_error(exc: BaseException) -> bool:
 
 def _open_plumber(data: bytes | None, path: str | None):
     """pdfplumber.PDF with its page list loaded (forces the page tree)."""
-    import pdfplumber
-
     src = path if data is None else io.BytesIO(data)
     pdf = pdfplumber.open(src)
     try:
@@ -236,7 +241,7 @@ def _open_plumber(data: bytes | None, path: str | None):
 
 
 def _repair_pikepdf(data: bytes) -> bytes:
-    import pikepdf
+    import pikepdf  # optional here: only a damaged file is repaired (qpdf's library)
 
     try:
         with pikepdf.open(io.BytesIO(data), suppress_warnings=True) as doc:
@@ -497,7 +502,7 @@ class _OCR:
 
     def render(self, index: int):
         """The page as a grayscale PIL image within the pixel budget. Raises _OverLimit."""
-        import pypdfium2 as pdfium
+        import pypdfium2 as pdfium  # optional here: only a page to OCR is rendered
 
         if self.doc is None:
             self.doc = pdfium.PdfDocument(self.src)
@@ -522,7 +527,7 @@ class _OCR:
             page.close()
 
     def read(self, index: int) -> str:
-        import pytesseract
+        import pytesseract  # optional: OCR only (and Tesseract may not be installed)
 
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per worker process
         img = self.render(index)
@@ -545,7 +550,7 @@ class _OCR:
     @staticmethod
     def _upright(img):
         """The image turned upright by Tesseract's orientation detection, or None."""
-        import pytesseract
+        import pytesseract  # optional: OCR only
 
         try:
             osd = pytesseract.image_to_osd(img, output_type=pytesseract.Output.DICT, timeout=_OCR_TIMEOUT)
@@ -574,41 +579,31 @@ def ocr_dpi_for(width: float, height: float, dpi: int = OCR_DPI,
     return fit if fit >= min(OCR_MIN_DPI, dpi) else None
 
 
-_BUDGET_DEVICE = None
+class _BudgetDevice(PDFPageAggregatorWithMarkedContent):
+    """pdfplumber's layout device, counting what it collects."""
 
+    budget = PAGE_MAX_OBJECTS
+    count = 0
 
-def _budget_device_class():
-    """pdfplumber's layout device, counting what it collects (made once, lazily)."""
-    global _BUDGET_DEVICE
-    if _BUDGET_DEVICE is None:
-        from pdfplumber.page import PDFPageAggregatorWithMarkedContent
+    def _tick(self, n: int = 1) -> None:
+        self.count += n
+        if self.count > self.budget:
+            raise _OverLimit(
+                f"page {self.pageno} not read: more than {self.budget:,} characters, "
+                "images and drawn paths (the per-page object limit)")
 
-        class BudgetDevice(PDFPageAggregatorWithMarkedContent):
-            budget = PAGE_MAX_OBJECTS
-            count = 0
+    def render_char(self, *args, **kwargs):
+        self._tick()
+        return super().render_char(*args, **kwargs)
 
-            def _tick(self, n: int = 1) -> None:
-                self.count += n
-                if self.count > self.budget:
-                    raise _OverLimit(
-                        f"page {self.pageno} not read: more than {self.budget:,} characters, "
-                        "images and drawn paths (the per-page object limit)")
+    def render_image(self, *args, **kwargs):
+        self._tick()
+        return super().render_image(*args, **kwargs)
 
-            def render_char(self, *args, **kwargs):
-                self._tick()
-                return super().render_char(*args, **kwargs)
-
-            def render_image(self, *args, **kwargs):
-                self._tick()
-                return super().render_image(*args, **kwargs)
-
-            def paint_path(self, *args, **kwargs):
-                path = args[4] if len(args) > 4 else kwargs.get("path") or ()
-                self._tick(1 + sum(1 for seg in path if seg and seg[0] == "m"))  # subpaths
-                return super().paint_path(*args, **kwargs)
-
-        _BUDGET_DEVICE = BudgetDevice
-    return _BUDGET_DEVICE
+    def paint_path(self, *args, **kwargs):
+        path = args[4] if len(args) > 4 else kwargs.get("path") or ()
+        self._tick(1 + sum(1 for seg in path if seg and seg[0] == "m"))  # subpaths
+        return super().paint_path(*args, **kwargs)
 
 
 def _bounded_layout(page, budget: int) -> None:
@@ -617,11 +612,7 @@ def _bounded_layout(page, budget: int) -> None:
     they can use up the worker's memory. pdfplumber then uses this layout."""
     if not budget or hasattr(page, "_layout"):
         return
-    from pdfminer.pdfinterp import PDFPageInterpreter
-    from pdfplumber.utils.exceptions import PdfminerException
-
-    device = _budget_device_class()(page.pdf.rsrcmgr, pageno=page.page_number,
-                                    laparams=page.pdf.laparams)
+    device = _BudgetDevice(page.pdf.rsrcmgr, pageno=page.page_number, laparams=page.pdf.laparams)
     device.budget = budget
     interpreter = PDFPageInterpreter(page.pdf.rsrcmgr, device)
     try:
@@ -693,17 +684,19 @@ def extract(source, ocr: bool = True, *, ocr_dpi: int = OCR_DPI, ocr_lang: str =
     try:
         return _extract(source, ocr, ocr_dpi, ocr_lang, max_pixels, page_max_objects, progress)
     except _Unreadable as exc:
-        return _result(status="error", error=str(exc))
+        return extraction_result(status="error", error=str(exc))
     except MemoryError:
-        return _result(status="too_large",
-                       error="out of memory while reading the PDF (over the memory limit)")
+        return extraction_result(
+            status="too_large", error="out of memory while reading the PDF (over the memory limit)")
     except RecursionError:
-        return _result(status="error", error="damaged PDF: object nesting too deep")
+        return extraction_result(status="error", error="damaged PDF: object nesting too deep")
     except Exception as exc:  # the last guard: a crawl must never be lost
         if _out_of_memory(exc):
-            return _result(status="too_large",
-                           error="out of memory while reading the PDF (over the memory limit)")
-        return _result(status="error", error=f"unexpected {type(exc).__name__}: {exc}"[:300])
+            return extraction_result(
+                status="too_large",
+                error="out of memory while reading the PDF (over the memory limit)")
+        return extraction_result(status="error",
+                                 error=f"unexpected {type(exc).__name__}: {exc}"[:300])
 
 
 def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str, max_pixels: int,
@@ -817,7 +810,7 @@ def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str, max_pixels: int,
         kept = f"; the text of the other {len(pages_out) - len(limited)} is kept" if has_text else ""
         error = (f"{len(limited)} of {len(pages_out)} page(s) over an extraction limit{kept}: "
                  + "; ".join(limited[:3]) + ("; ..." if len(limited) > 3 else ""))
-    return _result(
+    return extraction_result(
         page_count=len(pages_out),
         text=PAGE_SEP.join(texts),
         pages=pages_out,
@@ -831,19 +824,3 @@ def _extract(source, ocr: bool, ocr_dpi: int, ocr_lang: str, max_pixels: int,
         clean_text=_clean_text(texts),
     )
 
-
-def extract_many(paths: Iterable, workers: int | None = None, ocr: bool = True,
-                 limits=None) -> Iterator[dict]:
-    """``extract`` over many files in worker processes, in order.
-
-    ``workers`` defaults to the machine's cores; ``limits`` is a
-    ``parsers.pdf_pool.Limits`` (memory per worker, time per document and
-    page, OCR pixels, objects per page; its defaults when None). At most
-    ``4 * workers`` files are in flight. A worker over a limit, or that
-    dies, costs only its own file ("too_large", "timeout" or "error") and is
-    replaced; the other files are not affected.
-    """
-    from .pdf_pool import ExtractionPool
-
-    with ExtractionPool(workers, limits) as pool:
-        yield from pool.map(paths, ocr)

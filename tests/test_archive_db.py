@@ -384,6 +384,34 @@ def test_a_crawl_whose_process_is_gone_is_marked_killed():
         later.wait()
 
 
+def test_process_alive_tells_a_live_process_from_a_dead_a_zombie_and_a_later_one():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from archive.processes import process_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert process_alive(child.pid)
+        assert process_alive(str(child.pid), time.time())  # started now: it is the one
+        assert not process_alive(child.pid, time.time() - 3600)  # a later process, same pid
+        assert process_alive(os.getpid(), "2000-01-01T00:00:00+00:00")  # this one, always
+        assert process_alive(1)  # another user's (init): alive
+        child.kill()
+        for _ in range(100):  # killed, not reaped yet: a zombie
+            if not process_alive(child.pid):
+                break
+            time.sleep(0.05)
+        assert not process_alive(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert not process_alive(child.pid)
+    assert not process_alive(None) and not process_alive("x") and not process_alive(0)
+
+
 def test_a_big_crawl_leaves_its_search_index_in_one_segment_a_small_one_leaves_it(tmp_path):
     db = adb.open_db(str(tmp_path / "a.db"))
     crawl = adb.start_crawl(db, "test", "cand", "1:1-cv-1", {})

@@ -47,7 +47,7 @@ def test_extract_honours_the_ocr_setting(tmp_path, monkeypatch):
     """`-s EXTRACT_OCR=False` is `--no-ocr`, as for scrapy crawl (it OCR'd anyway)."""
     from click.testing import CliRunner
 
-    import parsers.pdf
+    import archive.cli
     from archive.cli import cli
 
     files = tmp_path / "files"
@@ -60,11 +60,11 @@ def test_extract_honours_the_ocr_setting(tmp_path, monkeypatch):
     db.conn.close()
     asked = []
 
-    def extract_many(paths, workers=None, ocr=True, limits=None):
+    def extract_many(paths, workers=None, ocr=True, limits=None, tmp_dir=None):
         asked.append(ocr)
         return [{"status": "ok", "text": "Order", "page_count": 1} for _ in paths]
 
-    monkeypatch.setattr(parsers.pdf, "extract_many", extract_many)
+    monkeypatch.setattr(archive.cli, "extract_many", extract_many)
     for options, ocr in ((["-s", "EXTRACT_OCR=False"], False), (["--no-ocr"], False), ([], True),
                          (["-s", "EXTRACT_OCR=True"], True)):
         out = CliRunner().invoke(cli, ["extract", "--db", str(db_path), "--files", str(files),

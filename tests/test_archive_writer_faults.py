@@ -303,6 +303,28 @@ def test_a_lock_holder_killed_with_sigkill_frees_the_lock_within_its_ttl(tmp_pat
             holder.wait()
 
 
+def test_a_lock_whose_holder_on_this_machine_is_gone_is_taken_over_at_once(queue):
+    """The lock's token names its holder (pid@host): a holder of this machine
+    whose process is gone is not waited for; one elsewhere, or alive, is."""
+    from archive.access import QueueCaseLock
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = socket.gethostname()
+    key = f"{queue.stream}:lock:case-gone"
+    queue.redis.set(key, f"{gone.pid}@{host}:deadbeef", px=60_000)
+    lock = QueueCaseLock(queue, "case-gone", ttl=60)
+    assert lock.try_acquire()  # at once, not in 60 s
+    assert queue.redis.get(key) == lock.token.encode()
+    lock.release()
+    assert queue.redis.get(key) is None
+    for holder in (f"{gone.pid}@another-host:deadbeef", f"{os.getppid()}@{host}:deadbeef"):
+        queue.redis.set(key, holder, px=60_000)
+        assert not QueueCaseLock(queue, "case-gone").try_acquire()
+        assert queue.redis.get(key) == holder.encode()
+        queue.redis.delete(key)
+
+
 # --- 3. the writer killed again and again while items arrive ------------------------------
 
 def test_a_writer_killed_five_times_while_items_arrive_applies_each_once(tmp_path, redis_url):

@@ -1,4 +1,4 @@
-"""Text extraction on Celery workers (archive/extract_queue.py), for real:
+"""Text extraction on Celery workers (archive/extract/queue.py), for real:
 Debian's redis-server on loopback, `python -m archive worker` processes, and
 the real `scrapy crawl` with EXTRACT_BROKER_URL.
 
@@ -57,11 +57,21 @@ class Workers:
              "-s", "EXTRACT_OCR=False"],
             cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
+    def start_celery(self, name):
+        """The same worker started by Celery's own command, configured by the environment."""
+        log = open(self.tmp_path / f"{name}.log", "w")
+        env = {**os.environ, "EXTRACT_VISIBILITY_TIMEOUT": str(VISIBILITY),
+               "EXTRACT_BROKER_URL": self.url, "EXTRACT_FILES_STORE": str(self.files)}
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "archive.extract.queue", "worker",
+             "--concurrency", "1", "-n", f"{name}@test", "--loglevel", "INFO"],
+            cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
     def log(self, name) -> str:
         return (self.tmp_path / f"{name}.log").read_text()
 
     def wait_ready(self, timeout=60):
-        from archive.extract_queue import QueueClient
+        from archive.extract.queue import QueueClient
 
         client = QueueClient(self.url)
         deadline = time.time() + timeout
@@ -198,7 +208,7 @@ def test_a_document_held_longer_than_the_lease_is_not_handed_out_twice(workers, 
     second worker never gets it. (The file is a pipe the test writes to late.)"""
     import hashlib
 
-    from archive.extract_queue import QueueClient
+    from archive.extract.queue import QueueClient
     from tests.servers.cases import make_pdf
 
     workers.files.mkdir()
@@ -222,7 +232,7 @@ def test_a_document_held_longer_than_the_lease_is_not_handed_out_twice(workers, 
     assert logs.count("extracting slow.pdf") == 1, logs
     # the same task delivered again (a second crawl's copy, a lease run out while
     # its worker finished): answered from the stored result, not read or extracted
-    from archive.extract_queue import QUEUE, TASK
+    from archive.extract.queue import QUEUE, TASK
 
     client.app.send_task(TASK, args=["slow.pdf", hashlib.sha256(pdf).hexdigest(), False],
                          task_id=task.id, queue=QUEUE)
@@ -256,9 +266,34 @@ def test_archive_extract_fans_out_to_the_workers(shared, workers, tmp_path):
     assert crawls[-1] == {"spider": "extract", "status": "finished", "documents_extracted": N}
 
 
+def test_celery_finds_the_app_its_worker_extracts_and_inspect_sees_it(workers, tmp_path):
+    """`celery -A archive.extract.queue worker`, `inspect`: the module's app, on
+    EXTRACT_BROKER_URL, with the files store of EXTRACT_FILES_STORE."""
+    import hashlib
+
+    from archive.extract.queue import QueueClient
+    from tests.servers.cases import make_pdf
+
+    workers.files.mkdir()
+    pdf = make_pdf(["Order granting the motion, read by a worker Celery started"])
+    (workers.files / "order.pdf").write_bytes(pdf)
+    workers.start_celery("c1")
+    workers.wait_ready()
+    env = {**os.environ, "EXTRACT_BROKER_URL": workers.url}
+    inspect = subprocess.run([sys.executable, "-m", "celery", "-A", "archive.extract.queue",
+                              "inspect", "ping", "--timeout", "5"],
+                             cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
+    assert inspect.returncode == 0 and "c1@test" in inspect.stdout, inspect.stdout + inspect.stderr
+    client = QueueClient(workers.url)
+    task = client.send("order.pdf", hashlib.sha256(pdf).hexdigest(), False)
+    answer = dict(client.as_done({"order": task}))["order"]
+    assert answer["status"] == "ok" and "read by a worker Celery started" in answer["text"]
+    assert "extracted order.pdf: ok" in workers.log("c1")
+
+
 def test_a_crawl_with_no_broker_says_so(tmp_path):
     port = free_port()  # nothing listens there
-    from archive.extract_queue import QueueClient
+    from archive.extract.queue import QueueClient
 
     with pytest.raises(ConnectionError, match=f"127.0.0.1:{port}"):
         QueueClient(f"redis://:secret@127.0.0.1:{port}/0").workers(timeout=0.5)

@@ -57,10 +57,16 @@ def test_a_crawl_writes_nothing_outside_its_folders_and_removes_what_dead_crawls
     assert "Removed 1 temporary file(s) that killed crawls left" in log
     assert not [p for p in files.rglob("*") if p.name.endswith(".part")]
     assert len(rows(db, "select 1 from documents where file_path is not null")) == 4
-    # beside the archive: the archive, and its locks' folder, which git ignores
+    # beside the archive: the archive, its locks' folder and, when a PDF was extracted
+    # here (not answered from the tests' extraction cache), its extraction workers'
+    # temporary folder (empty once they stopped), which git ignores
     locks = CaseLock.folder(str(db))
-    assert sorted(os.listdir(db.parent)) == [os.path.basename(locks), "dockets.db"]
+    beside = sorted(os.listdir(db.parent))
+    assert [n for n in beside if n != ".extract-tmp"] == [os.path.basename(locks), "dockets.db"]
     assert (tmp_path / "archive" / os.path.basename(locks) / ".gitignore").read_text().endswith("*\n")
+    if ".extract-tmp" in beside:
+        assert os.listdir(db.parent / ".extract-tmp") == [".gitignore"]
+        assert (db.parent / ".extract-tmp" / ".gitignore").read_text().endswith("*\n")
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

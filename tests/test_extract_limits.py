@@ -9,11 +9,14 @@ ordinary PDFs, and through `python -m archive extract`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zlib
@@ -24,10 +27,11 @@ from scrapy.utils.test import get_crawler
 
 from archive import access
 from archive import db as adb
+from archive.extract.limits import Limits
+from archive.extract.pool import ExtractionPool
 from docket_spider.items import DocumentItem
 from docket_spider.pipelines import ExtractTextPipeline
 from parsers import pdf as pdfmod
-from parsers.pdf_pool import ExtractionPool, Limits
 from tests.conftest import PROJECT
 from tests.servers.cases import make_pdf, pdf_of_objects
 
@@ -300,6 +304,57 @@ def test_page_time_limit_and_a_worker_killed_from_outside():
         assert r["status"] == "error" and "the extraction worker died (killed by SIGKILL)" in r["error"]
         assert after.result(timeout=60)["status"] == "ok"
         assert pool.stats["crashes"] == 1 and pool.stats["workers_started"] == 3
+
+
+def test_a_worker_keeps_its_temporary_files_in_its_own_folder_which_goes_with_it(
+        tmp_path, monkeypatch):
+    """Tesseract's images and texts (and Ghostscript's repairs) go to the
+    worker's own folder, never the system's; a worker killed mid-page leaves
+    nothing behind, and what killed crawls' workers left is swept at the start."""
+    # a Tesseract that hangs, so the worker is killed while its files are there
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "tesseract"
+    fake.write_text('#!/bin/sh\n[ "$1" = "--version" ] && { echo "tesseract 5.3.0"; exit 0; }\n'
+                    "exec sleep 20\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    system = tmp_path / "system-tmp"
+    system.mkdir()
+    monkeypatch.setenv("TMPDIR", str(system))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    work = tmp_path / "archive" / ".extract-tmp"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (work / str(gone.pid) / "pdfrepairx1y2").mkdir(parents=True)  # a killed crawl's worker's
+    (work / str(gone.pid) / "tess_left_input.PNG").write_bytes(b"png")
+    (work / str(os.getpid())).mkdir()  # a live process's: kept
+
+    hung = []
+    with ExtractionPool(1, Limits(memory_mb=1024, time_limit=60, page_time_limit=3),
+                        tmp_dir=str(work)) as pool:
+        assert not (work / str(gone.pid)).exists()
+        assert (work / str(os.getpid())).exists()
+        assert (work / ".gitignore").read_text().endswith("*\n")
+        running = pool.submit(image_page(612), True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not hung:
+            for pid in pool.worker_pids():
+                if any(p.name.startswith("tess_") for p in (work / str(pid)).glob("*")):
+                    hung = psutil.Process(pid).children(recursive=True)
+                    worker = pid
+            time.sleep(0.05)
+        assert hung, "the worker never started Tesseract"
+        result = running.result(timeout=60)
+        assert result["status"] == "timeout"
+        assert not (work / str(worker)).exists()  # killed, and its files gone with it
+        assert pool.submit(good(8), False).result(timeout=60)["status"] == "ok"
+        assert os.listdir(work / str(pool.worker_pids()[0])) == []
+    for process in hung:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    assert sorted(os.listdir(work)) == [".gitignore", str(os.getpid())]  # stopped: gone too
+    assert list(system.iterdir()) == []  # nothing in the system's temporary folder
 
 
 # --------------------------------------------------------------------------- archive extract

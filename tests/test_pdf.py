@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from archive.extract.pool import extract_many
 from parsers import pdf as pdfmod
 from parsers._pdf_clean import clean_page_text
 from parsers._pdf_stamp import parse_stamp_line
-from parsers.pdf import EXTRACTOR_VERSION, STATUSES, extract, extract_many
+from parsers.pdf import EXTRACTOR_VERSION, STATUSES, extract
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DOCKET_SHARED", REPO / ".." / "shared")).resolve()

@@ -222,7 +222,7 @@ def test_snapshot_to_s3_uploads_verifies_then_points(source, tmp_path, s3):
 
 
 class FailingClient:
-    """boto3's client, failing on the Nth put (an upload cut off midway)."""
+    """boto3's client, failing on the Nth upload (an upload cut off midway)."""
 
     def __init__(self, client, fail_on_put):
         self.client, self.fail_on_put, self.puts = client, fail_on_put, 0
@@ -230,12 +230,12 @@ class FailingClient:
     def __getattr__(self, name):
         return getattr(self.client, name)
 
-    def put_object(self, **kwargs):
+    def upload_file(self, *args, **kwargs):
         self.puts += 1
         if self.puts == self.fail_on_put:
             from botocore.exceptions import EndpointConnectionError
             raise EndpointConnectionError(endpoint_url="http://127.0.0.1/")
-        return self.client.put_object(**kwargs)
+        return self.client.upload_file(*args, **kwargs)
 
 
 class LyingClient(FailingClient):
@@ -275,14 +275,26 @@ def test_multipart_upload_verified(source, tmp_path, s3):
     _, client, _ = s3
     path, _ = source
     db = archive_db.open_db(str(path))
-    big = os.urandom(6 * 1024 * 1024).hex()  # 12 MB of text: three 5 MB parts
+    big = os.urandom(6 * 1024 * 1024).hex()  # 12 MB of text (and its index): 5 MB parts
     _doc(db, "cand", "3:20-cv-05910", 1, big, attachment_number=1)
     db.conn.close()
     made = release.make_release(str(path), str(tmp_path / "out"), day="2026-02-03")
     release.upload_release(client, "s3://releases/big/", made["db"], made["manifest"],
                            made["pointer"], threshold=5 * 1024 * 1024, part_size=5 * 1024 * 1024)
-    head = client.head_object(Bucket="releases", Key=f"big/{made['pointer']['db']}")
+    head = client.head_object(Bucket="releases", Key=f"big/{made['pointer']['db']}",
+                              ChecksumMode="ENABLED")
     assert head["ContentLength"] == made["pointer"]["size"] > 10 * 1024 * 1024
+    assert head["ChecksumSHA256"]  # S3 checked each part's SHA-256, and the whole
+    parts = -(-made["pointer"]["size"] // (5 * 1024 * 1024))
+    assert client.head_object(Bucket="releases", Key=f"big/{made['pointer']['db']}",
+                              PartNumber=1)["PartsCount"] == parts > 2
+    # and the check finds a file that is not the one uploaded
+    other = tmp_path / "other.db"
+    other.write_bytes(b"x" * made["pointer"]["size"])
+    with pytest.raises(release.ReleaseError, match="is not the file's"):
+        release.verify_upload(client, "releases", f"big/{made['pointer']['db']}", str(other))
+    assert f"{parts} parts" in release.verify_upload(client, "releases",
+                                                     f"big/{made['pointer']['db']}", made["db"])
     assert hashlib.sha256(_object(client, f"big/{made['pointer']['db']}")).hexdigest() == \
         made["pointer"]["sha256"]
 

@@ -49,6 +49,7 @@ def register(pm=None) -> list[str]:
     """Register the site's plugins that are not registered yet (an installed
     package's entry points register them already); returns those added."""
     if pm is None:
+        # not at the top: importing it loads every installed plugin, this package among them
         from datasette.plugins import pm
     added = []
     for name in PLUGINS:

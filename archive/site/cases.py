@@ -46,7 +46,7 @@ from markupsafe import Markup
 
 from archive import follow
 from archive.site import urls
-from archive.site.feeds import kinds_asked
+from archive.site.feeds import court_name, kinds_asked
 from archive.site.public import FileStream
 from archive.site.search import fts_query, highlight
 from archive.release import withheld_reason
@@ -83,7 +83,7 @@ _s3_lock = threading.Lock()
 
 
 def _s3_client():
-    import boto3
+    import boto3  # optional: only for a files store in S3
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
     with _s3_lock:
@@ -514,8 +514,6 @@ def _docket_id(request) -> tuple[str, str, str]:
 
 
 def _court_label(court_id: str | None) -> str:
-    from archive.site.feeds import court_name
-
     return court_name(court_id)
 
 

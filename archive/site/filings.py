@@ -95,6 +95,8 @@ def is_transcript(description: Optional[str], entry_description: Optional[str]) 
 
 def pacer_price(page_count: Optional[int], transcript: bool) -> str:
     """PACER's price for one document, in words (docket_spider/pacer/fees.py's rule)."""
+    # not at the top: the rule lives with the PACER code, whose package loads Scrapy,
+    # which the web server has no use for (the rule belongs below the site: parsers/)
     from docket_spider.pacer.fees import CAP_CENTS, PAGE_CENTS, cost_cents, fmt
 
     if page_count:

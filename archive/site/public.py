@@ -32,10 +32,11 @@ import sys
 import tempfile
 import traceback
 from typing import Optional
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus
 
 from datasette import hookimpl
-from datasette.utils.asgi import AsgiFileDownload, Forbidden, NotFound, Response
+from datasette.utils.asgi import AsgiFileDownload, Base400, Forbidden, NotFound, Response
+from datasette.views.base import DatasetteError
 
 from archive import publish
 
@@ -186,9 +187,6 @@ async def _publishing(source: str, target: str, every: float) -> None:
 
 @hookimpl
 def handle_exception(datasette, request, exception):
-    from datasette.utils.asgi import Base400
-    from datasette.views.base import DatasetteError
-
     if isinstance(exception, (Base400, DatasetteError, MemoryError, sqlite3.DataError)):
         return None  # Datasette's own messages (and limits.py's) say nothing private
     traceback.print_exception(exception, file=sys.stderr)
@@ -212,8 +210,8 @@ def _quoted_foreign_key_links():
     as ``?entry_id=<id>`` with the id unescaped; the archive's ids hold ``#``
     (``cand/3:20-cv-05910#48``), which a browser takes for a fragment, so the
     link showed 0 rows. Its value is quoted here, as a query value must be."""
-    from urllib.parse import quote
-
+    # not at the top: an installed plugin is imported while Datasette's views are,
+    # and the row view imports them (an import circle)
     from datasette.views.row import RowView
 
     if getattr(RowView.foreign_key_tables, "quoted", False):

@@ -49,7 +49,7 @@ import os
 import re
 import secrets
 import sqlite3
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
@@ -567,8 +567,6 @@ async def search_page(datasette, request):
 
 
 def _encode(params: dict) -> str:
-    from urllib.parse import urlencode
-
     return urlencode([(k, v) for k, v in params.items() if v])
 
 

@@ -13,7 +13,7 @@ search results link alike and links stay stable across crawls.
 from __future__ import annotations
 
 from functools import lru_cache
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 SAFE = ":-._~"  # kept as they are in a path segment (docket numbers have ':' and '-')
 
@@ -72,8 +72,6 @@ def feed(kinds=()) -> str:
 
 def search(q: str = "", **filters) -> str:
     """The search page for ``q`` with its filters (court, case, date_from, date_to, type, page)."""
-    from urllib.parse import urlencode
-
     params = [(k, v) for k, v in (("q", q), *filters.items()) if v not in (None, "")]
     return SEARCH + ("?" + urlencode(params) if params else "")
 

@@ -24,7 +24,7 @@ from urllib.parse import urlencode, urljoin
 import scrapy
 from scrapy.exceptions import CloseSpider
 
-from docket_spider.cases import default_cases
+from archive.cases import default_cases
 from docket_spider.items import (
     AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem,
 )
@@ -32,7 +32,7 @@ from docket_spider.middlewares import allowed_hosts, same_origin
 from docket_spider.outcome import bad_record, missed
 from parsers import courtlistener as cl
 from parsers.common import docket_number_key
-from parsers.courtlistener import BAD_RECORD, _int
+from parsers.courtlistener import BAD_RECORD, int_field
 
 API_SLOT = "courtlistener-api"
 API_PAGE_SIZE = 20  # what the v4 API gives without asking
@@ -227,7 +227,7 @@ class CourtListenerSpider(scrapy.Spider):
                 if not isinstance(docket, dict):
                     raise TypeError(f"{type(docket).__name__}, not an object")
                 item = docket_item(docket)
-                docket_id = _int(docket.get("id"), "its id")
+                docket_id = int_field(docket.get("id"), "its id")
             except BAD_RECORD as exc:
                 # the docket asked for cannot be read: its entries cannot be fetched
                 self._bad(response, "docket", docket, exc)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import scrapy
 
-from docket_spider.cases import default_cases
+from archive.cases import default_cases
 from docket_spider.items import DocumentItem, ParsedDocketItem
 from docket_spider.middlewares import allowed_hosts
 from docket_spider.outcome import bad_record

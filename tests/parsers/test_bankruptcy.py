@@ -1,4 +1,5 @@
-"""CM/ECF bankruptcy court docket reports (parsers.bankruptcy, read by parsers.district).
+"""CM/ECF bankruptcy court docket reports (parsers.bankruptcy; its own parts,
+parsers.bankruptcy_rules, read by parsers.district).
 
 Golden files: every page in ../shared/corpus/pacer/bankruptcy is parsed, as
 the ``district`` kind (the court id tells it is a bankruptcy court) and as
@@ -13,7 +14,7 @@ import re
 import pytest
 
 from parsers import ParseError, parse
-from parsers import bankruptcy as bk
+from parsers import bankruptcy_rules as bk
 
 from .conftest import PAGES, corpus_params, court_of, docket_mismatches, reference
 

@@ -11,8 +11,8 @@ from lxml import etree
 
 from parsers import decode_page
 from parsers.common import (
-    child_text, clean, docket_number_key, find_date, html_tree, normalize_docket_number, text_content,
-    text_of, two_digit_year, xml_tree,
+    child_text, clean, docket_number_key, find_date, html_tree, normalize_docket_number, strip_query,
+    text_content, text_of, to_int, two_digit_year, xml_tree,
 )
 
 from .conftest import corpus_params
@@ -165,3 +165,26 @@ def test_numbers_in_the_keys_form_are_their_own_key_by_the_full_rules():
     for form in forms:
         assert normalize_docket_number(form) == form
         assert docket_number_key(form) == form
+
+
+# ---------------------------------------------------------------- numbers and URLs
+
+
+def test_to_int_reads_the_first_number_or_with_whole_only_a_number():
+    assert to_int(" 1,234 ") == 1234 and to_int("12 pages") == 12 and to_int("-3") == -3
+    assert to_int(None) is None and to_int("none") is None and to_int(True) is None
+    assert to_int(" 1,234\xa0", whole=True) == 1234 and to_int(17, whole=True) == 17
+    for value in ("12 pages", "Doc 3", "-3", "", "²", "1.5", None, False):
+        assert to_int(value, whole=True) is None, value
+
+
+@pytest.mark.parametrize("url, want", [
+    ("redis://:secret@127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ("redis://user:secret@queue.example:6380/2?ssl_cert_reqs=none", "redis://queue.example:6380/2"),
+    ("https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?364733#top",
+     "https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl"),
+    ("https://host:notaport/x", "https://host/x"),
+    (None, ""),
+])
+def test_strip_query_leaves_no_secret(url, want):
+    assert strip_query(url) == want

@@ -15,7 +15,15 @@ processes, each of which:
 - is replaced after a document that hit the memory limit, or once its peak
   memory passes half the limit, so the next document starts clean;
 - leaves when the process that started it is gone, and ignores Ctrl-C
-  (the crawl decides what stops).
+  (the crawl decides what stops);
+- keeps its temporary files (Tesseract's ``tess_*`` images and texts,
+  Ghostscript's ``pdfrepair*`` folders) in a folder of its own,
+  ``<tmp_dir>/<pid>`` (``TMPDIR`` for the programs it starts), which goes
+  with it: removed when it stops or is replaced, and, for a worker that
+  could not clean up (its crawl was killed), when the next pool starts with
+  the same ``tmp_dir``. A crawl's pool uses ``.extract-tmp/`` beside its
+  archive (:func:`tmp_folder_beside`), so no crawl writes outside the
+  project's own folders.
 
 Each worker has its own pipe and runs one document at a time, so a worker
 that is killed or dies costs only its own document: the other documents in
@@ -29,59 +37,74 @@ import logging
 import multiprocessing
 import os
 import queue
+import resource
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from .pdf import OCR_MAX_PIXELS, PAGE_MAX_OBJECTS, _result
+from parsers.pdf import extract, extraction_result
+
+from archive.processes import process_alive
+
+from .limits import Limits
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Limits", "ExtractionPool"]
+__all__ = ["ExtractionPool", "extract_many", "tmp_folder_beside"]
+
+TMP_FOLDER = ".extract-tmp"
+_GITIGNORE = "# extraction workers' temporary files (Docket Archive): never in git\n*\n"
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Per worker and per document; 0 turns a limit off."""
+def tmp_folder_beside(path: str) -> str:
+    """``.extract-tmp/`` in the folder holding ``path`` (an archive's file):
+    where the extraction workers of that archive's crawls keep their
+    temporary files."""
+    return os.path.join(os.path.dirname(os.path.abspath(path)), TMP_FOLDER)
 
-    memory_mb: int = 2048          # RLIMIT_AS of each worker process
-    time_limit: float = 1800.0     # seconds for one document
-    page_time_limit: float = 300.0  # seconds for one page (and for opening the file)
-    max_pixels: int = OCR_MAX_PIXELS
-    page_max_objects: int = PAGE_MAX_OBJECTS
 
-    def __post_init__(self):
-        for name in ("memory_mb", "time_limit", "page_time_limit", "max_pixels", "page_max_objects"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"extraction limit {name} must be 0 (no limit) or more, "
-                                 f"not {getattr(self, name)}")
+def _default_tmp() -> str:
+    """A pool given no folder (a library call, a Celery worker): one of this
+    user's own in the system's temporary folder, swept as any other."""
+    return os.path.join(tempfile.gettempdir(), f"docket-archive-extract-{os.getuid()}")
 
-    @classmethod
-    def from_settings(cls, settings) -> "Limits":
-        """From Scrapy settings (EXTRACT_MEMORY_LIMIT_MB, EXTRACT_TIME_LIMIT, ...)."""
-        d = cls()
-        return cls(
-            memory_mb=settings.getint("EXTRACT_MEMORY_LIMIT_MB", d.memory_mb),
-            time_limit=settings.getfloat("EXTRACT_TIME_LIMIT", d.time_limit),
-            page_time_limit=settings.getfloat("EXTRACT_PAGE_TIME_LIMIT", d.page_time_limit),
-            max_pixels=settings.getint("EXTRACT_OCR_MAX_PIXELS", d.max_pixels),
-            page_max_objects=settings.getint("EXTRACT_PAGE_MAX_OBJECTS", d.page_max_objects),
-        )
+
+def _prepare_tmp(root: str) -> None:
+    """Make ``root`` (with a ``.gitignore`` of ``*``) and remove the folders
+    of workers that are gone: ``<pid>`` of no live process, or of a process
+    that began after the folder was last written (a later one given the same
+    pid)."""
+    os.makedirs(root, exist_ok=True)
+    try:
+        with open(os.path.join(root, ".gitignore"), "x") as fh:
+            fh.write(_GITIGNORE)
+    except FileExistsError:
+        pass
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        try:
+            written = os.lstat(path).st_mtime
+        except FileNotFoundError:
+            continue
+        if name.isdigit() and not process_alive(int(name), written):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- worker side
 
 
-def _exit_with_parent(parent_pid: int) -> None:
+def _exit_with_parent(parent_pid: int, folder: str) -> None:
     """Leave when the process that started this worker is gone (a killed crawl
-    must not leave workers behind, busy or not)."""
+    must not leave workers behind, busy or not), removing its folder."""
 
     def watch():
         while os.getppid() == parent_pid:
             time.sleep(1.0)
+        shutil.rmtree(folder, ignore_errors=True)
         os._exit(0)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
@@ -89,28 +112,42 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 def _set_memory_limit(memory_mb: int) -> None:
     if memory_mb and memory_mb > 0:
-        import resource
-
         limit = int(memory_mb) * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _peak_rss() -> int:
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
-def _worker_main(conn, limits: Limits, parent_pid: int) -> None:
+def _private_tmp(root: str) -> str:
+    """This worker's own temporary folder, ``<root>/<pid>``: Python's
+    ``tempfile`` (pytesseract, the Ghostscript repair) and the programs it
+    starts (``TMPDIR``) write there."""
+    folder = os.path.join(root, str(os.getpid()))
+    shutil.rmtree(folder, ignore_errors=True)  # a dead worker's, of the same pid
+    os.makedirs(folder)
+    os.environ["TMPDIR"] = folder
+    tempfile.tempdir = folder
+    return folder
+
+
+def _worker_main(conn, limits: Limits, parent_pid: int, tmp_root: str) -> None:
     """One worker process: documents in, results out, one at a time."""
     # Ctrl-C reaches the whole process group: the crawl decides what stops
     # (a first Ctrl-C lets documents in flight finish), not the worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _set_memory_limit(limits.memory_mb)
+    folder = _private_tmp(tmp_root)
     if parent_pid:
-        _exit_with_parent(parent_pid)
-    from .pdf import extract
+        _exit_with_parent(parent_pid, folder)
+    try:
+        _serve(conn, limits)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
+
+def _serve(conn, limits: Limits) -> None:
     conn.send(("ready", os.getpid()))  # time limits start from here, not from the spawn
     while True:
         try:
@@ -125,10 +162,12 @@ def _worker_main(conn, limits: Limits, parent_pid: int) -> None:
                              page_max_objects=limits.page_max_objects,
                              progress=lambda n: conn.send(("page", n)))
         except MemoryError:
-            result = _result(status="too_large",
-                             error="out of memory while reading the PDF (over the memory limit)")
+            result = extraction_result(
+                status="too_large",
+                error="out of memory while reading the PDF (over the memory limit)")
         except BaseException as exc:  # never leave the parent without an answer
-            result = _result(status="error", error=f"unexpected {type(exc).__name__}: {exc}"[:300])
+            result = extraction_result(status="error",
+                                       error=f"unexpected {type(exc).__name__}: {exc}"[:300])
         del source, job
         peak = _peak_rss()
         memory = limits.memory_mb * 1024 * 1024
@@ -137,9 +176,9 @@ def _worker_main(conn, limits: Limits, parent_pid: int) -> None:
         try:
             conn.send(("done", result, peak, recycle))
         except MemoryError:
-            conn.send(("done", _result(status="too_large",
-                                       error="out of memory sending the text (over the memory limit)"),
-                       peak, True))
+            conn.send(("done", extraction_result(
+                status="too_large",
+                error="out of memory sending the text (over the memory limit)"), peak, True))
             return
         if recycle:
             return
@@ -151,11 +190,13 @@ _START_TIMEOUT = 120.0  # seconds for a new worker to import its libraries
 
 
 class _Worker:
-    def __init__(self, ctx, limits: Limits, watch_parent: bool):
+    def __init__(self, ctx, limits: Limits, watch_parent: bool, tmp_root: str):
         parent_end, child_end = ctx.Pipe(duplex=True)
         self.conn = parent_end
+        self.tmp_root = tmp_root
         self.proc = ctx.Process(target=_worker_main, name="pdf-extract",
-                                args=(child_end, limits, os.getpid() if watch_parent else 0),
+                                args=(child_end, limits, os.getpid() if watch_parent else 0,
+                                      tmp_root),
                                 daemon=True)
         self.proc.start()
         child_end.close()
@@ -182,6 +223,8 @@ class _Worker:
             self.proc.kill()
             self.proc.join(wait)
         self.conn.close()
+        if self.proc.pid and not self.proc.is_alive():  # killed: it could not clean up
+            shutil.rmtree(os.path.join(self.tmp_root, str(self.proc.pid)), ignore_errors=True)
 
 
 def _describe_exit(code) -> str:
@@ -196,13 +239,19 @@ def _describe_exit(code) -> str:
 
 
 class ExtractionPool:
-    """``workers`` limited worker processes; ``submit(source, ocr)`` -> Future of a result dict."""
+    """``workers`` limited worker processes; ``submit(source, ocr)`` -> Future of a result dict.
+
+    ``tmp_dir``: the folder of the workers' temporary folders (default: one in
+    the system's temporary folder); what dead workers left there is removed
+    now."""
 
     def __init__(self, workers: int | None = None, limits: Limits | None = None, *,
-                 watch_parent: bool = True):
+                 watch_parent: bool = True, tmp_dir: str | None = None):
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self.limits = limits or Limits()
         self.watch_parent = watch_parent
+        self.tmp_dir = os.path.abspath(tmp_dir or _default_tmp())
+        _prepare_tmp(self.tmp_dir)
         self._ctx = multiprocessing.get_context("spawn")  # safe beside threads (Scrapy's)
         self._jobs: queue.Queue = queue.Queue()
         self._closed = False
@@ -291,8 +340,8 @@ class ExtractionPool:
                 try:
                     result = self._run(i, source, ocr)
                 except BaseException as exc:  # the pool itself failed: still an answer
-                    result = _result(status="error",
-                                     error=f"extraction pool: {type(exc).__name__}: {exc}"[:300])
+                    result = extraction_result(
+                        status="error", error=f"extraction pool: {type(exc).__name__}: {exc}"[:300])
                 fut.set_result(result)
         finally:
             w, self._current[i] = self._current[i], None
@@ -306,7 +355,8 @@ class ExtractionPool:
     def _worker(self, i: int) -> _Worker:
         w = self._current[i]
         if w is None:
-            w = self._current[i] = _Worker(self._ctx, self.limits, self.watch_parent)
+            w = self._current[i] = _Worker(self._ctx, self.limits, self.watch_parent,
+                                           self.tmp_dir)
             self._count("workers_started")
         return w
 
@@ -319,8 +369,8 @@ class ExtractionPool:
     def _run(self, i: int, source, ocr: bool) -> dict:
         lim = self.limits
         if self._killing:
-            return _result(status="error", page_count=None,
-                           error="extraction stopped: the pool was shut down")
+            return extraction_result(status="error", page_count=None,
+                                     error="extraction stopped: the pool was shut down")
         for attempt in (1, 2):
             w = self._worker(i)
             if not w.proc.is_alive():  # died while idle (killed from outside)
@@ -352,14 +402,15 @@ class ExtractionPool:
                     how = _describe_exit(w.proc.exitcode)
                     self._retire(i, kill=True)
                     if self._killing:
-                        return _result(status="error", page_count=None,
-                                       error="extraction stopped: the pool was shut down")
+                        return extraction_result(status="error", page_count=None,
+                                                 error="extraction stopped: the pool was shut down")
                     self._count("crashes")
                     why = (f"; it may have run past its {lim.memory_mb} MB memory limit"
                            if lim.memory_mb else "")
                     logger.warning("PDF extraction worker %s on page %d%s; replaced", how, page + 1, why)
-                    return _result(status="error", page_count=None,
-                                   error=f"the extraction worker died ({how}) on page {page + 1}{why}")
+                    return extraction_result(
+                        status="error", page_count=None,
+                        error=f"the extraction worker died ({how}) on page {page + 1}{why}")
                 if msg[0] == "page":
                     page = msg[1]
                     last = time.monotonic()
@@ -385,5 +436,20 @@ class ExtractionPool:
                 error = (f"stopped after {elapsed:.0f} s: page {page + 1} took longer than the "
                          f"time limit of {lim.page_time_limit:g} s per page")
             logger.warning("PDF extraction %s; worker replaced", error)
-            return _result(status="timeout", error=error, page_count=None)
+            return extraction_result(status="timeout", error=error, page_count=None)
 
+
+def extract_many(paths: Iterable, workers: int | None = None, ocr: bool = True,
+                 limits: Limits | None = None, tmp_dir: str | None = None) -> Iterator[dict]:
+    """``extract`` over many files in worker processes, in order.
+
+    ``workers`` defaults to the machine's cores; ``limits`` is a
+    :class:`Limits` (memory per worker, time per document and page, OCR
+    pixels, objects per page; its defaults when None). At most
+    ``4 * workers`` files are in flight. A worker over a limit, or that
+    dies, costs only its own file ("too_large", "timeout" or "error") and is
+    replaced; the other files are not affected. ``tmp_dir``: as for
+    :class:`ExtractionPool`.
+    """
+    with ExtractionPool(workers, limits, tmp_dir=tmp_dir) as pool:
+        yield from pool.map(paths, ocr)

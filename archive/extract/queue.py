@@ -1,7 +1,7 @@
 """Text extraction on Celery workers, for an archive that outgrows one machine.
 
 Without a broker nothing here runs: the crawl extracts in its own process
-pool (``parsers.pdf_pool``). With ``EXTRACT_BROKER_URL=redis://host:6379/0``
+pool (:mod:`archive.extract.pool`). With ``EXTRACT_BROKER_URL=redis://host:6379/0``
 (a setting, or better the environment when the URL holds a password) the
 crawl's ExtractTextPipeline and ``archive extract`` send each stored PDF to
 the queue instead, and any number of workers on any machines that can read
@@ -9,12 +9,22 @@ the files store take them::
 
     python -m archive worker --broker redis://host:6379/0 --files s3://bucket/pdfs/ --concurrency 4
 
+or, the same worker started by Celery's own command (the broker from
+``EXTRACT_BROKER_URL``, the files store from ``EXTRACT_FILES_STORE``, the
+limits their defaults)::
+
+    EXTRACT_BROKER_URL=redis://host:6379/0 EXTRACT_FILES_STORE=s3://bucket/pdfs/ \
+        celery -A archive.extract.queue worker --concurrency 4
+
+``app`` is this module's Celery app, so ``celery -A archive.extract.queue
+inspect active``, ``... purge`` and flower find it too.
+
 What goes through the broker is the stored file's path and SHA-256, never its
 bytes; what comes back is the extraction result (text, pages, stamp, status).
 
 - A worker is Celery's, with its thread pool: each thread hands its document
-  to ``parsers.pdf_pool.ExtractionPool``, so the crawl's limits hold on the
-  workers too (memory per process, time per document and per page, OCR
+  to :class:`archive.extract.pool.ExtractionPool`, so the crawl's limits hold
+  on the workers too (memory per process, time per document and per page, OCR
   pixels, objects per page); a document over one is ``too_large`` or
   ``timeout``, and its process is replaced.
 - ``acks_late``: a task is acknowledged only after its result is stored. A
@@ -47,6 +57,15 @@ import time
 from typing import Optional
 from urllib.parse import urlparse
 
+from celery import Celery
+from celery.signals import after_setup_logger, worker_init, worker_ready, worker_shutdown
+
+from parsers.common import strip_query
+from parsers.pdf import EXTRACTOR_VERSION
+
+from .limits import Limits
+from .pool import ExtractionPool
+
 logger = logging.getLogger(__name__)
 
 QUEUE = "docket-extract"
@@ -69,12 +88,8 @@ def broker_url(settings=None) -> Optional[str]:
     return url or None
 
 
-def shown(url: str) -> str:
-    """The broker's address without its password, for logs and messages."""
-    parsed = urlparse(url)
-    host = parsed.hostname or ""
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{host}{port}{parsed.path}"
+# the name docket_spider/pipelines.py calls: parsers.common.strip_query
+shown = strip_query
 
 
 def visibility_timeout() -> int:
@@ -92,17 +107,19 @@ def renew_every(vt: int) -> float:
     return max(0.5, vt / LEASE_RENEWALS)
 
 
-def make_app(url: str):
-    from celery import Celery
-
-    app = Celery("docket_archive", broker=url, backend=url, set_as_current=False)
+def _configure(app: Celery, url: Optional[str]) -> Celery:
+    """``app`` set up for the extraction queue on the broker ``url`` (also its
+    result store)."""
     vt = visibility_timeout()
     every = max(1, int(renew_every(vt)))
     app.conf.update(
+        broker_url=url,
+        result_backend=url,
         task_default_queue=QUEUE,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        worker_pool="threads",  # each thread waits on its own extraction process
         task_serializer="json", result_serializer="json", accept_content=["json"],
         result_expires=RESULT_SECONDS,
         result_extended=False,
@@ -119,8 +136,20 @@ def make_app(url: str):
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
     )
-    app.task(name=TASK, bind=True, max_retries=RETRIES, acks_late=True)(_extract_task)
     return app
+
+
+# The extraction queue's Celery app, on EXTRACT_BROKER_URL: what `celery -A
+# archive.extract.queue worker` (and inspect, flower) runs.
+app = _configure(Celery("docket_archive", set_as_current=False), broker_url())
+
+
+def app_for(url: str) -> Celery:
+    """:data:`app` when ``url`` is its broker, else an app like it on ``url``
+    (a crawl's EXTRACT_BROKER_URL setting, a test's broker)."""
+    if url == app.conf.broker_url:
+        return app
+    return _configure(Celery("docket_archive", set_as_current=False), url)
 
 
 def task_id(sha256: str, version: str, ocr: bool) -> str:
@@ -133,18 +162,17 @@ class _Worker:
     """What a worker process holds: its files store and its extraction pool."""
 
     def __init__(self):
-        self.store: Optional[str] = None
-        self.limits = None
+        # `python -m archive worker` sets them from its options; `celery -A` leaves these
+        self.store: Optional[str] = os.environ.get("EXTRACT_FILES_STORE")
+        self.limits: Optional[Limits] = None
         self.concurrency = 1
-        self.pool = None
+        self.pool: Optional[ExtractionPool] = None
         self.lock = threading.Lock()
         self.s3 = None
 
     def extraction_pool(self):
         with self.lock:
             if self.pool is None:
-                from parsers.pdf_pool import ExtractionPool
-
                 self.pool = ExtractionPool(self.concurrency, self.limits)
             return self.pool
 
@@ -157,9 +185,10 @@ class _Worker:
                 prefix += "/"
             with self.lock:
                 if self.s3 is None:
-                    import boto3
+                    import boto3  # optional: only for a files store in S3
 
-                    self.s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+                    self.s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL")
+                                           or None)
             return self.s3.get_object(Bucket=parsed.netloc, Key=prefix + file_path)["Body"].read()
         root = os.path.realpath(store)
         if not os.path.isdir(root):
@@ -175,9 +204,10 @@ class _Worker:
 WORKER = _Worker()
 
 
-def _extract_task(self, file_path: str, sha256: Optional[str], ocr: bool = True) -> dict:
-    from parsers.pdf import EXTRACTOR_VERSION
-
+@app.task(name=TASK, bind=True, max_retries=RETRIES, acks_late=True)
+def extract_document(self, file_path: str, sha256: Optional[str], ocr: bool = True) -> dict:
+    """The task: the stored file at ``file_path`` (whose SHA-256 the crawl
+    gives) read from the files store and extracted within the limits."""
     name = self.request.hostname or "worker"
     done = _already_done(self)
     if done is not None:  # sent twice, or its lease ran out while its worker finished it
@@ -265,7 +295,7 @@ class LeaseKeeper(threading.Thread):
         return len(tags)
 
     def run(self) -> None:
-        import redis
+        import redis  # optional: only on a worker of a Redis broker
 
         client = redis.Redis.from_url(self.url)
         while not self.stopped.wait(self.every):
@@ -279,32 +309,50 @@ class LeaseKeeper(threading.Thread):
         self.stopped.set()
 
 
-def run_worker(url: str, files_store: str, concurrency: int, limits, loglevel: str = "INFO",
-               name: Optional[str] = None) -> None:
-    """Celery's worker (thread pool, the extraction queue) for this archive."""
-    from celery.signals import after_setup_logger, worker_ready
+_KEEPER: Optional[LeaseKeeper] = None
 
+
+@after_setup_logger.connect(weak=False)
+def _quieter(**_):  # Celery logs each result at INFO: a document's whole text
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+
+
+@worker_init.connect(weak=False)
+def _worker_starts(sender=None, **_):  # sender: the worker
+    if getattr(sender, "app", None) is app and sender.concurrency:
+        WORKER.concurrency = sender.concurrency  # one extraction process per thread
+
+
+@worker_ready.connect(weak=False)
+def _keep_leases(sender=None, **_):  # sender: the worker's consumer
+    global _KEEPER
+    if getattr(sender, "app", None) is not app:
+        return
+    _KEEPER = LeaseKeeper(app.conf.broker_url, renew_every(visibility_timeout()))
+    _KEEPER.attach(sender)
+
+
+@worker_shutdown.connect(weak=False)
+def _worker_stops(sender=None, **_):
+    if _KEEPER is not None:
+        _KEEPER.stop()
+    if WORKER.pool is not None:
+        WORKER.pool.shutdown(wait=False, kill=True)
+
+
+def run_worker(url: str, files_store: str, concurrency: int, limits: Limits,
+               loglevel: str = "INFO", name: Optional[str] = None) -> None:
+    """Celery's worker of :data:`app` (its thread pool, the extraction queue),
+    on the broker ``url``: what `python -m archive worker` runs."""
     WORKER.store, WORKER.limits, WORKER.concurrency = files_store, limits, concurrency
-    app = make_app(url)
-    keeper = LeaseKeeper(url, renew_every(visibility_timeout()))
-
-    @after_setup_logger.connect(weak=False)
-    def quieter(**_):  # Celery logs each result at INFO: a document's whole text
-        logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
-
-    @worker_ready.connect(weak=False)
-    def keep_leases(sender=None, **_):  # sender: the worker's consumer
-        keeper.attach(sender)
-
-    argv = ["worker", "--pool=threads", f"--concurrency={concurrency}", "-Q", QUEUE,
-            f"--loglevel={loglevel}", "--without-gossip", "--without-mingle",
-            "-n", name or f"extract-{os.getpid()}@%h"]
+    if url != app.conf.broker_url:
+        app.conf.update(broker_url=url, result_backend=url)
+    argv = ["worker", f"--concurrency={concurrency}", "-Q", QUEUE, f"--loglevel={loglevel}",
+            "--without-gossip", "--without-mingle", "-n", name or f"extract-{os.getpid()}@%h"]
     try:
         app.worker_main(argv)
     finally:
-        keeper.stop()
-        if WORKER.pool is not None:
-            WORKER.pool.shutdown(wait=False, kill=True)
+        _worker_stops()
 
 
 # --- the crawl's side -----------------------------------------------------------
@@ -317,7 +365,7 @@ class QueueClient:
 
     def __init__(self, url: str, time_limit: float = 0, wait_limit: float = 0):
         self.url = url
-        self.app = make_app(url)
+        self.app = app_for(url)
         # how long a document may wait for a worker before it is an error
         self.wait_limit = wait_limit or (visibility_timeout() + (time_limit or 0) + 600)
         self.stats = {"sent": 0, "reused": 0}
@@ -327,7 +375,7 @@ class QueueClient:
         try:
             replies = self.app.control.ping(timeout=timeout) or []
         except Exception as exc:  # the broker itself is down
-            raise ConnectionError(f"the extraction broker {shown(self.url)} does not answer: "
+            raise ConnectionError(f"the extraction broker {strip_query(self.url)} does not answer: "
                                   f"{type(exc).__name__}: {exc}") from None
         return sorted(name for reply in replies for name in reply)
 
@@ -336,8 +384,6 @@ class QueueClient:
 
     def send(self, file_path: str, sha256: str, ocr: bool):
         """The task's AsyncResult: a finished one when this file was already extracted."""
-        from parsers.pdf import EXTRACTOR_VERSION
-
         tid = task_id(sha256, EXTRACTOR_VERSION, ocr)
         result = self._result(tid)
         state = result.state
@@ -389,4 +435,4 @@ class QueueClient:
 
     def _waited_too_long(self, seconds: float) -> dict:
         return {"status": "error", "error": f"no extraction worker finished it within {seconds:.0f} s "
-                f"(is `python -m archive worker --broker {shown(self.url)}` running?)"}
+                f"(is `python -m archive worker --broker {strip_query(self.url)}` running?)"}
