@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -37,8 +38,16 @@ def run(cmd, cwd, env=None, timeout=300):
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     work = tmp_path_factory.mktemp("package")
+    # built from a copy of the checkout's files: setuptools builds in the source
+    # folder (build/), and two test processes may build at once
+    source = work / "source"
+    for name in subprocess.check_output(["git", "ls-files", "-co", "--exclude-standard"],
+                                        cwd=PROJECT, text=True).split("\n"):
+        if name and (PROJECT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT / name, source / name)
     code, out = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                     "-q", "-w", str(work / "dist"), str(PROJECT)], cwd=work)
+                     "-q", "-w", str(work / "dist"), str(source)], cwd=work)
     assert code == 0, out
     wheel = next((work / "dist").glob("docket_archive-*.whl"))
     venv = work / "venv"
@@ -89,9 +98,7 @@ def test_the_command_and_the_plugins(installed):
     assert code != 0 and "nosuchspider" in out
 
 
-def test_datasette_serves_the_public_copy_and_refuses_an_archive(installed):
-    b, cwd, env = installed["bin"], installed["cwd"], installed["env"]
-    code, out = run([installed["python"], "-c", """
+MAKE_ARCHIVE = """
 from archive import db as adb
 db = adb.open_db("dockets.db")
 c = adb.start_crawl(db, "test", "cand", "3:20-cv-05910", {})
@@ -103,10 +110,23 @@ adb.save_charge(db, {"crawl_id": c, "court_id": "cand", "what": "docket", "cost"
                      "status": "charged"})
 adb.finish_crawl(db, c, "finished", {})
 adb.close_db(db)
-"""], cwd, env)
+"""
+
+
+def archive_and_copy(installed, folder: Path) -> Path:
+    """An archive made with the installed package in ``folder``, and its public copy."""
+    folder.mkdir(exist_ok=True)
+    code, out = run([installed["python"], "-c", MAKE_ARCHIVE], folder, installed["env"])
     assert code == 0, out
-    code, out = run([b / "docket-archive", "publish", "--db", "dockets.db"], cwd, env)
+    code, out = run([installed["bin"] / "docket-archive", "publish", "--db", "dockets.db"],
+                    folder, installed["env"])
     assert code == 0 and "public/dockets.db" in out, out
+    return folder / "public" / "dockets.db"
+
+
+def test_datasette_serves_the_public_copy_and_refuses_an_archive(installed):
+    b, cwd, env = installed["bin"], installed["cwd"], installed["env"]
+    archive_and_copy(installed, cwd)
     code, out = run([installed["python"], "-m", "datasette", "dockets.db", "-p", str(free_port())], cwd, env, timeout=60)
     assert code != 0 and "operator's archive" in out and "public copy" in out
     port = free_port()
@@ -146,9 +166,7 @@ def test_publishing_installs_the_package(installed, tmp_path):
                       "*) echo heroku/9.0.0 ;; esac\n")
     heroku.chmod(0o755)
     env["PATH"] = f"{fake}{os.pathsep}{env['PATH']}"
-    copy = cwd / "public" / "dockets.db"
-    if not copy.exists():
-        pytest.skip("needs the public copy of test_datasette_serves_the_public_copy...")
+    copy = archive_and_copy(installed, cwd / "for-publishing")
     code, out = run([installed["python"], "-m", "datasette", "publish", "heroku", str(copy),
                      "--install", str(installed["wheel"]), "--generate-dir", str(tmp_path / "app")],
                     cwd, env, timeout=120)
