@@ -836,7 +836,6 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
     """
     # only `serve` runs a web server: the others need not load it (a second of start-up)
     import uvicorn
-    from datasette.app import Datasette
 
     if not os.path.exists(db_path):
         raise click.ClickException(f"{db_path} does not exist yet: run `make archive` first.")
@@ -876,10 +875,25 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
     # Datasette shows a database's path (/-/databases.json): serve it by its bare name
     folder, name = os.path.split(os.path.abspath(db_path))
     os.chdir(folder)
+    ds = datasette_for(name, immutable=immutable, plugin_settings=limits, max_rows=max_rows,
+                       time_limit_ms=time_limit_ms, heavy_at_once=heavy_at_once,
+                       inspect_data=inspect_data)
+    asyncio.run(ds.invoke_startup())
+    click.echo(f"Serving {db_path} on http://{host}:{port}/"
+               + (" (immutable)" if immutable else ""), err=True)
+    uvicorn.run(ds.app(), host=host, port=port, log_level="info", lifespan="on", workers=1)
+
+
+def datasette_for(db_path, *, immutable=False, plugin_settings=None, max_rows=1000,
+                  time_limit_ms=3000, heavy_at_once=2, inspect_data=None):
+    """The Datasette that `serve` runs for ``db_path`` (a public copy, or a release
+    when ``immutable``), with the site's plugins: what the tests use in process."""
+    from datasette.app import Datasette  # serve only: half a second of every other command
+
     site.register()  # the site's plugins, when this checkout is not pip-installed
-    ds = Datasette(
-        [] if immutable else [name], immutables=[name] if immutable else [],
-        metadata=metadata_for(name, limits),
+    return Datasette(
+        [] if immutable else [str(db_path)], immutables=[str(db_path)] if immutable else [],
+        metadata=metadata_for(db_path, plugin_settings),
         inspect_data=inspect_data,
         settings={"max_returned_rows": max_rows, "sql_time_limit_ms": time_limit_ms,
                   # two threads more than heavy queries may hold (public.py)
@@ -888,10 +902,6 @@ def serve(db_path, port, host, immutable, max_rows, max_value_mb, max_result_mb,
                   # suggestions group by every column: on document text that is
                   # memory enough to meet --sqlite-heap-mb; metadata.yml names the facets
                   "suggest_facets": False})
-    asyncio.run(ds.invoke_startup())
-    click.echo(f"Serving {db_path} on http://{host}:{port}/"
-               + (" (immutable)" if immutable else ""), err=True)
-    uvicorn.run(ds.app(), host=host, port=port, log_level="info", lifespan="on", workers=1)
 
 
 def default_public(db_path) -> str:

@@ -166,3 +166,49 @@ def assert_whole(db_path) -> None:
             finally:
                 con.close()
         assert counts[copy] == counts[db_path] and counts[copy], counts
+
+
+class InProcessSite:
+    """The site `archive serve` runs, in this process (Datasette's own client, no
+    socket): the archive at ``archive`` published to its public copy and served
+    with ``plugin_settings`` (files, releases...). ``get(path)`` -> (status,
+    headers, body bytes), as an HTTP client would see them."""
+
+    # the address Datasette's client gives its requests (what absolute links start with)
+    url = "http://localhost"
+
+    def __init__(self, archive, plugin_settings=None, immutable=False):
+        import asyncio
+        import threading
+
+        from archive import publish
+        from archive.cli import datasette_for, default_public
+
+        self.path = str(archive)
+        if not immutable:
+            self.path = default_public(archive)
+            publish.publish(str(archive), self.path)
+        # its own event loop on its own thread: a test's browser (Playwright's sync
+        # API) runs a loop on the test's
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.ds = datasette_for(self.path, immutable=immutable,
+                                plugin_settings=dict(plugin_settings or {}))
+        self._run(self.ds.invoke_startup())
+
+    def _run(self, coroutine):
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=120)
+
+    def get(self, path, method="GET", follow_redirects=True):
+        """Redirects are followed, as urllib's client follows them."""
+        answer = self._run(self.ds.client.request(method, path,
+                                                  follow_redirects=follow_redirects))
+        return answer.status_code, answer.headers, answer.content
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()

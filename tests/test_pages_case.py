@@ -21,7 +21,7 @@ from archive.site import urls
 from archive.cli import datasette_command
 from archive import origins
 from archive.site.cases import court_colour, split_pages
-from tests.conftest import PROJECT, chromium, free_port
+from tests.conftest import PROJECT, InProcessSite, chromium, free_port
 
 CASE = ("cand", "3:20-cv-05910")
 APPEAL = ("ca9", "20-16908")
@@ -199,15 +199,28 @@ def archive(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def site(archive):
+    """The pages, in this process (Datasette's own client)."""
+    db_path, store = archive
+    served = InProcessSite(db_path, {"files": str(store)})
+    yield served
+    served.close()
+
+
+@pytest.fixture(scope="module")
+def server(archive):
+    """The real `archive serve` on loopback: for what only a socket shows (a path
+    sent exactly as typed) and for the browser."""
     db_path, store = archive
     proc, url = serve(db_path, "--files", str(store))
     yield url
     stop(proc)
 
 
-def get(url, path):
+def get(site, path):
+    if not isinstance(site, str):
+        return site.get(path)
     try:
-        with urllib.request.urlopen(url + path, timeout=20) as resp:
+        with urllib.request.urlopen(site + path, timeout=20) as resp:
             return resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.headers, err.read()
@@ -370,13 +383,13 @@ def test_date_filter_and_search_within_the_case(site):
     assert "is not a date" in page and len(re.findall(r'<tr id="entry-', page)) == 9
 
 
-def test_unknown_case_and_document_are_404(site):
+def test_unknown_case_and_document_are_404(site, server):
     assert get(site, urls.case("cand", "9:99-cv-99999"))[0] == 404
     assert get(site, "/cases/cand/3%3A20-cv-0591")[0] == 404
     assert get(site, urls.document(*CASE, "99", 0))[0] == 404
     assert get(site, urls.document_text(*CASE, "99", 0))[0] == 404
     # a number as printed on filings, with the judge's initials, finds the case
-    status, headers, _ = raw_get(site, urls.case("cand", "3:20-CV-05910-LB"))
+    status, headers, _ = raw_get(server, urls.case("cand", "3:20-CV-05910-LB"))
     assert status == 302 and dict((k.lower(), v) for k, v in headers)["location"] == urls.case(*CASE)
     status, _, body = get(site, urls.case("zz", "<b>x</b>"))
     assert status == 404 and b"<b>x</b>" not in body
@@ -418,11 +431,11 @@ def test_reading_text_and_the_raw_text_one_click_away(site):
     assert "Does not match" in page and "names case 8:16-cv-01261-DOC-KES, not this case" in page
 
 
-def test_pdfs_are_the_recorded_bytes(site):
+def test_pdfs_are_the_recorded_bytes(site, server):
     status, headers, body = get(site, urls.stored_file(_path("cand", "complaint")))
     assert status == 200 and headers["content-type"] == "application/pdf"
     assert hashlib.sha256(body).hexdigest() == hashlib.sha256(FILES["complaint"]).hexdigest()
-    status, headers, body = raw_get(site, urls.stored_file(_path("cand", "motion")), "HEAD")
+    status, headers, body = raw_get(server, urls.stored_file(_path("cand", "motion")), "HEAD")
     assert status == 200 and {k.lower(): v for k, v in headers}["content-type"] == "application/pdf" and body == b""
     # a file whose bytes are no longer the recorded ones is not served
     assert get(site, urls.stored_file(_path("cand", "tampered")))[0] == 404
@@ -437,8 +450,8 @@ def test_pdfs_are_the_recorded_bytes(site):
     "/files/" + _path("cand", "link"),      # a symlink out of the store
     "/files/" + _path("cand", "complaint").replace("/", "%5c"),
 ])
-def test_no_path_outside_the_store_no_listing(site, path):
-    status, _, body = raw_get(site, path)
+def test_no_path_outside_the_store_no_listing(server, path):
+    status, _, body = raw_get(server, path)
     assert status == 404, (path, status)
     assert not body.startswith(b"%PDF") and b"SQLite" not in body
 
@@ -449,7 +462,8 @@ def test_a_long_docket_shows_every_entry(site):
     assert 'id="entry-2000"' in page and "<svg" in page
 
 
-def test_in_the_browser(site):
+def test_in_the_browser(server):
+    site = server
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1100, "height": 1400})
         dialogs = []

@@ -16,14 +16,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import feedparser
 import pytest
 
 from archive import db as adb
 from archive.site import urls
 from archive.cli import datasette_command
-from tests.conftest import PROJECT, chromium, free_port
-
-feedparser = pytest.importorskip("feedparser", reason="feedparser is in requirements-test.txt")
+from tests.conftest import PROJECT, InProcessSite, chromium, free_port
 
 SCRIPT = "<script>window.pwned = 1</script>"
 WECHAT = ("cand", "3:20-cv-05910")
@@ -134,14 +133,29 @@ def stop(proc, log):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def archive(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pages")
     db_path = folder / "dockets.db"
     build_archive(db_path)
     manifest = make_release(folder / "releases", db_path)
-    proc, url, log = start(db_path, "--releases", str(folder / "releases"),
-                           "--files", str(folder / "files"))
-    yield {"url": url, "folder": folder, "manifest": manifest}
+    return {"db": db_path, "folder": folder, "manifest": manifest}
+
+
+@pytest.fixture(scope="module")
+def site(archive):
+    """The pages, in this process (Datasette's own client)."""
+    served = InProcessSite(archive["db"], {"releases": str(archive["folder"] / "releases"),
+                                           "files": str(archive["folder"] / "files")})
+    yield {"url": served, "folder": archive["folder"], "manifest": archive["manifest"]}
+    served.close()
+
+
+@pytest.fixture(scope="module")
+def server(archive):
+    """The real `archive serve`: for the browser and HEAD over a socket."""
+    proc, url, log = start(archive["db"], "--releases", str(archive["folder"] / "releases"),
+                           "--files", str(archive["folder"] / "files"))
+    yield {"url": url}
     stop(proc, log)
 
 
@@ -150,13 +164,17 @@ def empty_site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("empty")
     db_path = folder / "dockets.db"
     adb.open_db(str(db_path)).conn.close()
-    proc, url, log = start(db_path, "--releases", str(folder / "no-releases"))
-    yield url
-    stop(proc, log)
+    served = InProcessSite(db_path, {"releases": str(folder / "no-releases")})
+    yield served
+    served.close()
 
 
 def get(url, path):
-    """(status, content type, body text) for any status."""
+    """(status, content type, body text) for any status; ``url`` a server's, or an
+    InProcessSite."""
+    if not isinstance(url, str):
+        status, headers, body = url.get(path)
+        return status, headers.get("content-type", ""), body.decode()
     try:
         with urllib.request.urlopen(url + path, timeout=30) as resp:
             return resp.status, resp.headers.get("content-type", ""), resp.read().decode()
@@ -193,18 +211,18 @@ def test_home_lists_cases_release_feed_and_search(site):
     assert "/dockets/documents" in body  # Datasette's tables are still linked
 
 
-def test_release_files_are_served_and_nothing_else(site):
+def test_release_files_are_served_and_nothing_else(site, server):
     release = site["folder"] / "releases" / "dockets-2026-11-30.db"
-    with urllib.request.urlopen(site["url"] + urls.release(release.name)) as resp:
-        data = resp.read()
-        assert "attachment" in resp.headers["content-disposition"]
+    status, headers, data = site["url"].get(urls.release(release.name))
+    assert status == 200 and "attachment" in headers["content-disposition"]
     assert hashlib.sha256(data).hexdigest() == site["manifest"]["sha256"]
     assert json.loads(get(site["url"], "/releases/latest.json")[2])["date"] == "2026-11-30"
     assert get(site["url"], "/releases/dockets-2026-11-30.manifest.json")[0] == 200
     for path in ("/releases/secret.txt", "/releases/", "/releases/..%2Fdockets.db",
                  "/releases/%2E%2E%2Fdockets.db", "/releases/dockets-2026-11-29.db",
                  "/releases/..", "/releases/dockets.db"):
-        assert get(site["url"], path)[0] == 404, path
+        # over a socket: a client in process would tidy "/releases/.." into "/"
+        assert get(server["url"], path)[0] == 404, path
 
 
 def test_home_without_release_offers_the_live_file(empty_site):
@@ -321,8 +339,8 @@ def test_archive_feed(site):
     assert order.title == ("Order granting motion for preliminary injunction — "
                            "U.S. WeChat Users Alliance v. Trump, entry 59")
     assert order.id == "tag:docket-archive,2024:entry/cand/3:20-cv-05910%2359"
-    assert order.link == site["url"] + urls.document(*WECHAT, "59", 0)
-    assert site["url"] + urls.entry(*WECHAT, "59") in [link.href for link in order.links]
+    assert order.link == site["url"].url + urls.document(*WECHAT, "59", 0)
+    assert site["url"].url + urls.entry(*WECHAT, "59") in [link.href for link in order.links]
     assert order.author == "U.S. District Court for the Northern District of California"
     assert order.updated.startswith("2020-09-19")
     motion = next(e for e in feed.entries if e.id.endswith("%2348"))
@@ -366,7 +384,7 @@ def test_case_feeds(site):
     assert all(e.author == "U.S. Court of Appeals for the Ninth Circuit" for e in feed.entries)
     assert all("(cand" not in e.title and "(ca9" not in e.title for e in feed.entries)
     assert all(re.search(r"\((?:entry \d+|filed [\d-]+)\)$", e.title) for e in feed.entries)
-    assert feed.feed.link == site["url"] + urls.case(*APPEAL)
+    assert feed.feed.link == site["url"].url + urls.case(*APPEAL)
     status, _, body = get(site["url"], urls.case_feed(*EMPTY))
     feed = feedparser.parse(body)
     assert status == 200 and not feed.bozo and feed.entries == [] and feed.feed.title
@@ -390,8 +408,8 @@ def page():
         yield browser.new_page()
 
 
-def test_home_and_search_in_the_browser(site, page):
-    page.goto(site["url"] + "/")
+def test_home_and_search_in_the_browser(server, page):
+    page.goto(server["url"] + "/")
     assert "Docket Archive" in page.inner_text("h1")
     assert page.locator(f"a[href='{urls.case(*WECHAT)}']").count() == 1
     assert page.locator("link[rel=alternate][type='application/atom+xml']").count() == 1
@@ -409,8 +427,8 @@ def test_home_and_search_in_the_browser(site, page):
 
 
 @pytest.mark.parametrize("q", ["", '"', "NEAR(", "a OR", '"motion for a stay"'])
-def test_hard_queries_in_the_browser(site, page, q):
-    page.goto(site["url"] + urls.search())
+def test_hard_queries_in_the_browser(server, page, q):
+    page.goto(server["url"] + urls.search())
     page.fill("input[name=q]", q)
     page.press("input[name=q]", "Enter")
     page.wait_for_load_state()
@@ -425,10 +443,10 @@ def test_hard_queries_in_the_browser(site, page, q):
         assert page.locator("li.result").count() == 0
 
 
-def test_head_requests(site):
+def test_head_requests(server):
     for path in ("/", urls.search("wechat"), urls.FEED, urls.case_feed(*WECHAT),
                  urls.release("dockets-2026-11-30.db")):
-        request = urllib.request.Request(site["url"] + path, method="HEAD")
+        request = urllib.request.Request(server["url"] + path, method="HEAD")
         with urllib.request.urlopen(request, timeout=30) as resp:
             assert resp.status == 200 and resp.read() == b"", path
 
