@@ -125,9 +125,10 @@ def archive_and_copy(installed, folder: Path) -> Path:
 
 
 def test_datasette_serves_the_public_copy_and_refuses_an_archive(installed):
-    b, cwd, env = installed["bin"], installed["cwd"], installed["env"]
+    cwd, env = installed["cwd"], installed["env"]
     archive_and_copy(installed, cwd)
-    code, out = run([installed["python"], "-m", "datasette", "dockets.db", "-p", str(free_port())], cwd, env, timeout=60)
+    code, out = run([installed["python"], "-m", "datasette", "dockets.db", "-p", str(free_port())],
+                    cwd, env, timeout=60)
     assert code != 0 and "operator's archive" in out and "public copy" in out
     port = free_port()
     server = subprocess.Popen([installed["python"], "-m", "datasette", "public/dockets.db", "-p", str(port)], cwd=cwd,

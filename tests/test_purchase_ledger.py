@@ -98,7 +98,7 @@ def test_what_is_not_bought_again(crawler, tmp_path, earlier, what, rebuy, refus
     assert bool(why) == refused, why
     if why:
         reason, open_ = why
-        assert f"pacer_charges row 1" in reason
+        assert "pacer_charges row 1" in reason
         assert open_ == (earlier["status"] != "charged" or earlier.get("answer_kept") == 0)
 
 
