@@ -36,8 +36,8 @@ from archive.load import save_item
 from docket_spider.files_store import AtomicFSFilesStore, ArchiveS3FilesStore, check_pdf
 from docket_spider.items import DocumentItem, ParsedDocketItem
 from docket_spider.outcome import BAD_RECORDS, bad_record
-from docket_spider.disk import disk_full_reason, is_disk_full
-from docket_spider.purchases import account_for
+from docket_spider.pacer.disk import disk_full_reason, is_disk_full
+from docket_spider.pacer.purchases import account_for
 
 logger = logging.getLogger(__name__)
 

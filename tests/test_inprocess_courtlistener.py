@@ -13,7 +13,8 @@ import pytest
 
 from docket_spider.items import AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem
 from docket_spider.outcome import BAD_RECORDS
-from docket_spider.spiders.courtlistener import API_SLOT, CourtListenerSpider
+from docket_spider.courtlistener import API_SLOT
+from docket_spider.spiders.courtlistener import CourtListenerSpider
 from tests.conftest import SHARED
 from tests.inprocess import (
     ARCHIVE_ONLY, FILES_AND_ARCHIVE, Offline, archive_settings, crawl, make_spider, response_for,

@@ -1,4 +1,4 @@
-"""The PACER ledger's rules, in this process (docket_spider/purchases.py): how an
+"""The PACER ledger's rules, in this process (docket_spider/pacer/purchases.py): how an
 open purchase is settled, when one is not made again, what a full disk does,
 and the summary. The same rules under real kills and a real full disk:
 tests/test_purchase_kills.py and tests/test_purchase_disk_full.py."""
@@ -15,8 +15,8 @@ from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
 from archive import db as adb
-from docket_spider.disk import DiskReserve, is_disk_full
-from docket_spider.purchases import (
+from docket_spider.pacer.disk import DiskReserve, is_disk_full
+from docket_spider.pacer.purchases import (
     PurchaseAccount, PurchaseLedgerMiddleware, PurchaseRefused, PurchaseSpool, is_transient,
     purchase_meta,
 )

@@ -15,6 +15,7 @@ from lxml import html as lxml_html
 
 import parsers
 from archive import access
+from docket_spider.courtlistener import pace_api_slot
 from docket_spider.items import DocumentItem
 from docket_spider.middlewares import allowed_hosts, same_origin
 from docket_spider.pacer.fees import Decision, cents
@@ -49,8 +50,6 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
-        from docket_spider.spiders.courtlistener import pace_api_slot
-
         pace_api_slot(crawler.settings)  # CourtListener calls keep its pace here too
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.read_pacer_settings(crawler.settings)
@@ -173,7 +172,7 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         self.budget.settle(decision, counted_c)
         free = pacer_cost is not None and cents(pacer_cost) == 0
         # The ledger row is written as the purchase is sent (started) and when
-        # the PDF arrives (charged or free), by docket_spider.purchases.
+        # the PDF arrives (charged or free), by docket_spider.pacer.purchases.
         counted = "free" if free else "charged"
         self.charges_count[counted] = self.charges_count.get(counted, 0) + 1
         form = self.purchase_form(response, text)

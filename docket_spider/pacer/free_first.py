@@ -11,9 +11,12 @@ from urllib.parse import urlencode, urljoin
 import scrapy
 
 from archive import db as adb
+from docket_spider.courtlistener import API_SLOT, docket_item, entry_items
 from docket_spider.items import DocumentItem
 from docket_spider.middlewares import same_origin
+from docket_spider.outcome import bad_record
 from docket_spider.pacer.session import courtlistener_token, strip_query
+from parsers.courtlistener import BAD_RECORD
 
 
 def _int(value):
@@ -36,8 +39,6 @@ class CourtListenerFirstMixin:
                                    candidates=candidates)
 
     def cl_api_request(self, url, callback, errback, **meta):
-        from docket_spider.spiders.courtlistener import API_SLOT
-
         return scrapy.Request(url, callback=callback, errback=errback, dont_filter=True,
                               headers={"Accept": "application/json"},
                               meta={"courtlistener_auth": True, "dont_cache": True,
@@ -71,8 +72,6 @@ class CourtListenerFirstMixin:
         yield from getattr(self, failure.request.meta["then"])()
 
     def parse_cl_docket(self, response):
-        from docket_spider.spiders.courtlistener import docket_item
-
         then = response.meta["then"]
         try:
             found = (response.json().get("results") or []) if response.status < 400 else []
@@ -97,9 +96,6 @@ class CourtListenerFirstMixin:
                                   docket=ctx, entries=0)
 
     def parse_cl_entries(self, response):
-        from docket_spider.outcome import bad_record
-        from docket_spider.spiders.courtlistener import BAD_RECORD, entry_items
-
         meta = response.meta
         try:
             data = response.json() if response.status < 400 else {}

@@ -20,7 +20,7 @@ from scrapy.exceptions import CloseSpider
 from archive import access
 from docket_spider.items import ChargeItem
 from docket_spider.outcome import MISSED
-from docket_spider.purchases import PurchaseRefused, account_for, purchase_meta
+from docket_spider.pacer.purchases import PurchaseRefused, account_for, purchase_meta
 from docket_spider.middlewares import allowed_hosts
 from docket_spider.pacer.fees import Budget, Decision, cents, dollars, fmt
 
@@ -164,7 +164,7 @@ class PacerSpiderMixin:
         # what was bought before with its outcome left open (unknown, or billed and
         # lost) is bought again only when asked: -a rebuy=1; -a rebuy=all also buys
         # again a document PACER sold whose file could not be stored
-        # (docket_spider.purchases)
+        # (docket_spider.pacer.purchases)
         rebuy = str((extra_args or {}).get("rebuy") or "").strip().lower()
         self.rebuy = "all" if rebuy == "all" else rebuy in ("1", "true", "yes", "on")
         self.full = str(full or "").lower() in ("1", "true", "yes", "on")
@@ -387,7 +387,7 @@ class PacerSpiderMixin:
                     docket_number=None, pacer_case_id=None, description=None,
                     document_id=None, url=None, response=None, answer_kept=None) -> ChargeItem:
         """A ledger row. With ``response`` (PACER's answer to a purchase) it
-        settles that purchase's row (docket_spider.purchases)."""
+        settles that purchase's row (docket_spider.pacer.purchases)."""
         self.charges_count[status] = self.charges_count.get(status, 0) + 1
         ledger_id = response.meta.get("ledger_id") if response is not None else None
         if ledger_id is not None and not response.meta.get("spooled"):
@@ -401,7 +401,7 @@ class PacerSpiderMixin:
                           answer_kept=answer_kept)
 
     def purchase(self, key, what, decision, **fields) -> dict:
-        """``meta["purchase"]`` for a request PACER bills (docket_spider.purchases)."""
+        """``meta["purchase"]`` for a request PACER bills (docket_spider.pacer.purchases)."""
         return purchase_meta(f"{self.court}/{key}/{what}", what, self.court,
                              cost=dollars(decision.worst_cents or 0),
                              job_id=getattr(self, "job_id", None), **fields)

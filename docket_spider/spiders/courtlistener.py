@@ -25,16 +25,14 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 
 from docket_spider.cases import default_cases
-from docket_spider.items import (
-    AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem,
+from docket_spider.courtlistener import (
+    API_SLOT, attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
 from docket_spider.middlewares import allowed_hosts, same_origin
 from docket_spider.outcome import bad_record, missed
-from parsers import courtlistener as cl
 from parsers.common import docket_number_key
 from parsers.courtlistener import BAD_RECORD, _int
 
-API_SLOT = "courtlistener-api"
 API_PAGE_SIZE = 20  # what the v4 API gives without asking
 TOKEN_HELP = (
     "COURTLISTENER_TOKEN is not set. The CourtListener API needs a free account token: "
@@ -313,39 +311,3 @@ class CourtListenerSpider(scrapy.Spider):
             yield self.api_request(link, self.parse_attorneys, **self._carry(response))
         else:
             self.logger.info("Finished %s %s", ctx["court_id"], ctx["docket_number"])
-
-
-# --- CourtListener JSON (parsers/courtlistener.py) -> items; also used by the PACER
-# spiders' free-first step ---
-
-def pace_api_slot(settings) -> None:
-    """One download slot for API calls, paced at COURTLISTENER_RATE_PER_MINUTE
-    (requests with ``meta["download_slot"] = API_SLOT``)."""
-    rate = settings.getfloat("COURTLISTENER_RATE_PER_MINUTE", 5) or 5
-    slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
-    slots.setdefault(API_SLOT, {"concurrency": 1, "delay": 60.0 / rate, "jitter": 0})
-    settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
-
-
-def docket_item(d) -> DocketItem:
-    return DocketItem(**cl.parse_docket(d))
-
-
-def entry_items(ctx, entry, storage_url):
-    """A docket-entries result: the entry, then its RECAP documents (a bad
-    record raises before anything is yielded)."""
-    row, documents = cl.parse_entry(ctx, entry, storage_url)
-    raw = {k: v for k, v in entry.items() if k != "recap_documents"}
-    raw["recap_documents"] = [{k: v for k, v in d.items() if k != "plain_text"}
-                              for d in entry.get("recap_documents") or [] if isinstance(d, dict)]
-    row.update(version_raw=json.dumps(raw, sort_keys=True, default=str),
-               version_url=entry.get("resource_uri") or None)
-    return [DocketEntryItem(**row)] + [DocumentItem(**doc) for doc in documents]
-
-
-def party_item(ctx, party: dict) -> PartyItem:
-    return PartyItem(**cl.parse_party(ctx, party))
-
-
-def attorney_item(ctx, attorney: dict, party_names: dict) -> AttorneyItem:
-    return AttorneyItem(**cl.parse_attorney(ctx, attorney, party_names))

@@ -12,7 +12,7 @@ court's 2025 front end): PACER's login, then ACMS's ``/`` answers a SAML form
 that is posted to ``/Saml2/Acs``, which sets ACMS's session cookies
 (``.AspNetCore.saml2``, kept in one cookie jar per court); the API's bearer
 token and the user's CsoId then come from ``/Home/IndexContent``
-(docket_spider/acms.py; parsers/acms_session.py reads the pages). A token
+(docket_spider/pacer/acms_sign_in.py; parsers/acms_session.py reads the pages). A token
 that expires (the API answers 401) is read again from there, once per expiry.
 
 ACMS finds a case by its GUID only. For a ca2/ca9 docket number the GUID is
@@ -26,8 +26,8 @@ archive is priced on its Download Confirmation page (``docs1/<dls_id>``) and
 bought, within the budget, by submitting that page's form (``ShowDoc``).
 
 The spider is the steps both systems share (which system, the court's free
-decisions); each system's own steps are a mixin: docket_spider/cmecf_appellate.py
-(CM/ECF) and docket_spider/acms_docket.py (ACMS's docket and documents).
+decisions); each system's own steps are a mixin: docket_spider/pacer/cmecf_appellate.py
+(CM/ECF) and docket_spider/pacer/acms_docket.py (ACMS's docket and documents).
 """
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ import re
 import scrapy
 
 import parsers
-from docket_spider.acms import ACMS_COURTS, AcmsSessionMixin
-from docket_spider.acms_docket import GUID, AcmsDocketMixin
-from docket_spider.cmecf_appellate import CmecfAppellateMixin
+from docket_spider.pacer.acms_sign_in import ACMS_COURTS, AcmsSessionMixin
+from docket_spider.pacer.acms_docket import GUID, AcmsDocketMixin
+from docket_spider.pacer.cmecf_appellate import CmecfAppellateMixin
 from docket_spider.items import ParsedDocketItem
 from docket_spider.middlewares import allowed_hosts
 from docket_spider.pacer import PacerDocumentsMixin

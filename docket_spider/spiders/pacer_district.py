@@ -205,7 +205,7 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
                       close=False)
             return
         spent = cents(pacer_cost) if pacer_cost is not None else estimate
-        # an answer kept from a killed crawl (docket_spider.purchases) was paid for then
+        # an answer kept from a killed crawl (docket_spider.pacer.purchases) was paid for then
         self.budget.settle(decision, 0 if response.meta.get("spooled") else spent)
         number = (record or {}).get("docket_number") or self.docket_number or (
             self.known_docket or {}).get("docket_number")

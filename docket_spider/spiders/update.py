@@ -52,10 +52,11 @@ from archive.load import entry_rows
 from docket_spider.items import ParsedDocketItem
 from docket_spider.middlewares import allowed_hosts, same_origin
 from docket_spider.outcome import bad_record
-from docket_spider.spiders.courtlistener import (
-    API_SLOT, BAD_RECORD, attorney_item, docket_item, entry_items, pace_api_slot, party_item,
+from docket_spider.courtlistener import (
+    API_SLOT, attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
 from docket_spider.spiders.internet_archive import InternetArchiveSpider
+from parsers.courtlistener import BAD_RECORD
 
 RSS_PATH = "cgi-bin/rss_outside.pl"
 

@@ -71,7 +71,7 @@ from twisted.web.client import HTTPConnectionPool
 
 from archive import access
 from archive.db import UNKNOWN
-from docket_spider.disk import MB, DiskReserve, disk_full_reason, is_disk_full
+from docket_spider.pacer.disk import MB, DiskReserve, disk_full_reason, is_disk_full
 from docket_spider.resume import pid_alive
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ with ``-a documents=1``, each entry's documents (listed free,
 until the merged file can be fetched with ``GetMergedFile``).
 
 A mixin of PacerAppellateSpider, after AcmsSessionMixin's sign-in and token
-(docket_spider.acms): each API callback starts with ``acms_refused``.
+(docket_spider.pacer.acms_sign_in): each API callback starts with ``acms_refused``.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import scrapy
 
 import parsers
 from archive import db as adb
-from docket_spider.acms import ACMS_COURTS
+from docket_spider.pacer.acms_sign_in import ACMS_COURTS
 from docket_spider.outcome import missed
 from docket_spider.pacer.documents import document_label
 from docket_spider.pacer.fees import cents, report_cost_cents
@@ -32,7 +32,7 @@ GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 class AcmsDocketMixin:
     """ACMS: the case, its docket and its documents, through ACMS's API."""
 
-    # --- ACMS (signing in and the token: docket_spider.acms.AcmsSessionMixin) ------------
+    # --- ACMS (signing in and the token: docket_spider.pacer.acms_sign_in.AcmsSessionMixin) ------------
     def acms_start(self, decision):
         self.acms_pending = decision
         yield from self.acms_session(functools.partial(self.acms_case, decision))

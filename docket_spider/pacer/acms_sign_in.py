@@ -31,7 +31,7 @@ PacerSpiderMixin session; it starts with ``acms_session(then)`` and each API
 callback begins ``if self.acms_refused(response): yield from
 self.acms_token_expired(response); return``; ``acms_pending`` is the budget
 decision to settle if signing in fails. What is asked of the API once signed
-in (the case, its docket, its documents) is docket_spider.acms_docket.
+in (the case, its docket, its documents) is docket_spider.pacer.acms_docket.
 """
 from __future__ import annotations
 

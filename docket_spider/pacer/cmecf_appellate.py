@@ -12,7 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import parsers
-from docket_spider.acms import ACMS_COURTS
+from docket_spider.pacer.acms_sign_in import ACMS_COURTS
 from docket_spider.pacer.documents import us_date
 from docket_spider.pacer.fees import cents, fmt, report_cost_cents
 
@@ -100,7 +100,7 @@ class CmecfAppellateMixin:
         except parsers.ParseError:
             pass
         paid = cents(pacer_cost) if pacer_cost is not None else estimate
-        # an answer kept from a killed crawl (docket_spider.purchases) was paid for then
+        # an answer kept from a killed crawl (docket_spider.pacer.purchases) was paid for then
         self.budget.settle(decision, 0 if response.meta.get("spooled") else paid)
         self.logger.info("Docket of %s %s: %s bytes, %s", self.court, self.docket_number,
                          len(response.body), fmt(estimate))
