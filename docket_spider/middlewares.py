@@ -5,13 +5,14 @@ import email.utils
 import logging
 import re
 import time
-from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware as ScrapyCookiesMiddleware
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware as ScrapyOffsiteMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 from tldextract import TLDExtract
+
+from docket_spider.urls import origin
 
 logger = logging.getLogger(__name__)
 
@@ -107,40 +108,7 @@ class RetryAfterMiddleware:
 
 # --- hosts: where a crawl may go, and where each credential may go -------------
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _COURT_MARK = "xcourtmarkx"  # stands for {court} in a URL template's host
-
-
-def origin(url) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of an absolute http(s) URL; None for anything else."""
-    try:
-        parts = urlsplit(str(url or ""))
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = (parts.scheme or "").lower()
-    host = (parts.hostname or "").lower()
-    if scheme not in _DEFAULT_PORTS or not host:
-        return None
-    return scheme, host, port or _DEFAULT_PORTS[scheme]
-
-
-def same_origin(url, base) -> bool:
-    """``url`` is on ``base``'s scheme, host and port (a link may be followed)."""
-    found = origin(url)
-    return found is not None and found == origin(base)
-
-
-def allowed_hosts(*urls) -> list[str]:
-    """Host names of ``urls``, for a spider's ``allowed_domains`` (Scrapy's
-    OffsiteMiddleware is by host, not port; credentials are also checked by
-    port, in CredentialsMiddleware)."""
-    hosts = []
-    for url in urls:
-        found = origin(url)
-        if found and found[1] not in hosts:
-            hosts.append(found[1])
-    return hosts
 
 
 def _display(url) -> str:

@@ -20,8 +20,9 @@ from docket_spider.pacer.free_first import CourtListenerFirstMixin, _int
 from docket_spider.pacer.session import (
     CREDENTIALS_HELP, DOWNLOAD_META, MFA_WORDS, PASSWORD_CHANGE_WORDS, SECRET_ARG, PacerLoginError,
     PacerSpiderMixin, courtlistener_token, credentials_from_env, is_login_page, login_payload,
-    read_login_answer, resend_meta, strip_query,
+    read_login_answer, resend_meta,
 )
+from docket_spider.urls import strip_query
 
 __all__ = [
     "PAGE_CENTS", "CAP_PAGES", "CAP_CENTS", "HTML_BYTES_PER_PAGE", "CAPPED", "UNCAPPED", "FREE",

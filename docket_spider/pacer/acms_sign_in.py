@@ -41,7 +41,8 @@ import json
 import scrapy
 
 import parsers
-from docket_spider.pacer.session import resend_meta, strip_query
+from docket_spider.pacer.session import resend_meta
+from docket_spider.urls import strip_query
 from parsers import acms_session
 
 ACMS_COURTS = ("ca2", "ca9")  # the courts of appeals with ACMS

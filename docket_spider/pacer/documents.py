@@ -17,10 +17,10 @@ import parsers
 from archive import access
 from docket_spider.courtlistener import pace_api_slot
 from docket_spider.items import DocumentItem
-from docket_spider.middlewares import allowed_hosts, same_origin
+from docket_spider.urls import allowed_hosts, same_origin, strip_query
 from docket_spider.pacer.fees import Decision, cents
 from docket_spider.pacer.free_first import CourtListenerFirstMixin, _int
-from docket_spider.pacer.session import PacerSpiderMixin, courtlistener_token, strip_query
+from docket_spider.pacer.session import PacerSpiderMixin, courtlistener_token
 
 
 def us_date(iso) -> str:

@@ -12,7 +12,6 @@ import json
 import os
 import re
 from typing import Optional
-from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
 from scrapy.exceptions import CloseSpider
@@ -21,7 +20,7 @@ from archive import access
 from docket_spider.items import ChargeItem
 from docket_spider.outcome import MISSED
 from docket_spider.pacer.purchases import PurchaseRefused, account_for, purchase_meta
-from docket_spider.middlewares import allowed_hosts
+from docket_spider.urls import allowed_hosts, strip_query
 from docket_spider.pacer.fees import Budget, Decision, cents, dollars, fmt
 
 SECRET_ARG = re.compile(r"user|login|pass|otp|token|secret|cookie|client_code", re.I)
@@ -93,15 +92,6 @@ def is_login_page(text: str) -> bool:
     head = text[:200000].lower()
     return ('type="password"' in head or "type='password'" in head or "type=password" in head
             or "<title>pacer login" in head)
-
-
-def strip_query(url: str) -> str:
-    """A URL safe to store: no query string, no fragment, no user info."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 CREDENTIALS_HELP = (

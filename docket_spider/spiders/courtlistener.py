@@ -28,7 +28,7 @@ from docket_spider.cases import default_cases
 from docket_spider.courtlistener import (
     API_SLOT, attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
-from docket_spider.middlewares import allowed_hosts, same_origin
+from docket_spider.urls import allowed_hosts, same_origin
 from docket_spider.outcome import bad_record, missed
 from parsers.common import docket_number_key
 from parsers.courtlistener import BAD_RECORD, _int

@@ -17,7 +17,7 @@ import scrapy
 
 from docket_spider.cases import default_cases
 from docket_spider.items import DocumentItem, ParsedDocketItem
-from docket_spider.middlewares import allowed_hosts
+from docket_spider.urls import allowed_hosts
 from docket_spider.outcome import bad_record
 from parsers import ParseError, parse
 from parsers.common import docket_number_key

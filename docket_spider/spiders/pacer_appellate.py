@@ -40,7 +40,7 @@ from docket_spider.pacer.acms_sign_in import ACMS_COURTS, AcmsSessionMixin
 from docket_spider.pacer.acms_docket import GUID, AcmsDocketMixin
 from docket_spider.pacer.cmecf_appellate import CmecfAppellateMixin
 from docket_spider.items import ParsedDocketItem
-from docket_spider.middlewares import allowed_hosts
+from docket_spider.urls import allowed_hosts
 from docket_spider.pacer import PacerDocumentsMixin
 
 DEFAULT = {"court": "ca9", "docket_number": "20-16908"}

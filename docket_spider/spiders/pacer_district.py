@@ -22,7 +22,7 @@ from lxml import html as lxml_html
 import parsers
 from archive import db as adb
 from docket_spider.items import ParsedDocketItem
-from docket_spider.middlewares import same_origin
+from docket_spider.urls import same_origin
 from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents, us_date
 
 DEFAULT = {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733"}

@@ -23,9 +23,9 @@ from archive import access
 from archive import db as adb
 from archive.load import entry_rows
 from docket_spider.items import ParsedDocketItem
-from docket_spider.middlewares import allowed_hosts
+from docket_spider.urls import allowed_hosts
 from docket_spider.outcome import bad_record
-from docket_spider.pacer import strip_query
+from docket_spider.urls import strip_query
 
 
 class PacerRssSpider(scrapy.Spider):

@@ -50,7 +50,7 @@ from archive import access
 from archive import db as adb
 from archive.load import entry_rows
 from docket_spider.items import ParsedDocketItem
-from docket_spider.middlewares import allowed_hosts, same_origin
+from docket_spider.urls import allowed_hosts, same_origin
 from docket_spider.outcome import bad_record
 from docket_spider.courtlistener import (
     API_SLOT, attorney_item, docket_item, entry_items, pace_api_slot, party_item,
