@@ -196,7 +196,7 @@ def test_a_rate_limit_past_its_bounds_fails_the_crawl_clearly(tmp_path, caplog):
         run = cl_crawl(Offline(server), tmp_path, *CAND, RETRY_AFTER_MAX_TIMES=0)
     assert run.stats["retry_after/gave_up"] >= 1
     assert "giving up on" in caplog.text
-    # api_failed, the errback: everything stored so far is kept, the crawl failed
+    # request_failed, the errback: everything stored so far is kept, the crawl failed
     assert "Everything stored so far is kept" in caplog.text
     assert run.outcome == "failed"
     [row] = run.rows("select status, message from crawls")

@@ -54,7 +54,7 @@ def test_the_default_case_is_asked_for_and_the_appellate_one_skipped(net, ia, ca
         out = start_requests(spider)
     [request] = out.requests
     assert request.url == ia.docket_xml_url("cand", "364733")
-    assert request.callback == spider.parse_docket and request.errback == spider.failed
+    assert request.callback == spider.parse_docket and request.errback == spider.request_failed
     assert request.meta["target"]["pacer_case_id"] == "364733"
     assert "no RECAP copy for ca9 20-16908" in caplog.text
     with pytest.raises(ValueError, match="PACER case id"):

@@ -20,7 +20,6 @@ import scrapy
 import parsers
 from archive import db as adb
 from docket_spider.pacer.acms_sign_in import ACMS_COURTS
-from docket_spider.outcome import missed
 from docket_spider.pacer.documents import document_label
 from docket_spider.pacer.fees import cents, report_cost_cents
 from docket_spider.pacer.free_first import _int
@@ -42,7 +41,7 @@ class AcmsDocketMixin:
         if not (self.acms_case_id and GUID.match(self.acms_case_id)):
             self.budget.settle(decision, None)
             self.fail("ACMS finds a case by its GUID only: give -a acms_case_id=<GUID> (the id in "
-                      f"the case's ACMS address); got {self.acms_case_id!r}.", close=False)
+                      f"the case's ACMS address); got {self.acms_case_id!r}.")
             return
         yield self.api_request(f"CaseDetailsByCaseId/{self.acms_case_id}",
                                self.parse_acms_details, meta={"decision": decision})
@@ -54,7 +53,7 @@ class AcmsDocketMixin:
             return
         if response.status == 403:
             self.budget.settle(decision, None)
-            self.fail(f"ACMS refused access to case {self.acms_case_id} (HTTP 403).", close=False)
+            self.fail(f"ACMS refused access to case {self.acms_case_id} (HTTP 403).")
             return
         try:
             details = json.loads(response.text)
@@ -62,7 +61,7 @@ class AcmsDocketMixin:
             details = None
         if not isinstance(details, dict) or response.status >= 400:
             self.budget.settle(decision, None)
-            self.fail(f"ACMS has no case {self.docket_number} in {self.court}.", close=False)
+            self.fail(f"ACMS has no case {self.docket_number} in {self.court}.")
             return
         case = acms_api.case_details(details)
         case_id = case.get("caseId") or self.acms_case_id
@@ -88,7 +87,7 @@ class AcmsDocketMixin:
             self.budget.settle(decision, None)
             yield from self.not_billed(response, "ACMS's answer was not the docket")
             self.fail(f"ACMS did not return the entries of {self.docket_number} "
-                      f"(HTTP {response.status}).", close=False)
+                      f"(HTTP {response.status}).")
             return
         info = acms_api.docket_info(info)
         text = json.dumps({"caseDetails": response.meta["details"], "docketInfo": info})
@@ -102,8 +101,7 @@ class AcmsDocketMixin:
         try:
             record = parsers.parse("acms", text, self.court)
         except parsers.ParseError as exc:
-            self.fail(f"ACMS's answer for {self.docket_number} could not be read: {exc}",
-                      close=False)
+            self.fail(f"ACMS's answer for {self.docket_number} could not be read: {exc}")
             return
         yield from self.docket_item(record)
         if self.want_documents:
@@ -154,7 +152,7 @@ class AcmsDocketMixin:
         except ValueError:
             docs = []
         if response.status >= 400:
-            missed(self, "ACMS did not list the documents of entry %s (HTTP %s)",
+            self.missed("ACMS did not list the documents of entry %s (HTTP %s)",
                    entry.get("entryNumber"), response.status)
         number = entry.get("entryNumber")
         try:  # the listing read as an ACMS attachment page
@@ -298,6 +296,6 @@ class AcmsDocketMixin:
             yield self.acms_status_request(response.url, ctx, poll + 1)
             return
         self.crawler.stats.inc_value("pacer/acms_documents_failed")
-        missed(self, "ACMS did not deliver %s of %s (status %r after %s checks, HTTP %s); "
+        self.missed("ACMS did not deliver %s of %s (status %r after %s checks, HTTP %s); "
                      "it was charged: ask ACMS for it again or check your PACER bill",
                document_label(ctx), ctx["docket_number"], status or None, poll, response.status)

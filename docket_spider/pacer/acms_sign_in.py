@@ -210,7 +210,7 @@ class AcmsSessionMixin:
         if self.acms_pending is not None:
             self.budget.settle(self.acms_pending, None)
             self.acms_pending = None
-        self.fail(message, close=False)
+        self.fail(message)
 
     def acms_refused(self, response) -> bool:
         """The API answered 401: the token expired (or was never good). Any

@@ -61,7 +61,7 @@ class CmecfAppellateMixin:
                 message += (" Cases opened since 2023-10 are in ACMS, which finds a case by its "
                             f"GUID only, and no GUID is known ({self.guid_sources_tried()}). "
                             + self.how_to_find_the_guid())
-            self.fail(message, close=False)
+            self.fail(message)
             return
         yield from self.charged_report(decision, response, "appellate_docket", text)
         self.pacer_case_id = record.get("pacer_case_id") or self.pacer_case_id

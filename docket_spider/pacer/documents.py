@@ -14,7 +14,6 @@ import scrapy
 from lxml import html as lxml_html
 
 import parsers
-from archive import access
 from docket_spider.courtlistener import pace_api_slot
 from docket_spider.items import DocumentItem
 from docket_spider.urls import allowed_hosts, same_origin, strip_query
@@ -68,10 +67,6 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         self.cl_last_date: Optional[str] = None  # last entry CourtListener had of the docket
         self.cl_case_id: Optional[str] = None  # its pacer_case_id there (an ACMS case: a GUID)
         self.documents_decided: set[str] = set()  # purchases decided on (bought or priced)
-
-    def archive(self):
-        """What the archive has (archive.access: the file read-only, or the writer)."""
-        return access.for_crawler(self.crawler)
 
     def document_request(self, ctx) -> scrapy.Request:
         raise NotImplementedError

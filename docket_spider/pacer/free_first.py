@@ -14,7 +14,6 @@ from archive import db as adb
 from docket_spider.courtlistener import API_SLOT, docket_item, entry_items
 from docket_spider.items import DocumentItem
 from docket_spider.urls import same_origin, strip_query
-from docket_spider.outcome import bad_record
 from docket_spider.pacer.session import courtlistener_token
 from parsers.courtlistener import BAD_RECORD
 
@@ -109,8 +108,7 @@ class CourtListenerFirstMixin:
                 items = list(entry_items(meta["docket"], entry, self.cl_storage_url))
             except BAD_RECORD as exc:
                 what = entry.get("id") if isinstance(entry, dict) else type(entry).__name__
-                bad_record(self.crawler, self.logger,
-                           f"CourtListener docket entry {what} of {self.docket_number}", exc)
+                self.bad_record(f"CourtListener docket entry {what} of {self.docket_number}", exc)
                 continue
             entries += 1
             if day and (self.cl_last_date is None or day > self.cl_last_date):

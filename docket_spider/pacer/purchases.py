@@ -378,11 +378,10 @@ class PurchaseAccount:
             logger.error("The disk is full: %s.%s Free space, then run the crawl again.",
                          self.disk_full, " Buying on PACER stops here; what PACER already billed "
                          "is kept." if self.buying else "")
-            spider = getattr(self.crawler, "spider", None)
-            if spider is not None:
-                spider.crawl_failed = True
-                spider.crawl_message = (f"disk full: {self.disk_full}; buying stopped. Free "
-                                        "space, then run the crawl again")
+            fail = getattr(getattr(self.crawler, "spider", None), "fail", None)
+            if fail is not None:  # said above, in one line
+                fail(f"disk full: {self.disk_full}; buying stopped. Free space, then run the "
+                     "crawl again", log="")
         return bool(freed)
 
     async def keep(self, key: str, response: Response, ledger_id) -> bool:

@@ -14,7 +14,6 @@ import re
 from typing import Optional
 
 import scrapy
-from scrapy.exceptions import CloseSpider
 
 from archive import access
 from docket_spider.items import ChargeItem
@@ -160,8 +159,6 @@ class PacerSpiderMixin:
         self.full = str(full or "").lower() in ("1", "true", "yes", "on")
         self.creds: dict = {}
         self.session_token: Optional[str] = None
-        self.crawl_message = ""
-        self.crawl_failed = False
         self.relogins = 0
         self.login_gen = 0  # bumped at each login; requests remember theirs
         self.logging_in = False
@@ -177,22 +174,14 @@ class PacerSpiderMixin:
     def ecf_url(self, court: str, path: str = "") -> str:
         return self.ecf_template.format(court=court).rstrip("/") + "/" + path.lstrip("/")
 
-    def fail(self, message: str, close: bool = True):
-        self.logger.error(message)
-        self.crawl_message, self.crawl_failed = message, True
-        if close:
-            raise CloseSpider("pacer_failed")
-
     # --- login ------------------------------------------------------------
     def have_credentials(self) -> bool:
         if self.arg_error:
-            self.logger.error(self.arg_error)
-            self.crawl_message, self.crawl_failed = self.arg_error, True
+            self.fail(self.arg_error)
             return False
         self.creds = credentials_from_env()
         if not self.creds["username"] or not self.creds["password"]:
-            self.logger.error(CREDENTIALS_HELP)
-            self.crawl_message, self.crawl_failed = "no PACER credentials", True
+            self.fail("no PACER credentials", log=CREDENTIALS_HELP)
             return False
         self.count_ledger()
         account = account_for(self.crawler)
@@ -238,11 +227,12 @@ class PacerSpiderMixin:
 
     def after_login(self, response):
         if response.status >= 400 and not response.text.lstrip().startswith("{"):
-            self.fail(f"PACER's login service answered HTTP {response.status}.")
+            self.fail(f"PACER's login service answered HTTP {response.status}.",
+                      close="pacer_failed")
         try:
             self.session_token = read_login_answer(response.text, self.creds)
         except PacerLoginError as exc:
-            self.fail(str(exc))
+            self.fail(str(exc), close="pacer_failed")
         note = ""
         try:
             note = str(json.loads(response.text).get("errorDescription") or "").strip()
@@ -340,7 +330,8 @@ class PacerSpiderMixin:
         yield from self.not_billed(response, "PACER answered its login page")
         if request.meta.get("relogged"):
             self.fail("PACER keeps answering with its login page: the session is not "
-                      "accepted. Check the account at https://pacer.uscourts.gov/ .")
+                      "accepted. Check the account at https://pacer.uscourts.gov/ .",
+                      close="pacer_failed")
         if sent_with < self.login_gen:  # a newer session exists already
             yield from again()
             return
@@ -349,7 +340,7 @@ class PacerSpiderMixin:
             return
         if self.relogins >= self.MAX_LOGINS:
             self.fail("PACER's session keeps expiring: logged in again "
-                      f"{self.relogins} times in this crawl. Try again later.")
+                      f"{self.relogins} times in this crawl. Try again later.", close="pacer_failed")
         self.relogins += 1
         self.logging_in = True
         self.logger.warning("PACER answered with its login page (session expired?): "
@@ -363,10 +354,7 @@ class PacerSpiderMixin:
             if then:
                 yield from getattr(self, then)(request.meta)
             return
-        message = f"{strip_query(request.url)}: {failure.getErrorMessage()}"
-        self.crawl_failed = True
-        self.crawl_message = message
-        self.logger.error("PACER request failed: %s. Everything stored so far is kept.", message)
+        super().request_failed(failure)
         # a step that others wait for names what carries on without it
         then = request.meta.get("on_failure")
         if then:
@@ -465,5 +453,4 @@ class PacerSpiderMixin:
             self.crawler.stats.inc_value(MISSED, missing)
             line = (f"{line}; {missing} thing(s) asked for are missing (see the log): "
                     "incomplete")
-        if not self.crawl_message or (missing and not self.crawl_failed):
-            self.crawl_message = line
+        self.summary(line)

@@ -22,14 +22,13 @@ import os
 from urllib.parse import urlencode, urljoin
 
 import scrapy
-from scrapy.exceptions import CloseSpider
 
 from docket_spider.cases import default_cases
 from docket_spider.courtlistener import (
     API_SLOT, attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
-from docket_spider.urls import allowed_hosts, same_origin
-from docket_spider.outcome import bad_record, missed
+from docket_spider.spiders.base import BaseSpider
+from docket_spider.urls import allowed_hosts, same_origin, strip_query
 from parsers.common import docket_number_key
 from parsers.courtlistener import BAD_RECORD, _int
 
@@ -40,7 +39,9 @@ TOKEN_HELP = (
     "https://www.courtlistener.com/profile/api/ and run `export COURTLISTENER_TOKEN=...`. "
     "Without one, `scrapy crawl internet_archive` fetches the Internet Archive's RECAP copy."
 )
-class CourtListenerSpider(scrapy.Spider):
+
+
+class CourtListenerSpider(BaseSpider):
     name = "courtlistener"
 
     token = ""
@@ -56,8 +57,6 @@ class CourtListenerSpider(scrapy.Spider):
                 raise ValueError(f"no default case in court {court!r}; give -a docket_number=")
         self.crawl_args = {"court": court, "docket_number": docket_number,
                            "pacer_case_id": pacer_case_id}
-        self.crawl_message = ""
-        self.crawl_failed = False
         self._party_names: dict[int, str] = {}
 
     @classmethod
@@ -81,7 +80,7 @@ class CourtListenerSpider(scrapy.Spider):
             url = f"{url}?{urlencode(params)}"
         self.crawler.stats.inc_value(f"{self.name}/api_requests")
         return scrapy.Request(
-            url, callback=callback, errback=self.api_failed, dont_filter=True,
+            url, callback=callback, errback=self.request_failed, dont_filter=True,
             headers={"Accept": "application/json"},
             meta={"download_slot": API_SLOT, "autothrottle_dont_adjust_delay": True,
                   "courtlistener_auth": True,
@@ -106,19 +105,15 @@ class CourtListenerSpider(scrapy.Spider):
         link = response.urljoin(str(link))
         if same_origin(link, self.api_url):
             return link
-        message = (f"CourtListener's next page after {response.url.split('?')[0]} points to "
-                   f"another host ({link.split('?')[0]}): not followed; the rest of that list "
-                   "is missing from this crawl.")
-        self.logger.warning(message)
-        self.crawl_message, self.crawl_failed = message, True
+        self.fail(f"CourtListener's next page after {strip_query(response.url)} points to "
+                  f"another host ({strip_query(link)}): not followed; the rest of that list is "
+                  "missing from this crawl.")
         return None
 
     async def start(self):
         self.token = os.environ.get("COURTLISTENER_TOKEN", "").strip()
         if not self.token:
-            self.logger.error(TOKEN_HELP)
-            self.crawl_message = "no COURTLISTENER_TOKEN"
-            self.crawl_failed = True
+            self.fail("no COURTLISTENER_TOKEN", log=TOKEN_HELP)
             return
         for target in self.targets:
             params = {"court": target["court"]}
@@ -129,14 +124,6 @@ class CourtListenerSpider(scrapy.Spider):
             yield self.api_request("dockets/", self.parse_dockets, params, target=target,
                                    tried=params.get("docket_number"))
 
-    def api_failed(self, failure):
-        request = failure.request
-        self.crawl_failed = True
-        self.crawl_message = f"{request.url.split('?')[0]}: {failure.getErrorMessage()}"
-        self.logger.error("CourtListener request failed: %s (%s). Everything stored so far "
-                          "is kept; run the crawl again to continue.",
-                          request.url.split("?")[0], failure.getErrorMessage())
-
     def _refused(self, response) -> bool:
         if response.status < 400:
             return False
@@ -145,15 +132,9 @@ class CourtListenerSpider(scrapy.Spider):
         except ValueError:
             detail = response.text[:300]
         if response.status in (401, 403):
-            message = (f"CourtListener refused the token ({response.status}: {detail}). "
-                       "Check COURTLISTENER_TOKEN.")
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
-            raise CloseSpider("unauthorized")
-        else:
-            message = f"CourtListener answered {response.status} for {response.url}: {detail}"
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
+            self.fail(f"CourtListener refused the token ({response.status}: {detail}). "
+                      "Check COURTLISTENER_TOKEN.", close="unauthorized")
+        self.fail(f"CourtListener answered {response.status} for {response.url}: {detail}")
         return True
 
     def _results(self, response, data, kind):
@@ -163,9 +144,9 @@ class CourtListenerSpider(scrapy.Spider):
             return
         if not isinstance(results, list):
             # not one record: the whole page's are missing (the crawl is incomplete)
-            missed(self, "CourtListener's %s page %s is not a list of results (%s): "
-                   "none of its records could be read", kind, response.url.split("?")[0],
-                   type(results).__name__)
+            self.missed("CourtListener's %s page %s is not a list of results (%s): "
+                        "none of its records could be read", kind, strip_query(response.url),
+                        type(results).__name__)
             return
         for position, record in enumerate(results, 1):
             if isinstance(record, dict):
@@ -180,8 +161,7 @@ class CourtListenerSpider(scrapy.Spider):
         name = record.get("name") if isinstance(record, dict) else None
         what = kind + (f" {ident}" if ident is not None else "") + (
             f" ({str(name)[:60]})" if isinstance(name, str) and name else "")
-        bad_record(self.crawler, self.logger,
-                   f"CourtListener {what} on {response.url.split('?')[0]}", why)
+        self.bad_record(f"CourtListener {what} on {strip_query(response.url)}", why)
 
     def _json(self, response) -> dict:
         """The answer's JSON; a page that is not (maintenance, proxy error) stops the crawl."""
@@ -191,12 +171,10 @@ class CourtListenerSpider(scrapy.Spider):
             data = None
         if not isinstance(data, dict):
             snippet = " ".join(response.text[:200].split()) if hasattr(response, "text") else ""
-            message = (f"CourtListener answered {response.url.split('?')[0]} with something that "
-                       f"is not API JSON ({response.headers.get('Content-Type', b'').decode()}): "
-                       f"{snippet!r}. Everything stored so far is kept; try again later.")
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
-            raise CloseSpider("not_api_json")
+            self.fail(f"CourtListener answered {strip_query(response.url)} with something that "
+                      f"is not API JSON ({response.headers.get('Content-Type', b'').decode()}): "
+                      f"{snippet!r}. Everything stored so far is kept; try again later.",
+                      close="not_api_json")
         return data
 
     # --- callbacks ------------------------------------------------------------
@@ -215,10 +193,8 @@ class CourtListenerSpider(scrapy.Spider):
                                        {"court": target["court"], "docket_number": raw},
                                        target=target, tried=raw)
                 return
-            message = (f"CourtListener has no docket {raw or wanted_case} in court "
-                       f"{target['court']}.")
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
+            self.fail(f"CourtListener has no docket {raw or wanted_case} in court "
+                      f"{target['court']}.")
             return
         for docket in results:
             try:
@@ -229,10 +205,8 @@ class CourtListenerSpider(scrapy.Spider):
             except BAD_RECORD as exc:
                 # the docket asked for cannot be read: its entries cannot be fetched
                 self._bad(response, "docket", docket, exc)
-                self.crawl_failed = True
-                self.crawl_message = (f"CourtListener's docket record for {target['court']} "
-                                      f"{target.get('docket_number') or wanted_case} could not "
-                                      f"be read: {exc}")
+                self.fail(f"CourtListener's docket record for {target['court']} "
+                          f"{target.get('docket_number') or wanted_case} could not be read: {exc}")
                 continue
             yield item
             context = {"court_id": item.court_id, "docket_number": item.docket_number,

@@ -17,8 +17,8 @@ import scrapy
 
 from docket_spider.cases import default_cases
 from docket_spider.items import DocumentItem, ParsedDocketItem
+from docket_spider.spiders.base import BaseSpider
 from docket_spider.urls import allowed_hosts
-from docket_spider.outcome import bad_record
 from parsers import ParseError, parse
 from parsers.common import docket_number_key
 
@@ -33,15 +33,13 @@ def _str(value):
 BAD_RECORD = (AttributeError, KeyError, TypeError, ValueError, IndexError)
 
 
-class InternetArchiveSpider(scrapy.Spider):
+class InternetArchiveSpider(BaseSpider):
     name = "internet_archive"
 
     def __init__(self, court=None, pacer_case_id=None, docket_number=None, **kwargs):
         super().__init__(**kwargs)
         self.crawl_args = {"court": court, "pacer_case_id": pacer_case_id,
                            "docket_number": docket_number}
-        self.crawl_message = ""
-        self.crawl_failed = False
         if pacer_case_id:
             self.targets = [{"court": court or "cand", "pacer_case_id": str(pacer_case_id)}]
         else:
@@ -77,40 +75,28 @@ class InternetArchiveSpider(scrapy.Spider):
         for target in self.targets:
             yield scrapy.Request(
                 self.item_url(target["court"], target["pacer_case_id"], "docket.xml"),
-                callback=self.parse_docket, errback=self.failed,
+                callback=self.parse_docket, errback=self.request_failed,
                 meta={"target": target, "handle_httpstatus_list": [403, 404]},
             )
-
-    def failed(self, failure):
-        self.crawl_failed = True
-        self.crawl_message = f"{failure.request.url}: {failure.getErrorMessage()}"
-        self.logger.error("Could not fetch %s: %s. Everything stored so far is kept; "
-                          "run the crawl again to continue.",
-                          failure.request.url, failure.getErrorMessage())
 
     def parse_docket(self, response):
         target = response.meta["target"]
         self.crawler.stats.inc_value(f"{self.name}/api_requests")
         if response.status in (403, 404):
-            message = (f"The Internet Archive has no RECAP copy of {target['court']} case "
-                       f"{target['pacer_case_id']} ({response.status} for {response.url}).")
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
+            self.fail(f"The Internet Archive has no RECAP copy of {target['court']} case "
+                      f"{target['pacer_case_id']} ({response.status} for {response.url}).")
             return
         try:
             docket = parse("ia", response.body, court=target["court"])
         except ParseError as exc:
-            message = f"{response.url} is not a RECAP docket XML: {exc}"
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
+            self.fail(f"{response.url} is not a RECAP docket XML: {exc}")
             return
         court = docket.get("court_id") or target["court"]
         case_id = _str(docket.get("pacer_case_id")) or target["pacer_case_id"]
         number = docket.get("docket_number") or target.get("docket_number") or ""
         where = f"{court} case {case_id} ({response.url})"
         for problem in docket.get("bad_records") or []:
-            bad_record(self.crawler, self.logger, f"Internet Archive {problem['what']} of {where}",
-                       problem["error"])
+            self.bad_record(f"Internet Archive {problem['what']} of {where}", problem["error"])
         # the docket, its entries, documents and parties: rows by archive/load.py's mapping
         yield ParsedDocketItem(source=self.name, court_id=court, record=dict(
             docket, court_id=court, docket_number=number, pacer_case_id=case_id,
@@ -120,8 +106,7 @@ class InternetArchiveSpider(scrapy.Spider):
                 items = list(self.document_items(entry, court, number, case_id))
             except BAD_RECORD as exc:
                 label = entry.get("document_number") if isinstance(entry, dict) else entry
-                bad_record(self.crawler, self.logger,
-                           f"Internet Archive documents of entry {label} of {where}", exc)
+                self.bad_record(f"Internet Archive documents of entry {label} of {where}", exc)
                 continue
             yield from items
 

@@ -42,13 +42,14 @@ from docket_spider.pacer.cmecf_appellate import CmecfAppellateMixin
 from docket_spider.items import ParsedDocketItem
 from docket_spider.urls import allowed_hosts
 from docket_spider.pacer import PacerDocumentsMixin
+from docket_spider.spiders.base import BaseSpider
 
 DEFAULT = {"court": "ca9", "docket_number": "20-16908"}
 CA9_CDN_HOST = "cdn.ca9.uscourts.gov"  # where the decisions feeds' PDFs are
 
 
 class PacerAppellateSpider(CmecfAppellateMixin, AcmsDocketMixin, AcmsSessionMixin,
-                           PacerDocumentsMixin, scrapy.Spider):
+                           PacerDocumentsMixin, BaseSpider):
     name = "pacer_appellate"
 
     def __init__(self, court=None, docket_number=None, max_cost=None, documents=None,

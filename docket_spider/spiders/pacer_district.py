@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import scrapy
 from lxml import html as lxml_html
 
 import parsers
@@ -24,11 +23,12 @@ from archive import db as adb
 from docket_spider.items import ParsedDocketItem
 from docket_spider.urls import same_origin
 from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents, us_date
+from docket_spider.spiders.base import BaseSpider
 
 DEFAULT = {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733"}
 
 
-class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
+class PacerDistrictSpider(PacerDocumentsMixin, BaseSpider):
     name = "pacer_district"
 
     def __init__(self, court=None, docket_number=None, pacer_case_id=None, max_cost=None,
@@ -67,14 +67,14 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         try:
             result = parsers.parse("possible_cases", response.body, self.court)
         except parsers.ParseError as exc:
-            self.fail(f"{self.court} could not look up docket {self.docket_number}: {exc}", close=False)
+            self.fail(f"{self.court} could not look up docket {self.docket_number}: {exc}")
             return
         from parsers.possible_cases import best_match
 
         case = best_match(result, docket_number=self.docket_number)
         if not case or not case.get("pacer_case_id"):
             self.fail(f"{self.court} has no case {self.docket_number}"
-                      f"{': ' + result['message'] if result.get('message') else ''}.", close=False)
+                      f"{': ' + result['message'] if result.get('message') else ''}.")
             return
         self.pacer_case_id = case["pacer_case_id"]
         self.logger.info("%s %s is PACER case %s (%s)", self.court, self.docket_number,
@@ -195,14 +195,12 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         cut = record is None and "cut short" in str(problem)
         if cut:  # PACER served (and billed) it; the transfer broke off before its end
             self.fail(f"PACER's docket report of {label} arrived cut short ({len(response.body)} "
-                      "bytes, no end of page): nothing of it is stored; run the crawl again",
-                      close=False)
+                      "bytes, no end of page): nothing of it is stored; run the crawl again")
         if record is None and pacer_cost is None and not cut:
             # neither a docket nor a receipt: an error page, which PACER does not bill
             self.budget.settle(decision, None)
             yield from self.not_billed(response, f"not a docket report: {problem}")
-            self.fail(f"PACER's answer for {label} is not a docket report: {problem}",
-                      close=False)
+            self.fail(f"PACER's answer for {label} is not a docket report: {problem}")
             return
         spent = cents(pacer_cost) if pacer_cost is not None else estimate
         # an answer kept from a killed crawl (docket_spider.pacer.purchases) was paid for then
@@ -230,8 +228,7 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
                 if self.want_documents:
                     yield from self.documents_from_archive()
             else:
-                self.fail(f"PACER's answer for {label} is not a docket report: {problem}",
-                          close=False)
+                self.fail(f"PACER's answer for {label} is not a docket report: {problem}")
             return
         record["court_id"] = record.get("court_id") or self.court
         record["pacer_case_id"] = record.get("pacer_case_id") or self.pacer_case_id

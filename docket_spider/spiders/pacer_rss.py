@@ -19,16 +19,14 @@ from __future__ import annotations
 import scrapy
 
 import parsers
-from archive import access
 from archive import db as adb
 from archive.load import entry_rows
 from docket_spider.items import ParsedDocketItem
-from docket_spider.urls import allowed_hosts
-from docket_spider.outcome import bad_record
-from docket_spider.urls import strip_query
+from docket_spider.spiders.base import BaseSpider
+from docket_spider.urls import allowed_hosts, strip_query
 
 
-class PacerRssSpider(scrapy.Spider):
+class PacerRssSpider(BaseSpider):
     name = "pacer_rss"
     custom_settings = {"HTTPCACHE_ENABLED": False}  # a feed must be read fresh
 
@@ -36,8 +34,6 @@ class PacerRssSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.court = (court or "cand").strip().lower()
         self.crawl_args = {"court": self.court}
-        self.crawl_message = ""
-        self.crawl_failed = False
         self.new_entries = 0
         self.cases_matched = 0
 
@@ -50,34 +46,23 @@ class PacerRssSpider(scrapy.Spider):
 
     async def start(self):
         url = self.ecf_template.format(court=self.court).rstrip("/") + "/cgi-bin/rss_outside.pl"
-        yield scrapy.Request(url, callback=self.parse_feed, errback=self.failed,
+        yield scrapy.Request(url, callback=self.parse_feed, errback=self.request_failed,
                              dont_filter=True, meta={"handle_httpstatus_list": [404]})
-
-    def failed(self, failure):
-        message = f"{strip_query(failure.request.url)}: {failure.getErrorMessage()}"
-        self.logger.error("Could not read the RSS feed of %s: %s", self.court, message)
-        self.crawl_message, self.crawl_failed = message, True
-
-    def archive(self):
-        """What the archive has (archive.access: the file read-only, or the writer)."""
-        return access.for_crawler(self.crawler)
 
     def parse_feed(self, response):
         if response.status == 404:
-            self.crawl_message, self.crawl_failed = f"{self.court} has no RSS feed", True
-            self.logger.error("%s has no public RSS feed (%s answered 404).", self.court,
-                              strip_query(response.url))
+            self.fail(f"{self.court} has no RSS feed", log=f"{self.court} has no public RSS feed "
+                      f"({strip_query(response.url)} answered 404).")
             return
         try:
             feed = parsers.parse("rss", response.body, self.court)
         except parsers.ParseError as exc:
-            self.crawl_message, self.crawl_failed = f"not an RSS feed: {exc}", True
-            self.logger.error("The answer of %s is not an RSS feed: %s", strip_query(response.url), exc)
+            self.fail(f"not an RSS feed: {exc}", log=f"The answer of {strip_query(response.url)} "
+                      f"is not an RSS feed: {exc}")
             return
         for bad in feed.get("unparsed_items") or []:
-            bad_record(self.crawler, self.logger,
-                       f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of {self.court}'s feed",
-                       bad.get("error") or "not tied to a case")
+            self.bad_record(f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of "
+                            f"{self.court}'s feed", bad.get("error") or "not tied to a case")
         archive = self.archive()
         known = {adb.docket_number_key(d["docket_number"]): d
                  for d in archive.dockets_in_court(self.court)}
@@ -114,5 +99,4 @@ class PacerRssSpider(scrapy.Spider):
         line = (f"PACER RSS {self.court}: {self.new_entries} new entries in "
                 f"{self.cases_matched} archived cases; spent $0.00 (the feed is free)")
         self.logger.info(line)
-        if not self.crawl_message:
-            self.crawl_message = line
+        self.summary(line)

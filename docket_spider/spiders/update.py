@@ -46,15 +46,14 @@ import scrapy
 from scrapy import signals
 
 import parsers
-from archive import access
 from archive import db as adb
 from archive.load import entry_rows
 from docket_spider.items import ParsedDocketItem
 from docket_spider.urls import allowed_hosts, same_origin
-from docket_spider.outcome import bad_record
 from docket_spider.courtlistener import (
     API_SLOT, attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
+from docket_spider.spiders.base import BaseSpider
 from docket_spider.spiders.internet_archive import InternetArchiveSpider
 from parsers.courtlistener import BAD_RECORD
 
@@ -65,7 +64,7 @@ class CourtListenerRefused(Exception):
     """The token was refused, or the account is out of calls: no more CourtListener."""
 
 
-class UpdateSpider(scrapy.Spider):
+class UpdateSpider(BaseSpider):
     name = "update"
     custom_settings = {"HTTPCACHE_ENABLED": False}  # feeds and checks must be read fresh
 
@@ -78,8 +77,6 @@ class UpdateSpider(scrapy.Spider):
         self.result_path = result
         self.phase = phase
         self.crawl_args = {"phase": phase, "cases": len(self.plan.get("cases") or [])}
-        self.crawl_message = ""
-        self.crawl_failed = False
         self.token = ""
         self.cl_calls = 0
         self.cl_allowance = int((self.plan.get("courtlistener") or {}).get("allowance") or 0)
@@ -105,9 +102,6 @@ class UpdateSpider(scrapy.Spider):
         return spider
 
     # --- plumbing -------------------------------------------------------------
-    def archive(self):
-        return access.for_crawler(self.crawler)
-
     async def fetch(self, request: scrapy.Request):
         """One request through the downloader middlewares (retries, Retry-After,
         credentials, offsite); its answer whatever its status, or the error."""
@@ -129,11 +123,6 @@ class UpdateSpider(scrapy.Spider):
             with open(tmp, "w", encoding="utf-8") as fh:
                 json.dump(self.result, fh, indent=1, sort_keys=True)
             os.replace(tmp, self.result_path)
-
-    def note_failure(self, message: str) -> None:
-        self.logger.error(message)
-        self.crawl_failed = True
-        self.crawl_message = (self.crawl_message + "; " if self.crawl_message else "") + message
 
     async def start(self):
         if self.phase == "ia":
@@ -170,7 +159,7 @@ class UpdateSpider(scrapy.Spider):
         self.result["feeds"][court] = out
         if isinstance(answer, Exception):
             out["detail"] = f"{type(answer).__name__}: {answer}"
-            self.note_failure(f"The RSS feed of {court} could not be read: {out['detail']}")
+            self.fail(f"The RSS feed of {court} could not be read: {out['detail']}")
             return
         self.crawler.stats.inc_value("update/rss_requests")
         if answer.status == 404:
@@ -179,7 +168,7 @@ class UpdateSpider(scrapy.Spider):
             return
         if answer.status >= 400:
             out["detail"] = f"answered {answer.status}"
-            self.note_failure(f"The RSS feed of {court} answered {answer.status}")
+            self.fail(f"The RSS feed of {court} answered {answer.status}")
             return
         try:
             parsed = parsers.parse("rss", answer.body, court)
@@ -193,9 +182,8 @@ class UpdateSpider(scrapy.Spider):
         out.update(ok=True, coverage=coverage, kinds=kinds, items=len(parsed.get("dockets") or []),
                    build_date=parsed.get("last_build_date"))
         for bad in parsed.get("unparsed_items") or []:
-            bad_record(self.crawler, self.logger,
-                       f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of {court}'s feed",
-                       bad.get("error") or "not tied to a case")
+            self.bad_record(f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of {court}'s "
+                            "feed", bad.get("error") or "not tied to a case")
         followed = {c["docket_id"]: c for c in feed.get("cases") or []}
         by_number = {adb.docket_number_key(c["docket_number"]): c for c in followed.values()}
         by_case_id = {str(c["pacer_case_id"]): c for c in followed.values() if c.get("pacer_case_id")}
@@ -294,12 +282,12 @@ class UpdateSpider(scrapy.Spider):
             except CourtListenerRefused as exc:
                 self.result["courtlistener"]["stopped"] = str(exc)
                 if "refused the token" in str(exc):
-                    self.note_failure(str(exc))
+                    self.fail(str(exc))
                 else:
                     self.logger.info("CourtListener: %s; the rest waits for the next update", exc)
                 return
             except Exception as exc:  # noqa: BLE001 - a 500 after retries, a refused connection
-                self.note_failure(f"CourtListener {kind} of "
+                self.fail(f"CourtListener {kind} of "
                                   f"{task.get('court') or task.get('docket_id')} failed: {exc}")
                 self.result["courtlistener"].setdefault("errors", []).append(
                     f"{kind} {task.get('court') or task.get('docket_id')}: {exc}")
@@ -334,7 +322,7 @@ class UpdateSpider(scrapy.Spider):
         try:
             item = docket_item(docket)
         except BAD_RECORD as exc:
-            bad_record(self.crawler, self.logger, f"CourtListener docket {docket.get('id')}", exc)
+            self.bad_record(f"CourtListener docket {docket.get('id')}", exc)
             return
         court, number = docket_id.split("/", 1)
         # the followed case's court and number: CourtListener may print it otherwise
@@ -359,8 +347,7 @@ class UpdateSpider(scrapy.Spider):
                 try:
                     items = entry_items(ctx, entry, self.storage_url)
                 except BAD_RECORD as exc:
-                    bad_record(self.crawler, self.logger,
-                               f"CourtListener docket entry {entry.get('id')}", exc)
+                    self.bad_record(f"CourtListener docket entry {entry.get('id')}", exc)
                     continue
                 state["entries"] += 1
                 for one in items:
@@ -383,7 +370,7 @@ class UpdateSpider(scrapy.Spider):
                     try:
                         one = party_item(ctx, record) if make else attorney_item(ctx, record, names)
                     except BAD_RECORD as exc:
-                        bad_record(self.crawler, self.logger, f"CourtListener {path} record", exc)
+                        self.bad_record(f"CourtListener {path} record", exc)
                         continue
                     if make:
                         names[one.courtlistener_id] = one.name
@@ -458,7 +445,7 @@ class UpdateSpider(scrapy.Spider):
                     url, dont_filter=True, meta={"handle_httpstatus_list": [403, 404]}))
             except Exception as exc:  # noqa: BLE001
                 out["detail"] = f"{type(exc).__name__}: {exc}"
-                self.note_failure(f"The Internet Archive could not be read for "
+                self.fail(f"The Internet Archive could not be read for "
                                   f"{case['docket_id']}: {exc}")
                 continue
             self.crawler.stats.inc_value("update/ia_requests")
@@ -467,7 +454,7 @@ class UpdateSpider(scrapy.Spider):
                 continue
             if response.status >= 400:
                 out["detail"] = f"answered {response.status}"
-                self.note_failure(f"The Internet Archive answered {response.status} for "
+                self.fail(f"The Internet Archive answered {response.status} for "
                                   f"{case['docket_id']}")
                 continue
             try:
@@ -485,8 +472,7 @@ class UpdateSpider(scrapy.Spider):
                     items = list(InternetArchiveSpider.document_items(
                         self, entry, court, number, case_id))
                 except BAD_RECORD as exc:
-                    bad_record(self.crawler, self.logger,
-                               f"Internet Archive documents of {case['docket_id']}", exc)
+                    self.bad_record(f"Internet Archive documents of {case['docket_id']}", exc)
                     continue
                 for item in items:
                     yield item
