@@ -15,6 +15,7 @@ import parsers
 from docket_spider.pacer.acms_sign_in import ACMS_COURTS
 from docket_spider.pacer.documents import us_date
 from docket_spider.pacer.fees import cents, fmt, report_cost_cents
+from parsers import confirmation
 
 
 class CmecfAppellateMixin:
@@ -92,13 +93,9 @@ class CmecfAppellateMixin:
 
     def charged_report(self, decision, response, what, text):
         estimate = report_cost_cents(len(response.body), what)
-        pacer_cost = pages = None
-        try:
-            receipt = parsers.parse("confirmation", text, self.court)
-            pages = receipt.get("billable_pages")
-            pacer_cost = float(receipt["cost"]) if receipt.get("cost") is not None else None
-        except parsers.ParseError:
-            pass
+        receipt = confirmation.receipt(text) or {}  # none: the fee rules' figure
+        pages = receipt.get("billable_pages")
+        pacer_cost = float(receipt["cost"]) if receipt.get("cost") is not None else None
         paid = cents(pacer_cost) if pacer_cost is not None else estimate
         # an answer kept from a killed crawl (docket_spider.pacer.purchases) was paid for then
         self.budget.settle(decision, 0 if response.meta.get("spooled") else paid)

@@ -11,15 +11,17 @@ from typing import Optional
 from urllib.parse import urlencode
 
 import scrapy
-from lxml import html as lxml_html
 
 import parsers
 from docket_spider.courtlistener import pace_api_slot
 from docket_spider.items import DocumentItem
-from docket_spider.urls import allowed_hosts, same_origin, strip_query
 from docket_spider.pacer.fees import Decision, cents
 from docket_spider.pacer.free_first import CourtListenerFirstMixin, _int
 from docket_spider.pacer.session import PacerSpiderMixin, courtlistener_token
+from docket_spider.urls import allowed_hosts, same_origin, strip_query
+from parsers import forms
+
+logger = logging.getLogger(__name__)
 
 
 def us_date(iso) -> str:
@@ -31,6 +33,20 @@ def document_label(ctx) -> str:
     """"document 12", or "document 12 attachment 3", for logs and the ledger."""
     return f"document {ctx['document_number']}" + (
         f" attachment {ctx['attachment_number']}" if ctx.get("attachment_number") else "")
+
+
+def purchase_form(response, text) -> dict:
+    """``{url, fields}``: what the confirmation page's button submits (parsers.forms;
+    no secret: the session is added as it is sent), posted to PACER only: a form
+    posting to another host is posted to the page's own address instead.
+    ParseError when the page has no form."""
+    form = forms.purchase_form(text, response.url, now_ms=int(time.time() * 1000))
+    url = form["action"]
+    if not same_origin(url, response.url):
+        logger.warning("The purchase form of %s posts to another host (%s): posting to the "
+                       "page's own address instead", strip_query(response.url), strip_query(url))
+        url = response.url
+    return {"url": url, "fields": form["fields"]}
 
 
 class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
@@ -161,6 +177,13 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
                                    cost_c=decision.worst_cents or 0,
                                    description=f"{label}; {decision.reason}", **common)
             return
+        try:
+            form = purchase_form(response, text)
+        except parsers.ParseError as exc:
+            self.budget.settle(decision, None)
+            self.missed("%s of %s: PACER's confirmation page has no purchase form (%s): not bought",
+                        label, ctx["docket_number"], exc)
+            return
         cost_c = decision.worst_cents or 0
         pacer_cost = receipt.get("cost")
         counted_c = cents(pacer_cost) if pacer_cost is not None else cost_c
@@ -170,7 +193,6 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
         # the PDF arrives (charged or free), by docket_spider.pacer.purchases.
         counted = "free" if free else "charged"
         self.charges_count[counted] = self.charges_count.get(counted, 0) + 1
-        form = self.purchase_form(response, text)
         purchase = self.purchase(
             key, "document", decision,
             settle="pdf", pacer_cost=float(pacer_cost) if pacer_cost is not None else None,
@@ -197,37 +219,3 @@ class PacerDocumentsMixin(CourtListenerFirstMixin, PacerSpiderMixin):
             pacer_doc_id=ctx["pacer_doc_id"],
             is_available=True, page_count=page_count, file_urls=[url],
             file_request=file_request or {})
-
-    @staticmethod
-    def purchase_form(response, text) -> dict:
-        """The confirmation page's form: where to POST and what (no secrets)."""
-        fields, action = {}, response.url
-        try:
-            tree = lxml_html.fromstring(text)
-            form = next(iter(tree.iter("form")), None)
-            if form is not None:
-                action = response.urljoin(form.get("action") or response.url)
-                if not same_origin(action, response.url):  # the session stays on PACER
-                    logging.getLogger(__package__).warning(
-                        "The purchase form of %s posts to another host (%s): posting to the "
-                        "page's own address instead", strip_query(response.url),
-                        strip_query(action))
-                    action = response.url
-                for inp in form.iter("input"):
-                    if inp.get("name") and (inp.get("type") or "").lower() not in ("submit", "button"):
-                        fields[inp.get("name")] = inp.get("value") or ""
-            from parsers.common import go_dls_args
-
-            args = go_dls_args(form.get("onsubmit")) if form is not None else []
-            if len(args) > 2:
-                fields.setdefault("caseid", args[1])
-                fields.setdefault("de_seq_num", args[2])
-        except Exception:
-            pass
-        if "dls_id" in fields:  # CM/ECF appellate (ShowDoc): its page's script stamps recp
-            if not fields.get("recp"):
-                fields["recp"] = str(int(time.time() * 1000))
-        else:  # CM/ECF district
-            fields.setdefault("got_receipt", "1")
-            fields.setdefault("pdf_header", "1")
-        return {"url": action, "fields": fields}

@@ -13,8 +13,8 @@ import scrapy
 from archive import db as adb
 from docket_spider.courtlistener import API_SLOT, docket_item, entry_items
 from docket_spider.items import DocumentItem
-from docket_spider.urls import same_origin, strip_query
 from docket_spider.pacer.session import courtlistener_token
+from docket_spider.urls import same_origin, strip_query
 from parsers.courtlistener import BAD_RECORD
 
 

@@ -18,9 +18,9 @@ import scrapy
 from archive import access
 from docket_spider.items import ChargeItem
 from docket_spider.outcome import MISSED
+from docket_spider.pacer.fees import Budget, Decision, cents, dollars, fmt
 from docket_spider.pacer.purchases import PurchaseRefused, account_for, purchase_meta
 from docket_spider.urls import allowed_hosts, strip_query
-from docket_spider.pacer.fees import Budget, Decision, cents, dollars, fmt
 
 SECRET_ARG = re.compile(r"user|login|pass|otp|token|secret|cookie|client_code", re.I)
 MFA_WORDS = re.compile(r"one[- ]time|otp|multi[- ]?factor|two[- ]factor|verification code|\bmfa\b", re.I)

@@ -36,13 +36,13 @@ import re
 import scrapy
 
 import parsers
-from docket_spider.pacer.acms_sign_in import ACMS_COURTS, AcmsSessionMixin
-from docket_spider.pacer.acms_docket import GUID, AcmsDocketMixin
-from docket_spider.pacer.cmecf_appellate import CmecfAppellateMixin
 from docket_spider.items import ParsedDocketItem
-from docket_spider.urls import allowed_hosts
 from docket_spider.pacer import PacerDocumentsMixin
+from docket_spider.pacer.acms_docket import GUID, AcmsDocketMixin
+from docket_spider.pacer.acms_sign_in import ACMS_COURTS, AcmsSessionMixin
+from docket_spider.pacer.cmecf_appellate import CmecfAppellateMixin
 from docket_spider.spiders.base import BaseSpider
+from docket_spider.urls import allowed_hosts
 
 DEFAULT = {"court": "ca9", "docket_number": "20-16908"}
 CA9_CDN_HOST = "cdn.ca9.uscourts.gov"  # where the decisions feeds' PDFs are

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from lxml import html as lxml_html
-
 import parsers
 from archive import db as adb
 from docket_spider.items import ParsedDocketItem
-from docket_spider.urls import same_origin
 from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents, us_date
 from docket_spider.spiders.base import BaseSpider
+from docket_spider.urls import same_origin, strip_query
+from parsers import confirmation, forms
 
 DEFAULT = {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733"}
 
@@ -138,23 +137,19 @@ class PacerDistrictSpider(PacerDocumentsMixin, BaseSpider):
         if self.needs_login(response):
             yield from self.relogin(response)
             return
-        url = self.ecf_url(self.court, "cgi-bin/DktRpt.pl?1-L_1_0-1")
+        url = self.ecf_url(self.court, "cgi-bin/DktRpt.pl?1-L_1_0-1")  # CM/ECF's documented one
         try:
-            tree = lxml_html.fromstring(response.body)
-            for form in tree.iter("form"):
-                action = form.get("action") or ""
-                if "DktRpt.pl" in action:
-                    target = response.urljoin(action)
-                    if same_origin(target, self.ecf_url(self.court)):
-                        url = target
-                    else:  # the session and the purchase stay on PACER
-                        self.logger.warning(
-                            "The docket report form of %s posts to another host (%s): not "
-                            "followed; using %s", response.meta["label"],
-                            target.split("?")[0], url.split("?")[0])
-                    break
-        except Exception:  # an empty or odd form page: the documented URL works
-            pass
+            target = forms.report_form(parsers.decode_page(response.body), response.url)["action"]
+        except parsers.ParseError as exc:
+            self.logger.warning("The docket report form page of %s could not be read (%s): "
+                                "asking %s", response.meta["label"], exc, strip_query(url))
+        else:
+            if same_origin(target, self.ecf_url(self.court)):
+                url = target
+            else:  # the session and the purchase stay on PACER
+                self.logger.warning("The docket report form of %s posts to another host (%s): "
+                                    "not followed; asking %s", response.meta["label"],
+                                    strip_query(target), strip_query(url))
         self.logger.info("Buying the docket report of %s%s", response.meta["label"],
                          f" (entries filed from {response.meta['form']['date_from']})"
                          if response.meta["form"]["date_from"] else "")
@@ -178,14 +173,9 @@ class PacerDistrictSpider(PacerDocumentsMixin, BaseSpider):
         decision = response.meta["decision"]
         text = parsers.decode_page(response.body)
         estimate = report_cost_cents(len(response.body))
-        pacer_cost = pages = None
-        try:
-            receipt = parsers.parse("confirmation", text, self.court)
-            pages = receipt.get("billable_pages")
-            if receipt.get("cost") is not None:
-                pacer_cost = float(receipt["cost"])
-        except parsers.ParseError:
-            pass
+        receipt = confirmation.receipt(text) or {}  # none: the fee rules' figure
+        pages = receipt.get("billable_pages")
+        pacer_cost = float(receipt["cost"]) if receipt.get("cost") is not None else None
         try:
             record, problem = parsers.parse("district", text, self.court), None
         except parsers.ParseError as exc:

@@ -48,13 +48,13 @@ from scrapy import signals
 import parsers
 from archive import db as adb
 from archive.load import entry_rows
-from docket_spider.items import ParsedDocketItem
-from docket_spider.urls import allowed_hosts, same_origin
 from docket_spider.courtlistener import (
     API_SLOT, attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
+from docket_spider.items import ParsedDocketItem
 from docket_spider.spiders.base import BaseSpider
 from docket_spider.spiders.internet_archive import InternetArchiveSpider
+from docket_spider.urls import allowed_hosts, same_origin
 from parsers.courtlistener import BAD_RECORD
 
 RSS_PATH = "cgi-bin/rss_outside.pl"
