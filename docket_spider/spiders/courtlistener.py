@@ -18,33 +18,25 @@ counted in the crawl's ``bad_records``, and the rest of its page is kept.
 from __future__ import annotations
 
 import json
-import os
 from urllib.parse import urlencode, urljoin
 
 import scrapy
 
+from docket_spider import courtlistener as cl
 from docket_spider.cases import default_cases
 from docket_spider.courtlistener import (
-    API_SLOT, attorney_item, docket_item, entry_items, pace_api_slot, party_item,
+    attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
 from docket_spider.spiders.base import BaseSpider
-from docket_spider.urls import allowed_hosts, same_origin, strip_query
+from docket_spider.urls import allowed_hosts, strip_query
 from parsers.common import docket_number_key
 from parsers.courtlistener import BAD_RECORD, _int
 
 API_PAGE_SIZE = 20  # what the v4 API gives without asking
-TOKEN_HELP = (
-    "COURTLISTENER_TOKEN is not set. The CourtListener API needs a free account token: "
-    "sign up at https://www.courtlistener.com/sign-in/, copy the token from "
-    "https://www.courtlistener.com/profile/api/ and run `export COURTLISTENER_TOKEN=...`. "
-    "Without one, `scrapy crawl internet_archive` fetches the Internet Archive's RECAP copy."
-)
 
 
 class CourtListenerSpider(BaseSpider):
     name = "courtlistener"
-
-    token = ""
 
     def __init__(self, court=None, docket_number=None, pacer_case_id=None, **kwargs):
         super().__init__(**kwargs)
@@ -81,39 +73,30 @@ class CourtListenerSpider(BaseSpider):
         self.crawler.stats.inc_value(f"{self.name}/api_requests")
         return scrapy.Request(
             url, callback=callback, errback=self.request_failed, dont_filter=True,
-            headers={"Accept": "application/json"},
-            meta={"download_slot": API_SLOT, "autothrottle_dont_adjust_delay": True,
-                  "courtlistener_auth": True,
-                  "handle_httpstatus_list": [400, 401, 403, 404], **meta},
+            headers=cl.HEADERS,
+            meta={**cl.API_META, "handle_httpstatus_list": [400, 401, 403, 404], **meta},
         )
 
     def credential_headers(self, request, realm):
         """Called by CredentialsMiddleware as the request is sent (never stored with
         it), once it has checked that the request goes to the API's own host."""
-        if realm == "courtlistener" and self.token:
-            return {"Authorization": f"Token {self.token}"}
-        return None
+        return cl.auth_headers(realm)
 
     def next_page(self, response, data):
         """The cursor's next page, if it is on the API's own host. A link to
         another host is not followed (the token goes only to the API, and nothing
         from elsewhere is archived): a warning, and the crawl is marked failed,
         since the pages after this one are missing."""
-        link = data.get("next")
-        if not link:
-            return None
-        link = response.urljoin(str(link))
-        if same_origin(link, self.api_url):
-            return link
-        self.fail(f"CourtListener's next page after {strip_query(response.url)} points to "
-                  f"another host ({strip_query(link)}): not followed; the rest of that list is "
-                  "missing from this crawl.")
-        return None
+        link, elsewhere = cl.next_page(response, data, self.api_url)
+        if elsewhere:
+            self.fail(f"CourtListener's next page after {strip_query(response.url)} points to "
+                      f"another host ({strip_query(elsewhere)}): not followed; the rest of that "
+                      "list is missing from this crawl.")
+        return link
 
     async def start(self):
-        self.token = os.environ.get("COURTLISTENER_TOKEN", "").strip()
-        if not self.token:
-            self.fail("no COURTLISTENER_TOKEN", log=TOKEN_HELP)
+        if not cl.token():
+            self.fail("no COURTLISTENER_TOKEN", log=cl.TOKEN_HELP)
             return
         for target in self.targets:
             params = {"court": target["court"]}

@@ -19,41 +19,39 @@ from urllib.parse import quote
 import parsers
 from archive import db as adb
 from docket_spider.items import ParsedDocketItem
-from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents, us_date
-from docket_spider.spiders.base import BaseSpider
+from docket_spider.pacer.documents import us_date
+from docket_spider.pacer.fees import cents, fmt, report_cost_cents
+from docket_spider.pacer.spider import PacerSpider
 from docket_spider.urls import same_origin, strip_query
 from parsers import confirmation, forms
+from parsers.possible_cases import best_match
 
 DEFAULT = {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733"}
 
 
-class PacerDistrictSpider(PacerDocumentsMixin, BaseSpider):
+class PacerDistrictSpider(PacerSpider):
     name = "pacer_district"
 
     def __init__(self, court=None, docket_number=None, pacer_case_id=None, max_cost=None,
                  documents=None, full=None, **kwargs):
-        super().__init__(**kwargs)
-        self.court = court or DEFAULT["court"]
+        court = court or DEFAULT["court"]
         if not docket_number and not pacer_case_id:
-            if self.court != DEFAULT["court"]:
-                raise ValueError(f"no default case in court {self.court!r}; "
+            if court != DEFAULT["court"]:
+                raise ValueError(f"no default case in court {court!r}; "
                                  "give -a docket_number= or -a pacer_case_id=")
             docket_number, pacer_case_id = DEFAULT["docket_number"], DEFAULT["pacer_case_id"]
+        super().__init__(court=court, max_cost=max_cost, documents=documents, full=full,
+                         **kwargs)
         self.docket_number = docket_number
         self.pacer_case_id = str(pacer_case_id) if pacer_case_id else None
-        self.setup_pacer(max_cost, documents, full, kwargs)
+        self.known_docket = None
         self.crawl_args = {"court": self.court, "docket_number": docket_number,
                            "pacer_case_id": self.pacer_case_id, "max_cost": max_cost,
                            "documents": documents, "full": full}
 
-    async def start(self):
-        if not self.have_credentials():
-            return
-        yield self.login_request(self.first_requests)
-
     def first_requests(self):
         if self.pacer_case_id:
-            yield from self.courtlistener_first("docket_report_steps", self.pacer_case_id)
+            yield from self.free.docket("docket_report_steps", self.pacer_case_id)
             return
         number = adb.docket_number_key(self.docket_number)
         url = self.ecf_url(self.court, "cgi-bin/possible_case_numbers.pl?" + quote(number, safe=":-"))
@@ -68,8 +66,6 @@ class PacerDistrictSpider(PacerDocumentsMixin, BaseSpider):
         except parsers.ParseError as exc:
             self.fail(f"{self.court} could not look up docket {self.docket_number}: {exc}")
             return
-        from parsers.possible_cases import best_match
-
         case = best_match(result, docket_number=self.docket_number)
         if not case or not case.get("pacer_case_id"):
             self.fail(f"{self.court} has no case {self.docket_number}"
@@ -78,7 +74,7 @@ class PacerDistrictSpider(PacerDocumentsMixin, BaseSpider):
         self.pacer_case_id = case["pacer_case_id"]
         self.logger.info("%s %s is PACER case %s (%s)", self.court, self.docket_number,
                          self.pacer_case_id, case.get("case_name") or "")
-        yield from self.courtlistener_first("docket_report_steps", self.pacer_case_id)
+        yield from self.free.docket("docket_report_steps", self.pacer_case_id)
 
     # --- the docket report -----------------------------------------------------
     def report_form(self) -> dict:
@@ -93,12 +89,13 @@ class PacerDistrictSpider(PacerDocumentsMixin, BaseSpider):
         docket = archive.find_docket(self.court, self.docket_number, self.pacer_case_id)
         last = archive.last_entry(docket["id"]) if docket else None
         self.known_docket = docket
-        if self.cl_last_date and not self.full and (
-                not last or str(last.get("date_filed") or "")[:10] < self.cl_last_date):
+        cl_last = self.free.last_date
+        if cl_last and not self.full and (
+                not last or str(last.get("date_filed") or "")[:10] < cl_last):
             # CourtListener's entries (just loaded, maybe not saved yet) reach further
-            form["date_from"] = us_date(self.cl_last_date)
+            form["date_from"] = us_date(cl_last)
             self.logger.info("CourtListener had entries of %s up to %s: asking PACER only for "
-                             "entries filed from then on", self.docket_number, self.cl_last_date)
+                             "entries filed from then on", self.docket_number, cl_last)
         elif last and not self.full:
             if last.get("date_filed"):
                 form["date_from"] = us_date(last["date_filed"])
@@ -237,9 +234,10 @@ class PacerDistrictSpider(PacerDocumentsMixin, BaseSpider):
             yield from self.documents_phase(record.get("docket_number"), entries)
 
     # --- documents ------------------------------------------------------------
-    def document_request(self, ctx):
-        return self.pacer_request(self.ecf_url(self.court, f"doc1/{ctx['pacer_doc_id']}"),
-                                  self.parse_doc1, meta={"doc": ctx})
+    def document_requests(self, candidates):
+        for ctx in candidates:
+            yield self.pacer_request(self.ecf_url(self.court, f"doc1/{ctx['pacer_doc_id']}"),
+                                     self.parse_doc1, meta={"doc": ctx})
 
     def parse_doc1(self, response):
         """A doc1 page is a confirmation page (one document) or an attachment menu."""
@@ -271,9 +269,9 @@ class PacerDistrictSpider(PacerDocumentsMixin, BaseSpider):
         for target in targets:
             if archive.document_stored(self.court, pacer_doc_id=target["pacer_doc_id"]):
                 continue
-            copy = self.cl_copy(target)
+            copy = self.free.copy(target)
             if copy is not None:
-                yield self.cl_document(target, copy)
+                yield self.free.document(target, copy)
                 continue
             url_id = target["pacer_doc_id"]
             if target is main:

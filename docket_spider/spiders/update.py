@@ -48,13 +48,14 @@ from scrapy import signals
 import parsers
 from archive import db as adb
 from archive.load import entry_rows
+from docket_spider import courtlistener as cl
 from docket_spider.courtlistener import (
-    API_SLOT, attorney_item, docket_item, entry_items, pace_api_slot, party_item,
+    attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
 from docket_spider.items import ParsedDocketItem
 from docket_spider.spiders.base import BaseSpider
 from docket_spider.spiders.internet_archive import InternetArchiveSpider
-from docket_spider.urls import allowed_hosts, same_origin
+from docket_spider.urls import allowed_hosts, same_origin, strip_query
 from parsers.courtlistener import BAD_RECORD
 
 RSS_PATH = "cgi-bin/rss_outside.pl"
@@ -77,7 +78,6 @@ class UpdateSpider(BaseSpider):
         self.result_path = result
         self.phase = phase
         self.crawl_args = {"phase": phase, "cases": len(self.plan.get("cases") or [])}
-        self.token = ""
         self.cl_calls = 0
         self.cl_allowance = int((self.plan.get("courtlistener") or {}).get("allowance") or 0)
         self.result = {"phase": phase, "feeds": {}, "courtlistener": {
@@ -108,9 +108,7 @@ class UpdateSpider(BaseSpider):
         return await self.crawler.engine.download_async(request)
 
     def credential_headers(self, request, realm):
-        if realm == "courtlistener" and self.token:
-            return {"Authorization": f"Token {self.token}"}
-        return None
+        return cl.auth_headers(realm)
 
     def item_failed(self, item, response, spider, failure):
         self.result["item_errors"] = self.result.get("item_errors", 0) + 1
@@ -222,13 +220,11 @@ class UpdateSpider(BaseSpider):
         if self.cl_calls >= self.cl_allowance:
             raise CourtListenerRefused(f"this run's {self.cl_allowance} CourtListener calls are spent")
         if not same_origin(url, self.api_url):
-            raise CourtListenerRefused(f"a link to another host ({url.split('?')[0]}) is not followed")
+            raise CourtListenerRefused(f"a link to another host ({strip_query(url)}) is not followed")
         self.cl_calls += 1
         self.crawler.stats.inc_value(f"{self.name}/api_requests")
-        request = scrapy.Request(url, dont_filter=True, headers={"Accept": "application/json"},
-                                 meta={"download_slot": API_SLOT, "courtlistener_auth": True,
-                                       "autothrottle_dont_adjust_delay": True,
-                                       "handle_httpstatus_all": True})
+        request = scrapy.Request(url, dont_filter=True, headers=cl.HEADERS,
+                                 meta={**cl.API_META, "handle_httpstatus_all": True})
         response = await self.fetch(request)
         if response.status in (401, 403):
             raise CourtListenerRefused(f"CourtListener refused the token ({response.status}): "
@@ -240,7 +236,7 @@ class UpdateSpider(BaseSpider):
         except (ValueError, AttributeError):
             data = None
         if response.status >= 400 or not isinstance(data, dict):
-            raise ValueError(f"CourtListener answered {response.status} for {url.split('?')[0]}")
+            raise ValueError(f"CourtListener answered {response.status} for {strip_query(url)}")
         return data
 
     async def cl_pages(self, url: str):
@@ -254,10 +250,9 @@ class UpdateSpider(BaseSpider):
 
     async def courtlistener_phase(self):
         plan = self.plan.get("courtlistener") or {}
-        self.token = os.environ.get("COURTLISTENER_TOKEN", "").strip()
-        if not self.token or not self.cl_allowance:
+        if not cl.token() or not self.cl_allowance:
             self.result["courtlistener"]["stopped"] = (
-                "no COURTLISTENER_TOKEN" if not self.token else "no calls left this run")
+                "no COURTLISTENER_TOKEN" if not cl.token() else "no calls left this run")
             return
         groups = list(plan.get("groups") or [])
         news = {d for f in self.result["feeds"].values() for d, m in f.get("matched", {}).items()
