@@ -34,7 +34,7 @@ from archive import db as archive_db
 from archive import extract_queue
 from archive.load import save_item
 from docket_spider.files_store import AtomicFSFilesStore, ArchiveS3FilesStore, check_pdf
-from docket_spider.items import DocumentItem, ParsedDocketItem
+from docket_spider.items import DocumentItem
 from docket_spider.outcome import BAD_RECORDS, bad_record
 from docket_spider.pacer.disk import disk_full_reason, is_disk_full
 from docket_spider.pacer.purchases import account_for
@@ -647,8 +647,7 @@ class ArchivePipeline:
         if self.crawl_id is None and self.closed:  # the crawl is stopping: see _cannot_start
             raise DropItem("no archive to record it in")
         kind = type(item).__name__
-        data = ({"source": item.source, "court_id": item.court_id, "record": item.record}
-                if isinstance(item, ParsedDocketItem) else asdict(item))
+        data = asdict(item)
         if self.queued:
             for transient in ("file_request", "files", "file_urls"):
                 data.pop(transient, None)

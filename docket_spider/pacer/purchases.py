@@ -71,6 +71,7 @@ from twisted.web.client import HTTPConnectionPool
 
 from archive import access
 from archive.db import UNKNOWN
+from docket_spider.items import DocketItem, DocumentItem
 from docket_spider.pacer.disk import MB, DiskReserve, disk_full_reason, is_disk_full
 from docket_spider.resume import pid_alive
 
@@ -690,11 +691,9 @@ class PurchaseLedgerMiddleware:
             logger.warning("Could not make the reserve %s: %s", self.account.reserve.path, problem)
 
     def item_scraped(self, item, response=None, spider=None, **kwargs):
-        from docket_spider.items import DocumentItem, ParsedDocketItem
-
         if isinstance(item, DocumentItem):
             self.account.document_done(item)
-        elif isinstance(item, ParsedDocketItem) and response is not None:
+        elif isinstance(item, DocketItem) and response is not None:
             key = (response.meta.get("purchase") or {}).get("key")
             if key:  # the report's docket is saved: its kept answer is not needed any more
                 self.account.stored(key)

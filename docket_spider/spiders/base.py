@@ -24,8 +24,9 @@ from __future__ import annotations
 import scrapy
 from scrapy.exceptions import CloseSpider
 
-from archive import access
+from archive import access, load
 from docket_spider import outcome
+from docket_spider.items import DocketItem
 from docket_spider.urls import strip_query
 
 SHOWN_FAILURES = 3  # failures named in the crawl's message; the others are counted
@@ -77,6 +78,19 @@ class BaseSpider(scrapy.Spider):
         message = f"{strip_query(failure.request.url)}: {failure.getErrorMessage()}"
         self.fail(message, log=f"Could not fetch {message}. Everything stored so far is kept; "
                                "run the crawl again to continue.")
+
+    # --- items -------------------------------------------------------------------------
+    def docket_of(self, record: dict, *, source: str, court_id: str | None = None,
+                  documents: bool = True) -> DocketItem:
+        """A parsed page's docket as one DocketItem, with the entries (and, with
+        ``documents``, their documents) and parties it holds (archive.load's
+        mapping); a record of it of an unexpected shape is left out: a bad record."""
+        fields, problems = load.docket_record(record, source=source, court_id=court_id,
+                                              documents=documents)
+        where = f"{source} {fields['court_id']} {fields['docket_number']}"
+        for problem in problems:
+            self.bad_record(f"{problem['what']} of {where}", problem["error"])
+        return DocketItem.of(fields)
 
     # --- what the crawl reads ---------------------------------------------------------
     def archive(self) -> access.Archive:

@@ -40,7 +40,6 @@ from __future__ import annotations
 import re
 
 import parsers
-from docket_spider.items import ParsedDocketItem
 from docket_spider.pacer.acms_docket import Acms, guid_in_archive, is_guid
 from docket_spider.pacer.acms_sign_in import ACMS_COURTS
 from docket_spider.pacer.cmecf_appellate import CmecfAppellate
@@ -174,7 +173,7 @@ class PacerAppellateSpider(PacerSpider):
         self.crawler.stats.inc_value("pacer/entries", len(entries))
         self.logger.info("%s %s: %s entries, %s parties from PACER", self.court,
                          record["docket_number"], len(entries), len(record.get("parties") or []))
-        yield ParsedDocketItem(source="pacer", court_id=self.court, record=record)
+        yield self.docket_of(record, source="pacer", court_id=self.court)
 
     # --- free first: the Ninth Circuit's own opinions and memoranda ------------------
     def fetch_documents(self, docket_number, candidates):

@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 import parsers
 from archive import db as adb
-from docket_spider.items import ParsedDocketItem
 from docket_spider.pacer.documents import us_date
 from docket_spider.pacer.fees import cents, fmt, report_cost_cents
 from docket_spider.pacer.spider import PacerSpider
@@ -229,7 +228,7 @@ class PacerDistrictSpider(PacerSpider):
         self.logger.info("%s %s: %s entries, %s parties from PACER", self.court,
                          record.get("docket_number"), len(entries), len(record.get("parties") or []))
         self.crawler.stats.inc_value("pacer/entries", len(entries))
-        yield ParsedDocketItem(source="pacer", court_id=self.court, record=record)
+        yield self.docket_of(record, source="pacer", court_id=self.court)
         if self.want_documents:
             yield from self.documents_phase(record.get("docket_number"), entries)
 

@@ -20,8 +20,7 @@ import scrapy
 
 import parsers
 from archive import db as adb
-from archive.load import entry_rows
-from docket_spider.items import ParsedDocketItem
+from docket_spider.items import DocketItem
 from docket_spider.spiders.base import BaseSpider
 from docket_spider.urls import allowed_hosts, strip_query
 
@@ -75,28 +74,30 @@ class PacerRssSpider(BaseSpider):
             case = cases.setdefault(number, {
                 "court_id": self.court, "docket_number": docket["docket_number"],
                 "pacer_case_id": docket.get("pacer_case_id") or item.get("pacer_case_id"),
-                "docket_entries": [], "new": 0})
+                "docket_entries": []})
             case["docket_entries"].extend(item.get("docket_entries") or [])
-        for case in cases.values():
-            # the rows the archive pipeline will save them in, alike items told apart
-            new = {adb.entry_key(row) for _, row, error in
-                   entry_rows(case, source=self.name, court_id=self.court)
-                   if error is None
-                   and not archive.entry_exists(self.court, case["docket_number"], row)}
-            case["new"] = len(new)
         self.logger.info("RSS feed of %s: %s items, %s of them for %s archived cases",
                          self.court, len(feed.get("dockets") or []),
                          sum(len(c["docket_entries"]) for c in cases.values()), len(cases))
         for number, case in cases.items():
-            new = case.pop("new")
+            item = self.docket_of(case, source=self.name, court_id=self.court)
+            new = new_entries(archive, item)
             self.new_entries += new
             self.cases_matched += 1
             self.logger.info("%s %s: %s new entries", self.court, number, new)
             self.crawler.stats.inc_value("pacer_rss/new_entries", new)
-            yield ParsedDocketItem(source="pacer_rss", court_id=self.court, record=case)
+            yield item
 
     def closed(self, reason):
         line = (f"PACER RSS {self.court}: {self.new_entries} new entries in "
                 f"{self.cases_matched} archived cases; spent $0.00 (the feed is free)")
         self.logger.info(line)
         self.summary(line)
+
+
+def new_entries(archive, item: DocketItem) -> int:
+    """How many of a DocketItem's entries the archive lacks (the rows they will
+    be saved in: alike RSS items told apart)."""
+    return len({adb.entry_key(row) for row in (
+        {k: v for k, v in vars(entry).items() if k != "documents"} for entry in item.entries)
+        if not archive.entry_exists(item.court_id, item.docket_number, row)})

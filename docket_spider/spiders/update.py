@@ -47,14 +47,13 @@ from scrapy import signals
 
 import parsers
 from archive import db as adb
-from archive.load import entry_rows
 from docket_spider import courtlistener as cl
 from docket_spider.courtlistener import (
     attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
-from docket_spider.items import ParsedDocketItem
 from docket_spider.spiders.base import BaseSpider
-from docket_spider.spiders.internet_archive import InternetArchiveSpider
+from docket_spider.spiders.internet_archive import item_url, recap_items
+from docket_spider.spiders.pacer_rss import new_entries
 from docket_spider.urls import allowed_hosts, same_origin, strip_query
 from parsers.courtlistener import BAD_RECORD
 
@@ -198,13 +197,12 @@ class UpdateSpider(BaseSpider):
             record["docket_entries"].extend(item.get("docket_entries") or [])
         archive = self.archive()
         for docket_id, record in cases.items():
-            new = {adb.entry_key(row) for _, row, error in
-                   entry_rows(record, source="pacer_rss", court_id=court)
-                   if error is None and not archive.entry_exists(court, record["docket_number"], row)}
-            out["matched"][docket_id] = {"items": len(record["docket_entries"]), "new": len(new),
+            item = self.docket_of(record, source="pacer_rss", court_id=court)
+            new = new_entries(archive, item)
+            out["matched"][docket_id] = {"items": len(record["docket_entries"]), "new": new,
                                          "pacer_case_id": record.get("pacer_case_id")}
-            self.crawler.stats.inc_value("update/rss_new_entries", len(new))
-            yield ParsedDocketItem(source="pacer_rss", court_id=court, record=record)
+            self.crawler.stats.inc_value("update/rss_new_entries", new)
+            yield item
         self.logger.info("RSS %s (%s): %s items, %s for %s followed cases", court, coverage,
                          out["items"], sum(m["items"] for m in out["matched"].values()),
                          len(out["matched"]))
@@ -283,7 +281,7 @@ class UpdateSpider(BaseSpider):
                 return
             except Exception as exc:  # noqa: BLE001 - a 500 after retries, a refused connection
                 self.fail(f"CourtListener {kind} of "
-                                  f"{task.get('court') or task.get('docket_id')} failed: {exc}")
+                          f"{task.get('court') or task.get('docket_id')} failed: {exc}")
                 self.result["courtlistener"].setdefault("errors", []).append(
                     f"{kind} {task.get('court') or task.get('docket_id')}: {exc}")
 
@@ -425,14 +423,10 @@ class UpdateSpider(BaseSpider):
         self.result["courtlistener"]["searched"].update(found)
 
     # --- the Internet Archive -------------------------------------------------------
-    def item_url(self, court, case_id, suffix):  # what InternetArchiveSpider.document_items uses
-        ident = f"gov.uscourts.{court}.{case_id}"
-        return f"{self.base_url}{ident}/{ident}.{suffix}"
-
     async def ia_phase(self):
         for case in self.plan.get("internet_archive") or []:
             court, number = case["court"], case["docket_number"]
-            url = self.item_url(court, case["pacer_case_id"], "docket.xml")
+            url = item_url(self.base_url, court, case["pacer_case_id"], "docket.xml")
             out = {"ok": False}
             self.result["internet_archive"][case["docket_id"]] = out
             try:
@@ -440,8 +434,7 @@ class UpdateSpider(BaseSpider):
                     url, dont_filter=True, meta={"handle_httpstatus_list": [403, 404]}))
             except Exception as exc:  # noqa: BLE001
                 out["detail"] = f"{type(exc).__name__}: {exc}"
-                self.fail(f"The Internet Archive could not be read for "
-                                  f"{case['docket_id']}: {exc}")
+                self.fail(f"The Internet Archive could not be read for {case['docket_id']}: {exc}")
                 continue
             self.crawler.stats.inc_value("update/ia_requests")
             if response.status in (403, 404):
@@ -450,7 +443,7 @@ class UpdateSpider(BaseSpider):
             if response.status >= 400:
                 out["detail"] = f"answered {response.status}"
                 self.fail(f"The Internet Archive answered {response.status} for "
-                                  f"{case['docket_id']}")
+                          f"{case['docket_id']}")
                 continue
             try:
                 docket = parsers.parse("ia", response.body, court=court)
@@ -459,18 +452,10 @@ class UpdateSpider(BaseSpider):
                 continue
             case_id = str(docket.get("pacer_case_id") or case["pacer_case_id"])
             out.update(ok=True, copy=True, entries=len(docket.get("docket_entries") or []))
-            yield ParsedDocketItem(source="internet_archive", court_id=court, record=dict(
-                docket, court_id=court, docket_number=number, pacer_case_id=case_id,
-                source_url=response.url))
-            for entry in docket.get("docket_entries") or []:
-                try:
-                    items = list(InternetArchiveSpider.document_items(
-                        self, entry, court, number, case_id))
-                except BAD_RECORD as exc:
-                    self.bad_record(f"Internet Archive documents of {case['docket_id']}", exc)
-                    continue
-                for item in items:
-                    yield item
+            for item in recap_items(self, dict(docket, court_id=court, docket_number=number,
+                                               pacer_case_id=case_id, source_url=response.url),
+                                    self.base_url):
+                yield item
 
 
 def _moment(value):
