@@ -33,6 +33,7 @@ from archive import access
 from archive import db as archive_db
 from archive import extract_queue
 from archive.load import save_item
+from docket_spider.arguments import SECRET_ARG
 from docket_spider.files_store import AtomicFSFilesStore, ArchiveS3FilesStore, check_pdf
 from docket_spider.items import DocumentItem
 from docket_spider.outcome import BAD_RECORDS, bad_record
@@ -40,8 +41,6 @@ from docket_spider.pacer.disk import disk_full_reason, is_disk_full
 from docket_spider.pacer.purchases import account_for
 
 logger = logging.getLogger(__name__)
-
-SECRET_ARG = re.compile(r"pass|token|secret|key|cookie|otp", re.I)
 
 
 NAME_MAX = 100  # characters of one name from a source in a file name

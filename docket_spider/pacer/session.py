@@ -12,7 +12,6 @@ import json
 import os
 import re
 
-SECRET_ARG = re.compile(r"user|login|pass|otp|token|secret|cookie|client_code", re.I)
 MFA_WORDS = re.compile(r"one[- ]time|otp|multi[- ]?factor|two[- ]factor|verification code|\bmfa\b", re.I)
 PASSWORD_CHANGE_WORDS = re.compile(r"password.*(expired|change|reset)|(change|reset).*password", re.I)
 

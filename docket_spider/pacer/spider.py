@@ -38,6 +38,7 @@ from typing import Optional
 import scrapy
 
 import parsers
+from docket_spider.arguments import SECRET_ARG
 from docket_spider.courtlistener import pace_api_slot, token as courtlistener_token
 from docket_spider.items import ChargeItem, DocumentItem
 from docket_spider.outcome import MISSED
@@ -46,7 +47,7 @@ from docket_spider.pacer.fees import Budget, Decision, cents, dollars, fmt
 from docket_spider.pacer.free_first import CourtListenerFirst
 from docket_spider.pacer.purchases import PurchaseRefused, account_for, purchase_meta
 from docket_spider.pacer.session import (
-    CREDENTIALS_HELP, SECRET_ARG, PacerLoginError, credentials_from_env, is_login_page,
+    CREDENTIALS_HELP, PacerLoginError, credentials_from_env, is_login_page,
     login_payload, read_login_answer, resend_meta,
 )
 from docket_spider.spiders.base import BaseSpider
@@ -326,7 +327,8 @@ class PacerSpider(BaseSpider):
             return
         if self.relogins >= self.MAX_LOGINS:
             self.fail("PACER's session keeps expiring: logged in again "
-                      f"{self.relogins} times in this crawl. Try again later.", close="pacer_failed")
+                      f"{self.relogins} times in this crawl. Try again later.",
+                      close="pacer_failed")
         self.relogins += 1
         self.logging_in = True
         self.logger.warning("PACER answered with its login page (session expired?): "

@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urljoin
 import scrapy
 
 from docket_spider import courtlistener as cl
-from docket_spider.cases import default_cases
+from docket_spider.cases import DISTRICT, default_cases
 from docket_spider.courtlistener import (
     attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
@@ -41,7 +41,7 @@ class CourtListenerSpider(BaseSpider):
     def __init__(self, court=None, docket_number=None, pacer_case_id=None, **kwargs):
         super().__init__(**kwargs)
         if docket_number or pacer_case_id:
-            self.targets = [{"court": court or "cand", "docket_number": docket_number,
+            self.targets = [{"court": court or DISTRICT["court"], "docket_number": docket_number,
                              "pacer_case_id": pacer_case_id}]
         else:
             self.targets = default_cases(court)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import scrapy
 
-from docket_spider.cases import default_cases
+from docket_spider.cases import DISTRICT, default_cases
 from docket_spider.spiders.base import BaseSpider
 from docket_spider.urls import allowed_hosts
 from parsers import ParseError, parse
@@ -36,7 +36,8 @@ class InternetArchiveSpider(BaseSpider):
         self.crawl_args = {"court": court, "pacer_case_id": pacer_case_id,
                            "docket_number": docket_number}
         if pacer_case_id:
-            self.targets = [{"court": court or "cand", "pacer_case_id": str(pacer_case_id)}]
+            self.targets = [{"court": court or DISTRICT["court"],
+                             "pacer_case_id": str(pacer_case_id)}]
         else:
             cases = default_cases(court)
             if docket_number:

@@ -40,13 +40,13 @@ from __future__ import annotations
 import re
 
 import parsers
+from docket_spider.cases import APPEAL
 from docket_spider.pacer.acms_docket import Acms, guid_in_archive, is_guid
 from docket_spider.pacer.acms_sign_in import ACMS_COURTS
 from docket_spider.pacer.cmecf_appellate import CmecfAppellate
 from docket_spider.pacer.spider import PacerSpider
 from docket_spider.urls import allowed_hosts
 
-DEFAULT = {"court": "ca9", "docket_number": "20-16908"}
 CA9_CDN_HOST = "cdn.ca9.uscourts.gov"  # where the decisions feeds' PDFs are
 
 
@@ -55,11 +55,11 @@ class PacerAppellateSpider(PacerSpider):
 
     def __init__(self, court=None, docket_number=None, max_cost=None, documents=None,
                  full=None, acms_case_id=None, **kwargs):
-        court = court or DEFAULT["court"]
+        court = court or APPEAL["court"]
         if not docket_number:
-            if court != DEFAULT["court"]:
+            if court != APPEAL["court"]:
                 raise ValueError(f"no default case in court {court!r}; give -a docket_number=")
-            docket_number = DEFAULT["docket_number"]
+            docket_number = APPEAL["docket_number"]
         super().__init__(court=court, max_cost=max_cost, documents=documents, full=full,
                          **kwargs)
         self.docket_number = docket_number.strip()

@@ -17,15 +17,14 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import parsers
-from archive import db as adb
+from docket_spider.cases import DISTRICT
 from docket_spider.pacer.documents import us_date
 from docket_spider.pacer.fees import cents, fmt, report_cost_cents
 from docket_spider.pacer.spider import PacerSpider
 from docket_spider.urls import same_origin, strip_query
 from parsers import confirmation, forms
+from parsers.common import docket_number_key
 from parsers.possible_cases import best_match
-
-DEFAULT = {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733"}
 
 
 class PacerDistrictSpider(PacerSpider):
@@ -33,12 +32,12 @@ class PacerDistrictSpider(PacerSpider):
 
     def __init__(self, court=None, docket_number=None, pacer_case_id=None, max_cost=None,
                  documents=None, full=None, **kwargs):
-        court = court or DEFAULT["court"]
+        court = court or DISTRICT["court"]
         if not docket_number and not pacer_case_id:
-            if court != DEFAULT["court"]:
+            if court != DISTRICT["court"]:
                 raise ValueError(f"no default case in court {court!r}; "
                                  "give -a docket_number= or -a pacer_case_id=")
-            docket_number, pacer_case_id = DEFAULT["docket_number"], DEFAULT["pacer_case_id"]
+            docket_number, pacer_case_id = DISTRICT["docket_number"], DISTRICT["pacer_case_id"]
         super().__init__(court=court, max_cost=max_cost, documents=documents, full=full,
                          **kwargs)
         self.docket_number = docket_number
@@ -52,7 +51,7 @@ class PacerDistrictSpider(PacerSpider):
         if self.pacer_case_id:
             yield from self.free.docket("docket_report_steps", self.pacer_case_id)
             return
-        number = adb.docket_number_key(self.docket_number)
+        number = docket_number_key(self.docket_number)
         url = self.ecf_url(self.court, "cgi-bin/possible_case_numbers.pl?" + quote(number, safe=":-"))
         yield self.pacer_request(url, self.parse_possible_cases)
 

@@ -20,9 +20,11 @@ import scrapy
 
 import parsers
 from archive import db as adb
+from docket_spider.cases import DISTRICT
 from docket_spider.items import DocketItem
 from docket_spider.spiders.base import BaseSpider
 from docket_spider.urls import allowed_hosts, strip_query
+from parsers.common import docket_number_key
 
 
 class PacerRssSpider(BaseSpider):
@@ -31,7 +33,7 @@ class PacerRssSpider(BaseSpider):
 
     def __init__(self, court=None, **kwargs):
         super().__init__(**kwargs)
-        self.court = (court or "cand").strip().lower()
+        self.court = (court or DISTRICT["court"]).strip().lower()
         self.crawl_args = {"court": self.court}
         self.new_entries = 0
         self.cases_matched = 0
@@ -63,11 +65,11 @@ class PacerRssSpider(BaseSpider):
             self.bad_record(f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of "
                             f"{self.court}'s feed", bad.get("error") or "not tied to a case")
         archive = self.archive()
-        known = {adb.docket_number_key(d["docket_number"]): d
+        known = {docket_number_key(d["docket_number"]): d
                  for d in archive.dockets_in_court(self.court)}
         cases: dict[str, dict] = {}
         for item in feed.get("dockets") or []:
-            number = adb.docket_number_key(item.get("docket_number") or "")
+            number = docket_number_key(item.get("docket_number") or "")
             docket = known.get(number)
             if docket is None:
                 continue

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from typing import Optional
 from urllib.parse import urlencode, urljoin
 
@@ -46,15 +45,18 @@ import scrapy
 from scrapy import signals
 
 import parsers
-from archive import db as adb
+from archive.appeals import same_number
+from archive.follow import feed_coverage, parse_time
 from docket_spider import courtlistener as cl
 from docket_spider.courtlistener import (
     attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
+from docket_spider.files_store import write_atomically
 from docket_spider.spiders.base import BaseSpider
 from docket_spider.spiders.internet_archive import item_url, recap_items
 from docket_spider.spiders.pacer_rss import new_entries
 from docket_spider.urls import allowed_hosts, same_origin, strip_query
+from parsers.common import docket_number_key
 from parsers.courtlistener import BAD_RECORD
 
 RSS_PATH = "cgi-bin/rss_outside.pl"
@@ -116,10 +118,8 @@ class UpdateSpider(BaseSpider):
         self.result["courtlistener"]["calls"] = self.cl_calls
         self.result["reason"] = reason
         if self.result_path:
-            tmp = self.result_path + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(self.result, fh, indent=1, sort_keys=True)
-            os.replace(tmp, self.result_path)
+            write_atomically(self.result_path,
+                             json.dumps(self.result, indent=1, sort_keys=True).encode())
 
     async def start(self):
         if self.phase == "ia":
@@ -173,8 +173,6 @@ class UpdateSpider(BaseSpider):
             out.update(coverage="none", detail=f"not a feed: {exc}")
             self.logger.warning("%s's rss_outside.pl is not a feed: %s", court, exc)
             return
-        from archive.follow import feed_coverage
-
         coverage, kinds = feed_coverage(parsed.get("feed_description"))
         out.update(ok=True, coverage=coverage, kinds=kinds, items=len(parsed.get("dockets") or []),
                    build_date=parsed.get("last_build_date"))
@@ -182,11 +180,11 @@ class UpdateSpider(BaseSpider):
             self.bad_record(f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of {court}'s "
                             "feed", bad.get("error") or "not tied to a case")
         followed = {c["docket_id"]: c for c in feed.get("cases") or []}
-        by_number = {adb.docket_number_key(c["docket_number"]): c for c in followed.values()}
+        by_number = {docket_number_key(c["docket_number"]): c for c in followed.values()}
         by_case_id = {str(c["pacer_case_id"]): c for c in followed.values() if c.get("pacer_case_id")}
         cases: dict[str, dict] = {}
         for item in parsed.get("dockets") or []:
-            case = by_number.get(adb.docket_number_key(item.get("docket_number") or "")) or \
+            case = by_number.get(docket_number_key(item.get("docket_number") or "")) or \
                 by_case_id.get(str(item.get("pacer_case_id") or ""))
             if case is None:
                 continue
@@ -390,8 +388,6 @@ class UpdateSpider(BaseSpider):
         """Appeals CourtListener knows of for several district cases of one
         circuit, in one search call (their numbers joined with OR); each hit's
         originating case checked before it counts (one call each)."""
-        from archive.appeals import same_number
-
         cases = batch["cases"]
         params = {"type": "d", "court": batch["circuit"], "order_by": "dateFiled desc",
                   "q": " OR ".join(f"\"{c['docket_number']}\"" for c in cases)}
@@ -459,8 +455,6 @@ class UpdateSpider(BaseSpider):
 
 
 def _moment(value):
-    from archive.follow import parse_time
-
     return parse_time(value) or parse_time("1970-01-01T00:00:00+00:00")
 
 
