@@ -1,8 +1,6 @@
-"""Everything PACER: what the PACER spiders (pacer_district, pacer_appellate)
-are made of.
+"""Everything PACER: what the PACER spiders (pacer_district, pacer_appellate,
+and their base, docket_spider/spiders/pacer_base.py) are made of.
 
-- ``spider``: ``PacerSpider``, their base: arguments, the login session, the
-  budget and the ledger, buying a case's documents.
 - ``session``: PACER's login (credentials from the environment only).
 - ``fees``: PACER's fee rules in whole cents, the hard ``Budget`` and its ``Decision``.
 - ``purchases``: the ledger's downloader middleware and download handler, and

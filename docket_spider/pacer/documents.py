@@ -1,6 +1,6 @@
 """A document on PACER: its label, the date form PACER's report forms want,
 and what its confirmation page's button submits (the purchase, made by the
-files pipeline: docket_spider/pacer/spider.py's ``buy_document``).
+files pipeline: docket_spider/spiders/pacer_base.py's ``buy_document``).
 """
 from __future__ import annotations
 

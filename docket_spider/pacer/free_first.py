@@ -3,7 +3,7 @@ has of a case costs nothing, so a PACER spider asks it before PACER. For the
 docket (``docket``): its entries, so PACER is asked only for newer ones; for
 documents (``documents``): the RECAP copies, so only the rest is bought.
 
-A part of the PACER spiders (``spider.free``, docket_spider/pacer/spider.py):
+A part of the PACER spiders (``spider.free``, docket_spider/spiders/pacer_base.py):
 it keeps what CourtListener had of the case, and its requests' callbacks are
 its own methods, called through the spider.
 """

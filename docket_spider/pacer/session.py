@@ -1,6 +1,6 @@
 """PACER's login: credentials, what is posted, and its answer read. The
 session built on it (a login that survives expiry) is the PACER spiders'
-(docket_spider/pacer/spider.py).
+(docket_spider/spiders/pacer_base.py).
 
 Credentials come from the environment only (PACER_USERNAME, PACER_PASSWORD,
 optional PACER_CLIENT_CODE and PACER_OTP): Scrapy logs settings and spider

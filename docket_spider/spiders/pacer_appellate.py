@@ -32,7 +32,7 @@ bought): ``self.cmecf`` (docket_spider/pacer/cmecf_appellate.py) and
 ``self.acms`` (docket_spider/pacer/acms_docket.py, which holds its sign-in and
 token). What both share (the PACER session, the budget and ledger,
 CourtListener first, buying documents) is the PACER spiders' base
-(docket_spider/pacer/spider.py); what is the court's own (which system, the
+(docket_spider/spiders/pacer_base.py); what is the court's own (which system, the
 Ninth Circuit's free decisions) is here.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ from docket_spider.cases import APPEAL
 from docket_spider.pacer.acms_docket import Acms, guid_in_archive, is_guid
 from docket_spider.pacer.acms_sign_in import ACMS_COURTS
 from docket_spider.pacer.cmecf_appellate import CmecfAppellate
-from docket_spider.pacer.spider import PacerSpider
+from docket_spider.spiders.pacer_base import PacerSpider
 from docket_spider.urls import allowed_hosts
 
 CA9_CDN_HOST = "cdn.ca9.uscourts.gov"  # where the decisions feeds' PDFs are

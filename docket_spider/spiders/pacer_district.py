@@ -20,7 +20,7 @@ import parsers
 from docket_spider.cases import DISTRICT
 from docket_spider.pacer.documents import us_date
 from docket_spider.pacer.fees import cents, fmt, report_cost_cents
-from docket_spider.pacer.spider import PacerSpider
+from docket_spider.spiders.pacer_base import PacerSpider
 from docket_spider.urls import same_origin, strip_query
 from parsers import confirmation, forms
 from parsers.common import docket_number_key
