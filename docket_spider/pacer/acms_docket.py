@@ -88,11 +88,8 @@ class Acms:
             spider.budget.settle(decision, None)
             spider.fail(f"ACMS refused access to case {self.case_id} (HTTP 403).")
             return
-        try:
-            details = json.loads(response.text)
-        except ValueError:
-            details = None
-        if not isinstance(details, dict) or response.status >= 400:
+        details = json_object(response)
+        if details is None or response.status >= 400:
             spider.budget.settle(decision, None)
             spider.fail(f"ACMS has no case {spider.docket_number} in {spider.court}.")
             return
@@ -112,11 +109,8 @@ class Acms:
         if self.sign_in.refused(response):
             yield from self.sign_in.token_expired(response)
             return
-        try:
-            info = json.loads(response.text)
-        except ValueError:
-            info = None
-        if not isinstance(info, dict) or response.status >= 400:
+        info = json_object(response)
+        if info is None or response.status >= 400:
             spider.budget.settle(decision, None)
             yield from spider.not_billed(response, "ACMS's answer was not the docket")
             spider.fail(f"ACMS did not return the entries of {spider.docket_number} "
@@ -263,11 +257,7 @@ class Acms:
             return
         ctx, decision = response.meta["doc"], response.meta["decision"]
         label, pages, listed = response.meta["label"], response.meta["pages"], response.meta["listed"]
-        try:
-            started = json.loads(response.text)
-        except ValueError:
-            started = None
-        status_url = (started or {}).get("statusQueryGetUri") if isinstance(started, dict) else None
+        status_url = (json_object(response) or {}).get("statusQueryGetUri")
         if response.status >= 400 or not status_url:
             spider.budget.settle(decision, None)
             yield from spider.not_billed(response, f"ACMS did not sell it (HTTP {response.status})")
@@ -298,11 +288,8 @@ class Acms:
     async def parse_status(self, response):
         spider = self.spider
         ctx, poll = response.meta["doc"], response.meta["poll"]
-        try:
-            state = json.loads(response.text)
-        except ValueError:
-            state = {}
-        status = str((state or {}).get("runtimeStatus") or "") if isinstance(state, dict) else ""
+        state = json_object(response) or {}
+        status = str(state.get("runtimeStatus") or "")
         if status.lower() == "completed" and state.get("output"):
             file_guid = state["output"]
             if isinstance(file_guid, (list, dict)):
@@ -331,6 +318,15 @@ class Acms:
                       "it was charged: ask ACMS for it again or check your PACER bill",
                       document_label(ctx), ctx["docket_number"], status or None, poll,
                       response.status)
+
+
+def json_object(response) -> dict | None:
+    """An API answer's JSON object; None when it is not JSON, or not an object."""
+    try:
+        data = json.loads(response.text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def pages_of(doc) -> int | None:
