@@ -1,11 +1,12 @@
-"""The default case: U.S. WeChat Users Alliance v. Trump, in both courts."""
+"""The default case: U.S. WeChat Users Alliance v. Trump, N.D. Cal.
+3:20-cv-05910 and its appeal, 9th Cir. 20-16908: what a crawl asks for when
+it is given no case, and the court it assumes when given no court."""
 
-DEFAULT_CASES = [
-    {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733",
-     "case_name": "U.S. WeChat Users Alliance v. Trump"},
-    {"court": "ca9", "docket_number": "20-16908", "pacer_case_id": None,
-     "case_name": "U.S. WeChat Users Alliance v. Trump"},
-]
+DISTRICT = {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733",
+            "case_name": "U.S. WeChat Users Alliance v. Trump"}
+APPEAL = {"court": "ca9", "docket_number": "20-16908", "pacer_case_id": None,
+          "case_name": "U.S. WeChat Users Alliance v. Trump"}
+DEFAULT_CASES = [DISTRICT, APPEAL]
 
 
 def default_cases(court=None):

@@ -2,7 +2,9 @@
 
 One mapping for every page kind — district and appellate docket reports,
 ACMS JSON, RECAP XML, RSS items — used by ``archive import`` for pages a
-user saved from PACER, and by spiders' items alike.
+user saved from PACER, and by the spiders, which send what it makes of a
+page as one DocketItem (``docket_record``). ``save_item`` saves any item
+of a crawl (``ITEMS``).
 """
 from __future__ import annotations
 
@@ -62,23 +64,31 @@ def save_parsed_docket(db, record: dict, *, source: str, court_id: Optional[str]
     the others are saved, and the counts have ``bad`` (how many) and
     ``problems`` (``{what, error}`` for each), for the caller to log.
     """
-    with adb.transaction(db):
-        return _save_parsed_docket(db, record, source=source, court_id=court_id,
-                                   crawl_id=crawl_id)
+    fields, problems = docket_record(record, source=source, court_id=court_id)
+    counts = save_docket_item(db, fields, crawl_id)
+    if problems:
+        counts["bad"] = counts.get("bad", 0) + len(problems)
+        counts["problems"] = problems + counts.get("problems", [])
+    return counts
 
 
-def _save_parsed_docket(db, record: dict, *, source: str, court_id: Optional[str],
-                        crawl_id: Optional[int]) -> dict:
+def docket_record(record: dict, *, source: str, court_id: Optional[str] = None,
+                  documents: bool = True) -> tuple[dict, list[dict]]:
+    """A parsed docket as a DocketItem's fields (docket_spider/items.py): its
+    columns and ``origin``, its ``entries`` (each row with its ``documents``,
+    unless ``documents`` is false) and its ``parties`` (each with its
+    ``attorneys``); and the problems (``{what, error}``) of the records left
+    out. ValueError when the docket itself has no court or number."""
     court = record.get("court_id") or court_id
     if not court:
         raise ValueError("the court is not known: give --court")
     number = record.get("docket_number")
     if not number:
         raise ValueError("the page has no docket number")
-    counts = {"added": 0, "changed": 0, "unchanged": 0}
+    problems: list[dict] = []
 
-    def count(action):
-        counts[action] = counts.get(action, 0) + 1
+    def bad(what, exc):
+        problems.append({"what": what, "error": f"{type(exc).__name__}: {exc}"})
 
     docket = {column: _blank_to_none(record.get(name)) for name, column in DOCKET_FIELDS.items()}
     docket.update(court_id=court, docket_number=number, source=source,
@@ -86,41 +96,26 @@ def _save_parsed_docket(db, record: dict, *, source: str, court_id: Optional[str
                   date_terminated=_date(record.get("date_terminated")),
                   date_converted=_date(record.get("date_converted")),
                   date_discharged=_date(record.get("date_discharged")),
-                  chapter=_number(record.get("chapter")))
+                  chapter=_number(record.get("chapter")), origin=origin_of_record(record))
     if record.get("panel"):
         docket["panel_str"] = ", ".join(record["panel"])
     if docket.get("pacer_case_id") is not None:
         docket["pacer_case_id"] = str(docket["pacer_case_id"])
-    provisional = source in RSS_SOURCES
-    count(adb.save_docket(db, docket, crawl_id, provisional=provisional)[1])
-    origins.save_origin(db, court, number, origin_of_record(record), source, crawl_id)
-
-    def bad(what, exc):
-        counts["bad"] = counts.get("bad", 0) + 1
-        counts.setdefault("problems", []).append(
-            {"what": what, "error": f"{type(exc).__name__}: {exc}"})
-
+    entries = []
     for i, (entry, row, error) in enumerate(entry_rows(record, source=source, court_id=court)):
         if error is None:
             try:
-                with adb.transaction(db):  # the entry with its documents, or neither
-                    actions = _save_entry(db, entry, row, crawl_id, provisional)
+                row["documents"] = _document_rows(entry, row) if documents else []
             except BAD_RECORD as exc:
                 error = exc
             else:
-                for action in actions:
-                    count(action)
+                entries.append(row)
         if error is not None:
             bad(f"docket entry {i + 1} ({_entry_label(entry)})", error)
-    if not provisional and record.get("docket_entries"):
-        # RSS items the archive had without a number that this docket's entries stand for
-        merged = adb.absorb_provisional_entries(db, adb.docket_key(court, number), RSS_SOURCES,
-                                                crawl_id)
-        if merged:
-            counts["merged"] = merged
     base = {"court_id": court, "docket_number": number, "source": source}
-    parties = record.get("parties") or []
-    for i, party in enumerate(parties if isinstance(parties, list) else [parties]):
+    parties = []
+    found = record.get("parties") or []
+    for i, party in enumerate(found if isinstance(found, list) else [found]):
         try:
             if not party.get("name"):
                 continue
@@ -134,17 +129,75 @@ def _save_parsed_docket(db, record: dict, *, source: str, court_id: Optional[str
                 if name:
                     attorneys.append({"name": name, "roles": list(attorney.get("roles") or []),
                                       "contact": _blank_to_none(attorney.get("contact"))})
-            row = dict(base, name=party["name"], party_type=_blank_to_none(party.get("type")),
-                       extra_info=_blank_to_none(party.get("extra_info")),
-                       date_terminated=_date(party.get("date_terminated")), attorneys=attorneys)
-            actions = adb.save_party(db, row, crawl_id)[1]  # the party with its attorneys, or none
+            parties.append(dict(base, name=party["name"],
+                                party_type=_blank_to_none(party.get("type")),
+                                extra_info=_blank_to_none(party.get("extra_info")),
+                                date_terminated=_date(party.get("date_terminated")),
+                                attorneys=attorneys))
         except BAD_RECORD as exc:
             bad(f"party {i + 1} ({_label(party.get('name') if isinstance(party, dict) else party)})",
                 exc)
+    return dict(docket, entries=entries, parties=parties), problems
+
+
+def save_docket_item(db, fields: dict, crawl_id: Optional[int] = None) -> dict:
+    """Save a DocketItem's fields: the docket, its origin, and the entries
+    (each with its documents) and parties (each with its attorneys) it came
+    with, in one transaction. An entry or party that cannot be saved costs
+    only itself (``bad``, ``problems`` in the counts returned)."""
+    with adb.transaction(db):
+        return _save_docket_item(db, fields, crawl_id)
+
+
+def _save_docket_item(db, fields: dict, crawl_id: Optional[int]) -> dict:
+    docket = dict(fields)
+    entries = docket.pop("entries", None) or []
+    parties = docket.pop("parties", None) or []
+    origin = docket.pop("origin", None)
+    court, number, source = docket["court_id"], docket["docket_number"], docket.get("source")
+    counts = {"added": 0, "changed": 0, "unchanged": 0}
+
+    def count(action):
+        counts[action] = counts.get(action, 0) + 1
+
+    def bad(what, exc):
+        counts["bad"] = counts.get("bad", 0) + 1
+        counts.setdefault("problems", []).append(
+            {"what": what, "error": f"{type(exc).__name__}: {exc}"})
+
+    provisional = source in RSS_SOURCES
+    count(adb.save_docket(db, docket, crawl_id, provisional=provisional)[1])
+    origins.save_origin(db, court, number, origin, source, crawl_id)
+    for i, entry in enumerate(entries):
+        try:
+            with adb.transaction(db):  # the entry with its documents, or neither
+                actions = _save_entry(db, entry, crawl_id, provisional)
+        except BAD_RECORD as exc:
+            bad(f"docket entry {i + 1} ({_entry_label(_raw_of(entry))})", exc)
+            continue
+        for action in actions:
+            count(action)
+    if not provisional and entries:
+        # RSS items the archive had without a number that this docket's entries stand for
+        merged = adb.absorb_provisional_entries(db, adb.docket_key(court, number), RSS_SOURCES,
+                                                crawl_id)
+        if merged:
+            counts["merged"] = merged
+    for i, party in enumerate(parties):
+        try:
+            actions = adb.save_party(db, party, crawl_id)[1]  # the party with its attorneys, or none
+        except BAD_RECORD as exc:
+            bad(f"party {i + 1} ({_label(party.get('name'))})", exc)
             continue
         for action in actions:
             count(action)
     return counts
+
+
+def _raw_of(entry: dict) -> dict:
+    """The parsed entry an entry row was made of (its version)."""
+    raw = entry.get("version_raw") if isinstance(entry, dict) else None
+    return raw if isinstance(raw, dict) else entry
 
 
 def _label(value, limit: int = 80) -> str:
@@ -219,14 +272,15 @@ def entry_rows(record: dict, *, source: str, court_id: Optional[str] = None) -> 
     return rows
 
 
-def _save_entry(db, entry: dict, row: dict, crawl_id, provisional: bool) -> list[str]:
-    entry_id, action = adb.save_entry(db, row, crawl_id, provisional=provisional)
-    actions = [action]
+def _document_rows(entry: dict, row: dict) -> list[dict]:
+    """The rows of the documents a parsed entry names, as :func:`archive.db.save_document`
+    takes them (less ``entry_id``, which is the entry's row once saved)."""
     base = {"court_id": row["court_id"], "docket_number": row["docket_number"],
             "source": row["source"]}
     entry_number = row["entry_number"]
+    rows = []
     for doc in _documents(entry):
-        doc_row = dict(base, entry_id=entry_id, entry_number=entry_number,
+        doc_row = dict(base, entry_number=entry_number,
                        pacer_sequence_number=row["pacer_sequence_number"],
                        document_number=_blank_to_none(str(doc.get("document_number") or "")) or
                        (str(entry_number) if entry_number is not None else None),
@@ -236,6 +290,18 @@ def _save_entry(db, entry: dict, row: dict, crawl_id, provisional: bool) -> list
                        page_count=_number(doc.get("page_count")),
                        is_available=doc.get("is_available"), sha1=doc.get("sha1"))
         doc_row["document_type"] = 2 if doc_row["attachment_number"] else 1
+        rows.append(doc_row)
+    return rows
+
+
+def _save_entry(db, entry: dict, crawl_id, provisional: bool) -> list[str]:
+    """An entry row and the rows of its documents (``entry["documents"]``)."""
+    row = {k: v for k, v in entry.items() if k != "documents"}
+    entry_id, action = adb.save_entry(db, row, crawl_id, provisional=provisional)
+    actions = [action]
+    for doc in entry.get("documents") or []:
+        doc_row = {k: v for k, v in doc.items() if k not in DOCUMENT_TRANSIENT}
+        doc_row["entry_id"] = entry_id
         actions.append(adb.save_document(db, doc_row, crawl_id, provisional=provisional)[1])
     return actions
 
@@ -278,15 +344,16 @@ def dockets_in(record: dict) -> list[dict]:
 # the archive writer (archive/writer.py, items from a queue) both save through
 # :func:`save_item`.
 ITEMS = {
-    "DocketItem": {"save": "save_docket"},
-    "DocketEntryItem": {"save": "save_entry"},
+    # with the entries and parties it came with: one transaction (save_docket_item)
+    "DocketItem": {"save": "save_docket_item"},
+    "DocketEntryItem": {"save": "save_entry", "transient": ("documents",)},
     "DocumentItem": {"save": "save_document",
                      "transient": ("file_urls", "files", "file_request", "extraction_skipped")},
     "PartyItem": {"save": "save_party"},
     "AttorneyItem": {"save": "save_attorney"},
     "ChargeItem": {"save": "save_charge"},
-    "ParsedDocketItem": {"save": "save_parsed_docket"},
 }
+DOCUMENT_TRANSIENT = ITEMS["DocumentItem"]["transient"]
 # A document whose file was not extracted again (unchanged) keeps what the archive has.
 EXTRACTION_FIELDS = ("text", "clean_text", "status", "error", "extracted_by_ocr", "ocr_pages",
                      "stamp", "bad_redactions", "extractor_version")
@@ -296,10 +363,8 @@ ONE_RECORD = ("DocketEntryItem", "DocumentItem", "PartyItem", "AttorneyItem")
 
 def item_label(kind: str, data: dict) -> str:
     """The record an item is, for a warning."""
-    if kind == "ParsedDocketItem":
-        record = data.get("record") or {}
-        return (f"{data.get('source')} {record.get('court_id') or data.get('court_id')} "
-                f"{record.get('docket_number')}")
+    if kind == "DocketItem":
+        return f"{data.get('source')} {data.get('court_id')} {data.get('docket_number')}"
     name = data.get("name") or data.get("entry_number")
     return (f"{kind} {name if name is not None else ''} of {data.get('source')} "
             f"{data.get('court_id')} {data.get('docket_number')}")
@@ -323,9 +388,8 @@ def save_item(db, kind: str, data: dict, crawl_id: Optional[int] = None) -> dict
     actions: collections.Counter = collections.Counter()
     problems: list[dict] = []
     try:
-        if kind == "ParsedDocketItem":
-            counts = save_parsed_docket(db, data["record"], source=data["source"],
-                                        court_id=data.get("court_id"), crawl_id=crawl_id)
+        if kind == "DocketItem":
+            counts = save_docket_item(db, data, crawl_id)
             counts.pop("bad", None)
             where = item_label(kind, data)
             problems = [{"what": f"{p['what']} of {where}", "error": p["error"]}
@@ -342,9 +406,6 @@ def save_item(db, kind: str, data: dict, crawl_id: Optional[int] = None) -> dict
                     data["status"] = "no_file" if not data.get("is_available") else None
             _, out = getattr(adb, spec["save"])(db, data, crawl_id)
             actions.update([out] if isinstance(out, str) else out)
-            if kind == "DocketItem" and data.get("origin"):
-                origins.save_origin(db, data["court_id"], data["docket_number"], data["origin"],
-                                    data.get("source"), crawl_id)
     except BAD_RECORD as exc:
         if kind not in ONE_RECORD:
             raise

@@ -11,6 +11,11 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+# An argument whose name says it holds a credential: a PACER spider refuses it
+# (credentials come from the environment only: Scrapy logs arguments), and no
+# crawl's row or lock records it (the archive pipeline).
+SECRET_ARG = re.compile(r"user|login|pass|otp|token|secret|key|cookie|client_code", re.I)
+
 # characters at most: every real one is far shorter (a docket number with its
 # defendant and judges' initials is about 30; a case id is digits or a GUID)
 LIMITS = {"court": 16, "docket_number": 100, "pacer_case_id": 64, "acms_case_id": 64}

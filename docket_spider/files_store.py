@@ -20,6 +20,7 @@ import os
 import re
 import tempfile
 from contextlib import suppress
+from pathlib import Path
 from typing import Optional
 
 from scrapy.pipelines.files import FSFilesStore, S3FilesStore
@@ -117,7 +118,7 @@ class AtomicFSFilesStore(FSFilesStore):
         final = self._get_filesystem_path(path)
         self._mkdir(final.parent, info)
         data = buf.getvalue()
-        return deferred_from_coro(run_in_thread(_write_atomically, final, data))
+        return deferred_from_coro(run_in_thread(write_atomically, final, data))
 
     def stat_file(self, path, info):
         absolute_path = self._get_filesystem_path(path)
@@ -135,25 +136,36 @@ class AtomicFSFilesStore(FSFilesStore):
 
     def remove_litter(self) -> int:
         """Remove the ``.part`` files dead crawls left anywhere in the store; how many."""
-        root = str(self.basedir)
-        removed = 0
-        for folder, _, names in os.walk(root):
-            for name in names:
-                if _PART.match(name) and _remove_if_unheld(os.path.join(folder, name)):
-                    removed += 1
-        return removed
+        return remove_parts(str(self.basedir))
 
 
-# what _write_atomically names its temporary copies
+# what write_atomically names its temporary copies
 _PART = re.compile(r"^\..+\.part$")
 
 
-def _write_atomically(final, data: bytes) -> None:
+def remove_parts(root: str) -> int:
+    """Remove the ``.part`` files under ``root`` that no live process is writing; how many."""
+    removed = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if _PART.match(name) and _remove_if_unheld(os.path.join(folder, name)):
+                removed += 1
+    return removed
+
+
+def write_atomically(final, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` as the file ``final``, whole or not at all: through a
+    ``.<name>.<random>.part`` beside it, held (flock) while it is written,
+    fsynced and renamed into place, the folder fsynced; a full disk or a kill
+    leaves the previous file (or none), and a ``.part`` that the next write,
+    or ``remove_litter``, removes. The one way docket_spider writes a file:
+    the files store, the PACER spool, a job folder's state, the update's result."""
+    final = Path(final)
     _remove_dead_parts(final)
     fd, tmp = _held_part(final)
     try:
         with os.fdopen(fd, "wb") as fh:  # closing it lets go of the lock, after the rename
-            os.fchmod(fh.fileno(), 0o644)
+            os.fchmod(fh.fileno(), mode)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

@@ -1,5 +1,15 @@
 """Items: plain dataclasses, one per thing the court publishes.
 
+Every source yields the same shapes. A docket is a ``DocketItem``; the
+entries (each with its documents) and parties a source gives with it, in the
+same page, come inside it (``entries``, ``parties``) and are stored with it,
+whole or not at all: a PACER report, an ACMS docket, an RSS feed's items of
+a case, a RECAP XML (archive/load.py's ``docket_record`` maps such a page).
+A source that gives them page by page (CourtListener's API) sends each as
+its own ``DocketEntryItem``, ``PartyItem``, ``AttorneyItem``. A document
+whose file is to be fetched is always its own ``DocumentItem`` (the files
+pipeline fetches one per item). ``ChargeItem`` is a PACER purchase.
+
 Field names follow CourtListener's where one exists. Items carry no SQL and
 no secrets; ``archive/`` decides how they are stored.
 """
@@ -32,6 +42,22 @@ class DocketItem:
     # an appeal's originating case, as its record states it (parsers.links):
     # {court_id, docket_number, date_filed_noa, date_received_coa}
     origin: Optional[dict] = None
+    # bankruptcy dockets
+    chapter: Optional[int] = None
+    trustee_str: Optional[str] = None
+    date_converted: Optional[str] = None
+    date_discharged: Optional[str] = None
+    # what the same page said of the docket's entries and parties (see above)
+    entries: list[DocketEntryItem] = field(default_factory=list)
+    parties: list[PartyItem] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, fields: dict) -> "DocketItem":
+        """A DocketItem of its fields as plain data (archive.load.docket_record)."""
+        fields = dict(fields)
+        entries = [DocketEntryItem.of(e) for e in fields.pop("entries", None) or []]
+        parties = [PartyItem(**p) for p in fields.pop("parties", None) or []]
+        return cls(**fields, entries=entries, parties=parties)
 
 
 @dataclass
@@ -48,8 +74,22 @@ class DocketEntryItem:
     recap_sequence_number: Optional[str] = None
     courtlistener_id: Optional[int] = None
     # the record as the source gave it, and where (kept as the entry's version)
-    version_raw: Optional[str] = None
+    version_raw: Optional[Any] = None
     version_url: Optional[str] = None
+    event_names: Optional[str] = None  # what an RSS item or a docket report calls it
+    # what the archive finds an entry by, not columns: its documents' PACER ids, and
+    # for an RSS item its publication time and rank among alike items (archive.db.entry_key)
+    pacer_doc_ids: Optional[list[str]] = None
+    published: Optional[str] = None
+    occurrence: Optional[int] = None
+    # its documents, when they came with it inside a DocketItem
+    documents: list[DocumentItem] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, fields: dict) -> "DocketEntryItem":
+        fields = dict(fields)
+        documents = [DocumentItem(**d) for d in fields.pop("documents", None) or []]
+        return cls(**fields, documents=documents)
 
 
 @dataclass
@@ -124,15 +164,6 @@ class AttorneyItem:
     courtlistener_id: Optional[int] = None
     # [{"party": party name, "roles": [..]}]
     parties: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class ParsedDocketItem:
-    """A whole docket as ``parsers`` returns it (district, appellate, ACMS, RSS item)."""
-
-    source: str
-    court_id: str
-    record: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -5,13 +5,14 @@ import email.utils
 import logging
 import re
 import time
-from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware as ScrapyCookiesMiddleware
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware as ScrapyOffsiteMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 from tldextract import TLDExtract
+
+from docket_spider.urls import origin, strip_query
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class RetryAfterMiddleware:
             logger.error(
                 "Rate limited by %s %d times (Retry-After %.0fs): giving up on %s. "
                 "Run the crawl again later; nothing stored so far is lost.",
-                request.url.split("?")[0], times, wait, request.url)
+                strip_query(request.url), times, wait, request.url)
             stats.inc_value("retry_after/gave_up")
             raise IgnoreRequest(f"rate limited: Retry-After {wait:.0f}s")
         self._hold_slot(request, wait)
@@ -107,45 +108,7 @@ class RetryAfterMiddleware:
 
 # --- hosts: where a crawl may go, and where each credential may go -------------
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _COURT_MARK = "xcourtmarkx"  # stands for {court} in a URL template's host
-
-
-def origin(url) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of an absolute http(s) URL; None for anything else."""
-    try:
-        parts = urlsplit(str(url or ""))
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = (parts.scheme or "").lower()
-    host = (parts.hostname or "").lower()
-    if scheme not in _DEFAULT_PORTS or not host:
-        return None
-    return scheme, host, port or _DEFAULT_PORTS[scheme]
-
-
-def same_origin(url, base) -> bool:
-    """``url`` is on ``base``'s scheme, host and port (a link may be followed)."""
-    found = origin(url)
-    return found is not None and found == origin(base)
-
-
-def allowed_hosts(*urls) -> list[str]:
-    """Host names of ``urls``, for a spider's ``allowed_domains`` (Scrapy's
-    OffsiteMiddleware is by host, not port; credentials are also checked by
-    port, in CredentialsMiddleware)."""
-    hosts = []
-    for url in urls:
-        found = origin(url)
-        if found and found[1] not in hosts:
-            hosts.append(found[1])
-    return hosts
-
-
-def _display(url) -> str:
-    """A URL for the log: no query (an ACMS status URL carries its own key)."""
-    return str(url).split("?", 1)[0]
 
 
 class OriginPattern:
@@ -204,10 +167,10 @@ class HostsOffsiteMiddleware(ScrapyOffsiteMiddleware):
         host = urlparse_cached(request).hostname
         came_from = (request.meta.get("redirect_urls") or [None])[-1]
         if came_from:
-            message = (f"{_display(came_from)} redirected to {_display(request.url)}, on "
+            message = (f"{strip_query(came_from)} redirected to {strip_query(request.url)}, on "
                        f"{host!r}, which is not one of this crawl's hosts: not followed")
         else:
-            message = (f"{_display(request.url)} is on {host!r}, which is not one of this "
+            message = (f"{strip_query(request.url)} is on {host!r}, which is not one of this "
                        "crawl's hosts: not fetched")
         logger.warning(message)
         self.stats.inc_value("offsite/filtered")
@@ -284,10 +247,10 @@ class CredentialsMiddleware:
         own = ", ".join(p.label for p in self.realms.get(realm, ())) or "no host (not configured)"
         came_from = (request.meta.get("redirect_urls") or [None])[-1]
         if came_from:
-            message = (f"{_display(came_from)} redirected to {_display(request.url)}, another "
+            message = (f"{strip_query(came_from)} redirected to {strip_query(request.url)}, another "
                        f"host: not followed (the {what} goes only to {own})")
         else:
-            message = (f"Not sending {_display(request.url)}: it is on another host, and the "
+            message = (f"Not sending {strip_query(request.url)}: it is on another host, and the "
                        f"{what} goes only to {own}")
         logger.warning(message)
         self.crawler.stats.inc_value(f"credentials/refused/{realm}")

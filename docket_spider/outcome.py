@@ -17,9 +17,12 @@ page: a warning naming it and what was wrong (``bad_record``), a count in
 ``finished`` (exit status 0) unless something else went wrong. Whoever wants
 to act on them finds them by that count.
 
-The outcome is set on the spider (``crawl_failed``, ``crawl_message``), which
-the archive pipeline records in ``crawls``, and in the stats, from which the
-project's ``crawl`` command takes its exit status.
+The spider owns the outcome (docket_spider/spiders/base.py: ``fail``,
+``missed``, ``bad_record``, ``summary``; ``crawl_failed`` and
+``crawl_message`` for the archive pipeline, which records them in
+``crawls``). This extension adds what the log and the stats show, and puts
+the outcome in the stats, from which the project's ``crawl`` command takes
+its exit status.
 """
 from __future__ import annotations
 
@@ -32,14 +35,6 @@ logger = logging.getLogger(__name__)
 
 MISSED = "docket_archive/missed"
 BAD_RECORDS = "docket_archive/bad_records"
-
-
-def missed(spider, message: str, *args) -> None:
-    """Something the crawl was asked for was not obtained, though the crawl goes
-    on (a listing that failed, a purchase not delivered): logged as a warning,
-    and the crawl will not count as ``finished``."""
-    spider.logger.warning(message, *args)
-    spider.crawler.stats.inc_value(MISSED)
 
 
 def bad_record(crawler, source_logger, what: str, why) -> None:
@@ -78,21 +73,19 @@ class CrawlOutcome:
                    + stats.get_value(MISSED, 0))
         exceptions = sum(v for k, v in stats.get_stats().items()
                          if k.startswith("spider_exceptions/"))
-        if getattr(spider, "crawl_failed", False):
+        if spider.crawl_failed:
             outcome = "failed"
         elif reason == "shutdown":
             outcome = "shutdown"
         elif reason != "finished":
             outcome = "failed"
-            spider.crawl_failed = True
-            spider.crawl_message = getattr(spider, "crawl_message", "") or f"closed: {reason}"
+            spider.incomplete(f"closed: {reason}")
         elif errors > 0 or exceptions or ignored:
             outcome = "incomplete"
-            spider.crawl_failed = True
             message = (f"{max(errors, 0)} error(s) in the log, {exceptions} in callbacks, "
                        f"{ignored} page(s) not obtained: some of what was asked for is missing; "
                        "run the crawl again")
-            spider.crawl_message = getattr(spider, "crawl_message", "") or message
+            spider.incomplete(message)
             logger.error("Crawl incomplete: %s", message)
         else:
             outcome = "finished"

@@ -33,15 +33,14 @@ from archive import db as archive_db
 from archive.extract import queue as extract_queue
 from archive.extract.cache import ResultCache
 from archive.load import save_item
+from docket_spider.arguments import SECRET_ARG
 from docket_spider.files_store import AtomicFSFilesStore, ArchiveS3FilesStore, check_pdf
-from docket_spider.items import DocumentItem, ParsedDocketItem
+from docket_spider.items import DocumentItem
 from docket_spider.outcome import BAD_RECORDS, bad_record
-from docket_spider.disk import disk_full_reason, is_disk_full
-from docket_spider.purchases import account_for
+from docket_spider.pacer.disk import disk_full_reason, is_disk_full
+from docket_spider.pacer.purchases import account_for
 
 logger = logging.getLogger(__name__)
-
-SECRET_ARG = re.compile(r"pass|token|secret|key|cookie|otp", re.I)
 
 
 NAME_MAX = 100  # characters of one name from a source in a file name
@@ -601,8 +600,7 @@ class ArchivePipeline:
         if self.crawl_id is None and self.closed:  # the crawl is stopping: see _cannot_start
             raise DropItem("no archive to record it in")
         kind = type(item).__name__
-        data = ({"source": item.source, "court_id": item.court_id, "record": item.record}
-                if isinstance(item, ParsedDocketItem) else asdict(item))
+        data = asdict(item)
         if self.queued:
             for transient in ("file_request", "files", "file_urls"):
                 data.pop(transient, None)

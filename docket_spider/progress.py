@@ -14,7 +14,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from docket_spider.items import DocketEntryItem, DocumentItem, ParsedDocketItem
+from docket_spider.items import DocketEntryItem, DocketItem, DocumentItem
 
 BAR = 24
 
@@ -55,8 +55,8 @@ class ProgressView:
     def item_scraped(self, item, spider):
         if isinstance(item, DocketEntryItem):
             self.entries += 1
-        elif isinstance(item, ParsedDocketItem):
-            self.entries += len(item.record.get("docket_entries") or [])
+        elif isinstance(item, DocketItem):
+            self.entries += len(item.entries)
         elif isinstance(item, DocumentItem):
             self.documents += 1
             self.with_file += bool(item.file_path)

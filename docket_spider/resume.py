@@ -37,6 +37,8 @@ import uuid
 
 from scrapy import signals
 
+from docket_spider.files_store import write_atomically
+
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "docket-archive.json"
@@ -73,13 +75,7 @@ def read_state(jobdir: str) -> dict | None:
 
 def write_state(jobdir: str, state: dict) -> None:
     os.makedirs(jobdir, exist_ok=True)
-    path = os.path.join(jobdir, STATE_FILE)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(state, fh, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomically(os.path.join(jobdir, STATE_FILE), json.dumps(state, sort_keys=True).encode())
 
 
 def lifo_queue_problem(path: str) -> str | None:

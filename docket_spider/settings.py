@@ -113,11 +113,11 @@ DOWNLOADER_MIDDLEWARES = {
     # them on the way back: credentials exist only while a request is sent
     "docket_spider.middlewares.CredentialsMiddleware": 950,
     # next to the downloader: a PACER purchase's ledger row and kept answer
-    "docket_spider.purchases.PurchaseLedgerMiddleware": 960,
+    "docket_spider.pacer.purchases.PurchaseLedgerMiddleware": 960,
 }
 # Scrapy's HTTP handler, which writes a PACER purchase's ledger row as it is sent
-DOWNLOAD_HANDLERS = {"http": "docket_spider.purchases.LedgerDownloadHandler",
-                     "https": "docket_spider.purchases.LedgerDownloadHandler"}
+DOWNLOAD_HANDLERS = {"http": "docket_spider.pacer.purchases.LedgerDownloadHandler",
+                     "https": "docket_spider.pacer.purchases.LedgerDownloadHandler"}
 
 # The HTTP cache is off by default (a re-crawl must see what changed). When a
 # user turns it on, SafeFilesystemCacheStorage keeps tokens and cookies out of it.

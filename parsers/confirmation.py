@@ -69,6 +69,17 @@ def _receipt(root):
     return None, None
 
 
+def receipt(text: str) -> dict | None:
+    """The transaction receipt PACER adds to a report it bills (a docket
+    report, an appellate docket): ``{billable_pages, cost}``, or None when the
+    page shows none."""
+    try:
+        found = parse(text)
+    except ParseError:
+        return None
+    return {"billable_pages": found["billable_pages"], "cost": found["cost"]}
+
+
 @page_parser
 def parse(text: str, court: str | None = None) -> dict:
     """Parse ``text``; ParseError when it is not this kind of page."""

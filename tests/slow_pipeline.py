@@ -14,7 +14,7 @@ class SlowItems:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.settings.getlist("SLOW_ITEMS", ["ParsedDocketItem"]),
+        return cls(crawler.settings.getlist("SLOW_ITEMS", ["DocketItem"]),
                    crawler.settings.getfloat("SLOW_ITEM_SECONDS", 5.0))
 
     async def process_item(self, item):

@@ -175,12 +175,13 @@ def test_crawls_count_bad_records():
     assert row["bad_records"] == 2
 
 
-def test_the_archive_pipeline_logs_and_counts_what_a_parsed_docket_left_out(tmp_path, caplog):
+def test_what_a_parsed_docket_left_out_is_logged_and_counted(tmp_path, caplog):
     from scrapy.utils.test import get_crawler
 
-    from docket_spider.items import ParsedDocketItem
+    from docket_spider.items import DocketItem
     from docket_spider.outcome import BAD_RECORDS
     from docket_spider.pipelines import ArchivePipeline
+    from docket_spider.spiders.base import BaseSpider
 
     crawler = get_crawler(settings_dict={"ARCHIVE_DB": str(tmp_path / "a.db")})
     pipeline = ArchivePipeline(crawler)
@@ -189,8 +190,13 @@ def test_the_archive_pipeline_logs_and_counts_what_a_parsed_docket_left_out(tmp_
     record = dict(CASE, docket_entries=[
         {"document_number": "1", "date_filed": "2020-08-21", "description": "COMPLAINT"},
         ["not", "an", "entry"]])
+    spider = BaseSpider(name="pacer_district")
+    spider.crawler = crawler
     with caplog.at_level("WARNING"):
-        pipeline.process_item(ParsedDocketItem(source="pacer", court_id="cand", record=record))
+        # the spider makes the DocketItem; what it leaves out is its bad record
+        item = spider.docket_of(record, source="pacer", court_id="cand")
+        pipeline.process_item(item)
+    assert isinstance(item, DocketItem)
     assert crawler.stats.get_value(BAD_RECORDS) == 1
     assert ("Skipped a bad record, docket entry 2 (not an entry: ['not', 'an', 'entry']) of "
             "pacer cand 3:20-cv-05910: AttributeError") in caplog.text

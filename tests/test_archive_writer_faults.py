@@ -415,12 +415,12 @@ def test_a_writer_killed_five_times_while_items_arrive_applies_each_once(tmp_pat
 def test_messages_of_an_impossible_shape_are_kept_and_the_writer_goes_on(tmp_path, queue):
     db = tmp_path / "shapes.db"
     bad = {
-        "docket without number": item_fields("DocketItem", {"source": "x", "court_id": "cand"}),
-        "record a list": item_fields("ParsedDocketItem", {"source": "courtlistener",
-                                                          "court_id": "cand", "record": [1, 2]}),
-        "record missing": item_fields("ParsedDocketItem", {"source": "courtlistener"}),
-        "record without number": item_fields("ParsedDocketItem", {
-            "source": "courtlistener", "court_id": "cand", "record": {"case_name": "X"}}),
+        "docket without court": item_fields("DocketItem", {"source": "x", "docket_number": "1"}),
+        "entries not a list": item_fields("DocketItem", {
+            "source": "pacer", "court_id": "cand", "docket_number": NUMBER, "entries": 5}),
+        "docket missing": item_fields("DocketItem", {"source": "pacer"}),
+        "docket without number": item_fields("DocketItem", {
+            "source": "pacer", "court_id": "cand", "case_name": "X", "entries": []}),
         "entry data a list": item_fields("DocketEntryItem", "[1, 2, 3]"),
         "docket data a string": item_fields("DocketItem", '"just text"'),
         "crawl not a number": item_fields("DocketEntryItem", entry(9), crawl="abc"),
@@ -430,11 +430,12 @@ def test_messages_of_an_impossible_shape_are_kept_and_the_writer_goes_on(tmp_pat
         crawl = queue.start_crawl("courtlistener", "cand", NUMBER, {})
         queue.send("DocketItem", docket(), crawl)
         ids = {what: queue._add(fields) for what, fields in bad.items()}
-        # a parsed docket whose entries are of impossible shapes: bad records, not a reject
-        queue.send("ParsedDocketItem", {"source": "courtlistener", "court_id": "cand", "record": {
-            "court_id": "cand", "docket_number": NUMBER, "case_name": "A v. B",
-            "docket_entries": [7, "text", {"document_number": 1, "date_filed": "2020-08-21",
-                                           "description": "COMPLAINT"}]}}, crawl)
+        # a docket whose entries are of impossible shapes: bad records, not a reject
+        queue.send("DocketItem", {
+            "source": "pacer", "court_id": "cand", "docket_number": NUMBER, "case_name": "A v. B",
+            "entries": [7, "text", {"court_id": "cand", "docket_number": NUMBER, "source": "pacer",
+                                    "entry_number": 1, "date_filed": "2020-08-21",
+                                    "description": "COMPLAINT"}]}, crawl)
         # calls of an impossible shape are answered with the error, not left waiting
         from archive.access import ArchiveUnavailable
 
@@ -454,9 +455,10 @@ def test_messages_of_an_impossible_shape_are_kept_and_the_writer_goes_on(tmp_pat
         assert kept == bad[what], what  # as it came
         assert rejects[entry_id]["error"], what
     assert odd not in rejects
-    assert "KeyError" in rejects[ids["docket without number"]]["error"] or \
-        "needs its court and number" in rejects[ids["docket without number"]]["error"]
-    assert "AttributeError" in rejects[ids["record a list"]]["error"]
+    for what in ("docket without court", "docket missing", "docket without number"):
+        assert "KeyError" in rejects[ids[what]]["error"] or \
+            "needs its court and number" in rejects[ids[what]]["error"], what
+    assert "TypeError" in rejects[ids["entries not a list"]]["error"]
     assert row["bad_records"] == 2 and "bad record" in row["message"]
     from archive.writer import _older_or_same
 

@@ -122,7 +122,9 @@ def test_a_request_dropped_for_its_url_length_makes_the_crawl_incomplete():
     crawler = get_crawler(settings_dict={})
     crawler.stats.open_spider()
     outcome = CrawlOutcome(crawler)
-    spider = type("Spider", (), {"crawl_message": "", "crawl_failed": False})()
+    from docket_spider.spiders.base import BaseSpider
+
+    spider = BaseSpider(name="test")
     crawler.stats.inc_value("urllength/request_ignored_count")
     outcome.spider_closed(spider, "finished")
     assert crawler.stats.get_value("docket_archive/outcome") == "incomplete"

@@ -20,7 +20,7 @@ from scrapy.utils.test import get_crawler
 
 from docket_spider import settings as project_settings
 from docket_spider.middlewares import CredentialsMiddleware, HostsOffsiteMiddleware
-from docket_spider.pacer import PacerDocumentsMixin
+from docket_spider.pacer.documents import purchase_form
 from tests.conftest import SHARED, rows, run_crawl
 from tests.servers.base import Response
 from tests.servers.cases import Case, docket_object, make_pdf
@@ -232,10 +232,10 @@ def test_a_purchase_form_posting_elsewhere_posts_to_the_page_itself():
     url = "https://ecf.cand.uscourts.gov/doc1/035019432270"
     page = ('<html><body><form method="post" action="https://evil.example/doc1/035019432270">'
             '<input type="hidden" name="caseid" value="364733"></form></body></html>')
-    form = PacerDocumentsMixin.purchase_form(HtmlResponse(url, body=page.encode()), page)
+    form = purchase_form(HtmlResponse(url, body=page.encode()), page)
     assert form["url"] == url and form["fields"]["caseid"] == "364733"
     page = page.replace("https://evil.example/doc1/035019432270", "/doc1/035019432270")
-    form = PacerDocumentsMixin.purchase_form(HtmlResponse(url, body=page.encode()), page)
+    form = purchase_form(HtmlResponse(url, body=page.encode()), page)
     assert form["url"] == url
 
 

@@ -83,7 +83,7 @@ def test_corpus_pdfs_pass_the_check():
 
 def test_folder_store_renames_into_place_and_leaves_nothing_when_writing_fails(tmp_path, monkeypatch):
     final = tmp_path / "doc.pdf"
-    files_store._write_atomically(final, b"%PDF-1.4 whole")
+    files_store.write_atomically(final, b"%PDF-1.4 whole")
     assert final.read_bytes() == b"%PDF-1.4 whole"
     assert oct(final.stat().st_mode & 0o777) == "0o644"
 
@@ -92,10 +92,10 @@ def test_folder_store_renames_into_place_and_leaves_nothing_when_writing_fails(t
 
     monkeypatch.setattr(files_store.os, "replace", disk_full)
     with pytest.raises(OSError):
-        files_store._write_atomically(final, b"%PDF-1.4 the new copy")
+        files_store.write_atomically(final, b"%PDF-1.4 the new copy")
     assert final.read_bytes() == b"%PDF-1.4 whole"  # the complete file it had
     with pytest.raises(OSError):
-        files_store._write_atomically(tmp_path / "new.pdf", b"%PDF-1.4")
+        files_store.write_atomically(tmp_path / "new.pdf", b"%PDF-1.4")
     assert not (tmp_path / "new.pdf").exists()
     assert sorted(os.listdir(tmp_path)) == ["doc.pdf"]
 
@@ -104,7 +104,7 @@ def test_folder_store_renames_into_place_and_leaves_nothing_when_writing_fails(t
     monkeypatch.undo()
     left = tmp_path / ".doc.pdf.x1y2.part"
     left.write_bytes(b"%PDF-1.4 half")
-    files_store._write_atomically(final, b"%PDF-1.4 again")
+    files_store.write_atomically(final, b"%PDF-1.4 again")
     assert sorted(os.listdir(tmp_path)) == ["doc.pdf"]
 
 
@@ -142,7 +142,7 @@ def test_a_crawl_removes_what_dead_crawls_left_and_nothing_a_live_one_writes(tmp
         assert not any(p.exists() for p in dead)
         assert all(p.exists() for p in kept) and live.exists()
         # the live crawl's own write of that file is not disturbed either
-        files_store._write_atomically(case / "gov.uscourts.cand.1.3.0.pdf", b"%PDF-1.4 x")
+        files_store.write_atomically(case / "gov.uscourts.cand.1.3.0.pdf", b"%PDF-1.4 x")
         assert live.exists()
     finally:
         holder.kill()

@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from docket_spider.items import (
-    AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, ParsedDocketItem, PartyItem,
+    AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem,
 )
 from docket_spider.outcome import BAD_RECORDS
 from docket_spider.spiders.internet_archive import InternetArchiveSpider
@@ -52,9 +52,9 @@ def test_items_become_rows_and_saving_them_again_changes_nothing(tmp_path, wecha
     n = counts(first)
     docs = [i for i in wechat_items if isinstance(i, DocumentItem)]
     assert n["dockets"] == 1 and n["documents"] == len(docs)
-    [parsed] = [i for i in wechat_items if isinstance(i, ParsedDocketItem)]
-    assert n["docket_entries"] == len(parsed.record["docket_entries"])
-    assert n["parties"] == len(parsed.record["parties"])
+    [docket] = [i for i in wechat_items if isinstance(i, DocketItem)]
+    assert n["docket_entries"] == len(docket.entries)
+    assert n["parties"] == len(docket.parties)
     assert n["attorneys"] >= 3 and n["party_attorneys"] >= n["attorneys"]
     [docket] = first.rows("select * from dockets")
     assert docket["id"] == "cand/3:20-cv-05910" and docket["pacer_case_id"] == "364733"
@@ -71,9 +71,8 @@ def test_items_become_rows_and_saving_them_again_changes_nothing(tmp_path, wecha
     assert counts(again) == n
     last = again.rows("select * from crawls order by id desc limit 1")[0]
     assert (last["rows_added"], last["rows_changed"]) == (0, 0)
-    # every save of the first run again, unchanged (a document is saved with the docket
-    # record, then by its files item: "no_file" when it has none, a change the first time,
-    # though the crawl counts the row once, as added)
+    # every save of the first run again, unchanged (a document is saved once, by its
+    # own item)
     assert crawl["rows_changed"] == 0
     assert last["rows_unchanged"] == sum(first.stats.get(f"archive/rows_{a}", 0)
                                          for a in ("added", "changed", "unchanged"))

@@ -13,7 +13,8 @@ import pytest
 
 from docket_spider.items import AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem
 from docket_spider.outcome import BAD_RECORDS
-from docket_spider.spiders.courtlistener import API_SLOT, CourtListenerSpider
+from docket_spider.courtlistener import API_SLOT
+from docket_spider.spiders.courtlistener import CourtListenerSpider
 from tests.conftest import SHARED
 from tests.inprocess import (
     ARCHIVE_ONLY, FILES_AND_ARCHIVE, Offline, archive_settings, crawl, make_spider, response_for,
@@ -195,7 +196,7 @@ def test_a_rate_limit_past_its_bounds_fails_the_crawl_clearly(tmp_path, caplog):
         run = cl_crawl(Offline(server), tmp_path, *CAND, RETRY_AFTER_MAX_TIMES=0)
     assert run.stats["retry_after/gave_up"] >= 1
     assert "giving up on" in caplog.text
-    # api_failed, the errback: everything stored so far is kept, the crawl failed
+    # request_failed, the errback: everything stored so far is kept, the crawl failed
     assert "Everything stored so far is kept" in caplog.text
     assert run.outcome == "failed"
     [row] = run.rows("select status, message from crawls")

@@ -10,11 +10,11 @@ import logging
 import pytest
 
 from docket_spider.items import (
-    DocketEntryItem, DocketItem, DocumentItem, ParsedDocketItem, PartyItem,
+    DocketEntryItem, DocketItem, DocumentItem, PartyItem,
 )
 from docket_spider.outcome import BAD_RECORDS
 from docket_spider.spiders.courtlistener import CourtListenerSpider
-from docket_spider.spiders.internet_archive import InternetArchiveSpider
+from docket_spider.spiders.internet_archive import InternetArchiveSpider, item_url
 from tests.conftest import SHARED, shared_or_skip
 from tests.inprocess import (
     ARCHIVE_ONLY, FILES_AND_ARCHIVE, Offline, archive_settings, crawl, make_spider, response_for,
@@ -54,7 +54,7 @@ def test_the_default_case_is_asked_for_and_the_appellate_one_skipped(net, ia, ca
         out = start_requests(spider)
     [request] = out.requests
     assert request.url == ia.docket_xml_url("cand", "364733")
-    assert request.callback == spider.parse_docket and request.errback == spider.failed
+    assert request.callback == spider.parse_docket and request.errback == spider.request_failed
     assert request.meta["target"]["pacer_case_id"] == "364733"
     assert "no RECAP copy for ca9 20-16908" in caplog.text
     with pytest.raises(ValueError, match="PACER case id"):
@@ -66,30 +66,33 @@ def test_the_docket_xml_becomes_the_docket_record_and_its_files():
     request = start_requests(spider).requests[0]
     out = run_callback(response_for(request, file=WECHAT_XML))
     assert out.requests == []
-    # one docket record, as every source's parser makes it (archive/load.py maps it to rows)
-    [parsed] = out.of(ParsedDocketItem)
-    docket = parsed.record
-    assert (parsed.source, parsed.court_id, docket["docket_number"], docket["pacer_case_id"]) == (
+    # one DocketItem with the entries and parties of the page (archive/load.py's mapping,
+    # as for every source's page), stored whole
+    [docket] = out.of(DocketItem)
+    assert (docket.source, docket.court_id, docket.docket_number, docket.pacer_case_id) == (
         "internet_archive", "cand", "3:20-cv-05910", "364733")
-    assert docket["case_name"].startswith("U.S. WeChat Users Alliance")
-    assert docket["source_url"] == request.url
-    assert len(docket["docket_entries"]) > 5
-    alliance = next(p for p in docket["parties"] if p["name"] == "U.S. WeChat Users Alliance")
-    assert alliance["type"] == "Plaintiff"
-    assert [a["name"] for a in alliance["attorneys"]] == ["Michael W. Bien", "Angel Chi-Hsin Chen"]
-    assert alliance["attorneys"][0]["roles"] and "Rosen Bien" in alliance["attorneys"][0]["contact"]
-    # then each document, with its PDF's URL for the files pipeline
+    assert docket.case_name.startswith("U.S. WeChat Users Alliance")
+    assert docket.source_url == request.url
+    assert len(docket.entries) > 5 and all(isinstance(e, DocketEntryItem) for e in docket.entries)
+    alliance = next(p for p in docket.parties if p.name == "U.S. WeChat Users Alliance")
+    assert isinstance(alliance, PartyItem) and alliance.party_type == "Plaintiff"
+    assert [a["name"] for a in alliance.attorneys] == ["Michael W. Bien", "Angel Chi-Hsin Chen"]
+    assert alliance.attorneys[0]["roles"] and "Rosen Bien" in alliance.attorneys[0]["contact"]
+    # then each document once, on its own, with its PDF's URL for the files pipeline
+    assert not any(e.documents for e in docket.entries)
     docs = out.of(DocumentItem)
     assert len(docs) == WECHAT_XML.read_text().count("<document ")
     for doc in docs:
         if doc.is_available:
-            assert doc.file_urls == [spider.item_url(
-                "cand", "364733", f"{doc.document_number}.{doc.attachment_number}.pdf")]
+            assert doc.file_urls == [item_url(
+                spider.base_url, "cand", "364733",
+                f"{doc.document_number}.{doc.attachment_number}.pdf")]
         else:
             assert doc.file_urls == []
         assert doc.document_type == (2 if doc.attachment_number else 1)
+        assert doc.pacer_case_id == "364733" and doc.source == "internet_archive"
     assert any(d.is_available for d in docs) and any(not d.is_available for d in docs)
-    assert not out.of(DocketItem, DocketEntryItem, PartyItem)
+    assert not out.of(DocketEntryItem, PartyItem)
     assert spider.crawler.stats.get_value("internet_archive/api_requests") == 1
 
 

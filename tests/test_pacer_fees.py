@@ -6,56 +6,58 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from docket_spider import pacer
-from docket_spider.pacer import Budget, PacerLoginError
+from docket_spider.pacer import fees, session
+from docket_spider.pacer.fees import Budget
+from docket_spider.pacer.session import PacerLoginError
+from docket_spider.urls import strip_query
 
 
 def test_ten_cents_a_page_capped_at_thirty_pages():
-    assert pacer.cost_cents(1) == 10
-    assert pacer.cost_cents(29) == 290
-    assert pacer.cost_cents(30) == 300
-    assert pacer.cost_cents(31) == 300
-    assert pacer.cost_cents(500, "docket_report") == 300
-    assert pacer.cost_cents(0) == 0
+    assert fees.cost_cents(1) == 10
+    assert fees.cost_cents(29) == 290
+    assert fees.cost_cents(30) == 300
+    assert fees.cost_cents(31) == 300
+    assert fees.cost_cents(500, "docket_report") == 300
+    assert fees.cost_cents(0) == 0
 
 
 def test_transcripts_are_not_capped():
-    assert pacer.cost_cents(31, "transcript") == 310
-    assert pacer.cost_cents(250, "transcript") == 2500
+    assert fees.cost_cents(31, "transcript") == 310
+    assert fees.cost_cents(250, "transcript") == 2500
     # a transcript of unknown length cannot be bounded: never started
-    assert pacer.worst_case_cents("transcript") is None
-    assert pacer.worst_case_cents("transcript", 45) == 450
+    assert fees.worst_case_cents("transcript") is None
+    assert fees.worst_case_cents("transcript", 45) == 450
 
 
 def test_free_things_cost_nothing():
     for what in ("possible_cases", "rss", "login"):
-        assert pacer.worst_case_cents(what) == 0
-        assert pacer.cost_cents(100, what) == 0
+        assert fees.worst_case_cents(what) == 0
+        assert fees.cost_cents(100, what) == 0
 
 
 def test_html_reports_billed_per_4320_bytes():
-    assert pacer.html_pages(1) == 1
-    assert pacer.html_pages(4320) == 1
-    assert pacer.html_pages(4321) == 2
-    assert pacer.report_cost_cents(4320 * 10) == 100
-    assert pacer.report_cost_cents(4320 * 100) == 300  # capped
+    assert fees.html_pages(1) == 1
+    assert fees.html_pages(4320) == 1
+    assert fees.html_pages(4321) == 2
+    assert fees.report_cost_cents(4320 * 10) == 100
+    assert fees.report_cost_cents(4320 * 100) == 300  # capped
 
 
 def test_worst_case_docket_report_is_three_dollars():
-    assert pacer.worst_case_cents("docket_report") == 300
-    assert pacer.worst_case_cents("appellate_docket") == 300
-    assert pacer.worst_case_cents("document") == 300
-    assert pacer.worst_case_cents("document", 4) == 40
+    assert fees.worst_case_cents("docket_report") == 300
+    assert fees.worst_case_cents("appellate_docket") == 300
+    assert fees.worst_case_cents("document") == 300
+    assert fees.worst_case_cents("document", 4) == 40
 
 
 def test_cents_parsing():
-    assert pacer.cents("5.00") == 500
-    assert pacer.cents("$0.10") == 10
-    assert pacer.cents(2.675) == 268
-    assert pacer.cents("0") == 0
+    assert fees.cents("5.00") == 500
+    assert fees.cents("$0.10") == 10
+    assert fees.cents(2.675) == 268
+    assert fees.cents("0") == 0
     for bad in ("five", "-1", "nan", ""):
         with pytest.raises(ValueError):
-            pacer.cents(bad)
+            fees.cents(bad)
 
 
 def test_no_budget_buys_nothing_and_prices_it():
@@ -127,31 +129,31 @@ def creds(**kw):
 
 def test_login_answers():
     ok = json.dumps({"loginResult": "0", "nextGenCSO": "tok123"})
-    assert pacer.read_login_answer(ok, creds()) == "tok123"
+    assert session.read_login_answer(ok, creds()) == "tok123"
     with pytest.raises(PacerLoginError, match="Check PACER_USERNAME and PACER_PASSWORD"):
-        pacer.read_login_answer(json.dumps({"loginResult": "1",
+        session.read_login_answer(json.dumps({"loginResult": "1",
                                             "errorDescription": "Invalid username or password"}),
                                 creds())
     with pytest.raises(PacerLoginError, match="no session"):
-        pacer.read_login_answer(json.dumps({"loginResult": "0"}), creds())
+        session.read_login_answer(json.dumps({"loginResult": "0"}), creds())
     with pytest.raises(PacerLoginError, match="PACER_OTP"):
-        pacer.read_login_answer(json.dumps({"loginResult": "13",
+        session.read_login_answer(json.dumps({"loginResult": "13",
                                             "errorDescription": "A one-time passcode is required"}),
                                 creds())
     with pytest.raises(PacerLoginError, match="password changed"):
-        pacer.read_login_answer(json.dumps({"loginResult": "0", "nextGenCSO": "t",
+        session.read_login_answer(json.dumps({"loginResult": "0", "nextGenCSO": "t",
                                             "errorDescription": "Your password has expired"}),
                                 creds())
     with pytest.raises(PacerLoginError, match="JSON"):
-        pacer.read_login_answer("<html>", creds())
+        session.read_login_answer("<html>", creds())
 
 
 def test_login_payload():
-    assert pacer.login_payload(creds()) == {"loginId": "u", "password": "p", "redactFlag": "1"}
-    body = pacer.login_payload(creds(client_code="cc", otp="123456"))
+    assert session.login_payload(creds()) == {"loginId": "u", "password": "p", "redactFlag": "1"}
+    body = session.login_payload(creds(client_code="cc", otp="123456"))
     assert body["clientCode"] == "cc" and body["otpCode"] == "123456"
 
 
 def test_stored_urls_have_no_query():
-    assert pacer.strip_query("https://user:pw@ecf.cand.uscourts.gov/doc1/123?x=secret#f") == \
+    assert strip_query("https://user:pw@ecf.cand.uscourts.gov/doc1/123?x=secret#f") == \
         "https://ecf.cand.uscourts.gov/doc1/123"

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from docket_spider.purchases import PurchaseSpool
+from docket_spider.pacer.purchases import PurchaseSpool
 from tests.conftest import PROJECT, rows
 from tests.servers.pacer import _normalize_doc_id
 from tests.test_pacer_spiders import PASSWORD, USER, crawl, server  # noqa: F401 - the local PACER

@@ -1,4 +1,4 @@
-"""The PACER ledger's rules, in this process (docket_spider/purchases.py): how an
+"""The PACER ledger's rules, in this process (docket_spider/pacer/purchases.py): how an
 open purchase is settled, when one is not made again, what a full disk does,
 and the summary. The same rules under real kills and a real full disk:
 tests/test_purchase_kills.py and tests/test_purchase_disk_full.py."""
@@ -15,8 +15,8 @@ from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
 from archive import db as adb
-from docket_spider.disk import DiskReserve, is_disk_full
-from docket_spider.purchases import (
+from docket_spider.pacer.disk import DiskReserve, is_disk_full
+from docket_spider.pacer.purchases import (
     PurchaseAccount, PurchaseLedgerMiddleware, PurchaseRefused, PurchaseSpool, is_transient,
     purchase_meta,
 )
@@ -237,13 +237,11 @@ def test_disk_full_is_recognised_whatever_says_it():
 
 def test_a_spool_write_that_fails_leaves_nothing(tmp_path, monkeypatch):
     spool = PurchaseSpool(str(tmp_path / "spool"))
-    real = os.write
 
-    def write(fd, data):
-        real(fd, bytes(data[:3]))
+    def fsync(fd):  # the disk fills up as the answer is written down
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(os, "write", write)
+    monkeypatch.setattr(os, "fsync", fsync)
     with pytest.raises(OSError):
         spool.put("k", Response("https://ecf/doc1/1", body=b"%PDF-1.4 bytes"), 1)
     monkeypatch.undo()

@@ -18,39 +18,30 @@ counted in the crawl's ``bad_records``, and the rest of its page is kept.
 from __future__ import annotations
 
 import json
-import os
 from urllib.parse import urlencode, urljoin
 
 import scrapy
-from scrapy.exceptions import CloseSpider
 
-from archive.cases import default_cases
-from docket_spider.items import (
-    AttorneyItem, DocketEntryItem, DocketItem, DocumentItem, PartyItem,
+from docket_spider import courtlistener as cl
+from archive.cases import DISTRICT, default_cases
+from docket_spider.courtlistener import (
+    attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
-from docket_spider.middlewares import allowed_hosts, same_origin
-from docket_spider.outcome import bad_record, missed
-from parsers import courtlistener as cl
+from docket_spider.spiders.base import BaseSpider
+from docket_spider.urls import allowed_hosts, strip_query
 from parsers.common import docket_number_key
 from parsers.courtlistener import BAD_RECORD, int_field
 
-API_SLOT = "courtlistener-api"
 API_PAGE_SIZE = 20  # what the v4 API gives without asking
-TOKEN_HELP = (
-    "COURTLISTENER_TOKEN is not set. The CourtListener API needs a free account token: "
-    "sign up at https://www.courtlistener.com/sign-in/, copy the token from "
-    "https://www.courtlistener.com/profile/api/ and run `export COURTLISTENER_TOKEN=...`. "
-    "Without one, `scrapy crawl internet_archive` fetches the Internet Archive's RECAP copy."
-)
-class CourtListenerSpider(scrapy.Spider):
-    name = "courtlistener"
 
-    token = ""
+
+class CourtListenerSpider(BaseSpider):
+    name = "courtlistener"
 
     def __init__(self, court=None, docket_number=None, pacer_case_id=None, **kwargs):
         super().__init__(**kwargs)
         if docket_number or pacer_case_id:
-            self.targets = [{"court": court or "cand", "docket_number": docket_number,
+            self.targets = [{"court": court or DISTRICT["court"], "docket_number": docket_number,
                              "pacer_case_id": pacer_case_id}]
         else:
             self.targets = default_cases(court)
@@ -58,8 +49,6 @@ class CourtListenerSpider(scrapy.Spider):
                 raise ValueError(f"no default case in court {court!r}; give -a docket_number=")
         self.crawl_args = {"court": court, "docket_number": docket_number,
                            "pacer_case_id": pacer_case_id}
-        self.crawl_message = ""
-        self.crawl_failed = False
         self._party_names: dict[int, str] = {}
 
     @classmethod
@@ -83,44 +72,31 @@ class CourtListenerSpider(scrapy.Spider):
             url = f"{url}?{urlencode(params)}"
         self.crawler.stats.inc_value(f"{self.name}/api_requests")
         return scrapy.Request(
-            url, callback=callback, errback=self.api_failed, dont_filter=True,
-            headers={"Accept": "application/json"},
-            meta={"download_slot": API_SLOT, "autothrottle_dont_adjust_delay": True,
-                  "courtlistener_auth": True,
-                  "handle_httpstatus_list": [400, 401, 403, 404], **meta},
+            url, callback=callback, errback=self.request_failed, dont_filter=True,
+            headers=cl.HEADERS,
+            meta={**cl.API_META, "handle_httpstatus_list": [400, 401, 403, 404], **meta},
         )
 
     def credential_headers(self, request, realm):
         """Called by CredentialsMiddleware as the request is sent (never stored with
         it), once it has checked that the request goes to the API's own host."""
-        if realm == "courtlistener" and self.token:
-            return {"Authorization": f"Token {self.token}"}
-        return None
+        return cl.auth_headers(realm)
 
     def next_page(self, response, data):
         """The cursor's next page, if it is on the API's own host. A link to
         another host is not followed (the token goes only to the API, and nothing
         from elsewhere is archived): a warning, and the crawl is marked failed,
         since the pages after this one are missing."""
-        link = data.get("next")
-        if not link:
-            return None
-        link = response.urljoin(str(link))
-        if same_origin(link, self.api_url):
-            return link
-        message = (f"CourtListener's next page after {response.url.split('?')[0]} points to "
-                   f"another host ({link.split('?')[0]}): not followed; the rest of that list "
-                   "is missing from this crawl.")
-        self.logger.warning(message)
-        self.crawl_message, self.crawl_failed = message, True
-        return None
+        link, elsewhere = cl.next_page(response, data, self.api_url)
+        if elsewhere:
+            self.fail(f"CourtListener's next page after {strip_query(response.url)} points to "
+                      f"another host ({strip_query(elsewhere)}): not followed; the rest of that "
+                      "list is missing from this crawl.")
+        return link
 
     async def start(self):
-        self.token = os.environ.get("COURTLISTENER_TOKEN", "").strip()
-        if not self.token:
-            self.logger.error(TOKEN_HELP)
-            self.crawl_message = "no COURTLISTENER_TOKEN"
-            self.crawl_failed = True
+        if not cl.token():
+            self.fail("no COURTLISTENER_TOKEN", log=cl.TOKEN_HELP)
             return
         for target in self.targets:
             params = {"court": target["court"]}
@@ -131,14 +107,6 @@ class CourtListenerSpider(scrapy.Spider):
             yield self.api_request("dockets/", self.parse_dockets, params, target=target,
                                    tried=params.get("docket_number"))
 
-    def api_failed(self, failure):
-        request = failure.request
-        self.crawl_failed = True
-        self.crawl_message = f"{request.url.split('?')[0]}: {failure.getErrorMessage()}"
-        self.logger.error("CourtListener request failed: %s (%s). Everything stored so far "
-                          "is kept; run the crawl again to continue.",
-                          request.url.split("?")[0], failure.getErrorMessage())
-
     def _refused(self, response) -> bool:
         if response.status < 400:
             return False
@@ -147,15 +115,9 @@ class CourtListenerSpider(scrapy.Spider):
         except ValueError:
             detail = response.text[:300]
         if response.status in (401, 403):
-            message = (f"CourtListener refused the token ({response.status}: {detail}). "
-                       "Check COURTLISTENER_TOKEN.")
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
-            raise CloseSpider("unauthorized")
-        else:
-            message = f"CourtListener answered {response.status} for {response.url}: {detail}"
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
+            self.fail(f"CourtListener refused the token ({response.status}: {detail}). "
+                      "Check COURTLISTENER_TOKEN.", close="unauthorized")
+        self.fail(f"CourtListener answered {response.status} for {response.url}: {detail}")
         return True
 
     def _results(self, response, data, kind):
@@ -165,9 +127,9 @@ class CourtListenerSpider(scrapy.Spider):
             return
         if not isinstance(results, list):
             # not one record: the whole page's are missing (the crawl is incomplete)
-            missed(self, "CourtListener's %s page %s is not a list of results (%s): "
-                   "none of its records could be read", kind, response.url.split("?")[0],
-                   type(results).__name__)
+            self.missed("CourtListener's %s page %s is not a list of results (%s): "
+                        "none of its records could be read", kind, strip_query(response.url),
+                        type(results).__name__)
             return
         for position, record in enumerate(results, 1):
             if isinstance(record, dict):
@@ -182,8 +144,7 @@ class CourtListenerSpider(scrapy.Spider):
         name = record.get("name") if isinstance(record, dict) else None
         what = kind + (f" {ident}" if ident is not None else "") + (
             f" ({str(name)[:60]})" if isinstance(name, str) and name else "")
-        bad_record(self.crawler, self.logger,
-                   f"CourtListener {what} on {response.url.split('?')[0]}", why)
+        self.bad_record(f"CourtListener {what} on {strip_query(response.url)}", why)
 
     def _json(self, response) -> dict:
         """The answer's JSON; a page that is not (maintenance, proxy error) stops the crawl."""
@@ -193,12 +154,10 @@ class CourtListenerSpider(scrapy.Spider):
             data = None
         if not isinstance(data, dict):
             snippet = " ".join(response.text[:200].split()) if hasattr(response, "text") else ""
-            message = (f"CourtListener answered {response.url.split('?')[0]} with something that "
-                       f"is not API JSON ({response.headers.get('Content-Type', b'').decode()}): "
-                       f"{snippet!r}. Everything stored so far is kept; try again later.")
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
-            raise CloseSpider("not_api_json")
+            self.fail(f"CourtListener answered {strip_query(response.url)} with something that "
+                      f"is not API JSON ({response.headers.get('Content-Type', b'').decode()}): "
+                      f"{snippet!r}. Everything stored so far is kept; try again later.",
+                      close="not_api_json")
         return data
 
     # --- callbacks ------------------------------------------------------------
@@ -217,10 +176,8 @@ class CourtListenerSpider(scrapy.Spider):
                                        {"court": target["court"], "docket_number": raw},
                                        target=target, tried=raw)
                 return
-            message = (f"CourtListener has no docket {raw or wanted_case} in court "
-                       f"{target['court']}.")
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
+            self.fail(f"CourtListener has no docket {raw or wanted_case} in court "
+                      f"{target['court']}.")
             return
         for docket in results:
             try:
@@ -231,10 +188,8 @@ class CourtListenerSpider(scrapy.Spider):
             except BAD_RECORD as exc:
                 # the docket asked for cannot be read: its entries cannot be fetched
                 self._bad(response, "docket", docket, exc)
-                self.crawl_failed = True
-                self.crawl_message = (f"CourtListener's docket record for {target['court']} "
-                                      f"{target.get('docket_number') or wanted_case} could not "
-                                      f"be read: {exc}")
+                self.fail(f"CourtListener's docket record for {target['court']} "
+                          f"{target.get('docket_number') or wanted_case} could not be read: {exc}")
                 continue
             yield item
             context = {"court_id": item.court_id, "docket_number": item.docket_number,
@@ -313,39 +268,3 @@ class CourtListenerSpider(scrapy.Spider):
             yield self.api_request(link, self.parse_attorneys, **self._carry(response))
         else:
             self.logger.info("Finished %s %s", ctx["court_id"], ctx["docket_number"])
-
-
-# --- CourtListener JSON (parsers/courtlistener.py) -> items; also used by the PACER
-# spiders' free-first step ---
-
-def pace_api_slot(settings) -> None:
-    """One download slot for API calls, paced at COURTLISTENER_RATE_PER_MINUTE
-    (requests with ``meta["download_slot"] = API_SLOT``)."""
-    rate = settings.getfloat("COURTLISTENER_RATE_PER_MINUTE", 5) or 5
-    slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
-    slots.setdefault(API_SLOT, {"concurrency": 1, "delay": 60.0 / rate, "jitter": 0})
-    settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
-
-
-def docket_item(d) -> DocketItem:
-    return DocketItem(**cl.parse_docket(d))
-
-
-def entry_items(ctx, entry, storage_url):
-    """A docket-entries result: the entry, then its RECAP documents (a bad
-    record raises before anything is yielded)."""
-    row, documents = cl.parse_entry(ctx, entry, storage_url)
-    raw = {k: v for k, v in entry.items() if k != "recap_documents"}
-    raw["recap_documents"] = [{k: v for k, v in d.items() if k != "plain_text"}
-                              for d in entry.get("recap_documents") or [] if isinstance(d, dict)]
-    row.update(version_raw=json.dumps(raw, sort_keys=True, default=str),
-               version_url=entry.get("resource_uri") or None)
-    return [DocketEntryItem(**row)] + [DocumentItem(**doc) for doc in documents]
-
-
-def party_item(ctx, party: dict) -> PartyItem:
-    return PartyItem(**cl.parse_party(ctx, party))
-
-
-def attorney_item(ctx, attorney: dict, party_names: dict) -> AttorneyItem:
-    return AttorneyItem(**cl.parse_attorney(ctx, attorney, party_names))

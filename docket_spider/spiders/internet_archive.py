@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import scrapy
 
-from archive.cases import default_cases
-from docket_spider.items import DocumentItem, ParsedDocketItem
-from docket_spider.middlewares import allowed_hosts
-from docket_spider.outcome import bad_record
+from archive.cases import DISTRICT, default_cases
+from docket_spider.spiders.base import BaseSpider
+from docket_spider.urls import allowed_hosts
 from parsers import ParseError, parse
 from parsers.common import docket_number_key
 
@@ -29,21 +28,16 @@ def _str(value):
     return None if value in (None, "") else str(value)
 
 
-# What turning a record of an unexpected shape into items raises.
-BAD_RECORD = (AttributeError, KeyError, TypeError, ValueError, IndexError)
-
-
-class InternetArchiveSpider(scrapy.Spider):
+class InternetArchiveSpider(BaseSpider):
     name = "internet_archive"
 
     def __init__(self, court=None, pacer_case_id=None, docket_number=None, **kwargs):
         super().__init__(**kwargs)
         self.crawl_args = {"court": court, "pacer_case_id": pacer_case_id,
                            "docket_number": docket_number}
-        self.crawl_message = ""
-        self.crawl_failed = False
         if pacer_case_id:
-            self.targets = [{"court": court or "cand", "pacer_case_id": str(pacer_case_id)}]
+            self.targets = [{"court": court or DISTRICT["court"],
+                             "pacer_case_id": str(pacer_case_id)}]
         else:
             cases = default_cases(court)
             if docket_number:
@@ -64,10 +58,6 @@ class InternetArchiveSpider(scrapy.Spider):
         spider.allowed_domains = allowed_hosts(spider.base_url, f"https://{ARCHIVE_ORG}/")
         return spider
 
-    def item_url(self, court, case_id, suffix):
-        ident = f"gov.uscourts.{court}.{case_id}"
-        return f"{self.base_url}{ident}/{ident}.{suffix}"
-
     async def start(self):
         for case in getattr(self, "skipped", []):
             self.logger.warning(
@@ -76,77 +66,54 @@ class InternetArchiveSpider(scrapy.Spider):
                 case["court"], case["docket_number"])
         for target in self.targets:
             yield scrapy.Request(
-                self.item_url(target["court"], target["pacer_case_id"], "docket.xml"),
-                callback=self.parse_docket, errback=self.failed,
+                item_url(self.base_url, target["court"], target["pacer_case_id"], "docket.xml"),
+                callback=self.parse_docket, errback=self.request_failed,
                 meta={"target": target, "handle_httpstatus_list": [403, 404]},
             )
-
-    def failed(self, failure):
-        self.crawl_failed = True
-        self.crawl_message = f"{failure.request.url}: {failure.getErrorMessage()}"
-        self.logger.error("Could not fetch %s: %s. Everything stored so far is kept; "
-                          "run the crawl again to continue.",
-                          failure.request.url, failure.getErrorMessage())
 
     def parse_docket(self, response):
         target = response.meta["target"]
         self.crawler.stats.inc_value(f"{self.name}/api_requests")
         if response.status in (403, 404):
-            message = (f"The Internet Archive has no RECAP copy of {target['court']} case "
-                       f"{target['pacer_case_id']} ({response.status} for {response.url}).")
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
+            self.fail(f"The Internet Archive has no RECAP copy of {target['court']} case "
+                      f"{target['pacer_case_id']} ({response.status} for {response.url}).")
             return
         try:
             docket = parse("ia", response.body, court=target["court"])
         except ParseError as exc:
-            message = f"{response.url} is not a RECAP docket XML: {exc}"
-            self.logger.error(message)
-            self.crawl_message, self.crawl_failed = message, True
+            self.fail(f"{response.url} is not a RECAP docket XML: {exc}")
             return
         court = docket.get("court_id") or target["court"]
         case_id = _str(docket.get("pacer_case_id")) or target["pacer_case_id"]
         number = docket.get("docket_number") or target.get("docket_number") or ""
         where = f"{court} case {case_id} ({response.url})"
         for problem in docket.get("bad_records") or []:
-            bad_record(self.crawler, self.logger, f"Internet Archive {problem['what']} of {where}",
-                       problem["error"])
-        # the docket, its entries, documents and parties: rows by archive/load.py's mapping
-        yield ParsedDocketItem(source=self.name, court_id=court, record=dict(
-            docket, court_id=court, docket_number=number, pacer_case_id=case_id,
-            source_url=response.url))
-        for entry in docket.get("docket_entries") or []:  # the files, for the files pipeline
-            try:
-                items = list(self.document_items(entry, court, number, case_id))
-            except BAD_RECORD as exc:
-                label = entry.get("document_number") if isinstance(entry, dict) else entry
-                bad_record(self.crawler, self.logger,
-                           f"Internet Archive documents of entry {label} of {where}", exc)
-                continue
-            yield from items
+            self.bad_record(f"Internet Archive {problem['what']} of {where}", problem["error"])
+        yield from recap_items(self, dict(docket, court_id=court, docket_number=number,
+                                          pacer_case_id=case_id, source_url=response.url),
+                               self.base_url)
 
-    def document_items(self, entry, court, number, case_id):
-        """The documents of one parsed entry, with their PDFs' URLs (BAD_RECORD
-        when it is not of the expected shape)."""
-        entry_number = entry.get("document_number")
-        try:
-            entry_number = int(entry_number) if entry_number not in (None, "") else None
-        except ValueError:
-            entry_number = None
-        for doc in entry.get("recap_documents") or []:
-            attachment = doc.get("attachment_number")
-            attachment = int(attachment) if attachment not in (None, "") else 0
-            doc_number = _str(doc.get("document_number")) or _str(entry_number)
-            available = bool(doc.get("is_available"))
-            urls = ([self.item_url(court, case_id, f"{doc_number}.{attachment}.pdf")]
-                    if available and doc_number else [])
-            yield DocumentItem(
-                source="internet_archive", court_id=court, docket_number=number,
-                pacer_case_id=case_id, entry_number=entry_number,
-                pacer_sequence_number=_str(entry.get("pacer_seq_no")),
-                document_number=doc_number, attachment_number=attachment,
-                document_type=2 if attachment else 1,
-                description=doc.get("description"), pacer_doc_id=_str(doc.get("pacer_doc_id")),
-                is_available=available, page_count=doc.get("page_count"),
-                sha1=doc.get("sha1") or None, file_urls=urls,
-            )
+
+def item_url(base_url: str, court: str, case_id: str, suffix: str) -> str:
+    """A file of the Internet Archive's item of a case (``docket.xml``, ``<doc>.<att>.pdf``)."""
+    ident = f"gov.uscourts.{court}.{case_id}"
+    return f"{base_url}{ident}/{ident}.{suffix}"
+
+
+def recap_items(spider, record: dict, base_url: str):
+    """A RECAP docket XML's items (the internet_archive and update spiders'):
+    its DocketItem, with its entries and parties, then each of its documents
+    as a DocumentItem, with its PDF's address when the Internet Archive has it."""
+    item = spider.docket_of(record, source="internet_archive", court_id=record["court_id"])
+    documents = []
+    for entry in item.entries:  # the documents travel on their own, for the files pipeline
+        documents.extend(entry.documents)
+        entry.documents = []
+    yield item
+    for doc in documents:
+        doc.pacer_case_id = item.pacer_case_id
+        doc.is_available = bool(doc.is_available)
+        if doc.is_available and doc.document_number:
+            doc.file_urls = [item_url(base_url, item.court_id, item.pacer_case_id,
+                                      f"{doc.document_number}.{doc.attachment_number}.pdf")]
+        yield doc

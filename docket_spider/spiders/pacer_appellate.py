@@ -12,7 +12,7 @@ court's 2025 front end): PACER's login, then ACMS's ``/`` answers a SAML form
 that is posted to ``/Saml2/Acs``, which sets ACMS's session cookies
 (``.AspNetCore.saml2``, kept in one cookie jar per court); the API's bearer
 token and the user's CsoId then come from ``/Home/IndexContent``
-(docket_spider/acms.py; parsers/acms_session.py reads the pages). A token
+(docket_spider/pacer/acms_sign_in.py; parsers/acms_session.py reads the pages). A token
 that expires (the API answers 401) is read again from there, once per expiry.
 
 ACMS finds a case by its GUID only. For a ca2/ca9 docket number the GUID is
@@ -25,58 +25,56 @@ says which. Without ``-a max_cost=`` nothing is bought.
 archive is priced on its Download Confirmation page (``docs1/<dls_id>``) and
 bought, within the budget, by submitting that page's form (``ShowDoc``).
 
-The spider is the steps both systems share (which system, the court's free
-decisions); each system's own steps are a mixin: docket_spider/cmecf_appellate.py
-(CM/ECF) and docket_spider/acms_docket.py (ACMS's docket and documents).
+The spider holds one object per court system, each with its own state, and
+asks the one that has the case: ``docket(decision)`` (the docket, bought
+within the budget's decision) and ``document(ctx)`` (one document, priced and
+bought): ``self.cmecf`` (docket_spider/pacer/cmecf_appellate.py) and
+``self.acms`` (docket_spider/pacer/acms_docket.py, which holds its sign-in and
+token). What both share (the PACER session, the budget and ledger,
+CourtListener first, buying documents) is the PACER spiders' base
+(docket_spider/spiders/pacer_base.py); what is the court's own (which system, the
+Ninth Circuit's free decisions) is here.
 """
 from __future__ import annotations
 
 import re
 
-import scrapy
-
 import parsers
-from docket_spider.acms import ACMS_COURTS, AcmsSessionMixin
-from docket_spider.acms_docket import GUID, AcmsDocketMixin
-from docket_spider.cmecf_appellate import CmecfAppellateMixin
-from docket_spider.items import ParsedDocketItem
-from docket_spider.middlewares import allowed_hosts
-from docket_spider.pacer import PacerDocumentsMixin
+from archive.cases import APPEAL
+from docket_spider.pacer.acms_docket import Acms, guid_in_archive, is_guid
+from docket_spider.pacer.acms_sign_in import ACMS_COURTS
+from docket_spider.pacer.cmecf_appellate import CmecfAppellate
+from docket_spider.spiders.pacer_base import PacerSpider
+from docket_spider.urls import allowed_hosts
 
-DEFAULT = {"court": "ca9", "docket_number": "20-16908"}
 CA9_CDN_HOST = "cdn.ca9.uscourts.gov"  # where the decisions feeds' PDFs are
 
 
-class PacerAppellateSpider(CmecfAppellateMixin, AcmsDocketMixin, AcmsSessionMixin,
-                           PacerDocumentsMixin, scrapy.Spider):
+class PacerAppellateSpider(PacerSpider):
     name = "pacer_appellate"
 
     def __init__(self, court=None, docket_number=None, max_cost=None, documents=None,
                  full=None, acms_case_id=None, **kwargs):
-        super().__init__(**kwargs)
-        self.court = court or DEFAULT["court"]
+        court = court or APPEAL["court"]
         if not docket_number:
-            if self.court != DEFAULT["court"]:
-                raise ValueError(f"no default case in court {self.court!r}; give -a docket_number=")
-            docket_number = DEFAULT["docket_number"]
+            if court != APPEAL["court"]:
+                raise ValueError(f"no default case in court {court!r}; give -a docket_number=")
+            docket_number = APPEAL["docket_number"]
+        super().__init__(court=court, max_cost=max_cost, documents=documents, full=full,
+                         **kwargs)
         self.docket_number = docket_number.strip()
-        self.use_acms = bool(acms_case_id)
-        self.acms_case_id = acms_case_id
-        self.setup_pacer(max_cost, documents, full, kwargs)
         self.crawl_args = {"court": self.court, "docket_number": self.docket_number,
                            "max_cost": max_cost, "documents": documents, "full": full,
                            "acms_case_id": acms_case_id}
-        self.pacer_case_id = None  # CM/ECF's own id of the case, read from its docket
-        self.setup_acms()
-        self.acms_guid_from = "-a acms_case_id" if acms_case_id else None
-        self.acms_candidates: list[dict] = []
-        self.acms_listings = 0
+        self.known_docket = self.last = None  # what the archive has of the case
+        self.cmecf = CmecfAppellate(self)
+        self.acms = Acms(self, acms_case_id)
+        self.ca9_feeds: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.acms_poll_interval = crawler.settings.getfloat("ACMS_POLL_INTERVAL", 2.0)
-        spider.acms_poll_max = crawler.settings.getint("ACMS_POLL_MAX", 60)
+        spider.acms.read_settings(crawler.settings)
         spider.ca9_feeds = [u for u in (crawler.settings.get("CA9_OPINIONS_FEED_URL"),
                                         crawler.settings.get("CA9_MEMORANDA_FEED_URL")) if u]
         if spider.court == "ca9" and spider.ca9_feeds:
@@ -84,72 +82,76 @@ class PacerAppellateSpider(CmecfAppellateMixin, AcmsDocketMixin, AcmsSessionMixi
                                        if h not in spider.allowed_domains]
         return spider
 
+    @property
+    def system(self):
+        """The court system asked for the case: ACMS when its GUID is known."""
+        return self.acms if self.acms.case_id else self.cmecf
+
+    def credential_headers(self, request, realm) -> dict:
+        if realm == "acms":  # ACMS's bearer token, while the request is sent
+            bearer = self.acms.sign_in.bearer
+            return {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        return super().credential_headers(request, realm)
+
     async def start(self):
-        if self.acms_case_id and not GUID.match(self.acms_case_id):
-            self.arg_error = (f"-a acms_case_id={self.acms_case_id!r} is not an ACMS case GUID "
+        case_id = self.acms.case_id
+        if case_id and not is_guid(case_id):
+            self.arg_error = (f"-a acms_case_id={case_id!r} is not an ACMS case GUID "
                               "(like f9f5230d-a95c-ee11-a81c-001dd80ad0b3)")
-        elif self.acms_case_id and self.court not in ACMS_COURTS:
+        elif case_id and self.court not in ACMS_COURTS:
             self.arg_error = (f"-a acms_case_id: {self.court} has no ACMS (only "
                               f"{' and '.join(ACMS_COURTS)} do); its dockets are in CM/ECF")
-        if not self.have_credentials():
-            return
-        yield self.login_request(self.first_requests)
+        async for request in super().start():
+            yield request
 
     def first_requests(self):
-        self.known_docket = self.last = None
         archive = self.archive()
         self.known_docket = archive.find_docket(self.court, self.docket_number)
         if self.known_docket:
             self.last = archive.last_entry(self.known_docket["id"])
             self.pacer_case_id = self.known_docket.get("pacer_case_id") or None
-        archived_guid = self.acms_guid_from_archive()
-        if not self.use_acms and archived_guid:
-            self.acms_case_id, self.use_acms = archived_guid, True
-            self.acms_guid_from = "the archive"
-            self.logger.info("The archive knows %s as ACMS case %s", self.docket_number,
-                             self.acms_case_id)
-        if self.use_acms:  # ACMS has no date filter: CourtListener's copy would save nothing
+        archived_guid = guid_in_archive(self.court, self.known_docket)
+        if not self.acms.case_id and archived_guid:
+            self.acms.known_as(archived_guid, "the archive")
+        if self.acms.case_id:  # ACMS has no date filter: CourtListener's copy would save nothing
             yield from self.docket_steps()
         else:
-            yield from self.courtlistener_first("docket_steps")
+            yield from self.free.docket("docket_steps")
 
     def docket_steps(self):
-        if not self.use_acms and self.court in ACMS_COURTS and GUID.match(str(self.cl_case_id or "")):
-            self.acms_case_id, self.use_acms = self.cl_case_id, True
-            self.acms_guid_from = "CourtListener"
-            self.logger.info("CourtListener knows %s as ACMS case %s", self.docket_number,
-                             self.acms_case_id)
+        if not self.acms.case_id and self.court in ACMS_COURTS and is_guid(self.free.case_id):
+            self.acms.known_as(self.free.case_id, "CourtListener")
         self.log_court_system()
-        what = "acms_docket" if self.use_acms else "appellate_docket"
-        decision = self.budget.decide(what)
-        label = f"{self.court} {self.docket_number}"
+        system = self.system
+        decision = self.budget.decide(system.what)
         if not decision.buy:
-            self.log_decision(decision, "the docket of", label)
-            yield self.charge_item(self.court, what, decision.status,
+            self.log_decision(decision, "the docket of", f"{self.court} {self.docket_number}")
+            yield self.charge_item(self.court, system.what, decision.status,
                                    cost_c=decision.worst_cents or 0,
                                    docket_number=self.docket_number,
                                    description=f"docket report (worst case); {decision.reason}")
-            if self.want_documents and not self.use_acms:
+            if self.want_documents and system is self.cmecf:
                 yield from self.documents_from_archive()
             return
-        if self.use_acms:
-            yield from self.acms_start(decision)
-        else:
-            yield self.cmecf_request(decision)
+        yield from system.docket(decision)
+
+    def document_requests(self, candidates):
+        for ctx in candidates:  # an ACMS document was listed by ACMS
+            yield from (self.acms if ctx.get("acms_doc") else self.cmecf).document(ctx)
 
     def log_court_system(self):
         """Which court system the docket is asked of, and why."""
         if self.court not in ACMS_COURTS:
             return
-        if self.use_acms:
+        if self.acms.case_id:
             self.logger.info("%s %s: ACMS case %s (from %s): asking ACMS", self.court,
-                             self.docket_number, self.acms_case_id, self.acms_guid_from)
+                             self.docket_number, self.acms.case_id, self.acms.case_id_from)
         else:
             self.logger.info("%s %s: no ACMS case GUID known (%s): asking CM/ECF", self.court,
                              self.docket_number, self.guid_sources_tried())
 
     def guid_sources_tried(self) -> str:
-        if self.asks_courtlistener_first():
+        if self.free.asked():
             cl = "nor on CourtListener"
         elif self.full:
             cl = "CourtListener not asked with -a full=1"
@@ -171,7 +173,7 @@ class PacerAppellateSpider(CmecfAppellateMixin, AcmsDocketMixin, AcmsSessionMixi
         self.crawler.stats.inc_value("pacer/entries", len(entries))
         self.logger.info("%s %s: %s entries, %s parties from PACER", self.court,
                          record["docket_number"], len(entries), len(record.get("parties") or []))
-        yield ParsedDocketItem(source="pacer", court_id=self.court, record=record)
+        yield self.docket_of(record, source="pacer", court_id=self.court)
 
     # --- free first: the Ninth Circuit's own opinions and memoranda ------------------
     def fetch_documents(self, docket_number, candidates):
@@ -183,11 +185,10 @@ class PacerAppellateSpider(CmecfAppellateMixin, AcmsDocketMixin, AcmsSessionMixi
         yield self.ca9_feed_request(list(self.ca9_feeds), [], docket_number, candidates)
 
     def ca9_feed_request(self, feeds, decisions, docket_number, candidates):
-        return scrapy.Request(feeds[0], callback=self.parse_ca9_feed, errback=self.ca9_feed_failed,
-                              dont_filter=True,
-                              meta={"feeds": feeds, "decisions": decisions, "dont_cache": True,
-                                    "docket_number": docket_number, "candidates": candidates,
-                                    "handle_httpstatus_list": [404, 500]})
+        return self.request(feeds[0], self.parse_ca9_feed, errback=self.ca9_feed_failed,
+                            meta={"feeds": feeds, "decisions": decisions, "dont_cache": True,
+                                  "docket_number": docket_number, "candidates": candidates,
+                                  "handle_httpstatus_list": [404, 500]})
 
     def ca9_feed_failed(self, failure):
         meta = failure.request.meta
@@ -230,13 +231,6 @@ class PacerAppellateSpider(CmecfAppellateMixin, AcmsDocketMixin, AcmsSessionMixi
             yield self.document_item_for(ctx, "ca9", decision["url"],
                                          default_description=decision_kind(decision).capitalize())
         yield from super().fetch_documents(meta["docket_number"], rest)
-
-    def document_requests(self, candidates):
-        for ctx in candidates:
-            if ctx.get("acms_doc"):
-                yield from self.acms_purchase(ctx)
-            else:
-                yield self.document_request(ctx)
 
 
 KIND_WORDS = {True: re.compile(r"\bOPINION\b", re.I), False: re.compile(r"\bMEMORANDUM\b", re.I),

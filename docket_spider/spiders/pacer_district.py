@@ -16,47 +16,42 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import scrapy
-from lxml import html as lxml_html
-
 import parsers
-from archive import db as adb
-from docket_spider.items import ParsedDocketItem
-from docket_spider.middlewares import same_origin
-from docket_spider.pacer import PacerDocumentsMixin, cents, fmt, report_cost_cents, us_date
+from archive.cases import DISTRICT
+from docket_spider.pacer.documents import us_date
+from docket_spider.pacer.fees import cents, fmt, report_cost_cents
+from docket_spider.spiders.pacer_base import PacerSpider
+from docket_spider.urls import same_origin, strip_query
+from parsers import confirmation, forms
+from parsers.common import docket_number_key
+from parsers.possible_cases import best_match
 
-DEFAULT = {"court": "cand", "docket_number": "3:20-cv-05910", "pacer_case_id": "364733"}
 
-
-class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
+class PacerDistrictSpider(PacerSpider):
     name = "pacer_district"
 
     def __init__(self, court=None, docket_number=None, pacer_case_id=None, max_cost=None,
                  documents=None, full=None, **kwargs):
-        super().__init__(**kwargs)
-        self.court = court or DEFAULT["court"]
+        court = court or DISTRICT["court"]
         if not docket_number and not pacer_case_id:
-            if self.court != DEFAULT["court"]:
-                raise ValueError(f"no default case in court {self.court!r}; "
+            if court != DISTRICT["court"]:
+                raise ValueError(f"no default case in court {court!r}; "
                                  "give -a docket_number= or -a pacer_case_id=")
-            docket_number, pacer_case_id = DEFAULT["docket_number"], DEFAULT["pacer_case_id"]
+            docket_number, pacer_case_id = DISTRICT["docket_number"], DISTRICT["pacer_case_id"]
+        super().__init__(court=court, max_cost=max_cost, documents=documents, full=full,
+                         **kwargs)
         self.docket_number = docket_number
         self.pacer_case_id = str(pacer_case_id) if pacer_case_id else None
-        self.setup_pacer(max_cost, documents, full, kwargs)
+        self.known_docket = None
         self.crawl_args = {"court": self.court, "docket_number": docket_number,
                            "pacer_case_id": self.pacer_case_id, "max_cost": max_cost,
                            "documents": documents, "full": full}
 
-    async def start(self):
-        if not self.have_credentials():
-            return
-        yield self.login_request(self.first_requests)
-
     def first_requests(self):
         if self.pacer_case_id:
-            yield from self.courtlistener_first("docket_report_steps", self.pacer_case_id)
+            yield from self.free.docket("docket_report_steps", self.pacer_case_id)
             return
-        number = adb.docket_number_key(self.docket_number)
+        number = docket_number_key(self.docket_number)
         url = self.ecf_url(self.court, "cgi-bin/possible_case_numbers.pl?" + quote(number, safe=":-"))
         yield self.pacer_request(url, self.parse_possible_cases)
 
@@ -67,19 +62,17 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         try:
             result = parsers.parse("possible_cases", response.body, self.court)
         except parsers.ParseError as exc:
-            self.fail(f"{self.court} could not look up docket {self.docket_number}: {exc}", close=False)
+            self.fail(f"{self.court} could not look up docket {self.docket_number}: {exc}")
             return
-        from parsers.possible_cases import best_match
-
         case = best_match(result, docket_number=self.docket_number)
         if not case or not case.get("pacer_case_id"):
             self.fail(f"{self.court} has no case {self.docket_number}"
-                      f"{': ' + result['message'] if result.get('message') else ''}.", close=False)
+                      f"{': ' + result['message'] if result.get('message') else ''}.")
             return
         self.pacer_case_id = case["pacer_case_id"]
         self.logger.info("%s %s is PACER case %s (%s)", self.court, self.docket_number,
                          self.pacer_case_id, case.get("case_name") or "")
-        yield from self.courtlistener_first("docket_report_steps", self.pacer_case_id)
+        yield from self.free.docket("docket_report_steps", self.pacer_case_id)
 
     # --- the docket report -----------------------------------------------------
     def report_form(self) -> dict:
@@ -94,12 +87,13 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         docket = archive.find_docket(self.court, self.docket_number, self.pacer_case_id)
         last = archive.last_entry(docket["id"]) if docket else None
         self.known_docket = docket
-        if self.cl_last_date and not self.full and (
-                not last or str(last.get("date_filed") or "")[:10] < self.cl_last_date):
+        cl_last = self.free.last_date
+        if cl_last and not self.full and (
+                not last or str(last.get("date_filed") or "")[:10] < cl_last):
             # CourtListener's entries (just loaded, maybe not saved yet) reach further
-            form["date_from"] = us_date(self.cl_last_date)
+            form["date_from"] = us_date(cl_last)
             self.logger.info("CourtListener had entries of %s up to %s: asking PACER only for "
-                             "entries filed from then on", self.docket_number, self.cl_last_date)
+                             "entries filed from then on", self.docket_number, cl_last)
         elif last and not self.full:
             if last.get("date_filed"):
                 form["date_from"] = us_date(last["date_filed"])
@@ -138,23 +132,19 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         if self.needs_login(response):
             yield from self.relogin(response)
             return
-        url = self.ecf_url(self.court, "cgi-bin/DktRpt.pl?1-L_1_0-1")
+        url = self.ecf_url(self.court, "cgi-bin/DktRpt.pl?1-L_1_0-1")  # CM/ECF's documented one
         try:
-            tree = lxml_html.fromstring(response.body)
-            for form in tree.iter("form"):
-                action = form.get("action") or ""
-                if "DktRpt.pl" in action:
-                    target = response.urljoin(action)
-                    if same_origin(target, self.ecf_url(self.court)):
-                        url = target
-                    else:  # the session and the purchase stay on PACER
-                        self.logger.warning(
-                            "The docket report form of %s posts to another host (%s): not "
-                            "followed; using %s", response.meta["label"],
-                            target.split("?")[0], url.split("?")[0])
-                    break
-        except Exception:  # an empty or odd form page: the documented URL works
-            pass
+            target = forms.report_form(parsers.decode_page(response.body), response.url)["action"]
+        except parsers.ParseError as exc:
+            self.logger.warning("The docket report form page of %s could not be read (%s): "
+                                "asking %s", response.meta["label"], exc, strip_query(url))
+        else:
+            if same_origin(target, self.ecf_url(self.court)):
+                url = target
+            else:  # the session and the purchase stay on PACER
+                self.logger.warning("The docket report form of %s posts to another host (%s): "
+                                    "not followed; asking %s", response.meta["label"],
+                                    strip_query(target), strip_query(url))
         self.logger.info("Buying the docket report of %s%s", response.meta["label"],
                          f" (entries filed from {response.meta['form']['date_from']})"
                          if response.meta["form"]["date_from"] else "")
@@ -178,14 +168,9 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         decision = response.meta["decision"]
         text = parsers.decode_page(response.body)
         estimate = report_cost_cents(len(response.body))
-        pacer_cost = pages = None
-        try:
-            receipt = parsers.parse("confirmation", text, self.court)
-            pages = receipt.get("billable_pages")
-            if receipt.get("cost") is not None:
-                pacer_cost = float(receipt["cost"])
-        except parsers.ParseError:
-            pass
+        receipt = confirmation.receipt(text) or {}  # none: the fee rules' figure
+        pages = receipt.get("billable_pages")
+        pacer_cost = float(receipt["cost"]) if receipt.get("cost") is not None else None
         try:
             record, problem = parsers.parse("district", text, self.court), None
         except parsers.ParseError as exc:
@@ -195,17 +180,15 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         cut = record is None and "cut short" in str(problem)
         if cut:  # PACER served (and billed) it; the transfer broke off before its end
             self.fail(f"PACER's docket report of {label} arrived cut short ({len(response.body)} "
-                      "bytes, no end of page): nothing of it is stored; run the crawl again",
-                      close=False)
+                      "bytes, no end of page): nothing of it is stored; run the crawl again")
         if record is None and pacer_cost is None and not cut:
             # neither a docket nor a receipt: an error page, which PACER does not bill
             self.budget.settle(decision, None)
             yield from self.not_billed(response, f"not a docket report: {problem}")
-            self.fail(f"PACER's answer for {label} is not a docket report: {problem}",
-                      close=False)
+            self.fail(f"PACER's answer for {label} is not a docket report: {problem}")
             return
         spent = cents(pacer_cost) if pacer_cost is not None else estimate
-        # an answer kept from a killed crawl (docket_spider.purchases) was paid for then
+        # an answer kept from a killed crawl (docket_spider.pacer.purchases) was paid for then
         self.budget.settle(decision, 0 if response.meta.get("spooled") else spent)
         number = (record or {}).get("docket_number") or self.docket_number or (
             self.known_docket or {}).get("docket_number")
@@ -230,8 +213,7 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
                 if self.want_documents:
                     yield from self.documents_from_archive()
             else:
-                self.fail(f"PACER's answer for {label} is not a docket report: {problem}",
-                          close=False)
+                self.fail(f"PACER's answer for {label} is not a docket report: {problem}")
             return
         record["court_id"] = record.get("court_id") or self.court
         record["pacer_case_id"] = record.get("pacer_case_id") or self.pacer_case_id
@@ -245,14 +227,15 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         self.logger.info("%s %s: %s entries, %s parties from PACER", self.court,
                          record.get("docket_number"), len(entries), len(record.get("parties") or []))
         self.crawler.stats.inc_value("pacer/entries", len(entries))
-        yield ParsedDocketItem(source="pacer", court_id=self.court, record=record)
+        yield self.docket_of(record, source="pacer", court_id=self.court)
         if self.want_documents:
             yield from self.documents_phase(record.get("docket_number"), entries)
 
     # --- documents ------------------------------------------------------------
-    def document_request(self, ctx):
-        return self.pacer_request(self.ecf_url(self.court, f"doc1/{ctx['pacer_doc_id']}"),
-                                  self.parse_doc1, meta={"doc": ctx})
+    def document_requests(self, candidates):
+        for ctx in candidates:
+            yield self.pacer_request(self.ecf_url(self.court, f"doc1/{ctx['pacer_doc_id']}"),
+                                     self.parse_doc1, meta={"doc": ctx})
 
     def parse_doc1(self, response):
         """A doc1 page is a confirmation page (one document) or an attachment menu."""
@@ -284,9 +267,9 @@ class PacerDistrictSpider(PacerDocumentsMixin, scrapy.Spider):
         for target in targets:
             if archive.document_stored(self.court, pacer_doc_id=target["pacer_doc_id"]):
                 continue
-            copy = self.cl_copy(target)
+            copy = self.free.copy(target)
             if copy is not None:
-                yield self.cl_document(target, copy)
+                yield self.free.document(target, copy)
                 continue
             url_id = target["pacer_doc_id"]
             if target is main:

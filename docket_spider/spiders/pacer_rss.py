@@ -19,25 +19,22 @@ from __future__ import annotations
 import scrapy
 
 import parsers
-from archive import access
 from archive import db as adb
-from archive.load import entry_rows
-from docket_spider.items import ParsedDocketItem
-from docket_spider.middlewares import allowed_hosts
-from docket_spider.outcome import bad_record
-from docket_spider.pacer import strip_query
+from archive.cases import DISTRICT
+from docket_spider.items import DocketItem
+from docket_spider.spiders.base import BaseSpider
+from docket_spider.urls import allowed_hosts, strip_query
+from parsers.common import docket_number_key
 
 
-class PacerRssSpider(scrapy.Spider):
+class PacerRssSpider(BaseSpider):
     name = "pacer_rss"
     custom_settings = {"HTTPCACHE_ENABLED": False}  # a feed must be read fresh
 
     def __init__(self, court=None, **kwargs):
         super().__init__(**kwargs)
-        self.court = (court or "cand").strip().lower()
+        self.court = (court or DISTRICT["court"]).strip().lower()
         self.crawl_args = {"court": self.court}
-        self.crawl_message = ""
-        self.crawl_failed = False
         self.new_entries = 0
         self.cases_matched = 0
 
@@ -50,69 +47,59 @@ class PacerRssSpider(scrapy.Spider):
 
     async def start(self):
         url = self.ecf_template.format(court=self.court).rstrip("/") + "/cgi-bin/rss_outside.pl"
-        yield scrapy.Request(url, callback=self.parse_feed, errback=self.failed,
+        yield scrapy.Request(url, callback=self.parse_feed, errback=self.request_failed,
                              dont_filter=True, meta={"handle_httpstatus_list": [404]})
-
-    def failed(self, failure):
-        message = f"{strip_query(failure.request.url)}: {failure.getErrorMessage()}"
-        self.logger.error("Could not read the RSS feed of %s: %s", self.court, message)
-        self.crawl_message, self.crawl_failed = message, True
-
-    def archive(self):
-        """What the archive has (archive.access: the file read-only, or the writer)."""
-        return access.for_crawler(self.crawler)
 
     def parse_feed(self, response):
         if response.status == 404:
-            self.crawl_message, self.crawl_failed = f"{self.court} has no RSS feed", True
-            self.logger.error("%s has no public RSS feed (%s answered 404).", self.court,
-                              strip_query(response.url))
+            self.fail(f"{self.court} has no RSS feed", log=f"{self.court} has no public RSS feed "
+                      f"({strip_query(response.url)} answered 404).")
             return
         try:
             feed = parsers.parse("rss", response.body, self.court)
         except parsers.ParseError as exc:
-            self.crawl_message, self.crawl_failed = f"not an RSS feed: {exc}", True
-            self.logger.error("The answer of %s is not an RSS feed: %s", strip_query(response.url), exc)
+            self.fail(f"not an RSS feed: {exc}", log=f"The answer of {strip_query(response.url)} "
+                      f"is not an RSS feed: {exc}")
             return
         for bad in feed.get("unparsed_items") or []:
-            bad_record(self.crawler, self.logger,
-                       f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of {self.court}'s feed",
-                       bad.get("error") or "not tied to a case")
+            self.bad_record(f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of "
+                            f"{self.court}'s feed", bad.get("error") or "not tied to a case")
         archive = self.archive()
-        known = {adb.docket_number_key(d["docket_number"]): d
+        known = {docket_number_key(d["docket_number"]): d
                  for d in archive.dockets_in_court(self.court)}
         cases: dict[str, dict] = {}
         for item in feed.get("dockets") or []:
-            number = adb.docket_number_key(item.get("docket_number") or "")
+            number = docket_number_key(item.get("docket_number") or "")
             docket = known.get(number)
             if docket is None:
                 continue
             case = cases.setdefault(number, {
                 "court_id": self.court, "docket_number": docket["docket_number"],
                 "pacer_case_id": docket.get("pacer_case_id") or item.get("pacer_case_id"),
-                "docket_entries": [], "new": 0})
+                "docket_entries": []})
             case["docket_entries"].extend(item.get("docket_entries") or [])
-        for case in cases.values():
-            # the rows the archive pipeline will save them in, alike items told apart
-            new = {adb.entry_key(row) for _, row, error in
-                   entry_rows(case, source=self.name, court_id=self.court)
-                   if error is None
-                   and not archive.entry_exists(self.court, case["docket_number"], row)}
-            case["new"] = len(new)
         self.logger.info("RSS feed of %s: %s items, %s of them for %s archived cases",
                          self.court, len(feed.get("dockets") or []),
                          sum(len(c["docket_entries"]) for c in cases.values()), len(cases))
         for number, case in cases.items():
-            new = case.pop("new")
+            item = self.docket_of(case, source=self.name, court_id=self.court)
+            new = new_entries(archive, item)
             self.new_entries += new
             self.cases_matched += 1
             self.logger.info("%s %s: %s new entries", self.court, number, new)
             self.crawler.stats.inc_value("pacer_rss/new_entries", new)
-            yield ParsedDocketItem(source="pacer_rss", court_id=self.court, record=case)
+            yield item
 
     def closed(self, reason):
         line = (f"PACER RSS {self.court}: {self.new_entries} new entries in "
                 f"{self.cases_matched} archived cases; spent $0.00 (the feed is free)")
         self.logger.info(line)
-        if not self.crawl_message:
-            self.crawl_message = line
+        self.summary(line)
+
+
+def new_entries(archive, item: DocketItem) -> int:
+    """How many of a DocketItem's entries the archive lacks (the rows they will
+    be saved in: alike RSS items told apart)."""
+    return len({adb.entry_key(row) for row in (
+        {k: v for k, v in vars(entry).items() if k != "documents"} for entry in item.entries)
+        if not archive.entry_exists(item.court_id, item.docket_number, row)})

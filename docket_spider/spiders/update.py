@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from typing import Optional
 from urllib.parse import urlencode, urljoin
 
@@ -46,16 +45,19 @@ import scrapy
 from scrapy import signals
 
 import parsers
-from archive import access
-from archive import db as adb
-from archive.load import entry_rows
-from docket_spider.items import ParsedDocketItem
-from docket_spider.middlewares import allowed_hosts, same_origin
-from docket_spider.outcome import bad_record
-from docket_spider.spiders.courtlistener import (
-    API_SLOT, BAD_RECORD, attorney_item, docket_item, entry_items, pace_api_slot, party_item,
+from archive.appeals import same_number
+from archive.follow import feed_coverage, parse_time
+from docket_spider import courtlistener as cl
+from docket_spider.courtlistener import (
+    attorney_item, docket_item, entry_items, pace_api_slot, party_item,
 )
-from docket_spider.spiders.internet_archive import InternetArchiveSpider
+from docket_spider.files_store import write_atomically
+from docket_spider.spiders.base import BaseSpider
+from docket_spider.spiders.internet_archive import item_url, recap_items
+from docket_spider.spiders.pacer_rss import new_entries
+from docket_spider.urls import allowed_hosts, same_origin, strip_query
+from parsers.common import docket_number_key
+from parsers.courtlistener import BAD_RECORD
 
 RSS_PATH = "cgi-bin/rss_outside.pl"
 
@@ -64,7 +66,7 @@ class CourtListenerRefused(Exception):
     """The token was refused, or the account is out of calls: no more CourtListener."""
 
 
-class UpdateSpider(scrapy.Spider):
+class UpdateSpider(BaseSpider):
     name = "update"
     custom_settings = {"HTTPCACHE_ENABLED": False}  # feeds and checks must be read fresh
 
@@ -77,9 +79,6 @@ class UpdateSpider(scrapy.Spider):
         self.result_path = result
         self.phase = phase
         self.crawl_args = {"phase": phase, "cases": len(self.plan.get("cases") or [])}
-        self.crawl_message = ""
-        self.crawl_failed = False
-        self.token = ""
         self.cl_calls = 0
         self.cl_allowance = int((self.plan.get("courtlistener") or {}).get("allowance") or 0)
         self.result = {"phase": phase, "feeds": {}, "courtlistener": {
@@ -104,18 +103,13 @@ class UpdateSpider(scrapy.Spider):
         return spider
 
     # --- plumbing -------------------------------------------------------------
-    def archive(self):
-        return access.for_crawler(self.crawler)
-
     async def fetch(self, request: scrapy.Request):
         """One request through the downloader middlewares (retries, Retry-After,
         credentials, offsite); its answer whatever its status, or the error."""
         return await self.crawler.engine.download_async(request)
 
     def credential_headers(self, request, realm):
-        if realm == "courtlistener" and self.token:
-            return {"Authorization": f"Token {self.token}"}
-        return None
+        return cl.auth_headers(realm)
 
     def item_failed(self, item, response, spider, failure):
         self.result["item_errors"] = self.result.get("item_errors", 0) + 1
@@ -124,15 +118,8 @@ class UpdateSpider(scrapy.Spider):
         self.result["courtlistener"]["calls"] = self.cl_calls
         self.result["reason"] = reason
         if self.result_path:
-            tmp = self.result_path + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(self.result, fh, indent=1, sort_keys=True)
-            os.replace(tmp, self.result_path)
-
-    def note_failure(self, message: str) -> None:
-        self.logger.error(message)
-        self.crawl_failed = True
-        self.crawl_message = (self.crawl_message + "; " if self.crawl_message else "") + message
+            write_atomically(self.result_path,
+                             json.dumps(self.result, indent=1, sort_keys=True).encode())
 
     async def start(self):
         if self.phase == "ia":
@@ -169,7 +156,7 @@ class UpdateSpider(scrapy.Spider):
         self.result["feeds"][court] = out
         if isinstance(answer, Exception):
             out["detail"] = f"{type(answer).__name__}: {answer}"
-            self.note_failure(f"The RSS feed of {court} could not be read: {out['detail']}")
+            self.fail(f"The RSS feed of {court} could not be read: {out['detail']}")
             return
         self.crawler.stats.inc_value("update/rss_requests")
         if answer.status == 404:
@@ -178,7 +165,7 @@ class UpdateSpider(scrapy.Spider):
             return
         if answer.status >= 400:
             out["detail"] = f"answered {answer.status}"
-            self.note_failure(f"The RSS feed of {court} answered {answer.status}")
+            self.fail(f"The RSS feed of {court} answered {answer.status}")
             return
         try:
             parsed = parsers.parse("rss", answer.body, court)
@@ -186,21 +173,18 @@ class UpdateSpider(scrapy.Spider):
             out.update(coverage="none", detail=f"not a feed: {exc}")
             self.logger.warning("%s's rss_outside.pl is not a feed: %s", court, exc)
             return
-        from archive.follow import feed_coverage
-
         coverage, kinds = feed_coverage(parsed.get("feed_description"))
         out.update(ok=True, coverage=coverage, kinds=kinds, items=len(parsed.get("dockets") or []),
                    build_date=parsed.get("last_build_date"))
         for bad in parsed.get("unparsed_items") or []:
-            bad_record(self.crawler, self.logger,
-                       f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of {court}'s feed",
-                       bad.get("error") or "not tied to a case")
+            self.bad_record(f"RSS item {bad.get('title')!r} ({bad.get('pub_date')}) of {court}'s "
+                            "feed", bad.get("error") or "not tied to a case")
         followed = {c["docket_id"]: c for c in feed.get("cases") or []}
-        by_number = {adb.docket_number_key(c["docket_number"]): c for c in followed.values()}
+        by_number = {docket_number_key(c["docket_number"]): c for c in followed.values()}
         by_case_id = {str(c["pacer_case_id"]): c for c in followed.values() if c.get("pacer_case_id")}
         cases: dict[str, dict] = {}
         for item in parsed.get("dockets") or []:
-            case = by_number.get(adb.docket_number_key(item.get("docket_number") or "")) or \
+            case = by_number.get(docket_number_key(item.get("docket_number") or "")) or \
                 by_case_id.get(str(item.get("pacer_case_id") or ""))
             if case is None:
                 continue
@@ -211,13 +195,12 @@ class UpdateSpider(scrapy.Spider):
             record["docket_entries"].extend(item.get("docket_entries") or [])
         archive = self.archive()
         for docket_id, record in cases.items():
-            new = {adb.entry_key(row) for _, row, error in
-                   entry_rows(record, source="pacer_rss", court_id=court)
-                   if error is None and not archive.entry_exists(court, record["docket_number"], row)}
-            out["matched"][docket_id] = {"items": len(record["docket_entries"]), "new": len(new),
+            item = self.docket_of(record, source="pacer_rss", court_id=court)
+            new = new_entries(archive, item)
+            out["matched"][docket_id] = {"items": len(record["docket_entries"]), "new": new,
                                          "pacer_case_id": record.get("pacer_case_id")}
-            self.crawler.stats.inc_value("update/rss_new_entries", len(new))
-            yield ParsedDocketItem(source="pacer_rss", court_id=court, record=record)
+            self.crawler.stats.inc_value("update/rss_new_entries", new)
+            yield item
         self.logger.info("RSS %s (%s): %s items, %s for %s followed cases", court, coverage,
                          out["items"], sum(m["items"] for m in out["matched"].values()),
                          len(out["matched"]))
@@ -233,13 +216,11 @@ class UpdateSpider(scrapy.Spider):
         if self.cl_calls >= self.cl_allowance:
             raise CourtListenerRefused(f"this run's {self.cl_allowance} CourtListener calls are spent")
         if not same_origin(url, self.api_url):
-            raise CourtListenerRefused(f"a link to another host ({url.split('?')[0]}) is not followed")
+            raise CourtListenerRefused(f"a link to another host ({strip_query(url)}) is not followed")
         self.cl_calls += 1
         self.crawler.stats.inc_value(f"{self.name}/api_requests")
-        request = scrapy.Request(url, dont_filter=True, headers={"Accept": "application/json"},
-                                 meta={"download_slot": API_SLOT, "courtlistener_auth": True,
-                                       "autothrottle_dont_adjust_delay": True,
-                                       "handle_httpstatus_all": True})
+        request = scrapy.Request(url, dont_filter=True, headers=cl.HEADERS,
+                                 meta={**cl.API_META, "handle_httpstatus_all": True})
         response = await self.fetch(request)
         if response.status in (401, 403):
             raise CourtListenerRefused(f"CourtListener refused the token ({response.status}): "
@@ -251,7 +232,7 @@ class UpdateSpider(scrapy.Spider):
         except (ValueError, AttributeError):
             data = None
         if response.status >= 400 or not isinstance(data, dict):
-            raise ValueError(f"CourtListener answered {response.status} for {url.split('?')[0]}")
+            raise ValueError(f"CourtListener answered {response.status} for {strip_query(url)}")
         return data
 
     async def cl_pages(self, url: str):
@@ -265,10 +246,9 @@ class UpdateSpider(scrapy.Spider):
 
     async def courtlistener_phase(self):
         plan = self.plan.get("courtlistener") or {}
-        self.token = os.environ.get("COURTLISTENER_TOKEN", "").strip()
-        if not self.token or not self.cl_allowance:
+        if not cl.token() or not self.cl_allowance:
             self.result["courtlistener"]["stopped"] = (
-                "no COURTLISTENER_TOKEN" if not self.token else "no calls left this run")
+                "no COURTLISTENER_TOKEN" if not cl.token() else "no calls left this run")
             return
         groups = list(plan.get("groups") or [])
         news = {d for f in self.result["feeds"].values() for d, m in f.get("matched", {}).items()
@@ -293,13 +273,13 @@ class UpdateSpider(scrapy.Spider):
             except CourtListenerRefused as exc:
                 self.result["courtlistener"]["stopped"] = str(exc)
                 if "refused the token" in str(exc):
-                    self.note_failure(str(exc))
+                    self.fail(str(exc))
                 else:
                     self.logger.info("CourtListener: %s; the rest waits for the next update", exc)
                 return
             except Exception as exc:  # noqa: BLE001 - a 500 after retries, a refused connection
-                self.note_failure(f"CourtListener {kind} of "
-                                  f"{task.get('court') or task.get('docket_id')} failed: {exc}")
+                self.fail(f"CourtListener {kind} of "
+                          f"{task.get('court') or task.get('docket_id')} failed: {exc}")
                 self.result["courtlistener"].setdefault("errors", []).append(
                     f"{kind} {task.get('court') or task.get('docket_id')}: {exc}")
 
@@ -333,7 +313,7 @@ class UpdateSpider(scrapy.Spider):
         try:
             item = docket_item(docket)
         except BAD_RECORD as exc:
-            bad_record(self.crawler, self.logger, f"CourtListener docket {docket.get('id')}", exc)
+            self.bad_record(f"CourtListener docket {docket.get('id')}", exc)
             return
         court, number = docket_id.split("/", 1)
         # the followed case's court and number: CourtListener may print it otherwise
@@ -358,8 +338,7 @@ class UpdateSpider(scrapy.Spider):
                 try:
                     items = entry_items(ctx, entry, self.storage_url)
                 except BAD_RECORD as exc:
-                    bad_record(self.crawler, self.logger,
-                               f"CourtListener docket entry {entry.get('id')}", exc)
+                    self.bad_record(f"CourtListener docket entry {entry.get('id')}", exc)
                     continue
                 state["entries"] += 1
                 for one in items:
@@ -382,7 +361,7 @@ class UpdateSpider(scrapy.Spider):
                     try:
                         one = party_item(ctx, record) if make else attorney_item(ctx, record, names)
                     except BAD_RECORD as exc:
-                        bad_record(self.crawler, self.logger, f"CourtListener {path} record", exc)
+                        self.bad_record(f"CourtListener {path} record", exc)
                         continue
                     if make:
                         names[one.courtlistener_id] = one.name
@@ -409,8 +388,6 @@ class UpdateSpider(scrapy.Spider):
         """Appeals CourtListener knows of for several district cases of one
         circuit, in one search call (their numbers joined with OR); each hit's
         originating case checked before it counts (one call each)."""
-        from archive.appeals import same_number
-
         cases = batch["cases"]
         params = {"type": "d", "court": batch["circuit"], "order_by": "dateFiled desc",
                   "q": " OR ".join(f"\"{c['docket_number']}\"" for c in cases)}
@@ -442,14 +419,10 @@ class UpdateSpider(scrapy.Spider):
         self.result["courtlistener"]["searched"].update(found)
 
     # --- the Internet Archive -------------------------------------------------------
-    def item_url(self, court, case_id, suffix):  # what InternetArchiveSpider.document_items uses
-        ident = f"gov.uscourts.{court}.{case_id}"
-        return f"{self.base_url}{ident}/{ident}.{suffix}"
-
     async def ia_phase(self):
         for case in self.plan.get("internet_archive") or []:
             court, number = case["court"], case["docket_number"]
-            url = self.item_url(court, case["pacer_case_id"], "docket.xml")
+            url = item_url(self.base_url, court, case["pacer_case_id"], "docket.xml")
             out = {"ok": False}
             self.result["internet_archive"][case["docket_id"]] = out
             try:
@@ -457,8 +430,7 @@ class UpdateSpider(scrapy.Spider):
                     url, dont_filter=True, meta={"handle_httpstatus_list": [403, 404]}))
             except Exception as exc:  # noqa: BLE001
                 out["detail"] = f"{type(exc).__name__}: {exc}"
-                self.note_failure(f"The Internet Archive could not be read for "
-                                  f"{case['docket_id']}: {exc}")
+                self.fail(f"The Internet Archive could not be read for {case['docket_id']}: {exc}")
                 continue
             self.crawler.stats.inc_value("update/ia_requests")
             if response.status in (403, 404):
@@ -466,8 +438,8 @@ class UpdateSpider(scrapy.Spider):
                 continue
             if response.status >= 400:
                 out["detail"] = f"answered {response.status}"
-                self.note_failure(f"The Internet Archive answered {response.status} for "
-                                  f"{case['docket_id']}")
+                self.fail(f"The Internet Archive answered {response.status} for "
+                          f"{case['docket_id']}")
                 continue
             try:
                 docket = parsers.parse("ia", response.body, court=court)
@@ -476,24 +448,13 @@ class UpdateSpider(scrapy.Spider):
                 continue
             case_id = str(docket.get("pacer_case_id") or case["pacer_case_id"])
             out.update(ok=True, copy=True, entries=len(docket.get("docket_entries") or []))
-            yield ParsedDocketItem(source="internet_archive", court_id=court, record=dict(
-                docket, court_id=court, docket_number=number, pacer_case_id=case_id,
-                source_url=response.url))
-            for entry in docket.get("docket_entries") or []:
-                try:
-                    items = list(InternetArchiveSpider.document_items(
-                        self, entry, court, number, case_id))
-                except BAD_RECORD as exc:
-                    bad_record(self.crawler, self.logger,
-                               f"Internet Archive documents of {case['docket_id']}", exc)
-                    continue
-                for item in items:
-                    yield item
+            for item in recap_items(self, dict(docket, court_id=court, docket_number=number,
+                                               pacer_case_id=case_id, source_url=response.url),
+                                    self.base_url):
+                yield item
 
 
 def _moment(value):
-    from archive.follow import parse_time
-
     return parse_time(value) or parse_time("1970-01-01T00:00:00+00:00")
 
 

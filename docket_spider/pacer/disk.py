@@ -1,5 +1,5 @@
 """A full disk: telling it from other errors, and a reserve of room kept for
-what must still be written once it is full (docket_spider/purchases.py)."""
+what must still be written once it is full (docket_spider/pacer/purchases.py)."""
 from __future__ import annotations
 
 import errno

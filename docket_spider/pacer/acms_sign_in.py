@@ -25,23 +25,23 @@
    ask for a new one.
 
 The pages are read by parsers.acms_session. Neither the token nor a cookie is
-ever logged. A spider using the mixin calls ``setup_acms()`` in ``__init__``
-and has ``court``, ``acms_template`` (PACER_ACMS_URL_TEMPLATE) and the
-PacerSpiderMixin session; it starts with ``acms_session(then)`` and each API
-callback begins ``if self.acms_refused(response): yield from
-self.acms_token_expired(response); return``; ``acms_pending`` is the budget
-decision to settle if signing in fails. What is asked of the API once signed
-in (the case, its docket, its documents) is docket_spider.acms_docket.
+ever logged.
+
+``AcmsSignIn`` is the part of ACMS (docket_spider/pacer/acms_docket.py, the
+case, its docket and documents) that owns the sign-in and the token. Its
+``session(then)`` yields ``then()``'s requests once a token is there;
+``api_request`` makes a call of the API; each API callback begins ``if
+sign_in.refused(response): yield from sign_in.token_expired(response);
+return``; ``pending`` is a budget decision to settle if signing in fails.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 
-import scrapy
-
 import parsers
-from docket_spider.pacer.session import resend_meta, strip_query
+from docket_spider.pacer.session import resend_meta
+from docket_spider.urls import strip_query
 from parsers import acms_session
 
 ACMS_COURTS = ("ca2", "ca9")  # the courts of appeals with ACMS
@@ -51,24 +51,35 @@ ACMS_MAX_TOKENS = 20  # API tokens refused (401) in one crawl before giving up
 ACMS_TOKEN_MARGIN = dt.timedelta(minutes=2)
 
 
-class AcmsSessionMixin:
-    """ACMS's sign-in and API token for a PACER spider (see the module's doc)."""
+class AcmsSignIn:
+    """ACMS's sign-in and API token, for the ACMS part of a PACER spider."""
 
-    def setup_acms(self):
+    name = "acms.sign_in"  # where the spider finds it (spider.acms.sign_in)
+
+    def __init__(self, spider):
+        self.spider = spider
         self.bearer = None  # the API token: never logged
-        self.acms_token_gen = 0  # bumped at each token read; API requests remember theirs
-        self.acms_token_worked = 0  # the latest token some API call was answered with
-        self.acms_token_expires = None  # when the token expires (UTC), if ACMS says
-        self.acms_refreshes = 0
-        self.acms_busy = False  # a sign-in or token read is on its way
-        self.acms_waiting: list = []  # what waits for it (generator functions)
-        self.acms_pending = None  # a budget decision waiting for ACMS, settled if it fails
-        self.acms_given_up = False  # signing in failed: ACMS is not asked again this crawl
-        self.acms_contact = {"csoId": None, "contactType": "Pacer"}
+        self.token_gen = 0  # bumped at each token read; API requests remember theirs
+        self.token_worked = 0  # the latest token some API call was answered with
+        self.token_expires = None  # when the token expires (UTC), if ACMS says
+        self.refreshes = 0
+        self.busy = False  # a sign-in or token read is on its way
+        self.waiting: list = []  # what waits for it (generator functions)
+        self.pending = None  # a budget decision waiting for ACMS, settled if it fails
+        self.given_up = False  # signing in failed: ACMS is not asked again this crawl
+        self.contact = {"csoId": None, "contactType": "Pacer"}
+
+    @property
+    def court(self) -> str:
+        return self.spider.court
+
+    @property
+    def logger(self):
+        return self.spider.logger
 
     # --- the API -------------------------------------------------------------------
     def api_url(self, path):
-        return self.acms_api_template.format(court=self.court).rstrip("/") + "/" + path
+        return self.spider.acms_api_template.format(court=self.court).rstrip("/") + "/" + path
 
     def api_request(self, path, callback, *, method="GET", data=None, meta=None):
         """A call of ACMS's API (``{court}-showdocservices``), with the bearer token
@@ -79,51 +90,50 @@ class AcmsSessionMixin:
         if data is not None:
             headers["Content-Type"] = "application/json"
             body = json.dumps(data)
-        return self.pacer_request(self.api_url(path), callback, method=method, body=body,
-                                  headers=headers, meta={**(meta or {}), "acms_bearer": True,
-                                                         "acms_token_gen": self.acms_token_gen})
+        return self.spider.pacer_request(self.api_url(path), callback, method=method, body=body,
+                                         headers=headers,
+                                         meta={**(meta or {}), "acms_bearer": True,
+                                               "acms_token_gen": self.token_gen})
 
     # --- signing in and the token ----------------------------------------------------
-    def acms_session(self, then):
+    def session(self, then):
         """Yield ``then()``'s requests as soon as ACMS has given a bearer token:
         the first time by signing in, later (the token expired) by reading the
         session's page content again. Asked while a token is on its way, ``then``
         waits for that one."""
-        if self.acms_given_up:
+        if self.given_up:
             return
-        self.acms_waiting.append(then)
-        if self.acms_busy:
+        self.waiting.append(then)
+        if self.busy:
             return
-        self.acms_busy = True
-        yield self.acms_index_request(False) if self.bearer else self.acms_sign_in_request()
+        self.busy = True
+        yield self.index_request(False) if self.bearer else self.sign_in_request()
 
-    def acms_web_request(self, path, callback, *, formdata=None, meta=None, pacer_session=False):
+    def web_request(self, path, callback, *, formdata=None, meta=None, pacer_session=False):
         """A request to ACMS's web app (``{court}-showdoc``), in this court's own
         cookie jar (Scrapy's CookiesMiddleware, ``meta["cookiejar"]``); the jar's
         Cookie header is on the request only while it is sent
         (CredentialsMiddleware). Redirects are not followed: each answer's own
         Set-Cookie is what is judged."""
         meta = {"dont_cache": True, "cookiejar": f"acms:{self.court}", "dont_merge_cookies": False,
-                "pacer_session": pacer_session, "login_gen": self.login_gen, "dont_redirect": True,
+                "pacer_session": pacer_session, "login_gen": self.spider.login_gen,
+                "dont_redirect": True,
                 "handle_httpstatus_list": [301, 302, 303, 307, 308, 401, 403, 404], **(meta or {})}
-        kw = dict(callback=callback, errback=self.request_failed, dont_filter=True, meta=meta)
-        url = self.acms_template.format(court=self.court).rstrip("/") + "/" + path
-        if formdata is not None:
-            return scrapy.FormRequest(url, formdata=formdata, **kw)
-        return scrapy.Request(url, **kw)
+        url = self.spider.acms_template.format(court=self.court).rstrip("/") + "/" + path
+        return self.spider.request(url, callback, formdata=formdata, meta=meta)
 
-    def acms_sign_in_request(self):
-        self.crawler.stats.inc_value("pacer/acms_sign_ins")
-        return self.acms_web_request("", self.parse_acms_sign_in, pacer_session=True)
+    def sign_in_request(self):
+        self.spider.crawler.stats.inc_value("pacer/acms_sign_ins")
+        return self.web_request("", self.parse_sign_in, pacer_session=True)
 
-    def parse_acms_sign_in(self, response):
+    def parse_sign_in(self, response):
         """ACMS's ``/``: the SAML hand-off form, posted to ``/Saml2/Acs``. No
         SAMLResponse on it (PACER's login form instead): PACER's session is no
         longer valid, so log in to PACER again, once."""
         form = acms_session.saml_form(parsers.decode_page(response.body))
         if form is None:
             if response.meta.get("relogged"):
-                self.acms_failed(
+                self.failed(
                     f"ACMS ({self.court}) still answers without a SAMLResponse (HTTP "
                     f"{response.status}) after a new PACER login: it does not take this PACER "
                     "session. Check that the account can use the court of appeals' ACMS "
@@ -131,32 +141,32 @@ class AcmsSessionMixin:
                 return
             self.logger.warning("ACMS (%s) answered without a SAMLResponse: PACER's session is no "
                                 "longer valid", self.court)
-            yield from self.relogin(response)
+            yield from self.spider.relogin(response)
             return
         # the body is a credential: it stays out of JOBDIR (docket_spider.squeues)
-        yield self.acms_web_request("Saml2/Acs", self.parse_acms_acs, formdata=form["fields"],
-                                    meta={"memory_only": True})
+        yield self.web_request("Saml2/Acs", self.parse_acs, formdata=form["fields"],
+                               meta={"memory_only": True})
 
-    def parse_acms_acs(self, response):
+    def parse_acs(self, response):
         """``/Saml2/Acs``'s answer. Signed in only if it set ACMS's session cookie
         (``.AspNetCore.saml2``): a rejected sign-in also answers 200, with ACMS's
         own sign-in page and Azure's ARRAffinity cookies."""
         names = acms_session.saml_session_cookies(response.headers.getlist("Set-Cookie"))
         if not names:
-            self.acms_failed(
+            self.failed(
                 f"ACMS ({self.court}) rejected the SAML sign-in: its answer (HTTP "
                 f"{response.status}) set no {acms_session.SESSION_COOKIE} session cookie. PACER's "
                 "login worked, but ACMS did not accept it; check that the PACER account can use "
                 "ACMS, then run again.")
             return
         self.logger.info("Signed in to ACMS (%s): %s session cookie(s)", self.court, len(names))
-        yield self.acms_index_request(True)
+        yield self.index_request(True)
 
-    def acms_index_request(self, signed_in):
-        return self.acms_web_request("Home/IndexContent", self.parse_acms_index,
-                                     meta={"acms_signed_in": signed_in})
+    def index_request(self, signed_in):
+        return self.web_request("Home/IndexContent", self.parse_index,
+                                meta={"acms_signed_in": signed_in})
 
-    def parse_acms_index(self, response):
+    def parse_index(self, response):
         """``/Home/IndexContent``: its showDocViewModel holds the bearer token
         (AuthToken.Token) and the user (PacerUser: CsoId, ContactType). None
         there: ACMS's session has ended, so sign in again, once."""
@@ -168,88 +178,87 @@ class AcmsSessionMixin:
                 why = str(exc)
         if model is None:
             if response.meta.get("acms_signed_in"):
-                self.acms_failed(f"ACMS ({self.court}) signed in, but its page content "
-                                 f"(Home/IndexContent) gave no API token: {why}.")
+                self.failed(f"ACMS ({self.court}) signed in, but its page content "
+                            f"(Home/IndexContent) gave no API token: {why}.")
                 return
             self.logger.info("ACMS's session has ended (Home/IndexContent: %s): signing in again",
                              why)
-            yield self.acms_sign_in_request()
+            yield self.sign_in_request()
             return
         self.bearer = model["token"]
-        self.acms_token_expires = model.get("expires_at")
-        self.acms_token_gen += 1
-        self.acms_contact = {"csoId": model["cso_id"], "contactType": model["contact_type"]}
-        self.crawler.stats.inc_value("pacer/acms_tokens")
+        self.token_expires = model.get("expires_at")
+        self.token_gen += 1
+        self.contact = {"csoId": model["cso_id"], "contactType": model["contact_type"]}
+        self.spider.crawler.stats.inc_value("pacer/acms_tokens")
         self.logger.info("ACMS (%s) gave an API token%s", self.court,
                          f" (valid until {model['expires']})" if model.get("expires") else "")
-        self.acms_busy = False
-        waiting, self.acms_waiting = self.acms_waiting, []
+        self.busy = False
+        waiting, self.waiting = self.waiting, []
         for then in waiting:
             yield from then()
 
-    def acms_with_fresh_token(self, item, label):
+    def with_fresh_token(self, item, label):
         """``item`` (a bought ACMS file, fetched by the files pipeline with the
         token of that moment) once the token is not about to expire: when it
         is, or a new one is on its way, after the new one."""
-        if not (self.acms_busy or self.acms_token_expiring()):
+        if not (self.busy or self.token_expiring()):
             yield item
             return
-        if not self.acms_busy:
+        if not self.busy:
             self.logger.info("ACMS's token expires at %s: reading a new one before fetching %s",
-                             self.acms_token_expires, label)
-        yield from self.acms_session(lambda: iter([item]))
+                             self.token_expires, label)
+        yield from self.session(lambda: iter([item]))
 
-    def acms_token_expiring(self) -> bool:
-        return (self.acms_token_expires is not None
-                and self.acms_token_expires - dt.datetime.now(dt.timezone.utc) < ACMS_TOKEN_MARGIN)
+    def token_expiring(self) -> bool:
+        return (self.token_expires is not None
+                and self.token_expires - dt.datetime.now(dt.timezone.utc) < ACMS_TOKEN_MARGIN)
 
-    def acms_failed(self, message):
+    def failed(self, message):
         """Signing in to ACMS failed: nothing of ACMS can be had in this crawl."""
-        self.acms_busy, self.acms_waiting, self.acms_given_up = False, [], True
-        if self.acms_pending is not None:
-            self.budget.settle(self.acms_pending, None)
-            self.acms_pending = None
-        self.fail(message, close=False)
+        self.busy, self.waiting, self.given_up = False, [], True
+        if self.pending is not None:
+            self.spider.budget.settle(self.pending, None)
+            self.pending = None
+        self.spider.fail(message)
 
-    def acms_refused(self, response) -> bool:
+    def refused(self, response) -> bool:
         """The API answered 401: the token expired (or was never good). Any
         other answer shows the token it was sent with works."""
         if response.status == 401:
             return True
-        self.acms_token_worked = max(self.acms_token_worked,
-                                     response.meta.get("acms_token_gen", 0))
+        self.token_worked = max(self.token_worked, response.meta.get("acms_token_gen", 0))
         return False
 
-    def acms_token_expired(self, response):
+    def token_expired(self, response):
         """Ask again with a new token: read once per expired token (requests
         refused with the same token wait for that one), and a request refused
         again with the token read for it stops ACMS with a clear message. A
-        generator: ``yield from self.acms_token_expired(response)``."""
+        generator: ``yield from sign_in.token_expired(response)``."""
         request = response.request
         sent_with = request.meta.get("acms_token_gen", 0)
 
         def again():
             yield request.replace(meta={**resend_meta(request.meta),
-                                        "acms_token_gen": self.acms_token_gen,
-                                        "acms_token_retry": self.acms_token_gen})
+                                        "acms_token_gen": self.token_gen,
+                                        "acms_token_retry": self.token_gen})
 
-        if sent_with < self.acms_token_gen:  # a newer token exists already
+        if sent_with < self.token_gen:  # a newer token exists already
             yield from again()
             return
-        if request.meta.get("acms_token_retry") == sent_with and self.acms_token_worked < sent_with:
+        if request.meta.get("acms_token_retry") == sent_with and self.token_worked < sent_with:
             # sent again with a token read after its first 401, which no call got past
             if request.meta.get("decision") is not None:
-                self.budget.settle(request.meta["decision"], None)
-            self.acms_failed(
+                self.spider.budget.settle(request.meta["decision"], None)
+            self.failed(
                 f"ACMS's API refused (HTTP 401) the token ACMS had just given "
                 f"({strip_query(request.url).rsplit('/api/', 1)[-1]}): its sign-in works but the "
                 "API does not take it. Try again later.")
             return
-        if not self.acms_busy:
-            if self.acms_refreshes >= ACMS_MAX_TOKENS:
-                self.acms_failed(f"ACMS's API token keeps expiring: read {self.acms_refreshes} "
-                                 "times in this crawl. Try again later.")
+        if not self.busy:
+            if self.refreshes >= ACMS_MAX_TOKENS:
+                self.failed(f"ACMS's API token keeps expiring: read {self.refreshes} "
+                            "times in this crawl. Try again later.")
                 return
-            self.acms_refreshes += 1
+            self.refreshes += 1
             self.logger.warning("ACMS's API answered 401 (its token expired): reading a new one")
-        yield from self.acms_session(again)
+        yield from self.session(again)

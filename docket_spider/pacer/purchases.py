@@ -60,6 +60,7 @@ import json
 import logging
 import os
 import time
+import weakref
 from typing import Optional
 
 from scrapy import signals
@@ -71,8 +72,12 @@ from twisted.web.client import HTTPConnectionPool
 
 from archive import access
 from archive.db import UNKNOWN
-from docket_spider.disk import MB, DiskReserve, disk_full_reason, is_disk_full
+from docket_spider.files_store import remove_parts, write_atomically
+from docket_spider.items import DocketItem, DocumentItem
+from docket_spider.pacer.disk import MB, DiskReserve, disk_full_reason, is_disk_full
+from docket_spider.pacer.fees import dollars, report_cost_cents
 from docket_spider.resume import pid_alive
+from docket_spider.urls import strip_query
 
 logger = logging.getLogger(__name__)
 
@@ -158,9 +163,9 @@ class PurchaseSpool:
         """Keep ``body`` (the info is written last: an answer without it is not whole)."""
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
         body_path, info_path = self._paths(info["key"])
-        _write_durably(body_path, body)
+        write_atomically(body_path, body, mode=0o600)  # PACER's pages: private
         try:
-            _write_durably(info_path, json.dumps(info, sort_keys=True).encode())
+            write_atomically(info_path, json.dumps(info, sort_keys=True).encode(), mode=0o600)
         except OSError:
             _remove(body_path)
             raise
@@ -183,7 +188,8 @@ class PurchaseSpool:
 
     def drop_partial(self) -> None:
         """What a crawl killed while keeping an answer left: a body with no info
-        beside it (the info is written last), and temporary files."""
+        beside it (the info is written last), and temporary copies nobody is
+        writing (files_store.write_atomically's; ``.tmp``: an older version's)."""
         try:
             names = set(os.listdir(self.folder))
         except FileNotFoundError:
@@ -192,6 +198,7 @@ class PurchaseSpool:
             stem, ext = os.path.splitext(name)
             if ext == ".tmp" or (ext == ".answer" and f"{stem}.json" not in names):
                 _remove(os.path.join(self.folder, name))
+        remove_parts(self.folder)
 
     def remove(self, key: str) -> None:
         for path in self._paths(key):
@@ -203,22 +210,6 @@ def _remove(path: str) -> None:
         os.remove(path)
     except FileNotFoundError:
         pass
-
-
-def _write_durably(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        _remove(tmp)  # a full disk keeps no half-written copy
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
 
 
 def is_web_page(response) -> bool:
@@ -378,11 +369,10 @@ class PurchaseAccount:
             logger.error("The disk is full: %s.%s Free space, then run the crawl again.",
                          self.disk_full, " Buying on PACER stops here; what PACER already billed "
                          "is kept." if self.buying else "")
-            spider = getattr(self.crawler, "spider", None)
-            if spider is not None:
-                spider.crawl_failed = True
-                spider.crawl_message = (f"disk full: {self.disk_full}; buying stopped. Free "
-                                        "space, then run the crawl again")
+            fail = getattr(getattr(self.crawler, "spider", None), "fail", None)
+            if fail is not None:  # said above, in one line
+                fail(f"disk full: {self.disk_full}; buying stopped. Free space, then run the "
+                     "crawl again", log="")
         return bool(freed)
 
     async def keep(self, key: str, response: Response, ledger_id) -> bool:
@@ -646,8 +636,6 @@ _ACCOUNTS = None  # crawler -> its PurchaseAccount (a WeakKeyDictionary)
 def account_for(crawler, create: bool = True) -> Optional[PurchaseAccount]:
     """The crawl's one :class:`PurchaseAccount`."""
     global _ACCOUNTS
-    import weakref
-
     if _ACCOUNTS is None:
         _ACCOUNTS = weakref.WeakKeyDictionary()
     account = _ACCOUNTS.get(crawler)
@@ -691,11 +679,9 @@ class PurchaseLedgerMiddleware:
             logger.warning("Could not make the reserve %s: %s", self.account.reserve.path, problem)
 
     def item_scraped(self, item, response=None, spider=None, **kwargs):
-        from docket_spider.items import DocumentItem, ParsedDocketItem
-
         if isinstance(item, DocumentItem):
             self.account.document_done(item)
-        elif isinstance(item, ParsedDocketItem) and response is not None:
+        elif isinstance(item, DocketItem) and response is not None:
             key = (response.meta.get("purchase") or {}).get("key")
             if key:  # the report's docket is saved: its kept answer is not needed any more
                 self.account.stored(key)
@@ -727,7 +713,7 @@ class PurchaseLedgerMiddleware:
         row.update(purchase_key=purchase["key"], pid=os.getpid(),
                    job_id=getattr(spider, "job_id", None),
                    crawl_id=self.crawler.stats.get_value("archive/crawl_id"),
-                   url=_no_query(request.url))
+                   url=strip_query(request.url))
         if self.account.disk_full:
             self._refused(spider, request, self.account.refuse(
                 row, "the disk is full, so nothing more is bought"))
@@ -785,8 +771,6 @@ class PurchaseLedgerMiddleware:
             return  # an error or login page, not the document: process_response settles it
         fields = {}
         if purchase["what"] in REPORTS and body_length and body_length > 0:
-            from docket_spider.pacer.fees import dollars, report_cost_cents
-
             fields["cost"] = dollars(report_cost_cents(body_length, purchase["what"]))
         self.account.record(ledger_id, "answered", **fields)
 
@@ -952,6 +936,3 @@ def _ledger_middleware(crawler):
             return mw
     return None
 
-
-def _no_query(url: str) -> str:
-    return url.split("?")[0]
