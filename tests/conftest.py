@@ -86,9 +86,46 @@ def run_crawl(spider, *, args=(), settings=None, env=None, db, files, timeout=30
     cmd += list(extra)
     full_env = {k: v for k, v in os.environ.items() if k != "COURTLISTENER_TOKEN"}
     full_env.update(env or {})
-    proc = subprocess.run(cmd, cwd=PROJECT, env=full_env, capture_output=True, text=True,
-                          timeout=timeout)
-    return proc.returncode, proc.stdout + proc.stderr
+    if os.environ.get("ZYGOTE") == "0":
+        proc = subprocess.run(cmd, cwd=PROJECT, env=full_env, capture_output=True, text=True,
+                              timeout=timeout)
+        return proc.returncode, proc.stdout + proc.stderr
+    return _zygote_crawl(["scrapy", *cmd[3:]], full_env, timeout)
+
+
+_ZYGOTE = None
+
+
+def _zygote_crawl(argv, env, timeout):
+    """`scrapy crawl` forked from a warm interpreter (tests/crawl_zygote.py):
+    (returncode, log text)."""
+    import json
+    import select
+    import signal
+    import tempfile
+
+    global _ZYGOTE
+    if _ZYGOTE is None or _ZYGOTE.poll() is not None:
+        _ZYGOTE = subprocess.Popen([sys.executable, "-m", "tests.crawl_zygote"], cwd=PROJECT,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    fd, log = tempfile.mkstemp(prefix="crawl-", suffix=".log")
+    os.close(fd)
+    try:
+        _ZYGOTE.stdin.write(json.dumps({"argv": argv, "cwd": str(PROJECT), "env": env,
+                                        "log": log}) + "\n")
+        _ZYGOTE.stdin.flush()
+        pid = json.loads(_ZYGOTE.stdout.readline())["pid"]
+        ready, _, _ = select.select([_ZYGOTE.stdout], [], [], timeout)
+        if not ready:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            _ZYGOTE.stdout.readline()
+            raise subprocess.TimeoutExpired(argv, timeout)
+        code = json.loads(_ZYGOTE.stdout.readline())["code"]
+        with open(log, errors="replace") as fh:
+            return code, fh.read()
+    finally:
+        os.unlink(log)
 
 
 @contextlib.contextmanager
