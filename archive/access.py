@@ -21,6 +21,8 @@ argument (the database); :data:`QUESTIONS` and :data:`RECORDS` are all there is.
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -34,9 +36,10 @@ from typing import Any, Optional
 
 import sqlite_utils
 
-from parsers.common import strip_query
+from parsers.common import docket_number_key, strip_query
 
 from . import db as adb
+from .names import safe_name
 from .processes import process_alive
 
 logger = logging.getLogger(__name__)
@@ -73,10 +76,6 @@ def queue_url(settings=None) -> Optional[str]:
     url = (settings.get("ARCHIVE_QUEUE_URL") if settings is not None else None) \
         or os.environ.get("ARCHIVE_QUEUE_URL")
     return str(url).strip() or None if url else None
-
-
-# the name docket_spider/pipelines.py calls: parsers.common.strip_query
-shown = strip_query
 
 
 def open_archive(settings) -> "Archive":
@@ -281,8 +280,70 @@ class QueueArchive(Archive):
         self.redis.close()
 
 
+class CaseLock:
+    """One crawl of a case at a time: an exclusive ``flock`` on a file in a
+    folder beside the archive (``.<archive>.locks/``, which holds a
+    ``.gitignore`` of ``*`` so that no ``git status`` shows it), keyed by
+    spider, court and case, held until the crawl ends. The kernel lets go of
+    it when the process dies, however it dies."""
+
+    GITIGNORE = "# crawl locks of the archive beside this folder (Docket Archive): never in git\n*\n"
+
+    def __init__(self, db_path: str, spider: str, args: dict):
+        self.path = os.path.join(self.folder(db_path), f"crawl-{self.key(spider, args)}.lock")
+        self.fd: int | None = None
+
+    @staticmethod
+    def folder(db_path: str) -> str:
+        where, name = os.path.split(os.path.abspath(db_path))
+        return os.path.join(where, f".{name}.locks")
+
+    @staticmethod
+    def key(spider: str, args: dict) -> str:
+        """The case a crawl is of: spider, court, docket number, PACER case id."""
+        number = args.get("docket_number")
+        parts = [spider, args.get("court") or "default",
+                 docket_number_key(number) if number else "",
+                 str(args.get("pacer_case_id") or "")]
+        key = "-".join(safe_name(str(p)) for p in parts if p)
+        if len(key) > 120:
+            key = f"{key[:100]}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+        return key
+
+    def try_acquire(self) -> bool:
+        folder = os.path.dirname(self.path)
+        os.makedirs(folder, exist_ok=True)
+        try:
+            with open(os.path.join(folder, ".gitignore"), "x") as fh:
+                fh.write(self.GITIGNORE)
+        except FileExistsError:
+            pass
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return True
+
+    def holder(self) -> str:
+        try:
+            with open(self.path) as fh:
+                return fh.read().strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the only descriptor releases the flock
+            self.fd = None
+
+
 class QueueCaseLock:
-    """:class:`docket_spider.pipelines.CaseLock` on the queue's Redis, for crawls
+    """:class:`CaseLock` on the queue's Redis, for crawls
     on several machines: redis-py's :class:`redis.lock.Lock`, a key set only
     if absent that expires ``ttl`` seconds after its holder last renewed it
     (:meth:`redis.lock.Lock.reacquire`, every third of ``ttl``), so a holder

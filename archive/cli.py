@@ -924,7 +924,8 @@ def publish_command(db_path, public_path, everything):
     elsewhere (plain `datasette`), or from cron after `update`.
     """
     _existing(db_path)
-    archive_db.close_db(archive_db.open_db(db_path))
+    if not publish.has_log(db_path):  # an older archive gets its log first (a write)
+        archive_db.close_db(archive_db.open_db(db_path))
     target = public_path or default_public(db_path)
     done = publish.publish(db_path, target, everything=everything)
     click.echo(f"{target}: {done['why']}: {done['rows']} rows"

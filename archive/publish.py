@@ -269,6 +269,17 @@ def pending(source: str, target: str) -> bool:
     return (not row or row[2] != shape_version() or not logged or (row[1] or 0) < logged[0])
 
 
+def has_log(source: str) -> bool:
+    """Whether the archive keeps the public log (an archive not opened since the
+    upgrade that made it does not), read without a write lock."""
+    try:
+        with contextlib.closing(sqlite3.connect(_ro_uri(source), uri=True)) as con:
+            return bool(con.execute("select 1 from sqlite_master where type = 'table' and "
+                                    "name = ?", [adb.PUBLIC_LOG]).fetchone())
+    except sqlite3.DatabaseError:
+        return False
+
+
 def _ro_uri(path: str) -> str:
     return f"file:{quote(os.path.abspath(path))}?mode=ro"
 

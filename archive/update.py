@@ -51,8 +51,8 @@ import tempfile
 import time
 from typing import Callable, Optional
 
+from . import access, crawls
 from . import alerts as al
-from . import crawls
 from . import appeals as ap
 from . import db as adb
 from . import follow as fl
@@ -124,13 +124,9 @@ def load_settings(overrides: Optional[dict] = None) -> dict:
 
 def update_lock(db_path: str):
     """One update at a time per archive: the crawls' own ``flock``
-    (docket_spider.pipelines.CaseLock) on ``<archive>.crawl-update.lock``; the
-    kernel lets go when every process holding it has ended."""
-    # not at the top: the lock is the Scrapy project's (docket_spider.pipelines, which
-    # loads Scrapy, Twisted and Celery); it belongs beside archive.access.QueueCaseLock
-    from docket_spider.pipelines import CaseLock
-
-    lock = CaseLock(db_path, "update", {"court": "all"})
+    (archive.access.CaseLock) on ``<archive>.crawl-update.lock``; the kernel lets
+    go when every process holding it has ended."""
+    lock = access.CaseLock(db_path, "update", {"court": "all"})
     lock.path = os.path.abspath(db_path) + ".update.lock"
     return lock
 

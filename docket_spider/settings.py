@@ -70,9 +70,9 @@ EXTENSIONS = {
 PROGRESS = False
 
 ITEM_PIPELINES = {
-    "docket_spider.pipelines.DocumentFilesPipeline": 100,
-    "docket_spider.pipelines.ExtractTextPipeline": 200,
-    "docket_spider.pipelines.ArchivePipeline": 300,
+    "docket_spider.pipelines.files.DocumentFilesPipeline": 100,
+    "docket_spider.pipelines.extract.ExtractTextPipeline": 200,
+    "docket_spider.pipelines.archive.ArchivePipeline": 300,
 }
 
 # --- CourtListener ---------------------------------------------------------
@@ -142,7 +142,7 @@ TELNETCONSOLE_ENABLED = False  # it would print a console password into the log
 # listens on no port and writes nothing outside the project's folders.
 REMOTE_CONTROL_ENABLED = False
 
-# --- PACER (costs money: see docket_spider/pacer/fees.py) ----------------------
+# --- PACER (costs money: see archive/fees.py) ----------------------
 # Credentials come from the environment only: PACER_USERNAME, PACER_PASSWORD,
 # optional PACER_CLIENT_CODE and PACER_OTP. The budget is a spider argument
 # (-a max_cost=5.00); without it the PACER spiders buy nothing.

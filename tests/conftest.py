@@ -230,8 +230,11 @@ class InProcessSite:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
+        # SQLite's heap limit is the whole process's: a test process serving in
+        # process keeps none, or the next test's SQLite would be held to it
         self.ds = datasette_for(self.path, immutable=immutable,
-                                plugin_settings=dict(plugin_settings or {}))
+                                plugin_settings={"sqlite_heap_bytes": 0,
+                                                 **(plugin_settings or {})})
         self._run(self.ds.invoke_startup())
 
     def _run(self, coroutine):

@@ -29,7 +29,8 @@ import tempfile
 # what every crawl imports, at once (not the settings module: it reads the environment)
 WARM = ("scrapy.cmdline", "scrapy.crawler", "scrapy.commands.crawl", "scrapy.utils.project",
         "scrapy.pipelines.files", "scrapy.downloadermiddlewares.httpcache",
-        "docket_spider.commands.crawl", "docket_spider.pipelines", "docket_spider.middlewares",
+        "docket_spider.commands.crawl", "docket_spider.pipelines.files",
+        "docket_spider.pipelines.extract", "docket_spider.pipelines.archive", "docket_spider.middlewares",
         "docket_spider.spiders.courtlistener", "docket_spider.spiders.internet_archive",
         "docket_spider.spiders.pacer_district", "docket_spider.spiders.pacer_appellate",
         "docket_spider.spiders.pacer_rss", "archive.db", "archive.load", "parsers.district",

@@ -84,9 +84,9 @@ DOWNLOADER_CHAIN = (
     "docket_spider.middlewares.CredentialsMiddleware",
 )
 
-ARCHIVE_ONLY = {"docket_spider.pipelines.ArchivePipeline": 300}
-FILES_AND_ARCHIVE = {"docket_spider.pipelines.DocumentFilesPipeline": 100,
-                     "docket_spider.pipelines.ArchivePipeline": 300}
+ARCHIVE_ONLY = {"docket_spider.pipelines.archive.ArchivePipeline": 300}
+FILES_AND_ARCHIVE = {"docket_spider.pipelines.files.DocumentFilesPipeline": 100,
+                     "docket_spider.pipelines.archive.ArchivePipeline": 300}
 
 
 def archive_settings(tmp_path, **overrides) -> dict:

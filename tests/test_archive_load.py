@@ -180,7 +180,7 @@ def test_what_a_parsed_docket_left_out_is_logged_and_counted(tmp_path, caplog):
 
     from docket_spider.items import DocketItem
     from docket_spider.outcome import BAD_RECORDS
-    from docket_spider.pipelines import ArchivePipeline
+    from docket_spider.pipelines.archive import ArchivePipeline
     from docket_spider.spiders.base import BaseSpider
 
     crawler = get_crawler(settings_dict={"ARCHIVE_DB": str(tmp_path / "a.db")})

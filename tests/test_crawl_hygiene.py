@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from docket_spider.pipelines import CaseLock
+from archive.access import CaseLock
 from tests.conftest import PROJECT, SHARED, rows, run_crawl
 from tests.servers.cases import synthetic_case
 from tests.servers.courtlistener import CourtListenerServer

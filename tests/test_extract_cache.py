@@ -8,7 +8,7 @@ from scrapy.utils.test import get_crawler
 
 from archive import access
 from docket_spider.items import DocumentItem
-from docket_spider.pipelines import ExtractTextPipeline
+from docket_spider.pipelines.extract import ExtractTextPipeline
 from tests.servers.cases import make_pdf
 
 

@@ -30,7 +30,7 @@ from archive import db as adb
 from archive.extract.limits import Limits
 from archive.extract.pool import ExtractionPool
 from docket_spider.items import DocumentItem
-from docket_spider.pipelines import ExtractTextPipeline
+from docket_spider.pipelines.extract import ExtractTextPipeline
 from parsers import pdf as pdfmod
 from tests.conftest import PROJECT
 from tests.servers.cases import make_pdf, pdf_of_objects

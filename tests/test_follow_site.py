@@ -39,7 +39,8 @@ def served(tmp_path):
     live = str(tmp_path / "public" / "dockets.db")
     publish.publish(path, live)
     site.register()
-    return Datasette([live]), live
+    # no SQLite heap limit: it would hold every later test of this process
+    return Datasette([live], metadata={"plugins": {site.PLUGIN: {"sqlite_heap_bytes": 0}}}), live
 
 
 def get(ds, path):

@@ -6,8 +6,9 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from docket_spider.pacer import fees, session
-from docket_spider.pacer.fees import Budget
+from archive import fees
+from docket_spider.pacer import session
+from archive.fees import Budget
 from docket_spider.pacer.session import PacerLoginError
 from docket_spider.urls import strip_query
 

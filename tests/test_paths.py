@@ -15,7 +15,8 @@ from scrapy import Request
 from scrapy.utils.test import get_crawler
 
 from docket_spider.items import DocumentItem
-from docket_spider.pipelines import DocumentFilesPipeline, _safe_name
+from archive.names import safe_name as _safe_name
+from docket_spider.pipelines.files import DocumentFilesPipeline
 from tests.conftest import rows, run_crawl
 from tests.servers.cases import Case, docket_object, make_pdf
 from tests.servers.courtlistener import CourtListenerServer

@@ -202,10 +202,10 @@ def test_killed_after_pacer_answered_before_the_document_was_archived(server, tm
     documents reached the archive: the next run takes the kept answers and buys
     nothing twice."""
     spool = tmp_path / "purchases"
-    slow = json.dumps({"docket_spider.pipelines.DocumentFilesPipeline": 100,
+    slow = json.dumps({"docket_spider.pipelines.files.DocumentFilesPipeline": 100,
                        "tests.slow_pipeline.SlowItems": 150,
-                       "docket_spider.pipelines.ExtractTextPipeline": 200,
-                       "docket_spider.pipelines.ArchivePipeline": 300})
+                       "docket_spider.pipelines.extract.ExtractTextPipeline": 200,
+                       "docket_spider.pipelines.archive.ArchivePipeline": 300})
     proc = _start(server, tmp_path, *CASE,
                   settings={"PACER_SPOOL_DIR": str(spool), "ITEM_PIPELINES": slow,
                             "SLOW_ITEMS": "DocumentItem", "SLOW_ITEM_SECONDS": "30"})
@@ -244,7 +244,7 @@ def test_a_docket_report_follows_the_same_rules(server, tmp_path):
     server.add_entry("cand", "364733", 97, "2020-11-02", "ORDER re Status Report.")
     spool = tmp_path / "purchases"
     slow = json.dumps({"tests.slow_pipeline.SlowItems": 250,
-                       "docket_spider.pipelines.ArchivePipeline": 300})
+                       "docket_spider.pipelines.archive.ArchivePipeline": 300})
     proc = _start(server, tmp_path, "pacer_case_id=364733", "max_cost=5",
                   settings={"PACER_SPOOL_DIR": str(spool), "ITEM_PIPELINES": slow,
                             "SLOW_ITEM_SECONDS": "30"})

@@ -137,7 +137,7 @@ class Site:
         self.loop = asyncio.new_event_loop()
         archive_site.register()
         self.ds = Datasette(
-            [str(path)], metadata=metadata_for(str(path), {}),
+            [str(path)], metadata=metadata_for(str(path), {"sqlite_heap_bytes": 0}),
             settings={"max_returned_rows": 1000, "sql_time_limit_ms": 3000,
                       "allow_download": True, "suggest_facets": False})
         self.loop.run_until_complete(self.ds.invoke_startup())

@@ -88,10 +88,6 @@ def broker_url(settings=None) -> Optional[str]:
     return url or None
 
 
-# the name docket_spider/pipelines.py calls: parsers.common.strip_query
-shown = strip_query
-
-
 def visibility_timeout() -> int:
     """Seconds after a worker's last renewal of its lease before the documents
     it holds go to another worker (EXTRACT_VISIBILITY_TIMEOUT in the

@@ -9,6 +9,7 @@ import re
 from typing import Optional
 from urllib.parse import urlparse
 
+from archive.fees import CAP_CENTS, PAGE_CENTS, cost_cents, fmt
 from parsers.links import is_appellate
 
 COURTLISTENER = "https://www.courtlistener.com"
@@ -94,11 +95,7 @@ def is_transcript(description: Optional[str], entry_description: Optional[str]) 
 
 
 def pacer_price(page_count: Optional[int], transcript: bool) -> str:
-    """PACER's price for one document, in words (docket_spider/pacer/fees.py's rule)."""
-    # not at the top: the rule lives with the PACER code, whose package loads Scrapy,
-    # which the web server has no use for (the rule belongs below the site: parsers/)
-    from docket_spider.pacer.fees import CAP_CENTS, PAGE_CENTS, cost_cents, fmt
-
+    """PACER's price for one document, in words (archive/fees.py's rule)."""
     if page_count:
         cost = cost_cents(page_count, "transcript" if transcript else "document")
         pages = f"{page_count} page{'s' if page_count != 1 else ''}"

@@ -38,7 +38,7 @@ from datasette import hookimpl
 from datasette.utils.asgi import AsgiFileDownload, Base400, Forbidden, NotFound, Response
 from datasette.views.base import DatasetteError
 
-from archive import publish
+from archive import crawls, publish
 
 ALLOWED_METHODS = ("GET", "HEAD")
 READ_ONLY = b"This archive is read-only: only GET and HEAD requests are accepted.\n"
@@ -172,13 +172,24 @@ def startup(datasette):
 
 
 async def _publishing(source: str, target: str, every: float) -> None:
+    """Check the archive's log every ``every`` seconds (two small reads, here);
+    publish in a process of its own (`python -m archive publish`): the server's
+    SQLite is held to the serving limits (``hard_heap_limit`` is the whole
+    process's), and copying a large archive must not be."""
     while True:
         try:
             if await asyncio.to_thread(publish.pending, source, target):
-                done = await asyncio.to_thread(publish.publish, source, target)
-                if done["mode"] != "none":
-                    print(f"docket-archive: published {done['rows']} rows ({done['why']}) "
-                          f"in {done['seconds']:.2f} s", file=sys.stderr)
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "archive", "publish", "--db", source, "--public",
+                    target, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                    env=crawls.environment())
+                said, _ = await process.communicate()
+                said = said.decode("utf-8", "replace").strip()
+                if process.returncode:
+                    print(f"docket-archive: could not publish the archive: {said}",
+                          file=sys.stderr)
+                elif "up to date" not in said:
+                    print(f"docket-archive: published: {said}", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - the site goes on serving the last copy
             print(f"docket-archive: could not publish the archive: {type(exc).__name__}: "
                   f"{exc}", file=sys.stderr)

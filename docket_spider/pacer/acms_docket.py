@@ -22,7 +22,7 @@ import parsers
 from archive import db as adb
 from docket_spider.pacer.acms_sign_in import ACMS_COURTS, AcmsSignIn
 from docket_spider.pacer.documents import document_label
-from docket_spider.pacer.fees import cents, report_cost_cents
+from archive.fees import cents, report_cost_cents
 from parsers import acms_api
 from parsers.common import to_int
 

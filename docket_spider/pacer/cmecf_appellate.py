@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import parsers
 from docket_spider.pacer.acms_sign_in import ACMS_COURTS
 from docket_spider.pacer.documents import us_date
-from docket_spider.pacer.fees import cents, fmt, report_cost_cents
+from archive.fees import cents, fmt, report_cost_cents
 from parsers import confirmation
 
 

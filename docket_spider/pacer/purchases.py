@@ -75,7 +75,7 @@ from archive.db import UNKNOWN
 from docket_spider.files_store import remove_parts, write_atomically
 from docket_spider.items import DocketItem, DocumentItem
 from docket_spider.pacer.disk import MB, DiskReserve, disk_full_reason, is_disk_full
-from docket_spider.pacer.fees import dollars, report_cost_cents
+from archive.fees import dollars, report_cost_cents
 from docket_spider.resume import pid_alive
 from docket_spider.urls import strip_query
 

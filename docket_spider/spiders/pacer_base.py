@@ -1,6 +1,6 @@
 """The base of the PACER spiders (pacer_district, pacer_appellate).
 
-- **Arguments**: ``-a max_cost=`` (the hard budget, docket_spider/pacer/fees.py;
+- **Arguments**: ``-a max_cost=`` (the hard budget, archive/fees.py;
   without it nothing is bought), ``-a documents=1``, ``-a full=1``, ``-a
   rebuy=1|all``. Credentials are never arguments (Scrapy logs those): they
   come from the environment (docket_spider/pacer/session.py).
@@ -43,7 +43,7 @@ from docket_spider.courtlistener import pace_api_slot, token as courtlistener_to
 from docket_spider.items import ChargeItem, DocumentItem
 from docket_spider.outcome import MISSED
 from docket_spider.pacer.documents import document_label, purchase_form
-from docket_spider.pacer.fees import Budget, Decision, cents, dollars, fmt
+from archive.fees import Budget, Decision, cents, dollars, fmt
 from docket_spider.pacer.free_first import CourtListenerFirst
 from docket_spider.pacer.purchases import PurchaseRefused, account_for, purchase_meta
 from docket_spider.pacer.session import (

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import parsers
 from archive.cases import DISTRICT
 from docket_spider.pacer.documents import us_date
-from docket_spider.pacer.fees import cents, fmt, report_cost_cents
+from archive.fees import cents, fmt, report_cost_cents
 from docket_spider.spiders.pacer_base import PacerSpider
 from docket_spider.urls import same_origin, strip_query
 from parsers import confirmation, forms
