@@ -67,11 +67,22 @@ def crawl_into(path: Path, start: int, n_entries: int = 500, n_reextracted: int 
         ids = [r[0] for r in db.execute("select id from documents where docket_id != ? "
                                         "limit ?", [adb.docket_key(court, number), n_reextracted])]
         for doc_id in ids:
-            adb.save_extraction(db, doc_id, {"text": "extracted again " * 500,
-                                             "clean_text": "extracted again " * 500})
+            adb.save_extraction(db, doc_id, {"text": f"extracted again {start} " * 500,
+                                             "clean_text": f"extracted again {start} " * 500})
     adb.finish_crawl(db, crawl, "finished", {})
     adb.close_db(db)
     return crawl
+
+
+def next_entry(path: Path) -> int:
+    """The first entry number the bench case has not used (1 on a new archive)."""
+    db = adb.open_db(str(path))
+    try:
+        row = db.execute("select max(entry_number) from docket_entries where docket_id = ?",
+                         [adb.docket_key("cand", "3:21-cv-10001")]).fetchone()
+    finally:
+        adb.close_db(db)
+    return (row[0] or 0) + 1
 
 
 def get(url: str, timeout: float = 120) -> tuple[int, bytes]:
@@ -156,7 +167,8 @@ def main():
     print(json.dumps(result["first_copy"]), flush=True)
 
     before = {"archive": os.path.getsize(db_path), "copy": os.path.getsize(copy)}
-    crawl_into(db_path, 1)
+    start = next_entry(db_path)  # a kept archive: each run's crawl files new entries
+    crawl_into(db_path, start)
     con = adb.open_db(str(db_path))
     logged = con.execute("select count(*) from public_log where id > ?",
                          [done["position"]]).fetchone()[0]
@@ -174,10 +186,11 @@ def main():
 
     proc, base = serve(db_path, "--publish-seconds", "2")
     try:
-        crawl_into(db_path, 10_000, n_entries=50, n_reextracted=0)
+        last = start + 500 + 49
+        crawl_into(db_path, start + 500, n_entries=50, n_reextracted=0)
         finished = time.time()
         query = base + "/site.json?" + urllib.parse.urlencode(
-            {"sql": "select count(*) from docket_entries where id = 'cand/3:21-cv-10001#10049'",
+            {"sql": f"select count(*) from docket_entries where id = 'cand/3:21-cv-10001#{last}'",
              "_shape": "arrayfirst"})
         while json.loads(get(query)[1]) != [1]:
             time.sleep(0.05)
