@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,7 @@ sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "bench"))
 
 import site_archive  # noqa: E402
-from bench_site import free_port, pct  # noqa: E402
+from bench_site import free_port, pct, report  # noqa: E402
 
 from archive import db as adb  # noqa: E402
 from archive import publish  # noqa: E402
@@ -206,12 +205,7 @@ def main():
     result["targets"] = {"cheap_p95_under_1s_with_the_limit":
                          result["one_client_50_slow"]["limited"]["cheap_p95_ms"] < 1000,
                          "crawl_on_the_site_within_a_minute": result["crawl_to_site_seconds"] < 60}
-    out = PROJECT / "bench" / "results" / "public.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-    if not opts.keep:
-        shutil.rmtree(work, ignore_errors=True)
+    report("public", result, work, keep=opts.keep)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -330,6 +331,17 @@ def bench_big(work: Path, rounds: int) -> dict:
             "unbounded": unbounded_ranking(path)}
 
 
+def report(name: str, result: dict, work: Path, keep) -> None:
+    """Write ``bench/results/<name>.json``, print it, and remove the work folder
+    unless it was asked to be kept."""
+    out = PROJECT / "bench" / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -366,14 +378,7 @@ def main():
     if "big" in result:
         result["targets"]["big_filing_search_p99_under_500ms"] = \
             result["big"]["filing_search"]["http"]["p99_ms"] < 500
-    out = PROJECT / "bench" / "results" / "site.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-    if not opts.keep:
-        import shutil
-
-        shutil.rmtree(work, ignore_errors=True)
+    report("site", result, work, keep=opts.keep)
 
 
 if __name__ == "__main__":

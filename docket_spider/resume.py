@@ -37,6 +37,7 @@ import uuid
 
 from scrapy import signals
 
+from archive.processes import process_alive
 from docket_spider.files_store import write_atomically
 
 logger = logging.getLogger(__name__)
@@ -46,22 +47,6 @@ STATE_FILE = "docket-archive.json"
 
 class JobDirInUse(RuntimeError):
     pass
-
-
-def pid_alive(pid) -> bool:
-    try:
-        pid = int(pid)
-    except (TypeError, ValueError):
-        return False
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_state(jobdir: str) -> dict | None:
@@ -161,7 +146,7 @@ def check_jobdir(jobdir: str) -> tuple[str, str | None, dict | None]:
         return "fresh", None, None
     state = read_state(jobdir)
     if state and state.get("state") == "running":
-        if pid_alive(state.get("pid")) and state.get("pid") != os.getpid():
+        if process_alive(state.get("pid")) and state.get("pid") != os.getpid():
             raise JobDirInUse(
                 f"The job folder {jobdir} is in use by another crawl (process "
                 f"{state.get('pid')}). Wait for it, or give this crawl its own -s JOBDIR=.")

@@ -72,11 +72,11 @@ from twisted.web.client import HTTPConnectionPool
 
 from archive import access
 from archive.db import UNKNOWN
+from archive.fees import dollars, report_cost_cents
+from archive.processes import process_alive
 from docket_spider.files_store import remove_parts, write_atomically
 from docket_spider.items import DocketItem, DocumentItem
 from docket_spider.pacer.disk import MB, DiskReserve, disk_full_reason, is_disk_full
-from archive.fees import dollars, report_cost_cents
-from docket_spider.resume import pid_alive
 from docket_spider.urls import strip_query
 
 logger = logging.getLogger(__name__)
@@ -452,7 +452,7 @@ class PurchaseAccount:
         archive = self._archive()
         self.spool.drop_partial()
         for row in archive.purchases_in_flight():
-            if row.get("pid") and (row["pid"] == os.getpid() or pid_alive(row["pid"])):
+            if row.get("pid") and (row["pid"] == os.getpid() or process_alive(row["pid"])):
                 continue  # another crawl's purchase, still in flight
             status = row["status"]
             if status == "started":
