@@ -29,7 +29,8 @@ One run, in order:
    documents are all it lacks gets no docket report (``-a report=0``): only
    its listed documents, each bought when its price (its pages) fits what is
    left. Without a monthly budget PACER is never used; the summary says what
-   it would have cost.
+   it would have cost, and how many documents asked for were bought and left
+   unbought (a budget that runs out is no failure: the exit status stays 0).
 6. **Appeals** found (archive/appeals.py) are followed; **alerts** queued and
    delivered (archive/alerts.py).
 7. **One summary line**; the exit status is 0 when every crawl finished, 1
@@ -523,14 +524,18 @@ def describe_plan(plan: dict, settings: dict) -> list[str]:
     pacer = plan["pacer"]
     run = [p for p in pacer if p["run"]]
     budget = settings.get("PACER_MONTHLY_BUDGET")
-    lines.append(f"  PACER: {len(run)} cases to buy from, likely ${sum(p['estimate'] for p in run):.2f}, "
-                 f"at most ${sum(min(p['max_cost'], p['worst']) for p in run):.2f} "
+    docs = sum(p.get("document_count", 0) for p in run)
+    lines.append(f"  PACER: {len(run)} cases to buy from, likely ${sum(p['estimate'] for p in run):.2f}"
+                 + (f" for docket reports and {docs} documents at ${PAGE_COST:.2f}-"
+                    f"${DOCUMENT_CAP:.2f} each (priced by their pages)" if docs else "")
+                 + f", at most ${sum(min(p['max_cost'], p['worst']) for p in run):.2f} "
                  f"(PACER_MONTHLY_BUDGET {'$%.2f' % budget if budget is not None else 'not set'}, "
                  f"${settings['FOLLOW_PACER_CASE_MONTHLY']:.2f} a case a month)")
     for p in pacer[:10]:
         lines.append(f"    {p['docket_id']}: {p['why']}; "
                      + (f"up to ${p['max_cost']:.2f}" if p["run"] else f"not bought: {p['skip']} "
-                        f"(would cost ${p['estimate']:.2f}-${p['worst']:.2f})"))
+                        f"(would cost ${p['estimate'] + PAGE_COST * p.get('document_count', 0):.2f}"
+                        f"-${p['worst']:.2f})"))
     lines.append("  (the Internet Archive and PACER are decided again after CourtListener, "
                  "from the gaps it leaves)")
     hooks = plan.get("webhooks") or {}
@@ -799,6 +804,7 @@ def _run(db, db_path, plan, settings, runner, run_id, tmp, now) -> tuple[str, li
                         detail="docket read" if code == 0 else f"crawl exit {code}")
         acms_done += 1
     pacer_runs = 0
+    ledger_before = db.execute("select coalesce(max(id), 0) from pacer_charges").fetchone()[0]
     for case in plan2["pacer"]:
         if not case["run"]:
             continue
@@ -819,6 +825,7 @@ def _run(db, db_path, plan, settings, runner, run_id, tmp, now) -> tuple[str, li
                             detail=f"{case['signature']}; {case['why']}")
     spent = adb.committed(db, since=_month_start(now)) - spent_before
     would = [p for p in plan2["pacer"] if not p["run"]]
+    documents = _documents_outcome(db, plan2["pacer"], ledger_before)
     # 4. appeals again (PACER/ACMS dockets), baselines, alerts
     found2 = ap.find_and_follow(db, now=fl.now_iso())
     appeals += [a for a, _, _ in found2["followed"]]
@@ -840,7 +847,8 @@ def _run(db, db_path, plan, settings, runner, run_id, tmp, now) -> tuple[str, li
         if plan["token"] else "CourtListener: no token",
         f"Internet Archive {ia_stats['requests']}",
         f"ACMS {acms_done}",
-        f"PACER {pacer_runs} (${spent:.2f})" + (
+        f"PACER {pacer_runs} (${spent:.2f}"
+        + (f"; {documents}" if documents else "") + ")" + (
             f", {len(would)} would need it" if would and not pacer_runs else ""),
         f"{len(appeals)} appeals found" if appeals else "no new appeals",
         f"alerts {queued} new, {sent['sent']} sent, {sent['waiting']} waiting"
@@ -848,6 +856,24 @@ def _run(db, db_path, plan, settings, runner, run_id, tmp, now) -> tuple[str, li
         f"{gaps} gaps",
     ]
     return "; ".join(parts), codes
+
+
+def _documents_outcome(db, plan_pacer: list, ledger_before: int) -> str:
+    """What became of the documents asked for (cases followed with
+    ``--documents``): "3 documents bought, 1 left unbought (over budget)"; ""
+    when none were asked for."""
+    asked = [p for p in plan_pacer if p.get("documents")]
+    if not asked:
+        return ""
+    bought = db.execute("select count(*) from pacer_charges where id > ? and what = 'document' "
+                        "and status in ('charged', 'free')", [ledger_before]).fetchone()[0]
+    over = db.execute("select count(*) from pacer_charges where id > ? and what = 'document' "
+                      "and status = 'over_budget'", [ledger_before]).fetchone()[0]
+    gaps = _gaps_by_docket(db, [p["docket_id"] for p in asked])
+    left = sum(g["not_stored"] for g in gaps.values())
+    budget = over or any("over budget" in (p.get("skip") or "") for p in asked)
+    return (f"{bought} document{'s' if bought != 1 else ''} bought"
+            + (f", {left} left unbought" + (" (over budget)" if budget else "") if left else ""))
 
 
 def write_calendar(db, path: str) -> int:
