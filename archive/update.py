@@ -25,8 +25,12 @@ One run, in order:
    free source checked for ``FOLLOW_PACER_STALE_DAYS``, documents of a case
    followed with ``--documents``), within ``PACER_MONTHLY_BUDGET`` and
    ``FOLLOW_PACER_CASE_MONTHLY`` per case: ``pacer_district`` /
-   ``pacer_appellate`` crawls with ``-a max_cost``. Without a monthly budget
-   PACER is never used; the summary says what it would have cost.
+   ``pacer_appellate`` crawls with ``-a max_cost``. A district case whose
+   documents are all it lacks gets no docket report (``-a report=0``): only
+   its listed documents, each bought when its price (its pages) fits what is
+   left. Without a monthly budget PACER is never used; the summary says what
+   it would have cost, and how many documents asked for were bought and left
+   unbought (a budget that runs out is no failure: the exit status stays 0).
 6. **Appeals** found (archive/appeals.py) are followed; **alerts** queued and
    delivered (archive/alerts.py).
 7. **One summary line**; the exit status is 0 when every crawl finished, 1
@@ -101,6 +105,8 @@ CRAWL_SETTINGS = ("COURTLISTENER_API_URL", "COURTLISTENER_STORAGE_URL",
 EXIT = {"finished": 0, "failed": 1, "incomplete": 1, "shutdown": 2}
 REPORT_CENTS_LIKELY = 30  # an incremental docket report: a few pages, usually $0.10-$0.30
 REPORT_CAP = 3.00  # what one report may cost at most (30 pages): the crawls' budget decides by it
+DOCUMENT_CAP = 3.00  # what one document may cost at most (30 pages; transcripts aside)
+PAGE_COST = 0.10  # the least a bought document costs: one page
 SEARCH_BATCH = 10  # district docket numbers asked of CourtListener's search in one call
 
 
@@ -422,17 +428,23 @@ def plan_pacer(db, settings, follows, gaps, checks, feeds, now, already: float =
             if _older(last_ok or None, settings["FOLLOW_PACER_STALE_DAYS"] * 24, now):
                 reasons.append(f"no feed covers it and no free source checked it for "
                                f"{settings['FOLLOW_PACER_STALE_DAYS']:g} days")
+        # a district case whose documents are all it lacks: no docket report (the
+        # free sources have its docket), the listed documents only
+        report = bool(reasons) or fl.is_appellate(f["court_id"])
         documents = bool(f.get("documents")) and bool(g.get("not_stored"))
         if documents:
             reasons.append(f"{g['not_stored']} documents asked for")
         if not reasons:
             continue
+        reports = (3.00 if full else REPORT_CENTS_LIKELY / 100) if report else 0.0
         out.append({"docket_id": f["id"], "court": f["court_id"],
                     "docket_number": f["docket_number"], "pacer_case_id": f["pacer_case_id"],
-                    "full": full, "documents": documents, "why": "; ".join(reasons),
-                    "signature": signature,
-                    "estimate": 3.00 if full else REPORT_CENTS_LIKELY / 100,
-                    "worst": 3.00 + (3.00 * g.get("not_stored", 0) if documents else 0)})
+                    "full": full, "documents": documents, "report": report,
+                    "document_count": int(g.get("not_stored") or 0) if documents else 0,
+                    "why": "; ".join(reasons), "signature": signature,
+                    "estimate": reports,
+                    "worst": (REPORT_CAP if report else 0.0)
+                    + (DOCUMENT_CAP * g.get("not_stored", 0) if documents else 0)})
     return _budgeted(db, settings, out, now, already)
 
 
@@ -455,10 +467,15 @@ def _budgeted(db, settings, items: list[dict], now, already: float = 0.0) -> lis
             item.update(run=False, skip="PACER_MONTHLY_BUDGET is not set")
         elif not creds:
             item.update(run=False, skip="no PACER credentials (PACER_USERNAME, PACER_PASSWORD)")
-        elif item["max_cost"] < REPORT_CAP:
+        elif item.get("report", True) and item["max_cost"] < REPORT_CAP:
             # the crawl buys a report only when its worst case fits (PACER's cap)
             item.update(run=False, skip=f"over budget: a report may cost ${REPORT_CAP:.2f}, "
                                         f"${item['max_cost']:.2f} left (the month's or the case's)")
+        elif item["max_cost"] < PAGE_COST:
+            # documents only: each is priced by its pages on PACER, one page at least
+            item.update(run=False, skip=f"over budget: a document costs ${PAGE_COST:.2f} at "
+                                        f"least, ${item['max_cost']:.2f} left (the month's or "
+                                        "the case's)")
         else:
             left = None if left is None else left - min(item["max_cost"], item["worst"])
     return items
@@ -507,14 +524,18 @@ def describe_plan(plan: dict, settings: dict) -> list[str]:
     pacer = plan["pacer"]
     run = [p for p in pacer if p["run"]]
     budget = settings.get("PACER_MONTHLY_BUDGET")
-    lines.append(f"  PACER: {len(run)} cases to buy from, likely ${sum(p['estimate'] for p in run):.2f}, "
-                 f"at most ${sum(min(p['max_cost'], p['worst']) for p in run):.2f} "
+    docs = sum(p.get("document_count", 0) for p in run)
+    lines.append(f"  PACER: {len(run)} cases to buy from, likely ${sum(p['estimate'] for p in run):.2f}"
+                 + (f" for docket reports and {docs} documents at ${PAGE_COST:.2f}-"
+                    f"${DOCUMENT_CAP:.2f} each (priced by their pages)" if docs else "")
+                 + f", at most ${sum(min(p['max_cost'], p['worst']) for p in run):.2f} "
                  f"(PACER_MONTHLY_BUDGET {'$%.2f' % budget if budget is not None else 'not set'}, "
                  f"${settings['FOLLOW_PACER_CASE_MONTHLY']:.2f} a case a month)")
     for p in pacer[:10]:
         lines.append(f"    {p['docket_id']}: {p['why']}; "
                      + (f"up to ${p['max_cost']:.2f}" if p["run"] else f"not bought: {p['skip']} "
-                        f"(would cost ${p['estimate']:.2f}-${p['worst']:.2f})"))
+                        f"(would cost ${p['estimate'] + PAGE_COST * p.get('document_count', 0):.2f}"
+                        f"-${p['worst']:.2f})"))
     lines.append("  (the Internet Archive and PACER are decided again after CourtListener, "
                  "from the gaps it leaves)")
     hooks = plan.get("webhooks") or {}
@@ -783,13 +804,15 @@ def _run(db, db_path, plan, settings, runner, run_id, tmp, now) -> tuple[str, li
                         detail="docket read" if code == 0 else f"crawl exit {code}")
         acms_done += 1
     pacer_runs = 0
+    ledger_before = db.execute("select coalesce(max(id), 0) from pacer_charges").fetchone()[0]
     for case in plan2["pacer"]:
         if not case["run"]:
             continue
         appellate = fl.is_appellate(case["court"])
         args = {"court": case["court"], "docket_number": case["docket_number"],
                 "max_cost": f"{case['max_cost']:.2f}", "full": "1" if case["full"] else None,
-                "documents": "1" if case["documents"] else None}
+                "documents": "1" if case["documents"] else None,
+                "report": None if case.get("report", True) else "0"}
         if not appellate and case.get("pacer_case_id"):
             args["pacer_case_id"] = case["pacer_case_id"]
         code = runner("pacer_appellate" if appellate else "pacer_district", args, pacer_env)
@@ -797,10 +820,12 @@ def _run(db, db_path, plan, settings, runner, run_id, tmp, now) -> tuple[str, li
         pacer_runs += 1
         if code == 2:
             raise Stopped()
-        fl.record_check(db, case["docket_id"], "pacer", ok=code == 0, now=fl.now_iso(),
-                        detail=f"{case['signature']}; {case['why']}")
+        if case.get("report", True):  # a crawl of documents only did not read the docket
+            fl.record_check(db, case["docket_id"], "pacer", ok=code == 0, now=fl.now_iso(),
+                            detail=f"{case['signature']}; {case['why']}")
     spent = adb.committed(db, since=_month_start(now)) - spent_before
     would = [p for p in plan2["pacer"] if not p["run"]]
+    documents = _documents_outcome(db, plan2["pacer"], ledger_before)
     # 4. appeals again (PACER/ACMS dockets), baselines, alerts
     found2 = ap.find_and_follow(db, now=fl.now_iso())
     appeals += [a for a, _, _ in found2["followed"]]
@@ -822,7 +847,8 @@ def _run(db, db_path, plan, settings, runner, run_id, tmp, now) -> tuple[str, li
         if plan["token"] else "CourtListener: no token",
         f"Internet Archive {ia_stats['requests']}",
         f"ACMS {acms_done}",
-        f"PACER {pacer_runs} (${spent:.2f})" + (
+        f"PACER {pacer_runs} (${spent:.2f}"
+        + (f"; {documents}" if documents else "") + ")" + (
             f", {len(would)} would need it" if would and not pacer_runs else ""),
         f"{len(appeals)} appeals found" if appeals else "no new appeals",
         f"alerts {queued} new, {sent['sent']} sent, {sent['waiting']} waiting"
@@ -830,6 +856,24 @@ def _run(db, db_path, plan, settings, runner, run_id, tmp, now) -> tuple[str, li
         f"{gaps} gaps",
     ]
     return "; ".join(parts), codes
+
+
+def _documents_outcome(db, plan_pacer: list, ledger_before: int) -> str:
+    """What became of the documents asked for (cases followed with
+    ``--documents``): "3 documents bought, 1 left unbought (over budget)"; ""
+    when none were asked for."""
+    asked = [p for p in plan_pacer if p.get("documents")]
+    if not asked:
+        return ""
+    bought = db.execute("select count(*) from pacer_charges where id > ? and what = 'document' "
+                        "and status in ('charged', 'free')", [ledger_before]).fetchone()[0]
+    over = db.execute("select count(*) from pacer_charges where id > ? and what = 'document' "
+                      "and status = 'over_budget'", [ledger_before]).fetchone()[0]
+    gaps = _gaps_by_docket(db, [p["docket_id"] for p in asked])
+    left = sum(g["not_stored"] for g in gaps.values())
+    budget = over or any("over budget" in (p.get("skip") or "") for p in asked)
+    return (f"{bought} document{'s' if bought != 1 else ''} bought"
+            + (f", {left} left unbought" + (" (over budget)" if budget else "") if left else ""))
 
 
 def write_calendar(db, path: str) -> int:

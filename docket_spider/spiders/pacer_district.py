@@ -6,11 +6,14 @@
     scrapy crawl pacer_district -a court=nysd -a docket_number=1:21-cv-01234-ABC -a max_cost=3
     scrapy crawl pacer_district -a pacer_case_id=364733 -a full=1 -a max_cost=3
     scrapy crawl pacer_district -a documents=1 -a max_cost=10     # and the PDFs
+    scrapy crawl pacer_district -a documents=1 -a report=0 -a max_cost=1  # the PDFs only
 
 Without ``-a max_cost=`` nothing is bought: the crawl records what it would
 have bought and the price (pacer_charges rows with status ``would_buy``).
 Incremental by default: once a case is archived, only entries filed from
-its last entry on are asked for.
+its last entry on are asked for. ``-a report=0`` (with ``-a documents=1``)
+buys no docket report: only the documents the archive already lists (what
+``python -m archive update`` asks when a case's documents are all it lacks).
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ class PacerDistrictSpider(PacerSpider):
     name = "pacer_district"
 
     def __init__(self, court=None, docket_number=None, pacer_case_id=None, max_cost=None,
-                 documents=None, full=None, **kwargs):
+                 documents=None, full=None, report=None, **kwargs):
         court = court or DISTRICT["court"]
         if not docket_number and not pacer_case_id:
             if court != DISTRICT["court"]:
@@ -43,9 +46,12 @@ class PacerDistrictSpider(PacerSpider):
         self.docket_number = docket_number
         self.pacer_case_id = str(pacer_case_id) if pacer_case_id else None
         self.known_docket = None
+        # -a report=0: no docket report, the listed documents only (with -a documents=1)
+        self.want_report = not (self.want_documents and str(report or "").strip().lower()
+                                in ("0", "no", "false", "off"))
         self.crawl_args = {"court": self.court, "docket_number": docket_number,
                            "pacer_case_id": self.pacer_case_id, "max_cost": max_cost,
-                           "documents": documents, "full": full}
+                           "documents": documents, "full": full, "report": report}
 
     def first_requests(self):
         if self.pacer_case_id:
@@ -108,6 +114,11 @@ class PacerDistrictSpider(PacerSpider):
         return form
 
     def docket_report_steps(self):
+        if not self.want_report:
+            self.logger.info("No docket report asked for (-a report=0): the documents of %s "
+                             "the archive lists", self.docket_number)
+            yield from self.documents_from_archive()
+            return
         form = self.report_form()
         label = f"{self.court} {self.docket_number or ''} (case {self.pacer_case_id})".replace("  ", " ")
         decision = self.budget.decide("docket_report")
