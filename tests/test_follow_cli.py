@@ -30,11 +30,8 @@ KNOBS = {"FOLLOW_CL_CALLS_PER_RUN": "400", "COURTLISTENER_HOURLY_LIMIT": "100000
 def live_world():
     # one case a court (all on CourtListener), the three appeals to find
     world = FollowWorld(cases_per_court=1, entries_per_case=3, not_on_cl=0)
-    for server in world.servers():
-        server.start()
-    yield world
-    for server in world.servers():
-        server.stop()
+    with world.running():
+        yield world
 
 
 @pytest.fixture(scope="module")

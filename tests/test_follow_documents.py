@@ -27,11 +27,8 @@ CREDS = {"PACER_USERNAME": "user", "PACER_PASSWORD": "pass"}
 @pytest.fixture
 def world():
     world = FollowWorld(cases_per_court=1, entries_per_case=4, not_on_cl=0)
-    for server in world.servers():
-        server.start()
-    yield world
-    for server in world.servers():
-        server.stop()
+    with world.running():
+        yield world
 
 
 def update(world, db, tmp_path, *extra, **knobs):

@@ -34,6 +34,7 @@ the servers are started (or answered in process by tests/inprocess.Offline).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
@@ -46,7 +47,7 @@ from typing import Optional
 from .cases import Case, docket_object
 from .courtlistener import CourtListenerServer
 from .internet_archive import InternetArchiveServer
-from .pacer.common import AcmsCase, DistrictCase, PACER_FIXTURES
+from .pacer.common import PACER_FIXTURES, AcmsCase, DistrictCase
 from .pacer.server import PacerServer
 
 TOKEN = "world-token"
@@ -299,6 +300,17 @@ class FollowWorld:
 
     def servers(self) -> tuple:
         return self.pacer, self.cl, self.ia
+
+    @contextlib.contextmanager
+    def running(self):
+        """Its servers on loopback for the block (a fixture's ``with world.running(): yield``)."""
+        for server in self.servers():
+            server.start()
+        try:
+            yield self
+        finally:
+            for server in self.servers():
+                server.stop()
 
     def settings(self) -> dict:
         out = {}
