@@ -5,7 +5,7 @@ sources first (issue 20). Meant for cron::
 
 One run, in order:
 
-1. **Lock.** An exclusive ``flock`` on ``<archive>.update.lock``; a second run
+1. **Lock.** An exclusive ``flock`` on ``.<archive>.locks/crawl-update-all.lock``; a second run
    while one is going says so in its summary line and does nothing (exit 0).
    The crawls a run starts hold the lock too, so a killed run's crawl still
    running keeps the next run out until it ends.
@@ -130,11 +130,10 @@ def load_settings(overrides: Optional[dict] = None) -> dict:
 
 def update_lock(db_path: str):
     """One update at a time per archive: the crawls' own ``flock``
-    (archive.access.CaseLock) on ``<archive>.crawl-update.lock``; the kernel lets
-    go when every process holding it has ended."""
-    lock = access.CaseLock(db_path, "update", {"court": "all"})
-    lock.path = os.path.abspath(db_path) + ".update.lock"
-    return lock
+    (archive.access.CaseLock) on ``crawl-update-all.lock`` in the archive's lock
+    folder (``.<archive>.locks/``); the kernel lets go when every process
+    holding it has ended."""
+    return access.CaseLock(db_path, "update", {"court": "all"})
 
 
 # --- CourtListener's calls ----------------------------------------------------------
