@@ -139,10 +139,14 @@ def _derived_modules() -> list:
 
 
 def shape_version() -> str:
-    """A digest of the public shape: a copy made under another is copied anew."""
+    """A digest of the public shape, the withholding rule included: a copy made
+    under another shape or rule is copied anew (a mark added later withholds, in
+    the copy too, what it now covers)."""
+    rule = ([(p.pattern, p.flags, kind) for p, kind in DESCRIPTION_MARKS], MAY_MARK.pattern,
+            sorted(RESTRICTED_STATUSES), WITHHELD_CLEARED)
     spec = repr(([(t, sorted(public_columns(t))) for t in adb.PUBLIC_TABLES],
                  sorted(adb.FTS.items()), sorted(adb.VIEWS.items()),
-                 [getattr(m, "VERSION", m.__name__) for m in _derived_modules()]))
+                 [getattr(m, "VERSION", m.__name__) for m in _derived_modules()], rule))
     return hashlib.sha256(spec.encode()).hexdigest()[:16]
 
 

@@ -148,6 +148,26 @@ def test_a_document_withheld_later_leaves_no_trace(archive, tmp_path):
     reader.close()
 
 
+def test_a_withholding_mark_added_later_reaches_an_existing_copy(archive, tmp_path,
+                                                                  monkeypatch):
+    """The rule is part of the copy's shape: a mark a later release adds withholds,
+    in the copy made before it, what it now covers (no row of it was logged)."""
+    import re
+
+    path, db, crawl = archive
+    live = str(tmp_path / "public.db")
+    publish.publish(path, live)
+    assert fts_ids(live, "zebrafinch2") == {"cand/3:20-cv-05910#2/0"}
+    monkeypatch.setattr(publish, "DESCRIPTION_MARKS", publish.DESCRIPTION_MARKS + [
+        (re.compile(r"\bPRELIMINARY INJUNCTION\b", re.I), "sealed")])
+    monkeypatch.setattr(publish, "MAY_MARK", re.compile(r"seal|restrict|injunction", re.I))
+    done = publish.publish(path, live)
+    assert done["mode"] == "everything" and "shape" in done["why"]
+    doc = {r["id"]: r for r in rows_of(live, "documents")}["cand/3:20-cv-05910#2/0"]
+    assert doc["text"] is None and "sealed" in doc["withheld"]
+    assert b"zebrafinch2" not in file_bytes(live)
+
+
 def test_a_copy_that_cannot_trust_the_log_is_made_from_every_row(archive, tmp_path):
     path, db, crawl = archive
     first, second = str(tmp_path / "a.db"), str(tmp_path / "b.db")
