@@ -175,7 +175,7 @@ class FileArchive(Archive):
         if self._reader is None:
             if not os.path.exists(self.path):
                 return None
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+            conn = sqlite3.connect(adb.ro_uri(self.path), uri=True,
                                    timeout=adb.BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             self._reader = conn
         return sqlite_utils.Database(self._reader)

@@ -23,6 +23,7 @@ import sqlite3
 import time
 import uuid
 from typing import Iterable, Iterator, Optional
+from urllib.parse import quote
 
 import sqlite_utils
 from sqlite_utils.db import NotFoundError
@@ -319,6 +320,12 @@ VOLATILE = {"first_seen", "last_seen"}
 # A writer waits this long for another process's write to end before it
 # fails with "database is locked" (crawls, imports and RSS runs share the file).
 BUSY_TIMEOUT_MS = 30_000
+
+
+def ro_uri(path: str) -> str:
+    """The URI that opens ``path`` read-only (``mode=ro``: no write, no change
+    of shape), its name quoted so that ``?``, ``#`` or ``%`` in it stay a name."""
+    return f"file:{quote(os.path.abspath(path))}?mode=ro"
 
 
 def open_db(path: str) -> sqlite_utils.Database:

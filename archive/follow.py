@@ -346,7 +346,7 @@ def versions_of(conn, entry_id: str) -> list[dict]:
 
 
 def open_readonly(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    conn = sqlite3.connect(adb.ro_uri(path), uri=True, timeout=30)
     conn.row_factory = sqlite3.Row
     return conn
 

@@ -43,7 +43,6 @@ import re
 import sqlite3
 import time
 from typing import Optional
-from urllib.parse import quote
 
 import sqlite_utils
 
@@ -263,8 +262,8 @@ def pending(source: str, target: str) -> bool:
     if not os.path.exists(target):
         return True
     try:
-        with contextlib.closing(sqlite3.connect(_ro_uri(target), uri=True)) as copy, \
-                contextlib.closing(sqlite3.connect(_ro_uri(source), uri=True)) as archive:
+        with contextlib.closing(sqlite3.connect(adb.ro_uri(target), uri=True)) as copy, \
+                contextlib.closing(sqlite3.connect(adb.ro_uri(source), uri=True)) as archive:
             row = copy.execute(f"select archive_id, position, shape from [{STATE}]").fetchone()
             logged = archive.execute("select seq from sqlite_sequence where name = ?",
                                      [adb.PUBLIC_LOG]).fetchone()
@@ -277,15 +276,11 @@ def has_log(source: str) -> bool:
     """Whether the archive keeps the public log (an archive not opened since the
     upgrade that made it does not), read without a write lock."""
     try:
-        with contextlib.closing(sqlite3.connect(_ro_uri(source), uri=True)) as con:
+        with contextlib.closing(sqlite3.connect(adb.ro_uri(source), uri=True)) as con:
             return bool(con.execute("select 1 from sqlite_master where type = 'table' and "
                                     "name = ?", [adb.PUBLIC_LOG]).fetchone())
     except sqlite3.DatabaseError:
         return False
-
-
-def _ro_uri(path: str) -> str:
-    return f"file:{quote(os.path.abspath(path))}?mode=ro"
 
 
 def publish(source: str, target: str, *, everything: bool = False) -> dict:
@@ -302,7 +297,7 @@ def publish(source: str, target: str, *, everything: bool = False) -> dict:
     os.makedirs(folder, exist_ok=True)
     con = _connect(target)
     try:
-        con.execute("attach database ? as src", [_ro_uri(source)])
+        con.execute("attach database ? as src", [adb.ro_uri(source)])
         shape = shape_version()
         con.execute("begin immediate")
         try:

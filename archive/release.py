@@ -40,7 +40,7 @@ import sys
 import tempfile
 import uuid
 from typing import Callable, Optional
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 from archive import db as archive_db
 from archive import publish
@@ -89,7 +89,7 @@ def _now() -> str:
 # --- the copy ---------------------------------------------------------------
 
 def _connect_ro(path: str) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True)
+    return sqlite3.connect(archive_db.ro_uri(path), uri=True)
 
 
 def _tables(con) -> list[str]:

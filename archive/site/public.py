@@ -39,6 +39,7 @@ from datasette.utils.asgi import AsgiFileDownload, Base400, Forbidden, NotFound,
 from datasette.views.base import DatasetteError
 
 from archive import crawls, publish
+from archive import db as adb
 
 ALLOWED_METHODS = ("GET", "HEAD")
 READ_ONLY = b"This archive is read-only: only GET and HEAD requests are accepted.\n"
@@ -283,7 +284,7 @@ async def download(datasette, request):
         raise
     return FileStream(handle, [(b"content-type", b"application/octet-stream"),
                                (b"content-disposition", f'attachment; filename="{filename}"'.encode())],
-                      on_close=_snapshots.release)
+                      head=request.method == "HEAD", on_close=_snapshots.release)
 
 
 def _snapshot(path):
@@ -291,7 +292,7 @@ def _snapshot(path):
     fd, tmp = tempfile.mkstemp(prefix="docket-archive-download-", suffix=".db")
     os.close(fd)
     try:
-        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        source = sqlite3.connect(adb.ro_uri(path), uri=True)
         target = sqlite3.connect(tmp)
         try:
             source.backup(target)
