@@ -129,9 +129,7 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str,
         return False
     if tolerance is not None and abs((now or time.time()) - stamp) > tolerance:
         return False
-    expected = "sha256=" + hmac.new(secret.encode(), f"{stamp}.".encode() + body,
-                                    hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature or "")
+    return hmac.compare_digest(sign(secret, body, stamp)[1], signature or "")
 
 
 def sign(secret: str, body: bytes, timestamp: Optional[int] = None) -> tuple[str, str]:
@@ -327,10 +325,8 @@ def deliver(db, now: Optional[_dt.datetime] = None, *, timeout: float = TIMEOUT,
         log.warning("Webhook %s (%s): %s; alert %s kept for later", webhook["id"],
                     shown(webhook["url"]), error, row["id"])
         _failed(db, row, now, error, give_up_hours, counts)
-    counts["waiting"] = db.execute("select count(*) from outbox where status = 'pending'"
-                                   ).fetchone()[0]
-    counts["dead_total"] = db.execute("select count(*) from outbox where status = 'dead'"
-                                      ).fetchone()[0]
+    total = outbox_counts(db)
+    counts["waiting"], counts["dead_total"] = total.get("pending", 0), total.get("dead", 0)
     return counts
 
 

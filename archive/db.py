@@ -1345,9 +1345,11 @@ def spent(db, crawl_id: Optional[int] = None) -> float:
     return float(db.execute(sql, params).fetchone()[0])
 
 
-def committed(db, job_id: Optional[str] = None, since: Optional[str] = None) -> float:
+def committed(db, job_id: Optional[str] = None, since: Optional[str] = None,
+              docket_id: Optional[str] = None) -> float:
     """Dollars that count against a budget (``COMMITTED``): in one job (a crawl
-    and its resumptions), since a time (``at >= since``, ISO), or in all."""
+    and its resumptions), since a time (``at >= since``, ISO), for one case
+    (``docket_id``), or in all."""
     marks = ", ".join("?" for _ in COMMITTED)
     sql = ("select coalesce(sum(coalesce(pacer_cost, cost)), 0) from pacer_charges "
            f"where status in ({marks})")
@@ -1358,6 +1360,9 @@ def committed(db, job_id: Optional[str] = None, since: Optional[str] = None) -> 
     if since is not None:
         sql += " and at >= ?"
         params.append(since)
+    if docket_id is not None:
+        sql += " and docket_id = ?"
+        params.append(docket_id)
     return float(db.execute(sql, params).fetchone()[0])
 
 

@@ -392,14 +392,6 @@ def _month_start(now: _dt.datetime) -> str:
     return now.strftime("%Y-%m-01")
 
 
-def case_spent(db, docket_id: str, since: str) -> float:
-    marks = ", ".join("?" for _ in adb.COMMITTED)
-    return float(db.execute(
-        "select coalesce(sum(coalesce(pacer_cost, cost)), 0) from pacer_charges where "
-        f"docket_id = ? and at >= ? and status in ({marks})",
-        [docket_id, since, *adb.COMMITTED]).fetchone()[0])
-
-
 def plan_pacer(db, settings, follows, gaps, checks, feeds, now, already: float = 0.0) -> list[dict]:
     """What only PACER can give (see the module's docstring), with the most
     each case may spend this run."""
@@ -457,7 +449,8 @@ def _budgeted(db, settings, items: list[dict], now, already: float = 0.0) -> lis
     left = None if budget is None else budget - adb.committed(db, since=month) - already
     creds = bool(os.environ.get("PACER_USERNAME") and os.environ.get("PACER_PASSWORD"))
     for item in items:
-        case_left = settings["FOLLOW_PACER_CASE_MONTHLY"] - case_spent(db, item["docket_id"], month)
+        case_spent = adb.committed(db, since=month, docket_id=item["docket_id"])
+        case_left = settings["FOLLOW_PACER_CASE_MONTHLY"] - case_spent
         max_cost = case_left if left is None else min(case_left, left)
         item.setdefault("estimate", REPORT_CENTS_LIKELY / 100)
         item.setdefault("worst", 3.00)

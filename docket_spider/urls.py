@@ -7,7 +7,9 @@ fragment, no user info.
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from parsers.common import strip_query  # noqa: F401 - how a URL is shown, for the spiders
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -44,10 +46,3 @@ def allowed_hosts(*urls) -> list[str]:
     return hosts
 
 
-def strip_query(url: str) -> str:
-    """A URL safe to store: no query string, no fragment, no user info."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -48,7 +48,8 @@ from archive import follow
 from archive.site import urls
 from archive.site.feeds import court_name, kinds_asked
 from archive.site.public import FileStream
-from archive.site.search import fts_query, highlight
+from archive.site.search import highlight
+from archive.site.search_query import fts_query
 from archive.release import withheld_reason
 from archive.site import filings
 from parsers._pdf_clean import readable_pages

@@ -86,12 +86,6 @@ def _archive_db(datasette):
     return datasette.get_database()
 
 
-def fts_query(text: str) -> str:
-    """What was typed -> an FTS5 query that cannot be a syntax error ('' when
-    nothing is left to look for): ``archive.site.search_query.parse(text).fts``."""
-    return parse(text).fts
-
-
 def highlight(excerpt, start: str, end: str) -> Markup:
     """Court text escaped, then the snippet's private markers made <mark>."""
     escaped = str(escape(CONTROL.sub(" ", excerpt or "")))

@@ -299,5 +299,6 @@ def parse(text: str) -> Query:
 
 
 def fts_query(text: str) -> str:
-    """``parse(text).fts``: an FTS5 query, ``""`` when there is nothing to look for."""
+    """What was typed -> an FTS5 query that cannot be a syntax error (``""``
+    when nothing is left to look for): ``parse(text).fts``."""
     return parse(text).fts
