@@ -301,8 +301,7 @@ class PurchaseAccount:
         returns (kept in memory and written later if the disk is full)."""
         if ledger_id is None:
             return
-        row = self.rows.setdefault(ledger_id, {"id": ledger_id})
-        row.update({k: v for k, v in fields.items() if v is not None}, status=status)
+        self.note(ledger_id, status, **fields)
         self.pending.append((ledger_id, status, fields))
         self.flush()
 
@@ -660,10 +659,6 @@ class PurchaseLedgerMiddleware:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    @property
-    def spool(self) -> PurchaseSpool:
-        return self.account.spool
-
     def spider_opened(self, spider):
         if getattr(spider, "budget", None) is None:
             return  # not a PACER spider: nothing is ever bought
@@ -702,7 +697,7 @@ class PurchaseLedgerMiddleware:
                         "kept when that crawl stopped before storing it", purchase["what"],
                         purchase.get("description") or purchase["key"])
             self.crawler.stats.inc_value("pacer/answers_from_spool")
-            _not_made(self.crawler.spider, request)  # paid for by the crawl that bought it
+            not_made(self.crawler.spider, request)  # paid for by the crawl that bought it
             headers = info.get("headers") or {}
             cls = responsetypes.from_args(headers=headers, url=info.get("url"), body=body)
             return cls(url=request.url, status=int(info.get("status") or 200), headers=headers,
@@ -736,7 +731,7 @@ class PurchaseLedgerMiddleware:
     @staticmethod
     def _refused(spider, request, exc: PurchaseRefused):
         """A purchase refused before it was sent: not spent after all."""
-        _not_made(spider, request)
+        not_made(spider, request)
         raise exc
 
     # -- the steps, from the download handler and the signals --
@@ -843,7 +838,7 @@ class PurchaseLedgerMiddleware:
         return None
 
 
-def _not_made(spider, request) -> None:
+def not_made(spider, request) -> None:
     """Tell the spider a purchase it counted against its budget was not made."""
     refund = getattr(spider, "purchase_not_made", None)
     if refund is not None:

@@ -24,7 +24,7 @@ from archive.names import capped, safe_name
 from docket_spider.files_store import AtomicFSFilesStore, ArchiveS3FilesStore, check_pdf
 from docket_spider.items import DocumentItem
 from docket_spider.pacer.disk import disk_full_reason, is_disk_full
-from docket_spider.pacer.purchases import account_for
+from docket_spider.pacer.purchases import account_for, not_made
 
 logger = logging.getLogger(__name__)
 
@@ -149,9 +149,7 @@ class DocumentFilesPipeline(FilesPipeline):
                 return None
             result = self._onsuccess(stat, request, info, path)
             if result and request.meta.get("purchase"):  # stored already: not bought
-                refund = getattr(self.crawler.spider, "purchase_not_made", None)
-                if refund is not None:
-                    refund(request)
+                not_made(self.crawler.spider, request)
             return result
 
         dfd = maybeDeferred(self.store.stat_file, path, info)
