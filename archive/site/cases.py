@@ -46,7 +46,8 @@ from markupsafe import Markup
 
 from archive import follow
 from archive.site import urls
-from archive.site.feeds import court_name, kinds_asked
+from archive.site.courts import name as court_name
+from archive.site.feeds import kinds_asked
 from archive.site.public import FileStream
 from archive.site.search import highlight
 from archive.site.search_query import fts_query
@@ -514,10 +515,6 @@ def _docket_id(request) -> tuple[str, str, str]:
     return court_id, docket_number, f"{court_id}/{docket_number}"
 
 
-def _court_label(court_id: str | None) -> str:
-    return court_name(court_id)
-
-
 async def case_page(datasette, request):
     court_id, docket_number, docket_id = _docket_id(request)
     dates, notes = _date_filter(request)
@@ -553,12 +550,12 @@ async def case_page(datasette, request):
         mine = f["id"] == docket["id"]
         prefix = "" if mine or not timeline else f"{f['court_id']}-"
         dockets[f["id"]] = dict(f, colour=court_colour(f["court_id"]),
-                                court_name=_court_label(f["court_id"]),
+                                court_name=court_name(f["court_id"]),
                                 anchor_prefix=re.sub(r"[^A-Za-z0-9_-]", "-", prefix),
                                 url=urls.case(f["court_id"], f["docket_number"]))
     dockets.setdefault(docket["id"], dict(
         docket, colour=court_colour(docket["court_id"]), anchor_prefix="",
-        court_name=_court_label(docket["court_id"]),
+        court_name=court_name(docket["court_id"]),
         url=urls.case(docket["court_id"], docket["docket_number"])))
     for d in dockets.values():  # a timeline row's court mark, made once per court
         d["badge"] = Markup('<span class="court" style="background: {}" title="{}">{}</span>').format(
@@ -584,7 +581,7 @@ async def case_page(datasette, request):
         "documents_shown": documents, "parties": _parties(data["people"]),
         "links": data["links"], "family": [dockets[f["id"]] for f in data["family"]],
         "timeline": timeline, "court_colour": court_colour(docket["court_id"]),
-        "court_name": _court_label(docket["court_id"]),
+        "court_name": court_name(docket["court_id"]),
         "appellate": is_appellate(docket["court_id"]),
         "chart": filings_chart(data["counts"], series), "q": typed, "searched": bool(q),
         "dates": dates, "filtered": filtered, "notes": notes,

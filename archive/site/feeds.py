@@ -33,6 +33,7 @@ from datasette.utils.asgi import BadRequest, NotFound, Response
 from lxml import etree
 
 from archive.site import urls
+from archive.site.courts import name as court_name
 from archive.site.filings import filing_title
 from parsers.kinds import KINDS
 from parsers.common import docket_number_key
@@ -42,15 +43,6 @@ TAG = "tag:docket-archive,2024:"  # never change: every id in every reader's fee
 ARCHIVE_LIMIT = 100
 CASE_LIMIT = 200
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-COURTS = {
-    "cand": "U.S. District Court for the Northern District of California",
-    "cacd": "U.S. District Court for the Central District of California",
-    "nysd": "U.S. District Court for the Southern District of New York",
-    "dcd": "U.S. District Court for the District of Columbia",
-    "ca9": "U.S. Court of Appeals for the Ninth Circuit",
-    "ca2": "U.S. Court of Appeals for the Second Circuit",
-    "cadc": "U.S. Court of Appeals for the D.C. Circuit",
-}
 
 ENTRIES_SQL = """
 select e.id, e.docket_id, e.court_id, e.entry_key, e.entry_number, e.date_filed,
@@ -66,10 +58,6 @@ order by coalesce(e.date_filed, substr(e.first_seen, 1, 10)) desc,
          e.entry_number desc, e.id desc
 limit {limit}
 """
-
-
-def court_name(court_id) -> str:
-    return COURTS.get(court_id or "", (court_id or "unknown court").upper())
 
 
 def tag_uri(kind: str, key: str) -> str:
