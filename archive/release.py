@@ -46,9 +46,6 @@ from archive import db as archive_db
 from archive import publish
 from archive.atomic import write_atomically
 from archive.db import file_sha256
-from archive.publish import (  # noqa: F401 - the rule's home; named here too
-    DESCRIPTION_MARKS, MAY_MARK, RESTRICTED_STATUSES, WITHHELD_CLEARED, withheld_reason,
-)
 
 PREFIX = "dockets"
 LATEST = "latest.json"

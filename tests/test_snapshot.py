@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 
 from archive import db as archive_db
-from archive import release
+from archive import publish, release
 from tests.conftest import PROJECT, free_port, moto_s3, rows
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
@@ -159,15 +159,15 @@ def test_second_snapshot_same_day_gets_a_suffix(source, tmp_path):
 
 
 def test_withheld_reason_rules():
-    assert release.withheld_reason({"is_sealed": 1}).startswith("sealed")
-    assert release.withheld_reason({"bad_redactions": "4"}).startswith("bad redaction")
-    assert release.withheld_reason({"status": "restricted"}).startswith("restricted")
-    assert release.withheld_reason({"description": "**SEALED DOCUMENT** Sealed Memorandum"})
-    assert release.withheld_reason({}, "THIS DOCKET ENTRY AND PDF DOCUMENT ARE SEALED PURSUANT")
-    assert release.withheld_reason({}, "Summons Issued (Sealed - Attorney) for appearance")
-    assert release.withheld_reason({}, "SEALED MOTION to Seal Document")
+    assert publish.withheld_reason({"is_sealed": 1}).startswith("sealed")
+    assert publish.withheld_reason({"bad_redactions": "4"}).startswith("bad redaction")
+    assert publish.withheld_reason({"status": "restricted"}).startswith("restricted")
+    assert publish.withheld_reason({"description": "**SEALED DOCUMENT** Sealed Memorandum"})
+    assert publish.withheld_reason({}, "THIS DOCKET ENTRY AND PDF DOCUMENT ARE SEALED PURSUANT")
+    assert publish.withheld_reason({}, "Summons Issued (Sealed - Attorney) for appearance")
+    assert publish.withheld_reason({}, "SEALED MOTION to Seal Document")
     # an order about restricted filings is itself public
-    assert release.withheld_reason(
+    assert publish.withheld_reason(
         {"status": "ok", "is_sealed": 0},
         "ORDER: the brief shall be filed as a restricted document. Sealed Motion Hearing set") is None
 

@@ -21,7 +21,7 @@
   are served (once per file version). For an ``s3://`` store the pages link a
   presigned URL made with boto3 (``AWS_ENDPOINT_URL`` for another S3), and
   ``/files/...`` redirects to one.
-- A withheld document (``archive.release.withheld_reason``: sealed,
+- A withheld document (``archive.publish.withheld_reason``: sealed,
   restricted, bad redaction) shows its entry and why it is withheld, and no
   text or PDF: the release leaves those out.
 
@@ -45,13 +45,13 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from archive import follow
+from archive.publish import withheld_reason
 from archive.site import urls
 from archive.site.courts import name as court_name
 from archive.site.feeds import kinds_asked
 from archive.site.public import FileStream
 from archive.site.search import highlight
 from archive.site.search_query import fts_query
-from archive.release import withheld_reason
 from archive.site import filings
 from parsers._pdf_clean import readable_pages
 from parsers._pdf_stamp import stamp_conflicts

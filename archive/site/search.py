@@ -27,7 +27,7 @@
 - Excerpts come from FTS5 ``snippet()`` with marker strings no court text
   can contain (random per request); the excerpt is escaped first and only
   then are the markers turned into ``<mark>``. A withheld document
-  (``archive.release.withheld_reason``) never shows its text or PDF, and is
+  (``archive.publish.withheld_reason``) never shows its text or PDF, and is
   not a result for its text alone.
 - ``/releases/{name}``: the files of the releases folder that ``latest.json``
   or a release manifest names (``dockets-YYYY-MM-DD.db`` and its
@@ -58,7 +58,7 @@ from markupsafe import Markup, escape
 
 from archive.site import courts as court_table
 from archive.site import case_index as site_index, urls
-from archive.release import withheld_reason
+from archive.publish import withheld_reason
 from archive.site.search_query import parse
 from parsers.kinds import KINDS
 
