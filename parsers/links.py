@@ -27,6 +27,7 @@ import datetime as _dt
 import re
 from typing import Iterable, Optional
 
+from . import courts
 from .common import docket_number_key
 
 # --- courts ---------------------------------------------------------------
@@ -41,8 +42,7 @@ CIRCUIT_STATES = {
 }
 _STATE_CIRCUIT = {state: circuit for circuit, states in CIRCUIT_STATES.items()
                   for state in states.split()}
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
-             "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11}
+_ORDINALS = {word.lower(): int(n) for word, n in courts.ORDINALS.items()}
 
 
 def is_appellate(court_id: Optional[str]) -> bool:
@@ -90,19 +90,8 @@ def circuit_named(text: str) -> Optional[str]:
 # --- courts named in words -----------------------------------------------
 
 STATES = {
-    "alabama": "al", "alaska": "ak", "arizona": "az", "arkansas": "ar", "california": "ca",
-    "colorado": "co", "connecticut": "ct", "delaware": "de", "district of columbia": "dc",
-    "florida": "fl", "georgia": "ga", "hawaii": "hi", "idaho": "id", "illinois": "il",
-    "indiana": "in", "iowa": "ia", "kansas": "ks", "kentucky": "ky", "louisiana": "la",
-    "maine": "me", "maryland": "md", "massachusetts": "ma", "michigan": "mi",
-    "minnesota": "mn", "mississippi": "ms", "missouri": "mo", "montana": "mt",
-    "nebraska": "ne", "nevada": "nv", "new hampshire": "nh", "new jersey": "nj",
-    "new mexico": "nm", "new york": "ny", "north carolina": "nc", "north dakota": "nd",
-    "ohio": "oh", "oklahoma": "ok", "oregon": "or", "pennsylvania": "pa",
-    "rhode island": "ri", "south carolina": "sc", "south dakota": "sd", "tennessee": "tn",
-    "texas": "tx", "utah": "ut", "vermont": "vt", "west virginia": "wv", "virginia": "va",
-    "washington": "wa", "wisconsin": "wi", "wyoming": "wy", "puerto rico": "pr", "guam": "gu",
-    "virgin islands": "vi", "northern mariana islands": "nmi",
+    # the names of parsers.courts, in lower case
+    **{state.lower(): code for state, code in courts.STATES.items()},
     # Bluebook abbreviations (S.D.N.Y., N.D. Cal., ...)
     "ala": "al", "ariz": "az", "ark": "ar", "cal": "ca", "calif": "ca", "colo": "co",
     "conn": "ct", "del": "de", "d.c": "dc", "fla": "fl", "ga": "ga", "haw": "hi", "ill": "il",
@@ -113,8 +102,7 @@ STATES = {
     "tenn": "tn", "tex": "tx", "vt": "vt", "va": "va", "wash": "wa", "w.va": "wv",
     "wis": "wi", "wyo": "wy", "p.r": "pr",
 }
-DIRECTIONS = {"northern": "n", "southern": "s", "eastern": "e", "western": "w",
-              "middle": "m", "central": "c"}
+DIRECTIONS = {word.lower(): letter for word, letter in courts.DIRECTIONS.items()}
 _STATE_RE = re.compile(r"(?<![a-z.])(" + "|".join(
     re.escape(name) for name in sorted(STATES, key=len, reverse=True)) + r")(?![a-z])")
 _DIRECTION_RE = re.compile(r"\b(" + "|".join(DIRECTIONS) + r")\b")
@@ -228,8 +216,7 @@ def _named_district(text) -> Optional[str]:
 
 
 # states (and territories) that are one district: "District of Massachusetts"
-_ONE_DISTRICT = {f"{s}d" for s in "ak az co ct dc de hi id ks ma md me mn mt nd ne nh nj nm nv "
-                 "or pr ri sc sd ut vt wy gu vi nmi".split()}
+_ONE_DISTRICT = {f"{s}d" for s in courts.STATES.values() if s not in courts.DISTRICTS}
 
 
 def _day(value) -> Optional[str]:
