@@ -443,9 +443,11 @@ def verify_upload(client, bucket: str, key: str, path: str) -> str:
     if head.get("ContentLength") != size:
         raise ReleaseError(f"s3://{bucket}/{key}: {head.get('ContentLength')} bytes in the "
                            f"bucket, {size} written")
-    reported = (head.get("ChecksumSHA256") or "").split("-")[0]
+    reported, _, of_parts = (head.get("ChecksumSHA256") or "").partition("-")
     if reported:
-        if reported == _b64(bytes.fromhex(file_sha256(path))):
+        # "<checksum>-<parts>": a multipart upload's checksum of its parts'
+        # checksums, which the whole file's never equals (not read for it)
+        if not of_parts and reported == _b64(bytes.fromhex(file_sha256(path))):
             return "size and ChecksumSHA256"
         first = client.head_object(Bucket=bucket, Key=key, PartNumber=1)
         if (first.get("PartsCount") or 1) > 1:
