@@ -33,7 +33,6 @@ import asyncio
 import hashlib
 import os
 import re
-import secrets
 import sqlite3
 import stat
 import threading
@@ -50,7 +49,7 @@ from archive.site import urls
 from archive.site.courts import name as court_name
 from archive.site.feeds import kinds_asked
 from archive.site.public import FileStream
-from archive.site.search import highlight
+from archive.site.search import highlight, markers
 from archive.site.search_query import fts_query
 from archive.site import filings
 from parsers._pdf_clean import readable_pages
@@ -393,10 +392,7 @@ def _case_data(conn, docket_id: str, q: str, dates: dict, all_courts: bool,
     if q:
         where += MATCHING.format(dockets=marks)
         params["q"] = q
-        # private-use characters around a random token: no court text holds them,
-        # and highlight() strips control characters before it looks for them
-        start = "\ue000" + secrets.token_hex(8) + "\ue001"
-        end = "\ue002" + secrets.token_hex(8) + "\ue003"
+        start, end = markers()
         for row in conn.execute(SNIPPETS_SQL.format(dockets=marks),
                                 dict(params, start=start, end=end, excerpts=EXCERPTS)):
             snippets[row["id"]] = highlight(row["excerpt"], start, end)
@@ -593,9 +589,8 @@ async def case_page(datasette, request):
         "kinds": KINDS, "chosen_kinds": kinds,
         "status": data["status"], "status_url": urls.case_gaps(docket["court_id"],
                                                               docket["docket_number"]),
-        "next_dates": [dict(d, url=(f"{urls.case(docket['court_id'], docket['docket_number'])}"
-                                    f"#{urls.entry_anchor(d['entry_key'])}"
-                                    if d.get("entry_key") else None))
+        "next_dates": [dict(d, url=(urls.entry(docket["court_id"], docket["docket_number"],
+                                               d["entry_key"]) if d.get("entry_key") else None))
                        for d in data["next_dates"]],
         "calendar_url": urls.case_calendar(docket["court_id"], docket["docket_number"]),
         "search_url": urls.SEARCH, "site_title": _title(datasette),

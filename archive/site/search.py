@@ -86,6 +86,14 @@ def _archive_db(datasette):
     return datasette.get_database()
 
 
+def markers() -> tuple[str, str]:
+    """The snippet's (start, end) markers for :func:`highlight`: private-use
+    characters around a random token, which no court text holds (and
+    highlight strips control characters before it looks for them)."""
+    return ("\ue000" + secrets.token_hex(8) + "\ue001",
+            "\ue002" + secrets.token_hex(8) + "\ue003")
+
+
 def highlight(excerpt, start: str, end: str) -> Markup:
     """Court text escaped, then the snippet's private markers made <mark>."""
     escaped = str(escape(CONTROL.sub(" ", excerpt or "")))
@@ -391,8 +399,7 @@ async def find_filings(execute, q: str, chosen: dict, page: int) -> dict:
 
 async def result_details(execute, q: str, units: list[dict]) -> list[dict]:
     """The page's results with their rows and excerpts (dicts for search.html)."""
-    start = "\ue000" + secrets.token_hex(8) + "\ue001"
-    end = "\ue002" + secrets.token_hex(8) + "\ue003"
+    start, end = markers()
     marks = {"q": q, "start": start, "end": end}
     doc_rids = [u["rid"] for u in units if u["kind"] == "document"]
     entry_rids = [u["entry_rid"] for u in units if u["entry_rid"] is not None]
