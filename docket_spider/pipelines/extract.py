@@ -90,9 +90,12 @@ class ExtractTextPipeline:
             return item
         stats = self.crawler.stats
         _, _, doc_id = archive_db.document_key(asdict(item))
-        state = await asyncio.to_thread(access.for_crawler(self.crawler).document_state, doc_id)
         file_status = item.files[0].get("status") if item.files else None
-        if (state and file_status != "downloaded" and state.get("file_path") == item.file_path
+        state = None
+        if file_status != "downloaded":  # a file already stored: perhaps already extracted
+            state = await asyncio.to_thread(access.for_crawler(self.crawler).document_state,
+                                            doc_id)
+        if (state and state.get("file_path") == item.file_path
                 and state.get("extractor_version") == self.version and state.get("status")):
             item.extraction_skipped = True
             item.sha256 = item.sha256 or state.get("sha256")
