@@ -863,7 +863,9 @@ def _entry_moved(db, old_id: str, new_id: str) -> None:
 
 # Not columns: what save_entry keeps in the entry's version row.
 VERSION_FIELDS = ("version_raw", "version_url")
-RSS_VERSION_SOURCES = ("pacer_rss", "import:rss")
+# Sources whose entries are RSS items (archive/load.py reads them as such): their
+# version of an entry holds event names, not a text.
+RSS_SOURCES = ("pacer_rss", "import:rss")
 
 
 def _text_size(text) -> int:
@@ -924,7 +926,7 @@ def refresh_events(db, entry_id: str, settle: bool = True) -> int:
         return 0
     docket_id, court_id, description, date_filed, number, source = found
     events = []
-    if description and source not in RSS_VERSION_SOURCES:  # RSS: event names, no text
+    if description and source not in RSS_SOURCES:  # RSS: event names, no text
         try:
             events = events_in(description, date_filed)
         except Exception as exc:  # noqa: BLE001 - a text the reader chokes on costs its events

@@ -23,7 +23,6 @@ from parsers.common import docket_number_key
 
 from . import db as adb
 
-SOURCES = ("rss", "courtlistener", "internet_archive", "acms", "pacer")
 SOURCE_NAMES = {"rss": "RSS", "courtlistener": "CourtListener",
                 "internet_archive": "the Internet Archive", "acms": "ACMS", "pacer": "PACER"}
 

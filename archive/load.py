@@ -20,7 +20,7 @@ from . import origins
 # Sources whose entries are RSS items: a publication time for a date, the
 # event names for a description (provisional: a docket report's win), and for
 # an item without a document link nothing else to tell two entries apart by.
-RSS_SOURCES = ("pacer_rss", "import:rss")
+RSS_SOURCES = adb.RSS_SOURCES
 # What a record of an unexpected shape raises here (a string where a dict
 # should be, a missing name...): that record is skipped, the others saved.
 BAD_RECORD = (AttributeError, KeyError, TypeError, ValueError, IndexError)
