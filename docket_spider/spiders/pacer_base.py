@@ -39,7 +39,7 @@ import scrapy
 
 import parsers
 from docket_spider.arguments import SECRET_ARG
-from docket_spider.courtlistener import pace_api_slot, token as courtlistener_token
+from docket_spider.courtlistener import auth_headers, pace_api_slot, token as courtlistener_token
 from docket_spider.items import ChargeItem, DocumentItem
 from docket_spider.outcome import MISSED
 from docket_spider.pacer.documents import document_label, purchase_form
@@ -190,10 +190,7 @@ class PacerSpider(BaseSpider):
         if realm == "pacer":
             cookie = self.cookie_header()
             return {"Cookie": cookie} if cookie else {}
-        if realm == "courtlistener":
-            token = courtlistener_token()
-            return {"Authorization": f"Token {token}"} if token else {}
-        return {}
+        return auth_headers(realm)  # CourtListener's token; none for another realm
 
     def request_failed(self, failure):
         request = failure.request
